@@ -1,0 +1,129 @@
+/**
+ * The one place that reads `process.env`.
+ *
+ * Every setting is validated by a zod schema with a default and a documented unit; a bad value fails at
+ * start-up with an error that names the variable. Everything else receives a typed {@link Config}.
+ */
+import { z } from "zod";
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+const optionalUrl = z
+  .string()
+  .trim()
+  .transform((s) => (s === "" ? undefined : s))
+  .pipe(z.url().optional())
+  .optional();
+
+const booleanFlag = z
+  .enum(["true", "false", "1", "0", "yes", "no", ""])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+/** Schema of the environment variables this service understands. */
+export const envSchema = z.object({
+  DATABASE_URL: optionalUrl,
+  NATS_URL: optionalUrl,
+  AUTH_JWT_SECRET: z
+    .string()
+    .min(16, "must be at least 16 characters")
+    .default("dev-secret-change-me-0123456789"),
+  AUTH_JWKS_URL: optionalUrl,
+  GRPC_HOST: z.string().default("0.0.0.0"),
+  GRPC_PORT: port.default(50051),
+  HTTP_PORT: port.default(8080),
+  METRICS_PORT: port.default(9464),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  QUERY_CACHE_TTL_MS: nonNegativeInt.default(60_000),
+  QUERY_CACHE_MAX_ENTRIES: positiveInt.default(10_000),
+  QUERY_CACHE_MAX_BYTES: positiveInt.default(64 * 1024 * 1024),
+  WORKER_THREADS: positiveInt.default(2),
+  COMMAND_PARTITIONS: positiveInt.max(1024).default(16),
+  COMMAND_TIMEOUT_MS: positiveInt.default(10_000),
+  DB_POOL_SIZE: positiveInt.default(10),
+  NATS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, "letters, digits, '_' and '-' only")
+    .default("clone"),
+  DOCUMENT_CHUNK_WORDS: positiveInt.default(200),
+  DOCUMENT_CHUNK_OVERLAP_WORDS: nonNegativeInt.default(20),
+  OUTBOX_POLL_MS: positiveInt.default(1_000),
+  CORS_ORIGINS: z.string().default("*"),
+  EMBEDDED_DATA_DIR: z.string().default("memory://"),
+  TEST_DATABASE_URL: z.url().default("postgres://postgres@127.0.0.1:5432/postgres"),
+  TEST_NATS_URL: z.url().default("nats://127.0.0.1:4222"),
+  CI: booleanFlag.default(false),
+});
+
+/** Typed, validated configuration. */
+export interface Config {
+  /** Postgres URL; absent means embedded mode (PGlite). */
+  readonly databaseUrl: string | undefined;
+  /** NATS URL; absent means the in-process transport. */
+  readonly natsUrl: string | undefined;
+  readonly auth: { readonly jwtSecret: string; readonly jwksUrl: string | undefined };
+  readonly grpc: { readonly host: string; readonly port: number };
+  readonly httpPort: number;
+  readonly metricsPort: number;
+  readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  readonly cache: { readonly ttlMs: number; readonly maxEntries: number; readonly maxBytes: number };
+  readonly workerThreads: number;
+  readonly commandPartitions: number;
+  readonly commandTimeoutMs: number;
+  readonly dbPoolSize: number;
+  readonly natsPrefix: string;
+  readonly chunking: { readonly chunkWords: number; readonly overlapWords: number };
+  readonly outboxPollMs: number;
+  readonly corsOrigins: readonly string[];
+  readonly embeddedDataDir: string;
+  readonly test: { readonly databaseUrl: string; readonly natsUrl: string; readonly ci: boolean };
+}
+
+/** Raised when an environment variable is invalid; the message names every bad variable. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/**
+ * Parses an environment (by default `process.env`) into a {@link Config}.
+ * @throws ConfigError naming each invalid variable and why.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(env)"}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
+  }
+  const e = parsed.data;
+  if (e.DOCUMENT_CHUNK_OVERLAP_WORDS >= e.DOCUMENT_CHUNK_WORDS) {
+    throw new ConfigError(
+      "invalid configuration: DOCUMENT_CHUNK_OVERLAP_WORDS: must be smaller than DOCUMENT_CHUNK_WORDS",
+    );
+  }
+  return {
+    databaseUrl: e.DATABASE_URL,
+    natsUrl: e.NATS_URL,
+    auth: { jwtSecret: e.AUTH_JWT_SECRET, jwksUrl: e.AUTH_JWKS_URL },
+    grpc: { host: e.GRPC_HOST, port: e.GRPC_PORT },
+    httpPort: e.HTTP_PORT,
+    metricsPort: e.METRICS_PORT,
+    logLevel: e.LOG_LEVEL,
+    cache: {
+      ttlMs: e.QUERY_CACHE_TTL_MS,
+      maxEntries: e.QUERY_CACHE_MAX_ENTRIES,
+      maxBytes: e.QUERY_CACHE_MAX_BYTES,
+    },
+    workerThreads: e.WORKER_THREADS,
+    commandPartitions: e.COMMAND_PARTITIONS,
+    commandTimeoutMs: e.COMMAND_TIMEOUT_MS,
+    dbPoolSize: e.DB_POOL_SIZE,
+    natsPrefix: e.NATS_PREFIX,
+    chunking: { chunkWords: e.DOCUMENT_CHUNK_WORDS, overlapWords: e.DOCUMENT_CHUNK_OVERLAP_WORDS },
+    outboxPollMs: e.OUTBOX_POLL_MS,
+    corsOrigins: e.CORS_ORIGINS.split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== ""),
+    embeddedDataDir: e.EMBEDDED_DATA_DIR,
+    test: { databaseUrl: e.TEST_DATABASE_URL, natsUrl: e.TEST_NATS_URL, ci: e.CI },
+  };
+}

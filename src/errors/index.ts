@@ -1,0 +1,2 @@
+export type { CodeName, FieldViolation, SerializedAppError } from "./app-error";
+export { AppError, Code, isConnectionError, isSerializedAppError } from "./app-error";
