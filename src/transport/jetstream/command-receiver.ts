@@ -1,0 +1,125 @@
+/**
+ * The worker's end of the JetStream command path.
+ *
+ * For each partition this process owns (see `partition-ownership.ts`) it recreates the partition's consumer and
+ * hands every message, in stream order and without waiting, to the handler, whose mailboxes keep an aggregate's
+ * commands in that order. When the handler's outcome is in (the transaction committed, or a stored result was
+ * read), it answers the gateway and only then acks, so a crash before the ack replays the command, which the
+ * command-results table answers without applying it twice.
+ */
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
+import { headers, type NatsConnection } from "@nats-io/nats-core";
+import type { CommandEnvelope, CommandHandler, CommandOutcome } from "../../commands/envelope";
+import { AppError } from "../../errors";
+import { createPartitionOwnership, type PartitionOwnership } from "../partition-ownership";
+import { COMMAND_ID_HEADER, REPLY_HEADER } from "./command-sender";
+import { resetPartitionConsumer, streamNames } from "./streams";
+
+/** Options of {@link startJetStreamCommandReceiver}. */
+export interface JetStreamCommandReceiverOptions {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly prefix: string;
+  readonly partitions: number;
+  readonly databaseUrl: string;
+  readonly handler: CommandHandler;
+  /** Commands one partition may have in flight (unacked). */
+  readonly maxInFlightPerPartition?: number;
+  readonly ackWaitMs?: number;
+  readonly rebalanceMs?: number;
+  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** A running receiver. */
+export interface JetStreamCommandReceiver {
+  readonly ownership: PartitionOwnership;
+  /** Stops taking commands, finishes (and acks) those in flight, releases the partitions. */
+  stop(): Promise<void>;
+}
+
+interface PartitionConsumer {
+  readonly messages: ConsumerMessages;
+  readonly inFlight: Set<Promise<void>>;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Joins the worker group and consumes the partitions it is given. */
+export async function startJetStreamCommandReceiver(
+  options: JetStreamCommandReceiverOptions,
+): Promise<JetStreamCommandReceiver> {
+  const names = streamNames(options.prefix);
+  const consumers = new Map<number, PartitionConsumer>();
+  const maxAckPending = options.maxInFlightPerPartition ?? 512;
+
+  function deliver(msg: JsMsg, inFlight: Set<Promise<void>>): void {
+    let envelope: CommandEnvelope;
+    try {
+      envelope = JSON.parse(decoder.decode(msg.data)) as CommandEnvelope;
+    } catch (error) {
+      options.log?.("dropping an unreadable command message", { error: String(error), seq: msg.seq });
+      msg.term();
+      return;
+    }
+    const done = options
+      .handler(envelope)
+      .catch((error: unknown): CommandOutcome => ({ ok: false, error: AppError.from(error).serialize() }))
+      .then((outcome) => {
+        if (!outcome.ok && (outcome.error.code === "UNAVAILABLE" || outcome.error.code === "INTERNAL")) {
+          // Not applied and not stored: leave it to be delivered again rather than lose it.
+          msg.nak(1000);
+          return;
+        }
+        const replyTo = msg.headers?.get(REPLY_HEADER);
+        if (replyTo) {
+          const h = headers();
+          h.set(COMMAND_ID_HEADER, envelope.commandId);
+          options.nc.publish(replyTo, encoder.encode(JSON.stringify(outcome)), { headers: h });
+        }
+        msg.ack();
+      })
+      .finally(() => inFlight.delete(done));
+    inFlight.add(done);
+  }
+
+  const ownership = await createPartitionOwnership(
+    {
+      databaseUrl: options.databaseUrl,
+      prefix: options.prefix,
+      partitions: options.partitions,
+      ...(options.rebalanceMs === undefined ? {} : { rebalanceMs: options.rebalanceMs }),
+      ...(options.log === undefined ? {} : { log: options.log }),
+    },
+    {
+      async onAcquire(partition) {
+        const durable = await resetPartitionConsumer(options.jsm, options.prefix, partition, {
+          maxAckPending,
+          ackWaitMs: options.ackWaitMs ?? 30_000,
+        });
+        const consumer = await options.js.consumers.get(names.commandStream, durable);
+        const inFlight = new Set<Promise<void>>();
+        const messages = await consumer.consume({
+          max_messages: Math.min(256, maxAckPending),
+          callback: (msg) => deliver(msg, inFlight),
+        });
+        consumers.set(partition, { messages, inFlight });
+      },
+      async onRelease(partition) {
+        const c = consumers.get(partition);
+        if (!c) return;
+        consumers.delete(partition);
+        await c.messages.close().catch(() => {});
+        while (c.inFlight.size > 0) await Promise.allSettled([...c.inFlight]);
+      },
+    },
+  );
+
+  return {
+    ownership,
+    async stop() {
+      await ownership.stop();
+    },
+  };
+}
