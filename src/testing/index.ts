@@ -1,0 +1,6 @@
+export type { TestNats, TestNatsOptions } from "./nats";
+export { createTestNats, ownsStream } from "./nats";
+export type { TestDatabase, TestDatabaseOptions } from "./postgres";
+export { createTestDatabase } from "./postgres";
+export type { RealService } from "./require-service";
+export { redactUrl, requireService, ServiceUnavailableError } from "./require-service";
