@@ -1,0 +1,35 @@
+/**
+ * The body of one command thread: mailboxes in front of the group-commit executor, on this thread's own
+ * Postgres pool. Started by `workers/command-thread.ts`; kept here so it can also run in-process (embedded
+ * mode and tests) through {@link createCommandRuntime}.
+ */
+
+import type { CommandEnvelope, CommandOutcome } from "../commands/envelope";
+import { createCommandExecutor, type TransactionClient } from "../commands/executor";
+import { createMailboxes, type Mailboxes } from "./mailboxes";
+
+/** Options of {@link createCommandRuntime}. */
+export interface CommandRuntimeOptions {
+  /** Takes a connection for one transaction. */
+  readonly connect: () => Promise<TransactionClient>;
+  /** Batches in flight at once (at most the pool's size). */
+  readonly concurrency: number;
+  readonly maxBatch: number;
+  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** Mailboxes + executor: submit an envelope, get its outcome. */
+export type CommandRuntime = Mailboxes<CommandEnvelope, CommandOutcome>;
+
+/** Creates the per-aggregate mailboxes that apply commands with group commit. */
+export function createCommandRuntime(options: CommandRuntimeOptions): CommandRuntime {
+  const execute = createCommandExecutor({
+    connect: options.connect,
+    ...(options.log === undefined ? {} : { log: options.log }),
+  });
+  return createMailboxes<CommandEnvelope, CommandOutcome>({
+    runBatch: execute,
+    maxBatch: options.maxBatch,
+    maxConcurrentBatches: options.concurrency,
+  });
+}

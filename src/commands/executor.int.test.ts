@@ -1,0 +1,240 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { DomainCommand } from "../domain";
+import { createTestDatabase, type TestDatabase } from "../testing";
+import { buildEnvelope } from "./build-envelope";
+import type { CommandOutcome } from "./envelope";
+import { type CommandExecutor, createCommandExecutor } from "./executor";
+import { uuidFrom } from "./payload";
+
+let db: TestDatabase;
+let execute: CommandExecutor;
+const admin = { sub: "ops", role: "admin" } as const;
+let n = 0;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  execute = createCommandExecutor({ connect: () => db.pool.connect() });
+});
+afterAll(() => db.drop());
+
+async function send(command: DomainCommand, commandId = `c-${++n}`, expectedVersion?: number) {
+  const { envelope, blob } = buildEnvelope(command, { commandId, expectedVersion, actor: admin });
+  if (blob)
+    await db.pool.query("INSERT INTO command_blobs (command_id, content) VALUES ($1, $2)", [commandId, blob]);
+  const [outcome] = await execute([envelope]);
+  return outcome as CommandOutcome;
+}
+
+function ok(outcome: CommandOutcome) {
+  if (!outcome.ok) throw new Error(`expected success, got ${outcome.error.code}: ${outcome.error.message}`);
+  return outcome.result;
+}
+
+const id = (name: string) => uuidFrom(`executor-test:${name}`);
+
+describe("command executor (real Postgres)", () => {
+  test("creates a user, writes its row, its outbox event and its stored result in one transaction", async () => {
+    const r = ok(
+      await send(
+        { type: "CreateUser", userId: id("u1"), email: "Ada@Example.com", displayName: "Ada" },
+        "create-u1",
+      ),
+    );
+    expect(r).toMatchObject({
+      aggregateId: id("u1"),
+      version: 1,
+      events: ["user.created"],
+      duplicate: false,
+    });
+    const row = await db.pool.query("SELECT email, version FROM users WHERE id = $1", [id("u1")]);
+    expect(row.rows[0]).toEqual({ email: "Ada@Example.com", version: "1" });
+    const ev = await db.pool.query("SELECT type, aggregate_version FROM events WHERE aggregate_id = $1", [
+      id("u1"),
+    ]);
+    expect(ev.rows).toEqual([{ type: "user.created", aggregate_version: "1" }]);
+    const stored = await db.pool.query(
+      "SELECT payload_hash FROM command_results WHERE command_id = 'create-u1'",
+    );
+    expect(stored.rowCount).toBe(1);
+  });
+
+  test("a replay returns the stored result with duplicate: true and writes nothing", async () => {
+    const cmd: DomainCommand = {
+      type: "CreateUser",
+      userId: id("u2"),
+      email: "b@example.com",
+      displayName: "B",
+    };
+    const first = ok(await send(cmd, "create-u2"));
+    const again = ok(await send(cmd, "create-u2"));
+    expect(again).toEqual({ ...first, duplicate: true });
+    const events = await db.pool.query("SELECT count(*)::int AS n FROM events WHERE aggregate_id = $1", [
+      id("u2"),
+    ]);
+    expect(events.rows[0].n).toBe(1);
+  });
+
+  test("the same command id with another payload is INVALID_ARGUMENT", async () => {
+    const out = await send(
+      { type: "CreateUser", userId: id("u2"), email: "other@example.com", displayName: "B" },
+      "create-u2",
+    );
+    expect(out.ok).toBe(false);
+    if (!out.ok) expect(out.error.code).toBe("INVALID_ARGUMENT");
+  });
+
+  test("an email taken in another case is ALREADY_EXISTS; a reused id is ALREADY_EXISTS", async () => {
+    const taken = await send({
+      type: "CreateUser",
+      userId: id("u3"),
+      email: "ADA@example.COM",
+      displayName: "X",
+    });
+    expect(taken.ok ? "ok" : taken.error.code).toBe("ALREADY_EXISTS");
+    const reused = await send({
+      type: "CreateUser",
+      userId: id("u1"),
+      email: "new@example.com",
+      displayName: "X",
+    });
+    expect(reused.ok ? "ok" : reused.error.code).toBe("ALREADY_EXISTS");
+  });
+
+  test("expected_version mismatch is ABORTED and changes nothing", async () => {
+    const out = await send(
+      { type: "UpdateUserProfile", userId: id("u1"), displayName: "Ada L." },
+      undefined,
+      5,
+    );
+    expect(out.ok ? "ok" : out.error.code).toBe("ABORTED");
+    const good = ok(
+      await send({ type: "UpdateUserProfile", userId: id("u1"), displayName: "Ada L." }, undefined, 1),
+    );
+    expect(good.version).toBe(2);
+  });
+
+  test("voice model: register, train, activate; the user's active model follows", async () => {
+    const vm = id("vm1");
+    ok(
+      await send({ type: "RegisterVoiceModel", modelId: vm, userId: id("u1"), name: "v", sampleSeconds: 30 }),
+    );
+    const early = await send({ type: "ActivateVoiceModel", modelId: vm });
+    expect(early.ok ? "ok" : early.error.code).toBe("FAILED_PRECONDITION");
+    ok(
+      await send({
+        type: "CompleteVoiceModelTraining",
+        modelId: vm,
+        succeeded: true,
+        qualityScore: 0.9,
+        failureReason: "",
+      }),
+    );
+    const act = ok(await send({ type: "ActivateVoiceModel", modelId: vm }));
+    expect(act.events).toEqual(["voice_model.activated"]);
+    const u = await db.pool.query("SELECT active_voice_model_id FROM users WHERE id = $1", [id("u1")]);
+    expect(u.rows[0].active_voice_model_id).toBe(vm);
+  });
+
+  test("a batch of commands on different aggregates commits together, each with its own outcome", async () => {
+    const cmds: DomainCommand[] = Array.from({ length: 10 }, (_, i) => ({
+      type: "CreateUser",
+      userId: id(`batch-${i}`),
+      email: i === 5 ? "ada@example.com" : `batch-${i}@example.com`,
+      displayName: `B${i}`,
+    }));
+    const outcomes = await execute(
+      cmds.map((c, i) => buildEnvelope(c, { commandId: `batch-${i}`, actor: admin }).envelope),
+    );
+    expect(outcomes.map((o) => (o.ok ? "ok" : o.error.code))).toEqual([
+      "ok",
+      "ok",
+      "ok",
+      "ok",
+      "ok",
+      "ALREADY_EXISTS",
+      "ok",
+      "ok",
+      "ok",
+      "ok",
+    ]);
+    const users = await db.pool.query("SELECT count(*)::int AS n FROM users WHERE display_name ~ '^B[0-9]$'");
+    expect(users.rows[0].n).toBe(9);
+  });
+
+  test("conversation turns are numbered 1, 2, 3 and an ended conversation takes no turn", async () => {
+    const c = id("conv1");
+    ok(
+      await send({
+        type: "StartConversation",
+        conversationId: c,
+        userId: id("u1"),
+        voiceModelId: null,
+        faceModelId: null,
+      }),
+    );
+    for (let i = 0; i < 3; i++) {
+      ok(
+        await send({
+          type: "RecordConversationTurn",
+          conversationId: c,
+          speaker: i % 2 ? "CLONE" : "USER",
+          text: `t${i}`,
+          audioMs: 10,
+          latencyMs: 5,
+        }),
+      );
+    }
+    ok(await send({ type: "EndConversation", conversationId: c }));
+    const late = await send({
+      type: "RecordConversationTurn",
+      conversationId: c,
+      speaker: "USER",
+      text: "late",
+      audioMs: 1,
+      latencyMs: 1,
+    });
+    expect(late.ok ? "ok" : late.error.code).toBe("FAILED_PRECONDITION");
+    const turns = await db.pool.query(
+      "SELECT sequence FROM turns WHERE conversation_id = $1 ORDER BY sequence",
+      [c],
+    );
+    expect(turns.rows.map((r) => r.sequence)).toEqual([1, 2, 3]);
+  });
+
+  test("document upload takes its content from the claim check, then processing writes chunks", async () => {
+    const d = id("doc1");
+    const content = new TextEncoder().encode("hello world from a document");
+    ok(
+      await send({
+        type: "UploadDocument",
+        documentId: d,
+        userId: id("u1"),
+        title: "t",
+        contentType: "text/plain",
+        content,
+      }),
+    );
+    const row = await db.pool.query("SELECT size_bytes, status FROM documents WHERE id = $1", [d]);
+    expect(row.rows[0]).toEqual({ size_bytes: content.length, status: "UPLOADED" });
+    const blobs = await db.pool.query("SELECT count(*)::int AS n FROM command_blobs");
+    expect(blobs.rows[0].n).toBe(0);
+    ok(
+      await send({
+        type: "RecordDocumentProcessing",
+        documentId: d,
+        succeeded: true,
+        failureReason: "",
+        chunks: ["hello world", "from a document"],
+        wordCount: 5,
+      }),
+    );
+    const chunks = await db.pool.query(
+      "SELECT chunk_index, word_count FROM document_chunks WHERE document_id = $1 ORDER BY 1",
+      [d],
+    );
+    expect(chunks.rows).toEqual([
+      { chunk_index: 0, word_count: 2 },
+      { chunk_index: 1, word_count: 3 },
+    ]);
+  });
+});

@@ -1,0 +1,2 @@
+export type { Logger } from "./logger";
+export { createLogger, logFn } from "./logger";

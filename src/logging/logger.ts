@@ -1,0 +1,22 @@
+/**
+ * Structured JSON logs (pino). Fields such as `commandId` and `aggregateId` go in the object argument so they
+ * can be searched: `log.info({ commandId, aggregateId }, "command applied")`.
+ */
+import pino from "pino";
+
+/** The logger type used across the service. */
+export type Logger = pino.Logger;
+
+/** Creates a JSON logger writing to stdout. */
+export function createLogger(options: {
+  level: string;
+  name: string;
+  base?: Record<string, unknown>;
+}): Logger {
+  return pino({ level: options.level, name: options.name, base: { pid: process.pid, ...options.base } });
+}
+
+/** A `(message, fields)` callback for modules that take a plain log function. */
+export function logFn(logger: Logger, level: "debug" | "info" | "warn" | "error" = "info") {
+  return (message: string, fields?: Record<string, unknown>) => logger[level](fields ?? {}, message);
+}

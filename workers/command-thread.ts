@@ -1,0 +1,55 @@
+/**
+ * Entry point of a command thread (node:worker_threads). Messages: see src/actors/thread-messages.ts.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { createCommandRuntime } from "../src/actors/command-thread";
+import type { CommandThreadData, ThreadInput, ThreadOutput } from "../src/actors/thread-messages";
+import { createPool } from "../src/db";
+import { AppError } from "../src/errors";
+import { createLogger } from "../src/logging";
+
+const port = parentPort;
+if (!port) throw new Error("command-thread.ts must run as a worker thread");
+const data = workerData as CommandThreadData;
+const log = createLogger({ level: data.logLevel, name: `command-thread-${data.threadIndex}` });
+const pool = createPool(data.databaseUrl, {
+  max: data.poolSize,
+  applicationName: `command-thread-${data.threadIndex}`,
+});
+const runtime = createCommandRuntime({
+  connect: () => pool.connect(),
+  concurrency: data.poolSize,
+  maxBatch: data.maxBatch,
+  log: (message, fields) => log.warn(fields ?? {}, message),
+});
+
+function post(message: ThreadOutput): void {
+  port?.postMessage(message);
+}
+
+port.on("message", (message: ThreadInput) => {
+  if (message.kind === "command") {
+    runtime.submit(message.envelope).then(
+      (outcome) => post({ kind: "outcome", id: message.id, outcome }),
+      (error: unknown) =>
+        post({
+          kind: "outcome",
+          id: message.id,
+          outcome: { ok: false, error: AppError.from(error).serialize() },
+        }),
+    );
+  } else if (message.kind === "shutdown") {
+    void runtime
+      .idle()
+      .then(() => pool.end())
+      .finally(() => {
+        post({ kind: "stopped" });
+        port.close();
+      });
+  }
+});
+
+pool
+  .query("SELECT 1")
+  .then(() => post({ kind: "ready" }))
+  .catch((error: unknown) => post({ kind: "fatal", error: AppError.from(error).serialize() }));
