@@ -67,7 +67,7 @@ export async function startJetStreamCommandReceiver(
       .handler(envelope)
       .catch((error: unknown): CommandOutcome => ({ ok: false, error: AppError.from(error).serialize() }))
       .then((outcome) => {
-        if (!outcome.ok && (outcome.error.code === "UNAVAILABLE" || outcome.error.code === "INTERNAL")) {
+        if (!outcome.ok && outcome.error.code === "UNAVAILABLE") {
           // Not applied and not stored: leave it to be delivered again rather than lose it.
           msg.nak(1000);
           return;

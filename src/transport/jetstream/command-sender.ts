@@ -9,6 +9,7 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
 import type { CommandEnvelope, CommandOutcome, CommandSender } from "../../commands/envelope";
+import { markDuplicate, reusedIdOutcome } from "../../commands/outcomes";
 import { AppError } from "../../errors";
 import { partitionOf } from "../partition";
 import { streamNames } from "./streams";
@@ -151,18 +152,5 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
           w.resolve({ ok: false, error: new AppError("UNAVAILABLE", "gateway shutting down").serialize() });
       }
     },
-  };
-}
-
-function markDuplicate(outcome: CommandOutcome): CommandOutcome {
-  return outcome.ok ? { ok: true, result: { ...outcome.result, duplicate: true } } : outcome;
-}
-
-function reusedIdOutcome(): CommandOutcome {
-  return {
-    ok: false,
-    error: new AppError("INVALID_ARGUMENT", "options.command_id: was already used with a different payload", {
-      violations: [{ field: "options.command_id", description: "was already used with a different payload" }],
-    }).serialize(),
   };
 }
