@@ -1,0 +1,4 @@
+import { describeTrainableModelDecider } from "../trainable-model/decider-suite";
+import { faceModelDecider } from "./decider";
+
+describeTrainableModelDecider("face_model", faceModelDecider);
