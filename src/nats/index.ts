@@ -1,0 +1,2 @@
+export type { NatsHandles } from "./connect";
+export { connectNats } from "./connect";

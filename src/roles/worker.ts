@@ -1,0 +1,59 @@
+/**
+ * The `worker` role: command threads behind the JetStream command receiver.
+ *
+ * Several worker processes may run against one NATS and one Postgres; they share the command partitions
+ * (see src/transport/partition-ownership.ts) and each runs `WORKER_THREADS` threads.
+ */
+import { createCommandThreadPool } from "../actors/thread-pool";
+import type { Config } from "../config";
+import type { Logger } from "../logging";
+import { logFn } from "../logging";
+import { connectNats } from "../nats";
+import { startJetStreamCommandReceiver } from "../transport/jetstream/command-receiver";
+import { ensureStreams } from "../transport/jetstream/streams";
+
+/** A running role. */
+export interface RunningRole {
+  /** Graceful stop: no new work, in-flight work finished and acked, connections closed. */
+  stop(): Promise<void>;
+}
+
+/** Starts the command worker role. */
+export async function startWorkerRole(config: Config, log: Logger): Promise<RunningRole> {
+  const databaseUrl = requireUrl(config.databaseUrl, "DATABASE_URL");
+  const nats = await connectNats(requireUrl(config.natsUrl, "NATS_URL"), "clone-worker");
+  await ensureStreams(nats.jsm, config.natsPrefix);
+  const perThreadPool = Math.max(2, Math.ceil(config.dbPoolSize / config.workerThreads));
+  const pool = await createCommandThreadPool({
+    threads: config.workerThreads,
+    entry: new URL("../../workers/command-thread.ts", import.meta.url),
+    data: { databaseUrl, poolSize: perThreadPool, maxBatch: 64, logLevel: config.logLevel },
+    log: logFn(log, "warn"),
+  });
+  const receiver = await startJetStreamCommandReceiver({
+    ...nats,
+    prefix: config.natsPrefix,
+    partitions: config.commandPartitions,
+    databaseUrl,
+    handler: pool.handle,
+    log: logFn(log),
+  });
+  log.info(
+    { threads: config.workerThreads, partitions: receiver.ownership.owned() },
+    "command worker started",
+  );
+  return {
+    async stop() {
+      await receiver.stop();
+      await pool.stop();
+      await nats.nc.drain();
+    },
+  };
+}
+
+/** The URL, or a clear error naming the variable. */
+export function requireUrl(value: string | undefined, name: string): string {
+  if (value === undefined)
+    throw new Error(`${name} is required for this role (or run all roles embedded without it)`);
+  return value;
+}
