@@ -1,0 +1,63 @@
+/**
+ * grpc-js service definitions built from protobuf-es descriptors, shared by the server and the client, so the
+ * generated `_pb.ts` files are the only schema (no `@grpc/proto-loader`, no grpc-tools codegen).
+ */
+import { type DescMethod, type DescService, fromBinary, type Message, toBinary } from "@bufbuild/protobuf";
+import type { Metadata, MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+
+/**
+ * What the server's `requestDeserialize` returns for bytes that are not a valid request. grpc-js would answer
+ * a throwing deserializer with INTERNAL; the handler answers this with INVALID_ARGUMENT instead.
+ */
+export class DecodeFailure {
+  constructor(readonly error: unknown) {}
+}
+
+/** True for the unary and server-streaming methods, the kinds the gateway serves. */
+export function isServedKind(method: DescMethod): method is DescMethod & {
+  methodKind: "unary" | "server_streaming";
+} {
+  return method.methodKind === "unary" || method.methodKind === "server_streaming";
+}
+
+/** The grpc-js method definition of one RPC: path `/${service.typeName}/${method.name}` and binary codecs. */
+export function grpcMethodDefinition(method: DescMethod): MethodDefinition<Message, Message> {
+  // The server may see a DecodeFailure in place of the request; `call.request` is checked before use.
+  const requestDeserialize = (bytes: Buffer): Message | DecodeFailure => {
+    try {
+      return fromBinary(method.input, bytes);
+    } catch (error) {
+      return new DecodeFailure(error);
+    }
+  };
+  return {
+    path: `/${method.parent.typeName}/${method.name}`,
+    originalName: method.localName,
+    requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+    responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+    requestSerialize: (message: Message) => Buffer.from(toBinary(method.input, message)),
+    requestDeserialize: requestDeserialize as (bytes: Buffer) => Message,
+    responseSerialize: (message: Message) => Buffer.from(toBinary(method.output, message)),
+    responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
+  };
+}
+
+/** The grpc-js service definition (keyed by `method.localName`) of the unary and server-streaming methods. */
+export function grpcServiceDefinition(service: DescService): ServiceDefinition {
+  const definition: Record<string, MethodDefinition<Message, Message>> = {};
+  for (const method of service.methods) {
+    if (isServedKind(method)) definition[method.localName] = grpcMethodDefinition(method);
+  }
+  return definition;
+}
+
+/** Request metadata as headers: lower-cased keys, repeated values joined by ", ", binary entries left out. */
+export function metadataToHeaders(metadata: Metadata): ReadonlyMap<string, string> {
+  const headers = new Map<string, string>();
+  for (const [key, values] of Object.entries(metadata.toJSON())) {
+    if (key.endsWith("-bin")) continue;
+    const text = values.filter((v): v is string => typeof v === "string");
+    if (text.length > 0) headers.set(key.toLowerCase(), text.join(", "));
+  }
+  return headers;
+}

@@ -1,0 +1,168 @@
+/**
+ * Serves transport-neutral service implementations over grpc-js (HTTP/2).
+ *
+ * Each call becomes a {@link CallContext} (metadata as headers, the deadline, a signal aborted on cancel or at
+ * the deadline), runs through the interceptors and the handler, and every error becomes a status through
+ * {@link toGrpcStatus}. Message size limits are enforced by grpc-js itself (RESOURCE_EXHAUSTED).
+ */
+import type { DescMethod, Message } from "@bufbuild/protobuf";
+import {
+  type handleServerStreamingCall,
+  type handleUnaryCall,
+  type Metadata,
+  Server,
+  ServerCredentials,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import { AppError } from "../errors";
+import { callError, createCallContext, type ManagedCallContext } from "./call-context";
+import { type GatewayLogger, toGrpcStatus } from "./error-status";
+import { DecodeFailure, grpcServiceDefinition, isServedKind, metadataToHeaders } from "./grpc-definition";
+import { writeStream } from "./grpc-stream";
+import type { Interceptor, MethodKind, Next, ServiceRegistration } from "./handler";
+import { createMethodInvoker } from "./interceptors";
+
+/** Options of {@link createGrpcServer}. */
+export interface GrpcServerOptions {
+  readonly services: readonly ServiceRegistration[];
+  /** Applied to every call, first = outermost. */
+  readonly interceptors?: readonly Interceptor[];
+  /** Larger requests are refused by grpc-js with RESOURCE_EXHAUSTED. */
+  readonly maxReceiveMessageBytes: number;
+  /** Larger responses fail with RESOURCE_EXHAUSTED; defaults to `maxReceiveMessageBytes`. */
+  readonly maxSendMessageBytes?: number;
+  readonly log?: GatewayLogger;
+}
+
+/** Creates a grpc-js server (not yet bound) serving the given implementations. */
+export function createGrpcServer(options: GrpcServerOptions): Server {
+  const server = new Server({
+    "grpc.max_receive_message_length": options.maxReceiveMessageBytes,
+    "grpc.max_send_message_length": options.maxSendMessageBytes ?? options.maxReceiveMessageBytes,
+  });
+  for (const { service, implementation } of options.services) {
+    const handlers: UntypedServiceImplementation = {};
+    for (const method of service.methods) {
+      const handler = implementation[method.localName];
+      if (!isServedKind(method)) {
+        if (handler !== undefined) {
+          throw new Error(
+            `${service.typeName}.${method.name}: ${method.methodKind} methods are not supported`,
+          );
+        }
+        continue;
+      }
+      const invoke = createMethodInvoker(method, handler, options.interceptors ?? []);
+      handlers[method.localName] =
+        method.methodKind === "unary"
+          ? unaryCall(method, invoke, options.log)
+          : serverStreamingCall(method, invoke, options.log);
+    }
+    server.addService(grpcServiceDefinition(service), handlers);
+  }
+  return server;
+}
+
+function unaryCall(
+  method: DescMethod,
+  invoke: Next<Message, Message>,
+  log: GatewayLogger | undefined,
+): handleUnaryCall<Message, Message> {
+  return (call, callback) => {
+    const managed = startCall(method, "unary", call);
+    const { ctx } = managed;
+    const run = async (): Promise<Message> => {
+      const response = await invoke(decodedRequest(method, call.request), ctx);
+      if (response.kind !== "unary") throw new AppError("INTERNAL", "a unary call produced a stream");
+      return response.message;
+    };
+    run()
+      .then(
+        (message) => callback(null, message),
+        (error: unknown) => callback(toGrpcStatus(callError(error, ctx), log, ctx)),
+      )
+      .catch((error: unknown) =>
+        log?.error({ err: error, service: ctx.service, method: ctx.method }, "rpc reply"),
+      )
+      .finally(managed.dispose);
+  };
+}
+
+function serverStreamingCall(
+  method: DescMethod,
+  invoke: Next<Message, Message>,
+  log: GatewayLogger | undefined,
+): handleServerStreamingCall<Message, Message> {
+  return (call) => {
+    const managed = startCall(method, "server_streaming", call);
+    const { ctx } = managed;
+    const run = async (): Promise<void> => {
+      const response = await invoke(decodedRequest(method, call.request), ctx);
+      if (response.kind !== "server_streaming")
+        throw new AppError("INTERNAL", "a streaming call produced one message");
+      await writeStream(call, response.stream, ctx.signal);
+      if (!ctx.signal.aborted) call.end();
+    };
+    run()
+      .catch((error: unknown) => {
+        // After a cancel or deadline grpc-js has already sent the status; this is then ignored.
+        call.emit("error", toGrpcStatus(callError(error, ctx), log, ctx));
+      })
+      .finally(managed.dispose);
+  };
+}
+
+/** What {@link startCall} needs of a grpc-js server call, unary or streaming. */
+interface IncomingCall {
+  readonly metadata: Metadata;
+  getDeadline(): Date | number;
+  on(event: "cancelled", listener: () => void): unknown;
+}
+
+/** The CallContext of an incoming call, aborted when grpc-js reports the call cancelled. */
+function startCall(method: DescMethod, kind: MethodKind, call: IncomingCall): ManagedCallContext {
+  const deadline = call.getDeadline();
+  const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
+  const managed = createCallContext({
+    service: method.parent.typeName,
+    method: method.name,
+    kind,
+    headers: metadataToHeaders(call.metadata),
+    deadline: Number.isFinite(deadlineMs) ? deadlineMs : undefined,
+  });
+  call.on("cancelled", managed.cancel);
+  return managed;
+}
+
+function decodedRequest(method: DescMethod, request: Message | DecodeFailure): Message {
+  if (request instanceof DecodeFailure) {
+    const reason = request.error instanceof Error ? `: ${request.error.message}` : "";
+    throw new AppError("INVALID_ARGUMENT", `the request is not a valid ${method.input.typeName}${reason}`);
+  }
+  return request;
+}
+
+/** Binds the server without TLS; resolves with the bound port (port 0 picks a free one). */
+export function bindGrpcServer(server: Server, host: string, port: number): Promise<number> {
+  const address = host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, ServerCredentials.createInsecure(), (error, boundPort) => {
+      if (error) reject(error);
+      else resolve(boundPort);
+    });
+  });
+}
+
+/** Stops accepting calls and waits for running ones up to `graceMs`, then cancels what is left. */
+export function shutdownGrpcServer(server: Server, graceMs = 5_000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
