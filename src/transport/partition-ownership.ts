@@ -94,11 +94,12 @@ export async function createPartitionOwnership(
         owned.delete(p);
         await handlers.onRelease(p);
         await c.query("SELECT pg_advisory_unlock($1, $2)", [partitionNs, p]);
-        options.log?.("released partition", { partition: p, members, share });
+        options.log?.("released partition", { partition: p, members, share, owned: owned.size });
       }
       return;
     }
     const start = memberKey % options.partitions;
+    const acquired: number[] = [];
     for (let i = 0; i < options.partitions && owned.size < share; i++) {
       const p = (start + i) % options.partitions;
       if (owned.has(p)) continue;
@@ -110,13 +111,14 @@ export async function createPartitionOwnership(
       owned.add(p);
       try {
         await handlers.onAcquire(p);
-        options.log?.("acquired partition", { partition: p, members, share });
+        acquired.push(p);
       } catch (error) {
         owned.delete(p);
         await c.query("SELECT pg_advisory_unlock($1, $2)", [partitionNs, p]);
         throw error;
       }
     }
+    if (acquired.length > 0) options.log?.("acquired partitions", { acquired, members, share, owned: owned.size });
   }
 
   function rebalance(): Promise<void> {

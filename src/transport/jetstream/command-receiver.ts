@@ -41,6 +41,8 @@ export interface JetStreamCommandReceiver {
 interface PartitionConsumer {
   readonly messages: ConsumerMessages;
   readonly inFlight: Set<Promise<void>>;
+  /** Set when the partition is being handed back: late messages are left unacked for the next owner. */
+  released: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -54,7 +56,9 @@ export async function startJetStreamCommandReceiver(
   const consumers = new Map<number, PartitionConsumer>();
   const maxAckPending = options.maxInFlightPerPartition ?? 512;
 
-  function deliver(msg: JsMsg, inFlight: Set<Promise<void>>): void {
+  function deliver(msg: JsMsg, partition: PartitionConsumer): void {
+    if (partition.released) return;
+    const inFlight = partition.inFlight;
     let envelope: CommandEnvelope;
     try {
       envelope = JSON.parse(decoder.decode(msg.data)) as CommandEnvelope;
@@ -99,17 +103,21 @@ export async function startJetStreamCommandReceiver(
           ackWaitMs: options.ackWaitMs ?? 30_000,
         });
         const consumer = await options.js.consumers.get(names.commandStream, durable);
-        const inFlight = new Set<Promise<void>>();
+        const state: { current?: PartitionConsumer } = {};
         const messages = await consumer.consume({
           max_messages: Math.min(256, maxAckPending),
-          callback: (msg) => deliver(msg, inFlight),
+          callback: (msg) => {
+            if (state.current) deliver(msg, state.current);
+          },
         });
-        consumers.set(partition, { messages, inFlight });
+        state.current = { messages, inFlight: new Set(), released: false };
+        consumers.set(partition, state.current);
       },
       async onRelease(partition) {
         const c = consumers.get(partition);
         if (!c) return;
         consumers.delete(partition);
+        c.released = true;
         await c.messages.close().catch(() => {});
         while (c.inFlight.size > 0) await Promise.allSettled([...c.inFlight]);
       },

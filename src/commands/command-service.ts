@@ -1,0 +1,102 @@
+/**
+ * `clone.v1.CommandService`: one implementation for every transport.
+ *
+ * Each call passes two interceptors before its handler: validation (zod, every violation reported) and
+ * authorisation (role and ownership). The handler then builds the envelope, stores large content by claim
+ * check, sends the command over the command bus and turns the worker's outcome into the RPC response.
+ */
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { CommandType, DomainCommand } from "../domain";
+import { commandTypes } from "../domain";
+import { AppError } from "../errors";
+import type { CallContext, Interceptor, ServiceRegistration } from "../gateway";
+import { registerService, requireActor } from "../gateway";
+import { CommandService } from "../gen/clone/v1/command_service_pb";
+import type { CommandResultSchema } from "../gen/clone/v1/common_pb";
+import { authorizeCommand } from "./authorize";
+import { buildEnvelope } from "./build-envelope";
+import type { CommandSender } from "./envelope";
+import type { OwnerLookup } from "./owners";
+import { idsFromCommandId } from "./payload";
+import { validateCommandRequest } from "./validation";
+
+/** What the command service needs. */
+export interface CommandServiceDeps {
+  readonly sender: CommandSender;
+  /** Stores binary content under the command id before the command is sent (claim check). */
+  readonly storeBlob: (commandId: string, content: Uint8Array) => Promise<void>;
+  readonly ownerOf: OwnerLookup;
+  /** Makes a command id when the client sent none. */
+  readonly newCommandId?: () => string;
+}
+
+interface Validated {
+  readonly command: DomainCommand;
+  readonly commandId: string;
+  readonly expectedVersion: number | undefined;
+}
+
+const commandTypeSet: ReadonlySet<string> = new Set(commandTypes);
+const validatedRequests = new WeakMap<object, Validated>();
+
+/** The command service and the interceptors that must run around it (after authentication). */
+export function createCommandService(deps: CommandServiceDeps): {
+  registration: ServiceRegistration;
+  interceptors: Interceptor[];
+} {
+  const newCommandId = deps.newCommandId ?? (() => crypto.randomUUID());
+
+  /** Validates every CommandService request; the parsed command is kept for the handler. */
+  const validation: Interceptor = (next) => async (request, ctx) => {
+    if (ctx.service === CommandService.typeName && commandTypeSet.has(ctx.method)) {
+      const raw = (request as { options?: { commandId?: string } }).options?.commandId ?? "";
+      const commandId = raw === "" ? newCommandId() : raw;
+      const { command, options } = validateCommandRequest(
+        ctx.method as CommandType,
+        request,
+        idsFromCommandId(commandId),
+      );
+      const expectedVersion =
+        options.expectedVersion === undefined ? undefined : Number(options.expectedVersion);
+      validatedRequests.set(request as object, { command, commandId, expectedVersion });
+    }
+    return next(request, ctx);
+  };
+
+  /** Role and ownership rules of API.md. */
+  const authorization: Interceptor = (next) => async (request, ctx) => {
+    const validated = validatedRequests.get(request as object);
+    if (validated) await authorizeCommand(requireActor(ctx.actor), validated.command, deps.ownerOf);
+    return next(request, ctx);
+  };
+
+  async function handle(request: object, ctx: CallContext) {
+    const validated = validatedRequests.get(request);
+    if (!validated) throw new AppError("INTERNAL", "command was not validated");
+    const { envelope, blob } = buildEnvelope(validated.command, {
+      commandId: validated.commandId,
+      expectedVersion: validated.expectedVersion,
+      actor: requireActor(ctx.actor),
+      deadline: ctx.deadline,
+    });
+    if (blob) await deps.storeBlob(envelope.commandId, blob);
+    const outcome = await deps.sender.send(envelope, { signal: ctx.signal });
+    if (!outcome.ok) throw AppError.deserialize(outcome.error);
+    const r = outcome.result;
+    const result: MessageInitShape<typeof CommandResultSchema> = {
+      commandId: r.commandId,
+      aggregateId: r.aggregateId,
+      version: BigInt(r.version),
+      events: [...r.events],
+      consistencyToken: r.position,
+      duplicate: r.duplicate,
+    };
+    return { result };
+  }
+
+  const implementation = Object.fromEntries(CommandService.methods.map((m) => [m.localName, handle]));
+  return {
+    registration: registerService(CommandService, implementation),
+    interceptors: [validation, authorization],
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * `bun start [--role gateway|worker|relay|all]`
+ *
+ * With DATABASE_URL and NATS_URL set, each role runs against Postgres and NATS JetStream, as its own process
+ * or all in one (`all`, the default). Without them, everything runs in this process on an embedded Postgres
+ * and an in-process command bus (the embedded mode, for trying it out). SIGTERM/SIGINT stop gracefully.
+ */
+import { parseArgs } from "node:util";
+import { type Config, loadConfig } from "./config";
+import { migrate } from "./db";
+import { createLogger, type Logger } from "./logging";
+import { startGatewayRole } from "./roles/gateway";
+import { type RunningRole, startWorkerRole } from "./roles/worker";
+
+/** The roles a process can take. */
+export const roles = ["gateway", "worker", "relay", "all"] as const;
+type RoleName = (typeof roles)[number];
+
+async function startRoles(role: RoleName, config: Config, log: Logger): Promise<RunningRole[]> {
+  const running: RunningRole[] = [];
+  if (role === "all" && config.databaseUrl) {
+    const { applied } = await migrate(config.databaseUrl);
+    if (applied.length > 0) log.info({ applied }, "migrations applied");
+  }
+  if (role === "worker" || role === "all")
+    running.push(await startWorkerRole(config, log.child({ role: "worker" })));
+  if (role === "gateway" || role === "all")
+    running.push(await startGatewayRole(config, log.child({ role: "gateway" })));
+  return running;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { role: { type: "string", default: "all" } } });
+  const role = values.role as RoleName;
+  if (!roles.includes(role)) throw new Error(`--role must be one of ${roles.join(", ")}`);
+  const config = loadConfig();
+  const log = createLogger({ level: config.logLevel, name: "clone" });
+  const embedded = config.databaseUrl === undefined && config.natsUrl === undefined;
+  if (embedded) throw new Error("embedded mode is not available yet: set DATABASE_URL and NATS_URL");
+  log.info(
+    { role, prefix: config.natsPrefix, grpcPort: config.grpc.port },
+    `starting role ${role} on Postgres and NATS JetStream`,
+  );
+  const running = await startRoles(role, config, log);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "stopping");
+    for (const r of running.reverse()) await r.stop();
+    log.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

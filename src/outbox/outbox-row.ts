@@ -1,0 +1,38 @@
+/** An outbox row as the relay reads it, and the {@link PublishedEvent} made from it. */
+import type { StreamPoint } from "../commands/consistency-token";
+import { createPublishedEvent, type PublishedEvent } from "./published-event";
+
+/** An `events` row as `SELECT_BATCH_SQL` returns it (64-bit numbers as decimal strings). */
+export interface OutboxRow {
+  readonly event_id: string;
+  readonly type: string;
+  readonly aggregate_type: string;
+  readonly aggregate_id: string;
+  readonly aggregate_version: string;
+  readonly position: string;
+  readonly transaction_id: string;
+  readonly committed_at: Date;
+  readonly payload: Record<string, unknown>;
+  readonly metadata: Record<string, unknown>;
+}
+
+/** The message made from a row. */
+export function toPublishedEvent(row: OutboxRow): PublishedEvent {
+  return createPublishedEvent({
+    eventId: row.event_id,
+    type: row.type,
+    aggregateType: row.aggregate_type,
+    aggregateId: row.aggregate_id,
+    aggregateVersion: Number(row.aggregate_version),
+    position: row.position,
+    transactionId: row.transaction_id,
+    committedAt: row.committed_at.toISOString(),
+    data: row.payload,
+    metadata: row.metadata,
+  });
+}
+
+/** A checkpoint row (`READ_CHECKPOINT_SQL`) as a point. */
+export function checkpointOf(row: { transaction_id: string; position: string }): StreamPoint {
+  return { transactionId: BigInt(row.transaction_id), position: BigInt(row.position) };
+}

@@ -1,0 +1,181 @@
+/**
+ * The outbox relay: publishes committed events from the Postgres `events` table to the JetStream EVENTS
+ * stream, in (transaction_id, position) order, each exactly once within JetStream's duplicate window.
+ *
+ * One relay per database and name is active: the leader, holding an advisory lock on its own connection
+ * (see relay-session.ts). Others stand by and retry the lock every `pollMs`. The leader runs a round when a
+ * NOTIFY from the `events_notify` trigger arrives, when {@link OutboxRelay.wake} is called, and every `pollMs`
+ * in any case; it keeps going while rounds return full batches, and retries soon (10 ms, doubling up to
+ * `pollMs`) while committed events wait behind a running transaction that may never NOTIFY. A failed round keeps the checkpoint (past
+ * whatever prefix was acked) and is retried after a backoff; no event is ever skipped.
+ *
+ * A crash between publishing and checkpointing re-publishes the batch on restart; JetStream drops the copies
+ * by `Nats-Msg-Id` = event id within its duplicate window (DUPLICATE_WINDOW_MS). Consumers must still
+ * tolerate a repeat after a longer outage, e.g. by the event's position.
+ */
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { ORIGIN, type StreamPoint } from "../commands/consistency-token";
+import { loadConfig } from "../config";
+import { AppError } from "../errors/app-error";
+import { streamNames } from "../transport/jetstream/streams";
+import type { PublishedEvent } from "./published-event";
+import { openRelaySession, type RelaySession } from "./relay-session";
+import { runRound } from "./round";
+import { backoffMs, createWakeSignal, heldBackRetryMs } from "./wake-signal";
+
+/** Options of {@link startOutboxRelay}. */
+export interface OutboxRelayOptions {
+  readonly databaseUrl: string;
+  readonly js: JetStreamClient;
+  /** Stream and subject prefix (config `NATS_PREFIX`). */
+  readonly prefix: string;
+  /** Relay name: one leader and one checkpoint per name. Default `default`. */
+  readonly name?: string;
+  /** Polling fallback and standby retry period, ms. Default config `OUTBOX_POLL_MS`. */
+  readonly pollMs?: number;
+  /** Events per round. Default 500. */
+  readonly batchSize?: number;
+  /** Ack timeout per published message, ms. Default the JetStream client's. */
+  readonly publishTimeoutMs?: number;
+  /** Longest backoff after repeated failures, ms. Default 30000. */
+  readonly maxBackoffMs?: number;
+  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  /** Called after each checkpointed batch, in order (for metrics). Errors it throws are logged. */
+  readonly onPublished?: (events: readonly PublishedEvent[]) => void;
+}
+
+/** A running relay. */
+export interface OutboxRelay {
+  /** Finishes the round in flight, then closes the connection (freeing the lock for a standby). */
+  stop(): Promise<void>;
+  /** True while this relay holds the leadership. */
+  isLeader(): boolean;
+  /** The checkpoint as this relay last read or moved it: the last published event; ORIGIN before any round. */
+  published(): StreamPoint;
+  /** Runs a round now (a leader) or retries the lock now (a standby). */
+  wake(): void;
+}
+
+/**
+ * Starts a relay. Resolves after its first attempt to take the leadership, so of relays started together
+ * exactly one reports {@link OutboxRelay.isLeader}. Never rejects for an unreachable Postgres or NATS: it
+ * logs and keeps retrying.
+ * @throws AppError INVALID_ARGUMENT for a bad `pollMs` or `batchSize`.
+ */
+export async function startOutboxRelay(options: OutboxRelayOptions): Promise<OutboxRelay> {
+  const name = options.name ?? "default";
+  const pollMs = options.pollMs ?? loadConfig().outboxPollMs;
+  const batchSize = options.batchSize ?? 500;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new AppError("INVALID_ARGUMENT", "outbox relay batchSize must be a positive integer");
+  }
+  if (!(pollMs > 0)) throw new AppError("INVALID_ARGUMENT", "outbox relay pollMs must be positive");
+  const log = options.log ?? (() => {});
+  const names = streamNames(options.prefix);
+  const signal = createWakeSignal();
+  let session: RelaySession | undefined;
+  let point: StreamPoint = ORIGIN;
+  let stopped = false;
+  let failures = 0;
+
+  async function currentSession(): Promise<RelaySession> {
+    if (session !== undefined && !session.lost()) return session;
+    await session?.close();
+    session = undefined;
+    session = await openRelaySession({
+      databaseUrl: options.databaseUrl,
+      name,
+      onNotify: () => signal.wake(),
+      onLost: (error) => {
+        log("outbox relay lost its database connection", { name, error: error?.message });
+        signal.wake();
+      },
+    });
+    return session;
+  }
+
+  async function lead(): Promise<RelaySession | undefined> {
+    const s = await currentSession();
+    if (s.leading()) return s;
+    if (!(await s.tryLead())) return undefined;
+    log("outbox relay is the leader", { name });
+    return s;
+  }
+
+  /** One step; says when the next should run. */
+  async function step(): Promise<"now" | "soon" | "poll"> {
+    const s = await lead();
+    if (s === undefined || stopped) return "poll";
+    const round = await runRound({
+      client: s.client,
+      js: options.js,
+      names,
+      name,
+      batchSize,
+      publishTimeoutMs: options.publishTimeoutMs,
+    });
+    point = round.checkpoint;
+    if (round.published.length > 0) notify(round.published);
+    if (round.error !== undefined) throw round.error;
+    if (round.full) return "now";
+    return round.heldBack ? "soon" : "poll";
+  }
+
+  function notify(events: readonly PublishedEvent[]): void {
+    try {
+      options.onPublished?.(events);
+    } catch (error) {
+      log("outbox relay onPublished callback failed", { name, error: String(error) });
+    }
+  }
+
+  async function loop(): Promise<void> {
+    let heldBack = 0;
+    while (!stopped) {
+      let next: "now" | "soon" | "poll";
+      try {
+        next = await step();
+        failures = 0;
+      } catch (error) {
+        failures += 1;
+        const waitMs = backoffMs(failures, options.maxBackoffMs);
+        log("outbox relay round failed; retrying", { name, failures, waitMs, ...describe(error) });
+        if (session?.lost()) log("outbox relay stepped down", { name });
+        await signal.pause(waitMs);
+        continue;
+      }
+      heldBack = next === "soon" ? heldBack + 1 : 0;
+      if (next === "soon") await signal.nap(heldBackRetryMs(heldBack, pollMs));
+      if (next === "poll") await signal.nap(pollMs);
+    }
+  }
+
+  try {
+    await lead();
+  } catch (error) {
+    log("outbox relay could not reach the database; retrying", { name, ...describe(error) });
+  }
+  const running = loop();
+  let stopping: Promise<void> | undefined;
+
+  return {
+    stop() {
+      stopping ??= (async () => {
+        stopped = true;
+        signal.stop();
+        await running;
+        await session?.close();
+      })();
+      return stopping;
+    },
+    isLeader: () => session?.leading() ?? false,
+    published: () => point,
+    wake: () => signal.wake(),
+  };
+}
+
+function describe(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { error: String(error) };
+  const cause = error.cause instanceof Error ? error.cause.message : undefined;
+  return { error: error.message, ...(cause === undefined ? {} : { cause }) };
+}

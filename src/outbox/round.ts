@@ -1,0 +1,87 @@
+/**
+ * One relay round on the leader's session: read the checkpoint, read the next batch, publish it, then move
+ * the checkpoint past what was acked and mark those rows, in one statement.
+ */
+import type { JetStreamClient } from "@nats-io/jetstream";
+import type pg from "pg";
+import type { StreamPoint } from "../commands/consistency-token";
+import { AppError } from "../errors/app-error";
+import type { StreamNames } from "../transport/jetstream/streams";
+import { checkpointOf, type OutboxRow, toPublishedEvent } from "./outbox-row";
+import { publishBatch } from "./publish-batch";
+import { type PublishedEvent, pointOfPublishedEvent } from "./published-event";
+import { advanceCheckpointQuery, HELD_BACK_SQL, READ_CHECKPOINT_SQL, selectBatchQuery } from "./sql";
+
+/** What a round needs. */
+export interface RoundContext {
+  /** The leader's session connection (it holds the lock). */
+  readonly client: pg.Client;
+  readonly js: JetStreamClient;
+  readonly names: StreamNames;
+  /** Relay name. */
+  readonly name: string;
+  readonly batchSize: number;
+  /** Ack timeout per message, ms; default the JetStream client's. */
+  readonly publishTimeoutMs?: number;
+}
+
+/** What a round did. */
+export interface RoundResult {
+  /** The checkpoint after the round. */
+  readonly checkpoint: StreamPoint;
+  /** The events published and checkpointed, in order. */
+  readonly published: readonly PublishedEvent[];
+  /** True when the batch was full, so more events may be waiting. */
+  readonly full: boolean;
+  /** True when committed events wait behind a running transaction (see HELD_BACK_SQL). */
+  readonly heldBack: boolean;
+  /** Why publishing stopped early (an AppError UNAVAILABLE with the NATS error as cause). */
+  readonly error?: AppError;
+}
+
+/**
+ * Runs one round.
+ * @throws the Postgres error of any query; AppError ABORTED when the checkpoint moved under this relay.
+ */
+export async function runRound(ctx: RoundContext): Promise<RoundResult> {
+  const state = await ctx.client.query<{ transaction_id: string; position: string }>(READ_CHECKPOINT_SQL, [
+    ctx.name,
+  ]);
+  const stateRow = state.rows[0];
+  if (stateRow === undefined) {
+    throw new AppError("FAILED_PRECONDITION", `outbox relay ${ctx.name} has no checkpoint row`);
+  }
+  const from = checkpointOf(stateRow);
+  const batch = selectBatchQuery(from, ctx.batchSize);
+  const rows = await ctx.client.query<OutboxRow>(batch.text, batch.values);
+  const full = rows.rows.length === ctx.batchSize;
+  const heldBack = !full && (await isHeldBack(ctx.client));
+  if (rows.rows.length === 0) return { checkpoint: from, published: [], full, heldBack };
+
+  const events = rows.rows.map(toPublishedEvent);
+  const result = await publishBatch(ctx.js, ctx.names, events, { timeoutMs: ctx.publishTimeoutMs });
+  const error =
+    result.error === undefined
+      ? undefined
+      : new AppError("UNAVAILABLE", "publishing events to JetStream failed", { cause: result.error });
+  const last = result.published.at(-1);
+  if (last === undefined) return { checkpoint: from, published: [], full: false, heldBack, error };
+
+  const to = pointOfPublishedEvent(last);
+  const advance = advanceCheckpointQuery(
+    ctx.name,
+    from,
+    to,
+    result.published.map((e) => e.eventId),
+  );
+  const moved = await ctx.client.query<{ advanced: number; marked: number }>(advance.text, advance.values);
+  if (moved.rows[0]?.advanced !== 1) {
+    throw new AppError("ABORTED", `the checkpoint of outbox relay ${ctx.name} moved while it published`);
+  }
+  return { checkpoint: to, published: result.published, full, heldBack, error };
+}
+
+async function isHeldBack(client: pg.Client): Promise<boolean> {
+  const result = await client.query<{ held_back: boolean }>(HELD_BACK_SQL);
+  return result.rows[0]?.held_back === true;
+}

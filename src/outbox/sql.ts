@@ -1,0 +1,123 @@
+/**
+ * The relay's SQL, in one place so that it is documented and testable (`sql.int.test.ts` checks the plan).
+ *
+ * Order. A row is published only once its writer finished before every transaction still running
+ * (`transaction_id < pg_snapshot_xmin(pg_current_snapshot())`), in (transaction_id, position) order. Every
+ * transaction that could still append has an xid >= that xmin, so no row can ever appear below a point the
+ * relay has passed: the order never goes back and the checkpoint is a complete "everything up to here".
+ * (pg_current_snapshot() is the statement's own snapshot, so every such row is also visible to it.)
+ *
+ * Why `published_at IS NULL` is in the scan. It lets Postgres walk `events_unpublished_idx`, a partial index
+ * of only the unpublished rows in exactly our order, so a round costs O(batch) however large the table
+ * grows; the row comparison with the checkpoint and the xmin bound are index conditions on it. It changes no
+ * result, because {@link ADVANCE_CHECKPOINT_SQL} sets `published_at` and moves the checkpoint in one
+ * statement: for a relay name, "published_at IS NULL" and "above the checkpoint" describe the same rows. The
+ * checkpoint condition stays as the authority (it is what resumes the order). The one caveat: published_at is
+ * a single flag shared by all relay names, so run one relay name per database; a second name would skip what
+ * the first marked.
+ */
+import type { StreamPoint } from "../commands/consistency-token";
+import type { OutboxRow } from "./outbox-row";
+
+/** A query ready for `client.query`. */
+export interface SqlQuery {
+  readonly text: string;
+  readonly values: unknown[];
+}
+
+/**
+ * Takes the relay's leadership for a name, without waiting: a session-level advisory lock, held until
+ * the session unlocks it or its connection ends. $1 = relay name. Returns `{ locked: boolean }`.
+ */
+export const TRY_LOCK_SQL =
+  "SELECT pg_try_advisory_lock(hashtextextended('clone_outbox_relay:' || $1::text, 0)) AS locked";
+
+/** Creates the checkpoint row of a relay name at the origin if it is missing. $1 = relay name. */
+export const ENSURE_CHECKPOINT_SQL =
+  "INSERT INTO outbox_relay_state (name) VALUES ($1) ON CONFLICT (name) DO NOTHING";
+
+/** Reads the checkpoint. $1 = relay name. Returns `{ transaction_id, position }` as decimal strings. */
+export const READ_CHECKPOINT_SQL = `SELECT last_published_transaction_id::text AS transaction_id,
+       last_published_position::text AS position
+  FROM outbox_relay_state
+ WHERE name = $1`;
+
+/**
+ * The next events to publish, as {@link OutboxRow}s. The ORDER BY names the table's columns (`e.`), not the
+ * text aliases of the select list: ordering by those would sort decimal strings.
+ * $1 = checkpoint xid8, $2 = checkpoint position, $3 = batch size.
+ */
+export const SELECT_BATCH_SQL = `SELECT e.event_id, e.type, e.aggregate_type, e.aggregate_id,
+       e.aggregate_version::text AS aggregate_version, e.position::text AS position,
+       e.transaction_id::text AS transaction_id, e.committed_at, e.payload, e.metadata
+  FROM events e
+ WHERE e.published_at IS NULL
+   AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+   AND (e.transaction_id, e.position) > ($1::xid8, $2::bigint)
+ ORDER BY e.transaction_id, e.position
+ LIMIT $3`;
+
+/**
+ * True when committed events wait behind a transaction that is still running (their writer's xid is not below
+ * xmin). Such a transaction may never append (a long read-write job, another database's work, since xmin spans
+ * the server), so no NOTIFY may come when it ends: the relay retries soon instead of waiting a whole poll.
+ * Rows of transactions still running are invisible here. Walks `events_unpublished_idx`.
+ */
+export const HELD_BACK_SQL = `SELECT EXISTS (
+  SELECT FROM events e
+   WHERE e.published_at IS NULL
+     AND e.transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
+) AS held_back`;
+
+/**
+ * Moves the checkpoint from one point to the next and marks the published rows, in one statement (so one
+ * transaction). The move is a compare-and-set on the old point: it does nothing, marks nothing and returns
+ * `advanced = 0` when the checkpoint is no longer where this relay read it.
+ * $1 = name, $2/$3 = old (xid8, position), $4/$5 = new (xid8, position), $6 = uuid[] of the published events.
+ * Returns `{ advanced, marked }` counts.
+ */
+export const ADVANCE_CHECKPOINT_SQL = `WITH advanced AS (
+  UPDATE outbox_relay_state
+     SET last_published_transaction_id = $4::xid8,
+         last_published_position = $5::bigint,
+         updated_at = now()
+   WHERE name = $1
+     AND last_published_transaction_id = $2::xid8
+     AND last_published_position = $3::bigint
+  RETURNING name
+), marked AS (
+  UPDATE events
+     SET published_at = now()
+   WHERE event_id = ANY($6::uuid[])
+     AND EXISTS (SELECT FROM advanced)
+  RETURNING event_id
+)
+SELECT (SELECT count(*) FROM advanced)::int AS advanced, (SELECT count(*) FROM marked)::int AS marked`;
+
+/** The batch query after `checkpoint`, at most `batchSize` rows. */
+export function selectBatchQuery(checkpoint: StreamPoint, batchSize: number): SqlQuery {
+  return {
+    text: SELECT_BATCH_SQL,
+    values: [checkpoint.transactionId.toString(), checkpoint.position.toString(), batchSize],
+  };
+}
+
+/** The checkpoint move from `from` to `to`, marking `eventIds` published. */
+export function advanceCheckpointQuery(
+  name: string,
+  from: StreamPoint,
+  to: StreamPoint,
+  eventIds: readonly string[],
+): SqlQuery {
+  return {
+    text: ADVANCE_CHECKPOINT_SQL,
+    values: [
+      name,
+      from.transactionId.toString(),
+      from.position.toString(),
+      to.transactionId.toString(),
+      to.position.toString(),
+      eventIds,
+    ],
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * The relay's waits: a nap until the next poll that a NOTIFY or `wake()` ends early, and a backoff pause
+ * that only `stop()` ends (a burst of appends while NATS is down must not turn backoff into a busy loop).
+ * A wake that arrives while the relay is busy is remembered, so the following nap returns at once.
+ */
+
+/** Wakeable waits; see the module comment. */
+export interface WakeSignal {
+  /** Ends the current nap, or the next one if none is running. */
+  wake(): void;
+  /** Ends every wait, now and later. */
+  stop(): void;
+  /** Waits `ms`, or until a wake or stop. */
+  nap(ms: number): Promise<void>;
+  /** Waits `ms`, or until stop. */
+  pause(ms: number): Promise<void>;
+}
+
+/** Creates a {@link WakeSignal}. */
+export function createWakeSignal(): WakeSignal {
+  let pending = false;
+  let stopped = false;
+  const waiters = new Set<{ end: () => void; wakeable: boolean }>();
+
+  function wait(ms: number, wakeable: boolean): Promise<void> {
+    if (stopped) return Promise.resolve();
+    if (wakeable && pending) {
+      pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const waiter = {
+        wakeable,
+        end: () => {
+          clearTimeout(timer);
+          waiters.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.end, ms);
+      waiters.add(waiter);
+    });
+  }
+
+  return {
+    wake() {
+      const napping = [...waiters].filter((w) => w.wakeable);
+      if (napping.length === 0) pending = true;
+      for (const w of napping) w.end();
+    },
+    stop() {
+      stopped = true;
+      for (const w of [...waiters]) w.end();
+    },
+    nap: (ms) => wait(ms, true),
+    pause: (ms) => wait(ms, false),
+  };
+}
+
+/** Backoff after `failures` consecutive failed rounds: 100 ms doubling, at most `maxMs`. */
+export function backoffMs(failures: number, maxMs = 30_000): number {
+  return Math.min(maxMs, 100 * 2 ** Math.max(0, Math.min(failures - 1, 20)));
+}
+
+/** Wait before the `streak`-th retry while events are held back by a running transaction: 10 ms doubling. */
+export function heldBackRetryMs(streak: number, pollMs: number): number {
+  return Math.min(pollMs, 10 * 2 ** Math.max(0, Math.min(streak - 1, 20)));
+}

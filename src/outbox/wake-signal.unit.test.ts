@@ -1,0 +1,38 @@
+import { describe, expect, test } from "bun:test";
+import { backoffMs, createWakeSignal } from "./wake-signal";
+
+async function elapsed(run: () => Promise<void>): Promise<number> {
+  const start = performance.now();
+  await run();
+  return performance.now() - start;
+}
+
+describe("wake signal", () => {
+  test("wake ends a nap early, and a wake while busy ends the next nap at once", async () => {
+    const signal = createWakeSignal();
+    setTimeout(() => signal.wake(), 20);
+    expect(await elapsed(() => signal.nap(5_000))).toBeLessThan(1_000);
+
+    signal.wake();
+    expect(await elapsed(() => signal.nap(5_000))).toBeLessThan(50);
+  });
+
+  test("wake does not cut a backoff pause short; stop ends every wait", async () => {
+    const signal = createWakeSignal();
+    signal.wake();
+    expect(await elapsed(() => signal.pause(100))).toBeGreaterThanOrEqual(90);
+
+    const pausing = elapsed(() => signal.pause(5_000));
+    const napping = elapsed(() => signal.nap(5_000));
+    signal.stop();
+    expect(await pausing).toBeLessThan(1_000);
+    expect(await napping).toBeLessThan(1_000);
+    expect(await elapsed(() => signal.nap(5_000))).toBeLessThan(50);
+  });
+
+  test("backoff doubles from 100 ms up to its cap", () => {
+    expect([1, 2, 3, 4].map((n) => backoffMs(n))).toEqual([100, 200, 400, 800]);
+    expect(backoffMs(50)).toBe(30_000);
+    expect(backoffMs(50, 5_000)).toBe(5_000);
+  });
+});

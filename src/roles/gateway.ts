@@ -1,0 +1,93 @@
+/**
+ * The `gateway` role: the gRPC server (and, later, gRPC-web/Connect) in front of the command bus and the
+ * read side. Stateless: run as many as you like behind a load balancer.
+ */
+import type { Server } from "@grpc/grpc-js";
+import type pg from "pg";
+import { findStoredOutcome } from "../commands/command-results";
+import { createCommandService } from "../commands/command-service";
+import type { CommandSender } from "../commands/envelope";
+import { createOwnerLookup } from "../commands/owners";
+import type { Config } from "../config";
+import { createPool } from "../db";
+import {
+  authInterceptor,
+  bindGrpcServer,
+  createAuthenticator,
+  createGrpcServer,
+  type Interceptor,
+  shutdownGrpcServer,
+} from "../gateway";
+import type { Logger } from "../logging";
+import { connectNats } from "../nats";
+import { createJetStreamCommandSender } from "../transport/jetstream/command-sender";
+import { ensureStreams } from "../transport/jetstream/streams";
+import { type RunningRole, requireUrl } from "./worker";
+
+/** A 2 MiB document plus the rest of the request fits; a 5 MiB one is refused with RESOURCE_EXHAUSTED. */
+export const MAX_RECEIVE_MESSAGE_BYTES = 3 * 1024 * 1024;
+
+/** A running gateway and the port it bound. */
+export interface RunningGateway extends RunningRole {
+  readonly grpcPort: number;
+}
+
+/** Everything the gateway's services need, from whichever tier (Postgres + JetStream, or embedded). */
+export interface GatewayDeps {
+  readonly db: pg.Pool;
+  readonly sender: CommandSender;
+}
+
+/** Builds the gRPC server over the given dependencies. */
+export function buildGatewayServer(config: Config, deps: GatewayDeps, log: Logger): Server {
+  const commands = createCommandService({
+    sender: deps.sender,
+    storeBlob: async (commandId, content) => {
+      await deps.db.query(
+        "INSERT INTO command_blobs (command_id, content) VALUES ($1, $2) ON CONFLICT (command_id) DO NOTHING",
+        [commandId, content],
+      );
+    },
+    ownerOf: createOwnerLookup(deps.db),
+  });
+  const interceptors: Interceptor[] = [
+    authInterceptor(createAuthenticator({ jwtSecret: config.auth.jwtSecret, jwksUrl: config.auth.jwksUrl })),
+    ...commands.interceptors,
+  ];
+  return createGrpcServer({
+    services: [commands.registration],
+    interceptors,
+    maxReceiveMessageBytes: MAX_RECEIVE_MESSAGE_BYTES,
+    log,
+  });
+}
+
+/** Starts the gateway on Postgres + JetStream. */
+export async function startGatewayRole(config: Config, log: Logger): Promise<RunningGateway> {
+  const db = createPool(requireUrl(config.databaseUrl, "DATABASE_URL"), {
+    max: config.dbPoolSize,
+    applicationName: "clone-gateway",
+  });
+  const nats = await connectNats(requireUrl(config.natsUrl, "NATS_URL"), "clone-gateway");
+  await ensureStreams(nats.jsm, config.natsPrefix);
+  const sender = createJetStreamCommandSender({
+    nc: nats.nc,
+    js: nats.js,
+    prefix: config.natsPrefix,
+    partitions: config.commandPartitions,
+    defaultTimeoutMs: config.commandTimeoutMs,
+    lookup: (commandId) => findStoredOutcome(db, commandId),
+  });
+  const server = buildGatewayServer(config, { db, sender }, log);
+  const grpcPort = await bindGrpcServer(server, config.grpc.host, config.grpc.port);
+  log.info({ grpcPort }, "gateway listening");
+  return {
+    grpcPort,
+    async stop() {
+      await shutdownGrpcServer(server);
+      await sender.close();
+      await nats.nc.drain();
+      await db.end();
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Runs the service's roles as real child processes (`bun src/main.ts --role X`) for end-to-end tests:
+ * several gateways and workers against one test database and one NATS prefix.
+ */
+import { type Subprocess, spawn } from "bun";
+
+/** A role running in a child process. */
+export interface RoleProcess {
+  readonly role: string;
+  readonly pid: number;
+  /** Every JSON log line the process printed so far. */
+  readonly logs: Record<string, unknown>[];
+  /** Resolves with the first log line that matches. */
+  waitForLog(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
+  /** Sends a signal and waits for the process to exit. */
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const mainModule = new URL("../main.ts", import.meta.url).pathname;
+
+/** Starts `bun src/main.ts --role <role>` with the given environment added; resolves once it says it started. */
+export async function startRole(
+  role: "gateway" | "worker" | "relay" | "all" | "consistency",
+  env: Record<string, string>,
+  ready: (line: Record<string, unknown>) => boolean,
+): Promise<RoleProcess> {
+  const child: Subprocess<"ignore", "pipe", "pipe"> = spawn(["bun", mainModule, "--role", role], {
+    env: { ...process.env, LOG_LEVEL: "info", ...env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const logs: Record<string, unknown>[] = [];
+  const waiters: Array<{
+    match: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }> = [];
+  let stderr = "";
+  void (async () => {
+    const decoder = new TextDecoder();
+    let buffered = "";
+    for await (const chunk of child.stdout) {
+      buffered += decoder.decode(chunk, { stream: true });
+      let nl = buffered.indexOf("\n");
+      while (nl >= 0) {
+        const text = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        nl = buffered.indexOf("\n");
+        let line: Record<string, unknown>;
+        try {
+          line = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          continue;
+        }
+        logs.push(line);
+        for (const w of [...waiters]) {
+          if (w.match(line)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(line);
+          }
+        }
+      }
+    }
+  })();
+  void (async () => {
+    for await (const chunk of child.stderr) stderr += new TextDecoder().decode(chunk);
+  })();
+
+  const proc: RoleProcess = {
+    role,
+    pid: child.pid,
+    logs,
+    waitForLog(match, timeoutMs = 20_000) {
+      const seen = logs.find(match);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(new Error(`${role} did not log the expected line in ${timeoutMs} ms; stderr: ${stderr}`)),
+          timeoutMs,
+        );
+        waiters.push({
+          match,
+          resolve: (l) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        });
+        void child.exited.then((code) => {
+          clearTimeout(timer);
+          reject(new Error(`${role} exited with ${code} before it was ready; stderr: ${stderr}`));
+        });
+      });
+    },
+    async kill(signal = "SIGTERM") {
+      child.kill(signal);
+      return child.exited;
+    },
+  };
+  await proc.waitForLog(ready);
+  return proc;
+}
+
+/** The log line a gateway prints when it listens; carries `grpcPort`. */
+export const gatewayReady = (l: Record<string, unknown>) => l.msg === "gateway listening";
+/** The log line a worker prints when it consumes. */
+export const workerReady = (l: Record<string, unknown>) => l.msg === "command worker started";
