@@ -118,7 +118,8 @@ export async function createPartitionOwnership(
         throw error;
       }
     }
-    if (acquired.length > 0) options.log?.("acquired partitions", { acquired, members, share, owned: owned.size });
+    if (acquired.length > 0)
+      options.log?.("acquired partitions", { acquired, members, share, owned: owned.size });
   }
 
   function rebalance(): Promise<void> {
