@@ -1,5 +1,5 @@
 export type { OutboxRow } from "./outbox-row";
-export { toPublishedEvent } from "./outbox-row";
+export { checkpointOf, toPublishedEvent } from "./outbox-row";
 export type { BatchResult, PublishBatchOptions } from "./publish-batch";
 export { publishBatch } from "./publish-batch";
 export type { PublishedEvent, PublishedEventFields } from "./published-event";
@@ -19,6 +19,7 @@ export {
   ADVANCE_CHECKPOINT_SQL,
   advanceCheckpointQuery,
   ENSURE_CHECKPOINT_SQL,
+  HELD_BACK_SQL,
   READ_CHECKPOINT_SQL,
   SELECT_BATCH_SQL,
   selectBatchQuery,

@@ -60,7 +60,8 @@ export interface OutboxRelay {
  * Starts a relay. Resolves after its first attempt to take the leadership, so of relays started together
  * exactly one reports {@link OutboxRelay.isLeader}. Never rejects for an unreachable Postgres or NATS: it
  * logs and keeps retrying.
- * @throws AppError INVALID_ARGUMENT for a bad `pollMs` or `batchSize`.
+ * @throws AppError INVALID_ARGUMENT for a bad `pollMs` or `batchSize`; ConfigError when `pollMs` is left to
+ * the configuration and the environment is invalid.
  */
 export async function startOutboxRelay(options: OutboxRelayOptions): Promise<OutboxRelay> {
   const name = options.name ?? "default";
