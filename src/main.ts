@@ -10,6 +10,7 @@ import { type Config, loadConfig } from "./config";
 import { migrate } from "./db";
 import { createLogger, type Logger } from "./logging";
 import { startGatewayRole } from "./roles/gateway";
+import { startRelayRole } from "./roles/relay";
 import { type RunningRole, startWorkerRole } from "./roles/worker";
 
 /** The roles a process can take. */
@@ -24,6 +25,8 @@ async function startRoles(role: RoleName, config: Config, log: Logger): Promise<
   }
   if (role === "worker" || role === "all")
     running.push(await startWorkerRole(config, log.child({ role: "worker" })));
+  if (role === "relay" || role === "all")
+    running.push(await startRelayRole(config, log.child({ role: "relay" })));
   if (role === "gateway" || role === "all")
     running.push(await startGatewayRole(config, log.child({ role: "gateway" })));
   return running;

@@ -5,11 +5,16 @@
  * (see src/transport/partition-ownership.ts) and each runs `WORKER_THREADS` threads.
  */
 import { createCommandThreadPool } from "../actors/thread-pool";
+import { findStoredOutcome } from "../commands/command-results";
 import type { Config } from "../config";
+import { createPool } from "../db";
+import { startDocumentProcessor } from "../documents/processor";
+import { createJetStreamEventSource } from "../events";
 import type { Logger } from "../logging";
 import { logFn } from "../logging";
 import { connectNats } from "../nats";
 import { startJetStreamCommandReceiver } from "../transport/jetstream/command-receiver";
+import { createJetStreamCommandSender } from "../transport/jetstream/command-sender";
 import { ensureStreams } from "../transport/jetstream/streams";
 
 /** A running role. */
@@ -38,15 +43,35 @@ export async function startWorkerRole(config: Config, log: Logger): Promise<Runn
     handler: pool.handle,
     log: logFn(log),
   });
+  // The document processor records its results through the same command path, as role `service`.
+  const db = createPool(databaseUrl, { max: 4, applicationName: "clone-document-processor" });
+  const sender = createJetStreamCommandSender({
+    nc: nats.nc,
+    js: nats.js,
+    prefix: config.natsPrefix,
+    partitions: config.commandPartitions,
+    defaultTimeoutMs: config.commandTimeoutMs,
+    lookup: (commandId) => findStoredOutcome(db, commandId),
+  });
+  const documents = await startDocumentProcessor({
+    events: createJetStreamEventSource({ ...nats, prefix: config.natsPrefix, log: logFn(log, "warn") }),
+    sender,
+    db,
+    chunking: config.chunking,
+    log: logFn(log, "debug"),
+  });
   log.info(
     { threads: config.workerThreads, partitions: receiver.ownership.owned() },
     "command worker started",
   );
   return {
     async stop() {
+      await documents.stop();
       await receiver.stop();
       await pool.stop();
+      await sender.close();
       await nats.nc.drain();
+      await db.end();
     },
   };
 }

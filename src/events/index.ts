@@ -1,0 +1,2 @@
+export type { EventHandler, EventSource, EventSubscription } from "./event-source";
+export { createJetStreamEventSource } from "./jetstream-event-source";

@@ -1,0 +1,31 @@
+/**
+ * The `relay` role: publishes the outbox to the EVENTS stream. Run two or more for availability: one leads
+ * (advisory lock), the others stand by and take over within `OUTBOX_POLL_MS` when it dies.
+ */
+import type { Config } from "../config";
+import type { Logger } from "../logging";
+import { logFn } from "../logging";
+import { connectNats } from "../nats";
+import { startOutboxRelay } from "../outbox";
+import { ensureStreams } from "../transport/jetstream/streams";
+import { type RunningRole, requireUrl } from "./worker";
+
+/** Starts the outbox relay role. */
+export async function startRelayRole(config: Config, log: Logger): Promise<RunningRole> {
+  const nats = await connectNats(requireUrl(config.natsUrl, "NATS_URL"), "clone-relay");
+  await ensureStreams(nats.jsm, config.natsPrefix);
+  const relay = await startOutboxRelay({
+    databaseUrl: requireUrl(config.databaseUrl, "DATABASE_URL"),
+    js: nats.js,
+    prefix: config.natsPrefix,
+    pollMs: config.outboxPollMs,
+    log: logFn(log),
+  });
+  log.info({ leader: relay.isLeader() }, "outbox relay started");
+  return {
+    async stop() {
+      await relay.stop();
+      await nats.nc.drain();
+    },
+  };
+}
