@@ -1,0 +1,256 @@
+/**
+ * The consistency coordinator: turns the ordered event stream into keyed view refreshes.
+ *
+ * Events arrive in publish order. Each event's rule names the view rows to recompute; those are coalesced
+ * per view for up to the rule's `refreshDelay`, then one refresh task per view runs (on the piscina pool),
+ * at most one in flight per view, views in parallel. When a view's task has committed, the cache entries of
+ * the queries reading that view are invalidated on every gateway, and the view's applied point moves on.
+ *
+ * Two watermarks come out of it, both published with every change:
+ *  - per view: the point of the last event whose rows this view has applied;
+ *  - `complete`: the point (and stream sequence) up to which EVERY event has been applied to every view:
+ *    the checkpoint to resume from after a restart, and what read-your-writes waits on.
+ */
+import type { StreamPoint } from "../commands/consistency-token";
+import { comparePoints, ORIGIN } from "../commands/consistency-token";
+import type { PublishedEvent } from "../outbox";
+import { pointOfPublishedEvent } from "../outbox";
+import { type CacheInvalidation, type QueryType, ruleFor, type ViewName, type ViewRefresh } from "./rules";
+
+/** Which views each cached query reads: its cache entries go stale when one of them changes. */
+export const viewsOfQuery: Readonly<Record<QueryType, readonly ViewName[]>> = {
+  GetUserProfile: ["user_profile_view"],
+  GetUserStatistics: ["user_statistics_view"],
+  ListDocuments: ["document_summary_view"],
+  SearchDocuments: ["document_summary_view"],
+  ListConversations: ["conversation_session_summary_view"],
+  GetConversationHistory: ["conversation_session_summary_view"],
+  ListVoiceModels: ["voice_model_summary_view"],
+  ListFaceModels: ["face_model_summary_view"],
+};
+
+/** One refresh of one view: the rows to recompute, and the point it brings the view to. */
+export interface RefreshTask {
+  readonly view: ViewName;
+  readonly refreshes: readonly { readonly column: string; readonly keys: readonly string[] }[];
+  readonly point: { readonly transactionId: string; readonly position: string };
+  /** Commit times of the events in the task (ISO), for the lag metric. */
+  readonly committedAt: readonly string[];
+}
+
+/** What the coordinator announces after a view refresh committed. */
+export interface ConsistencyUpdate {
+  readonly views: Partial<Record<ViewName, StreamPoint>>;
+  readonly complete: StreamPoint;
+  readonly completeSeq: number;
+  readonly invalidations: readonly CacheInvalidation[];
+}
+
+/** Dependencies of {@link createCoordinator}. */
+export interface CoordinatorDeps {
+  /** Runs one refresh task (one transaction that also records the view's applied point). */
+  readonly runRefresh: (task: RefreshTask) => Promise<void>;
+  /** Announces an update (invalidations, watermarks) to every gateway. */
+  readonly publish: (update: ConsistencyUpdate) => void;
+  /** Persists the resume checkpoint (the stream sequence up to which everything is applied). */
+  readonly checkpoint?: (seq: number, point: StreamPoint) => Promise<void>;
+  readonly onError?: (error: unknown, task: RefreshTask) => void;
+  /** Delay before retrying a failed refresh. */
+  readonly retryMs?: number;
+}
+
+interface Pending {
+  readonly keys: Map<string, Set<string>>;
+  readonly invalidations: Map<string, CacheInvalidation>;
+  point: StreamPoint;
+  lastSeq: number;
+  committedAt: string[];
+  dueAt: number;
+}
+
+/** A running coordinator. */
+export interface Coordinator {
+  /** Takes the next event of the stream (in order) with its stream sequence. */
+  accept(event: PublishedEvent, seq: number): void;
+  /** The point up to which every view has applied every event. */
+  complete(): { point: StreamPoint; seq: number };
+  /** Resolves when nothing is pending or in flight. */
+  idle(): Promise<void>;
+  /** Stops timers; waits for in-flight tasks. */
+  stop(): Promise<void>;
+}
+
+const allViews: readonly ViewName[] = [
+  "user_profile_view",
+  "conversation_session_summary_view",
+  "document_summary_view",
+  "user_statistics_view",
+  "voice_model_summary_view",
+  "face_model_summary_view",
+];
+
+/** Creates a coordinator resuming after stream sequence `startSeq` (point `startPoint`). */
+export function createCoordinator(
+  deps: CoordinatorDeps,
+  startSeq = 0,
+  startPoint: StreamPoint = ORIGIN,
+): Coordinator {
+  const pending = new Map<ViewName, Pending>();
+  const inFlight = new Map<ViewName, Promise<void>>();
+  /** Stream sequences accepted and not yet applied to every view, with the views still owing them. */
+  const owed = new Map<number, { point: StreamPoint; views: Set<ViewName> }>();
+  const applied = new Map<ViewName, StreamPoint>();
+  let completeSeq = startSeq;
+  let completePoint = startPoint;
+  let lastAcceptedSeq = startSeq;
+  let lastAcceptedPoint = startPoint;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  let idleWaiters: Array<() => void> = [];
+  const retryMs = deps.retryMs ?? 200;
+
+  function isIdle(): boolean {
+    return pending.size === 0 && inFlight.size === 0;
+  }
+
+  function advanceComplete(): boolean {
+    let moved = false;
+    // Owed entries are inserted in sequence order; the first one still owed stops the advance.
+    for (const [seq, entry] of owed) {
+      if (entry.views.size > 0) break;
+      owed.delete(seq);
+      completeSeq = seq;
+      completePoint = entry.point;
+      moved = true;
+    }
+    if (owed.size === 0 && lastAcceptedSeq > completeSeq) {
+      completeSeq = lastAcceptedSeq;
+      completePoint = lastAcceptedPoint;
+      moved = true;
+    }
+    return moved;
+  }
+
+  function schedule(): void {
+    if (stopped || timer) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const [view, p] of pending) if (!inFlight.has(view)) next = Math.min(next, p.dueAt);
+    if (next === Number.POSITIVE_INFINITY) return;
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        flushDue();
+      },
+      Math.max(0, next - Date.now()),
+    );
+  }
+
+  function flushDue(): void {
+    const now = Date.now();
+    for (const [view, p] of [...pending]) {
+      if (p.dueAt > now || inFlight.has(view)) continue;
+      pending.delete(view);
+      run(view, p);
+    }
+    schedule();
+  }
+
+  function run(view: ViewName, p: Pending): void {
+    const task: RefreshTask = {
+      view,
+      refreshes: [...p.keys].map(([column, keys]) => ({ column, keys: [...keys] })),
+      point: { transactionId: p.point.transactionId.toString(), position: p.point.position.toString() },
+      committedAt: p.committedAt,
+    };
+    const done = (async () => {
+      for (;;) {
+        try {
+          await deps.runRefresh(task);
+          break;
+        } catch (error) {
+          deps.onError?.(error, task);
+          if (stopped) return;
+          await Bun.sleep(retryMs);
+        }
+      }
+      applied.set(view, p.point);
+      for (const [seq, entry] of owed) {
+        if (seq > p.lastSeq) break;
+        entry.views.delete(view);
+      }
+      const moved = advanceComplete();
+      deps.publish({
+        views: { [view]: p.point },
+        complete: completePoint,
+        completeSeq,
+        invalidations: [...p.invalidations.values()],
+      });
+      if (moved) await deps.checkpoint?.(completeSeq, completePoint);
+    })().finally(() => {
+      inFlight.delete(view);
+      schedule();
+      if (isIdle()) {
+        const waiters = idleWaiters;
+        idleWaiters = [];
+        for (const w of waiters) w();
+      }
+    });
+    inFlight.set(view, done);
+  }
+
+  return {
+    accept(event, seq) {
+      if (seq <= lastAcceptedSeq) return; // a repeat after a reconnect
+      const point = pointOfPublishedEvent(event);
+      lastAcceptedSeq = seq;
+      if (comparePoints(point, lastAcceptedPoint) > 0) lastAcceptedPoint = point;
+      const rule = ruleFor(event.type);
+      const refreshes: ViewRefresh[] = rule ? rule.refreshes(event) : [];
+      const invalidations = rule ? rule.invalidations(event) : [];
+      const views = new Set(refreshes.map((r) => r.view));
+      if (views.size > 0) owed.set(seq, { point, views: new Set(views) });
+      for (const r of refreshes) {
+        let p = pending.get(r.view);
+        if (!p) {
+          p = {
+            keys: new Map(),
+            invalidations: new Map(),
+            point,
+            lastSeq: seq,
+            committedAt: [],
+            dueAt: Date.now() + (rule?.refreshDelay ?? 0),
+          };
+          pending.set(r.view, p);
+        }
+        let keys = p.keys.get(r.column);
+        if (!keys) {
+          keys = new Set();
+          p.keys.set(r.column, keys);
+        }
+        for (const k of r.keys) keys.add(k);
+        p.point = point;
+        p.lastSeq = seq;
+        p.committedAt.push(event.committedAt);
+        for (const inv of invalidations) {
+          if (viewsOfQuery[inv.queryType].includes(r.view))
+            p.invalidations.set(`${inv.queryType}|${inv.tag}`, inv);
+        }
+      }
+      if (views.size === 0 && advanceComplete()) {
+        deps.publish({ views: {}, complete: completePoint, completeSeq, invalidations: [] });
+      }
+      schedule();
+    },
+    complete: () => ({ point: completePoint, seq: completeSeq }),
+    idle: () => (isIdle() ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r))),
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      await Promise.allSettled([...inFlight.values()]);
+    },
+  };
+}
+
+/** Every view name. */
+export { allViews };
