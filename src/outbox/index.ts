@@ -1,5 +1,7 @@
 export type { OutboxRow } from "./outbox-row";
 export { checkpointOf, toPublishedEvent } from "./outbox-row";
+export type { PooledOutboxRelayOptions } from "./pooled-relay";
+export { startPooledOutboxRelay } from "./pooled-relay";
 export type { BatchResult, PublishBatchOptions } from "./publish-batch";
 export { publishBatch } from "./publish-batch";
 export type { PublishedEvent, PublishedEventFields } from "./published-event";
@@ -14,6 +16,7 @@ export {
 export type { OutboxRelay, OutboxRelayOptions } from "./relay";
 export { startOutboxRelay } from "./relay";
 export { OUTBOX_CHANNEL } from "./relay-session";
+export type { EventPublisher } from "./round";
 export type { SqlQuery } from "./sql";
 export {
   ADVANCE_CHECKPOINT_SQL,

@@ -14,13 +14,15 @@
  * tolerate a repeat after a longer outage, e.g. by the event's position.
  */
 import type { JetStreamClient } from "@nats-io/jetstream";
+import type pg from "pg";
 import { ORIGIN, type StreamPoint } from "../commands/consistency-token";
 import { loadConfig } from "../config";
 import { AppError } from "../errors/app-error";
 import { streamNames } from "../transport/jetstream/streams";
+import { publishBatch } from "./publish-batch";
 import type { PublishedEvent } from "./published-event";
 import { openRelaySession, type RelaySession } from "./relay-session";
-import { runRound } from "./round";
+import { type EventPublisher, type RoundResult, runRound } from "./round";
 import { backoffMs, createWakeSignal, heldBackRetryMs } from "./wake-signal";
 
 /** Options of {@link startOutboxRelay}. */
@@ -65,19 +67,10 @@ export interface OutboxRelay {
  */
 export async function startOutboxRelay(options: OutboxRelayOptions): Promise<OutboxRelay> {
   const name = options.name ?? "default";
-  const pollMs = options.pollMs ?? loadConfig().outboxPollMs;
-  const batchSize = options.batchSize ?? 500;
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new AppError("INVALID_ARGUMENT", "outbox relay batchSize must be a positive integer");
-  }
-  if (!(pollMs > 0)) throw new AppError("INVALID_ARGUMENT", "outbox relay pollMs must be positive");
   const log = options.log ?? (() => {});
   const names = streamNames(options.prefix);
-  const signal = createWakeSignal();
   let session: RelaySession | undefined;
-  let point: StreamPoint = ORIGIN;
-  let stopped = false;
-  let failures = 0;
+  let wake = () => {};
 
   async function currentSession(): Promise<RelaySession> {
     if (session !== undefined && !session.lost()) return session;
@@ -86,35 +79,102 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     session = await openRelaySession({
       databaseUrl: options.databaseUrl,
       name,
-      onNotify: () => signal.wake(),
+      onNotify: () => wake(),
       onLost: (error) => {
         log("outbox relay lost its database connection", { name, error: error?.message });
-        signal.wake();
+        wake();
       },
     });
     return session;
   }
 
-  async function lead(): Promise<RelaySession | undefined> {
-    const s = await currentSession();
-    if (s.leading()) return s;
-    if (!(await s.tryLead())) return undefined;
-    log("outbox relay is the leader", { name });
-    return s;
+  const driver: RelayDriver = {
+    target: "JetStream",
+    async lead() {
+      const s = await currentSession();
+      if (s.leading()) return { client: s.client, done: () => {} };
+      if (!(await s.tryLead())) return undefined;
+      log("outbox relay is the leader", { name });
+      return { client: s.client, done: () => {} };
+    },
+    leading: () => session?.leading() ?? false,
+    lost: () => session?.lost() ?? false,
+    close: async () => {
+      await session?.close();
+    },
+  };
+  return runRelay(options, driver, {
+    publish: (events) => publishBatch(options.js, names, events, { timeoutMs: options.publishTimeoutMs }),
+    setWake: (fn) => {
+      wake = fn;
+    },
+  });
+}
+
+/** A connection for one round; `done` gives it back. */
+export interface RelayConnection {
+  readonly client: pg.ClientBase;
+  done(): void;
+}
+
+/** How a relay gets its connection and leadership: a dedicated session (real tier) or a shared pool. */
+export interface RelayDriver {
+  /** Where events are published, for messages. */
+  readonly target: string;
+  /** Takes (or keeps) the leadership; a connection for one round, or undefined while standing by. */
+  lead(): Promise<RelayConnection | undefined>;
+  leading(): boolean;
+  /** True once the leader's connection was lost (it steps down). */
+  lost(): boolean;
+  close(): Promise<void>;
+}
+
+/** The settings every relay shares (see {@link OutboxRelayOptions}). */
+export type RelayLoopOptions = Pick<
+  OutboxRelayOptions,
+  "name" | "pollMs" | "batchSize" | "maxBackoffMs" | "log" | "onPublished"
+>;
+
+/**
+ * The relay loop over a driver: rounds on wake-ups, polls, full batches and held-back retries, with backoff
+ * after failures. Used by {@link startOutboxRelay} and the embedded mode's pooled relay.
+ */
+export async function runRelay(
+  options: RelayLoopOptions,
+  driver: RelayDriver,
+  io: { readonly publish: EventPublisher; readonly setWake?: (wake: () => void) => void },
+): Promise<OutboxRelay> {
+  const name = options.name ?? "default";
+  const pollMs = options.pollMs ?? loadConfig().outboxPollMs;
+  const batchSize = options.batchSize ?? 500;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new AppError("INVALID_ARGUMENT", "outbox relay batchSize must be a positive integer");
   }
+  if (!(pollMs > 0)) throw new AppError("INVALID_ARGUMENT", "outbox relay pollMs must be positive");
+  const log = options.log ?? (() => {});
+  const signal = createWakeSignal();
+  io.setWake?.(() => signal.wake());
+  let point: StreamPoint = ORIGIN;
+  let stopped = false;
+  let failures = 0;
 
   /** One step; says when the next should run. */
   async function step(): Promise<"now" | "soon" | "poll"> {
-    const s = await lead();
-    if (s === undefined || stopped) return "poll";
-    const round = await runRound({
-      client: s.client,
-      js: options.js,
-      names,
-      name,
-      batchSize,
-      publishTimeoutMs: options.publishTimeoutMs,
-    });
+    const connection = await driver.lead();
+    if (connection === undefined) return "poll";
+    let round: RoundResult;
+    try {
+      if (stopped) return "poll";
+      round = await runRound({
+        client: connection.client,
+        publish: io.publish,
+        target: driver.target,
+        name,
+        batchSize,
+      });
+    } finally {
+      connection.done();
+    }
     point = round.checkpoint;
     if (round.published.length > 0) notify(round.published);
     if (round.error !== undefined) throw round.error;
@@ -141,7 +201,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
         failures += 1;
         const waitMs = backoffMs(failures, options.maxBackoffMs);
         log("outbox relay round failed; retrying", { name, failures, waitMs, ...describe(error) });
-        if (session?.lost()) log("outbox relay stepped down", { name });
+        if (driver.lost()) log("outbox relay stepped down", { name });
         await signal.pause(waitMs);
         continue;
       }
@@ -152,7 +212,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   }
 
   try {
-    await lead();
+    (await driver.lead())?.done();
   } catch (error) {
     log("outbox relay could not reach the database; retrying", { name, ...describe(error) });
   }
@@ -165,11 +225,11 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
         stopped = true;
         signal.stop();
         await running;
-        await session?.close();
+        await driver.close();
       })();
       return stopping;
     },
-    isLeader: () => session?.leading() ?? false,
+    isLeader: () => driver.leading(),
     published: () => point,
     wake: () => signal.wake(),
   };

@@ -1,28 +1,31 @@
 /**
- * One relay round on the leader's session: read the checkpoint, read the next batch, publish it, then move
+ * One relay round on the leader's connection: read the checkpoint, read the next batch, publish it, then move
  * the checkpoint past what was acked and mark those rows, in one statement.
  */
-import type { JetStreamClient } from "@nats-io/jetstream";
 import type pg from "pg";
 import type { StreamPoint } from "../commands/consistency-token";
 import { AppError } from "../errors/app-error";
-import type { StreamNames } from "../transport/jetstream/streams";
 import { checkpointOf, type OutboxRow, toPublishedEvent } from "./outbox-row";
-import { publishBatch } from "./publish-batch";
+import type { BatchResult } from "./publish-batch";
 import { type PublishedEvent, pointOfPublishedEvent } from "./published-event";
 import { advanceCheckpointQuery, HELD_BACK_SQL, READ_CHECKPOINT_SQL, selectBatchQuery } from "./sql";
 
+/**
+ * Publishes a batch in order; resolves (never rejects) with the acked prefix, like `publishBatch`.
+ * JetStream on the real tier, the in-process event bus in the embedded mode.
+ */
+export type EventPublisher = (events: readonly PublishedEvent[]) => Promise<BatchResult>;
+
 /** What a round needs. */
 export interface RoundContext {
-  /** The leader's session connection (it holds the lock). */
-  readonly client: pg.Client;
-  readonly js: JetStreamClient;
-  readonly names: StreamNames;
+  /** The connection of this round: the leader's session (it holds the lock), or the embedded pool's. */
+  readonly client: pg.ClientBase;
+  readonly publish: EventPublisher;
+  /** Where `publish` puts events, for the error message, e.g. `JetStream`. */
+  readonly target: string;
   /** Relay name. */
   readonly name: string;
   readonly batchSize: number;
-  /** Ack timeout per message, ms; default the JetStream client's. */
-  readonly publishTimeoutMs?: number;
 }
 
 /** What a round did. */
@@ -59,11 +62,11 @@ export async function runRound(ctx: RoundContext): Promise<RoundResult> {
   if (rows.rows.length === 0) return { checkpoint: from, published: [], full, heldBack };
 
   const events = rows.rows.map(toPublishedEvent);
-  const result = await publishBatch(ctx.js, ctx.names, events, { timeoutMs: ctx.publishTimeoutMs });
+  const result = await ctx.publish(events);
   const error =
     result.error === undefined
       ? undefined
-      : new AppError("UNAVAILABLE", "publishing events to JetStream failed", { cause: result.error });
+      : new AppError("UNAVAILABLE", `publishing events to ${ctx.target} failed`, { cause: result.error });
   const last = result.published.at(-1);
   if (last === undefined) return { checkpoint: from, published: [], full: false, heldBack, error };
 
@@ -81,7 +84,7 @@ export async function runRound(ctx: RoundContext): Promise<RoundResult> {
   return { checkpoint: to, published: result.published, full, heldBack, error };
 }
 
-async function isHeldBack(client: pg.Client): Promise<boolean> {
+async function isHeldBack(client: pg.ClientBase): Promise<boolean> {
   const result = await client.query<{ held_back: boolean }>(HELD_BACK_SQL);
   return result.rows[0]?.held_back === true;
 }
