@@ -1,0 +1,178 @@
+/**
+ * The query result cache of one gateway instance: TTL, LRU bounds on entries and bytes, single-flight loads,
+ * and invalidation by tag that a racing load cannot undo.
+ *
+ * Why single-flight: a popular query that misses (after an invalidation, typically) would otherwise send one
+ * identical database query per concurrent caller. Why generations (see ./generations.ts): a load that read the
+ * views before a write may finish after that write's invalidation; it must neither be stored nor be shared
+ * with callers that arrive after the invalidation, or the cache would serve the old answer until the TTL ends.
+ */
+import { queryTypeOfKey } from "./cache-key";
+import { createGenerations, type Generation } from "./generations";
+import { createLruStore } from "./lru-store";
+import { estimateSize } from "./size-of";
+import type { LoadResult, QueryCache, QueryCacheOptions, QueryCacheStats } from "./types";
+
+/** A running load that later misses of the same key may share. */
+interface Flight<V> {
+  readonly since: Generation;
+  readonly tags: readonly string[];
+  readonly promise: Promise<LoadResult<V>>;
+}
+
+/** Invalidation records kept before pruning them against the oldest running load. */
+const MIN_PRUNE_AT = 1024;
+
+/**
+ * Creates an empty query cache.
+ * @throws RangeError when a bound is not a positive integer or the TTL is negative.
+ */
+export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V> {
+  const { ttlMs, maxEntries, maxBytes, onHit, onMiss } = options;
+  if (!(ttlMs >= 0)) throw new RangeError("ttlMs must be >= 0");
+  if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError("maxEntries must be >= 1");
+  if (!(maxBytes >= 1)) throw new RangeError("maxBytes must be >= 1");
+  const now = options.now ?? Date.now;
+  const sizeOf = options.sizeOf ?? estimateSize;
+
+  const store = createLruStore<V>(maxEntries, maxBytes);
+  const generations = createGenerations();
+  const flights = new Map<string, Flight<V>>();
+  /** Load id -> generation at its start, in start order: the first is the oldest running load. */
+  const running = new Map<number, Generation>();
+  let nextLoadId = 1;
+  let pruneAt = MIN_PRUNE_AT;
+  let hits = 0;
+  let misses = 0;
+  let evictions = 0;
+  let invalidations = 0;
+  let expirations = 0;
+  let loads = 0;
+
+  const expired = (storedAt: number, at: number) => at - storedAt >= ttlMs;
+
+  function lookup(key: string) {
+    const entry = store.peek(key);
+    if (!entry) return undefined;
+    if (expired(entry.storedAt, now())) {
+      store.delete(key);
+      expirations++;
+      return undefined;
+    }
+    store.touch(key);
+    return entry;
+  }
+
+  function count(key: string, hit: boolean): void {
+    if (hit) hits++;
+    else misses++;
+    (hit ? onHit : onMiss)?.(key, queryTypeOfKey(key));
+  }
+
+  function storeResult(key: string, tags: readonly string[], value: V, loadId: number, since: Generation) {
+    const storedAt = now();
+    const queryType = queryTypeOfKey(key);
+    if (ttlMs === 0 || generations.staleSince(since, queryType, tags)) return storedAt;
+    const current = store.peek(key);
+    if (current && current.loadId > loadId) return storedAt;
+    const size = sizeOf(value);
+    evictions += store.set({ key, queryType, tags: [...tags], value, storedAt, size, loadId });
+    return storedAt;
+  }
+
+  function settle(loadId: number): void {
+    running.delete(loadId);
+    if (running.size === 0) generations.prune(undefined);
+  }
+
+  function startLoad(key: string, tags: readonly string[], load: () => Promise<V>, shared: boolean) {
+    const loadId = nextLoadId++;
+    const since = generations.current();
+    running.set(loadId, since);
+    loads++;
+    const promise = (async () => load())().then(
+      (value): LoadResult<V> => {
+        settle(loadId);
+        if (flights.get(key) === flight) flights.delete(key);
+        return { value, fromCache: false, storedAt: storeResult(key, tags, value, loadId, since) };
+      },
+      (error: unknown) => {
+        settle(loadId);
+        if (flights.get(key) === flight) flights.delete(key);
+        throw error;
+      },
+    );
+    const flight: Flight<V> = { since, tags, promise };
+    if (shared) flights.set(key, flight);
+    return promise;
+  }
+
+  function afterInvalidation(): void {
+    if (generations.size() <= pruneAt) return;
+    generations.prune(running.values().next().value);
+    pruneAt = Math.max(MIN_PRUNE_AT, 2 * generations.size());
+  }
+
+  return {
+    get(key) {
+      const entry = lookup(key);
+      count(key, entry !== undefined);
+      return entry && { value: entry.value, storedAt: entry.storedAt };
+    },
+
+    async getOrLoad(key, tags, load, loadOptions) {
+      if (loadOptions?.bypass) return startLoad(key, tags, load, false);
+      const entry = lookup(key);
+      count(key, entry !== undefined);
+      if (entry) return { value: entry.value, fromCache: true, storedAt: entry.storedAt };
+      const flight = flights.get(key);
+      if (flight && !generations.staleSince(flight.since, queryTypeOfKey(key), flight.tags)) {
+        return flight.promise;
+      }
+      return startLoad(key, tags, load, true);
+    },
+
+    invalidate(queryType, tag) {
+      generations.bump(queryType, tag);
+      let dropped = 0;
+      for (const key of store.keysTagged(tag)) {
+        const entryType = store.peek(key)?.queryType;
+        if (queryType === undefined || entryType === undefined || entryType === queryType) {
+          if (store.delete(key)) dropped++;
+        }
+      }
+      invalidations += dropped;
+      afterInvalidation();
+      return dropped;
+    },
+
+    invalidateAll() {
+      generations.bumpAll();
+      flights.clear();
+      const dropped = store.clear();
+      invalidations += dropped;
+      return dropped;
+    },
+
+    pruneExpired() {
+      const at = now();
+      const old = [...store.entries()].filter((e) => expired(e.storedAt, at));
+      for (const e of old) store.delete(e.key);
+      expirations += old.length;
+      return old.length;
+    },
+
+    stats(): QueryCacheStats {
+      return {
+        hits,
+        misses,
+        entries: store.count,
+        bytes: store.bytes,
+        evictions,
+        invalidations,
+        expirations,
+        loads,
+      };
+    },
+  };
+}
