@@ -80,9 +80,10 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
     return storedAt;
   }
 
-  function settle(loadId: number): void {
+  function settle(key: string, loadId: number, flight: Flight<V>): void {
     running.delete(loadId);
     if (running.size === 0) generations.prune(undefined);
+    if (flights.get(key) === flight) flights.delete(key);
   }
 
   function startLoad(key: string, tags: readonly string[], load: () => Promise<V>, shared: boolean) {
@@ -92,13 +93,15 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
     loads++;
     const promise = (async () => load())().then(
       (value): LoadResult<V> => {
-        settle(loadId);
-        if (flights.get(key) === flight) flights.delete(key);
-        return { value, fromCache: false, storedAt: storeResult(key, tags, value, loadId, since) };
+        // Store (or not) before settling: settling may prune the records this load is checked against.
+        try {
+          return { value, fromCache: false, storedAt: storeResult(key, tags, value, loadId, since) };
+        } finally {
+          settle(key, loadId, flight);
+        }
       },
       (error: unknown) => {
-        settle(loadId);
-        if (flights.get(key) === flight) flights.delete(key);
+        settle(key, loadId, flight);
         throw error;
       },
     );
