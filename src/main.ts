@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { type Config, loadConfig } from "./config";
 import { migrate } from "./db";
+import { embeddedBanner, embeddedRoleError, requireBothUrls, startEmbeddedRole } from "./embedded";
 import { createLogger, type Logger } from "./logging";
 import { startGatewayRole } from "./roles/gateway";
 import { startRelayRole } from "./roles/relay";
@@ -39,12 +40,17 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger({ level: config.logLevel, name: "clone" });
   const embedded = config.databaseUrl === undefined && config.natsUrl === undefined;
-  if (embedded) throw new Error("embedded mode is not available yet: set DATABASE_URL and NATS_URL");
-  log.info(
-    { role, prefix: config.natsPrefix, grpcPort: config.grpc.port },
-    `starting role ${role} on Postgres and NATS JetStream`,
-  );
-  const running = await startRoles(role, config, log);
+  if (embedded) {
+    if (role !== "all") throw new Error(embeddedRoleError(role));
+    log.info({ dataDir: config.embeddedDataDir }, embeddedBanner(config));
+  } else {
+    requireBothUrls(config);
+    log.info(
+      { role, prefix: config.natsPrefix, grpcPort: config.grpc.port },
+      `starting role ${role} on Postgres and NATS JetStream`,
+    );
+  }
+  const running = embedded ? [await startEmbeddedRole(config, log)] : await startRoles(role, config, log);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
