@@ -66,8 +66,10 @@ export interface QueryCache<V> {
   get(key: string): CacheHit<V> | undefined;
   /**
    * The value cached under `key`, or else the result of `load`, stored under `key` with `tags`. Concurrent
-   * misses of one key share one call of `load` (a rejection is shared too, and nothing is stored). A result
-   * is not stored if an invalidation touching its query type and tags happened while it was loading.
+   * misses of one key share one call of `load` (a rejection is shared too, and nothing is stored), and the
+   * tags of the call that started it. A result is not stored if an invalidation touching its query type and
+   * tags happened while it was loading. A load that never settles keeps invalidation records alive: give
+   * loads a deadline.
    */
   getOrLoad(
     key: string,
