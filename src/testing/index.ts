@@ -2,7 +2,7 @@ export type { TestNats, TestNatsOptions } from "./nats";
 export { createTestNats, ownsStream } from "./nats";
 export type { TestDatabase, TestDatabaseOptions } from "./postgres";
 export { createTestDatabase } from "./postgres";
-export type { RoleProcess } from "./processes";
+export type { RoleProcess, StartRoleOptions } from "./processes";
 export { gatewayReady, startRole, workerReady } from "./processes";
 export type { RealService } from "./require-service";
 export { redactUrl, requireService, ServiceUnavailableError } from "./require-service";

@@ -21,14 +21,23 @@ export interface RoleProcess {
 
 const mainModule = new URL("../main.ts", import.meta.url).pathname;
 
+/** Options of {@link startRole}. */
+export interface StartRoleOptions {
+  /** Variables removed from the inherited environment (e.g. DATABASE_URL and NATS_URL for the embedded mode). */
+  readonly unsetEnv?: readonly string[];
+}
+
 /** Starts `bun src/main.ts --role <role>` with the given environment added; resolves once it says it started. */
 export async function startRole(
   role: "gateway" | "worker" | "relay" | "all" | "consistency",
   env: Record<string, string>,
   ready: (line: Record<string, unknown>) => boolean,
+  options: StartRoleOptions = {},
 ): Promise<RoleProcess> {
+  const inherited: Record<string, string | undefined> = { ...process.env };
+  for (const name of options.unsetEnv ?? []) delete inherited[name];
   const child: Subprocess<"ignore", "pipe", "pipe"> = spawn(["bun", mainModule, "--role", role], {
-    env: { ...process.env, LOG_LEVEL: "info", ...env },
+    env: { ...inherited, LOG_LEVEL: "info", ...env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
