@@ -14,6 +14,8 @@ import { AppError } from "../errors";
 export interface StoredProgress {
   readonly complete: StreamPoint;
   readonly views: Partial<Record<ViewName, StreamPoint>>;
+  /** Epoch ms of the coordinator's last recorded progress, if known. */
+  readonly freshAsOf?: number;
 }
 
 /** Options of {@link createConsistencyTracker}. */
@@ -70,6 +72,7 @@ export function createConsistencyTracker(options: ConsistencyTrackerOptions): Co
     for (const [v, p] of Object.entries(progress.views) as [ViewName, StreamPoint][]) {
       views.set(v, max(views.get(v) ?? ORIGIN, p));
     }
+    if (progress.freshAsOf !== undefined) freshAsOf = Math.max(freshAsOf, progress.freshAsOf);
     wake();
   }
 

@@ -1,0 +1,74 @@
+/** What the query definitions share: request parsing, access rules, row mapping. */
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { z } from "zod";
+import type { Actor } from "../../commands/envelope";
+import type { OwnerLookup } from "../../commands/owners";
+import { violationsOf } from "../../commands/validation/violations";
+import { AppError } from "../../errors";
+import { isPrivileged } from "../../gateway";
+import type { SqlClient } from "../../write-model";
+import type { PageTokens } from "../pagination";
+
+/** What every query definition may use. */
+export interface QueryDeps {
+  readonly db: SqlClient;
+  readonly ownerOf: OwnerLookup;
+  readonly pageTokens: PageTokens;
+}
+
+/** A UUID field (protobuf string). */
+export const uuidField = z
+  .string()
+  .refine((s) => s !== "", "is required")
+  .pipe(z.uuid("must be a UUID"))
+  .transform((s) => s.toLowerCase());
+
+/** Parses a request with a zod schema, reporting every violation as INVALID_ARGUMENT. */
+export function parseRequest<S extends z.ZodType>(schema: S, request: unknown): z.output<S> {
+  const result = schema.safeParse(request);
+  if (!result.success) throw AppError.invalid(violationsOf(result.error));
+  return result.data;
+}
+
+/** A user reads only its own data; service and admin read anything. */
+export async function requireOwnUser(actor: Actor, userId: string): Promise<void> {
+  if (!isPrivileged(actor) && actor.sub !== userId) {
+    throw new AppError("PERMISSION_DENIED", "a user may read only its own data");
+  }
+}
+
+/** The same for a conversation: NOT_FOUND when it does not exist (for anyone), PERMISSION_DENIED when not theirs. */
+export async function requireOwnConversation(
+  deps: Pick<QueryDeps, "ownerOf">,
+  actor: Actor,
+  conversationId: string,
+): Promise<void> {
+  const owner = await deps.ownerOf("conversation", conversationId);
+  if (owner === undefined) throw new AppError("NOT_FOUND", `conversation ${conversationId} not found`);
+  if (!isPrivileged(actor) && owner !== actor.sub) {
+    throw new AppError("PERMISSION_DENIED", "a user may read only its own data");
+  }
+}
+
+/** A timestamp column as `google.protobuf.Timestamp` (undefined when null). */
+export function ts(value: Date | string | null | undefined) {
+  if (value === null || value === undefined) return undefined;
+  return timestampFromDate(value instanceof Date ? value : new Date(value));
+}
+
+/** A bigint/numeric column (pg returns text for int8) as a JS number. */
+export const num = (value: string | number | null | undefined): number => (value == null ? 0 : Number(value));
+
+/** The same as bigint, for int64 fields. */
+export const big = (value: string | number | null | undefined): bigint =>
+  value == null ? 0n : BigInt(typeof value === "number" ? Math.round(value) : value);
+
+/** Decodes a page token ("" = first page). */
+export function pageAfter(
+  deps: QueryDeps,
+  token: string,
+  queryType: string,
+  filters: Record<string, unknown>,
+): readonly (string | number)[] | null {
+  return token === "" ? null : deps.pageTokens.decode(token, queryType, filters);
+}

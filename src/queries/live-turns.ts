@@ -1,0 +1,66 @@
+/**
+ * Live conversation events for WatchConversation: one subscription per gateway, fanned out to the watchers
+ * of each conversation. On NATS it is a core subscription to the EVENTS stream's conversation subjects
+ * (what JetStream stores is also delivered to core subscribers); a watcher that misses an event (slow
+ * consumer, reconnect) notices the gap in sequence numbers and reads the missing turns from Postgres.
+ */
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { decodePublishedEvent, type PublishedEvent } from "../outbox";
+import { streamNames } from "../transport/jetstream/streams";
+
+/** Delivers a conversation's `conversation.turn_recorded` and `conversation.ended` events as they are published. */
+export interface LiveTurns {
+  /** Starts delivering; returns the function that stops. */
+  listen(conversationId: string, listener: (event: PublishedEvent) => void): () => void;
+}
+
+/** The types a watcher needs. */
+export const liveTypes = ["conversation.turn_recorded", "conversation.ended"] as const;
+
+/** A fan-out of events to listeners by conversation id (shared by the NATS and in-process feeds). */
+export function createLiveTurnsHub(): LiveTurns & { dispatch(event: PublishedEvent): void; size(): number } {
+  const listeners = new Map<string, Set<(event: PublishedEvent) => void>>();
+  return {
+    listen(conversationId, listener) {
+      let set = listeners.get(conversationId);
+      if (!set) {
+        set = new Set();
+        listeners.set(conversationId, set);
+      }
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0) listeners.delete(conversationId);
+      };
+    },
+    dispatch(event) {
+      if (!(liveTypes as readonly string[]).includes(event.type)) return;
+      for (const l of listeners.get(event.aggregateId) ?? []) l(event);
+    },
+    size: () => listeners.size,
+  };
+}
+
+/** Live turns from NATS. */
+export function createNatsLiveTurns(nc: NatsConnection, prefix: string): LiveTurns & { close(): void } {
+  const hub = createLiveTurnsHub();
+  const names = streamNames(prefix);
+  const subs: Subscription[] = liveTypes.map((type) =>
+    nc.subscribe(names.eventSubject(type), {
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          hub.dispatch(decodePublishedEvent(msg.data));
+        } catch {
+          // Not an event we can read: ignore it.
+        }
+      },
+    }),
+  );
+  return {
+    listen: hub.listen,
+    close() {
+      for (const s of subs) s.unsubscribe();
+    },
+  };
+}
