@@ -14,6 +14,7 @@
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import pg from "pg";
+import { createInMemoryPGlite } from "./initdb-snapshot";
 
 /** Options of {@link startEmbeddedDatabase}. */
 export interface EmbeddedDatabaseOptions {
@@ -21,6 +22,11 @@ export interface EmbeddedDatabaseOptions {
   readonly dataDir?: string;
   /** How long a query may wait for the one connection, ms. Default 30000. */
   readonly acquireTimeoutMs?: number;
+  /**
+   * For `memory://`: where the cached initdb snapshot lives (see initdb-snapshot.ts), or false to always run
+   * initdb. Default the system's temporary directory.
+   */
+  readonly snapshotCacheDir?: string | false;
   /** Called when the idle connection fails. Default: ignored (the next query opens a new one). */
   readonly onIdleError?: (error: Error) => void;
 }
@@ -36,6 +42,8 @@ export interface EmbeddedDatabase {
   readonly dataDir: string;
   /** How long PGlite took to start, ms (WebAssembly compile, and initdb for a new data directory). */
   readonly startMs: number;
+  /** True when an in-memory start loaded the cached initdb snapshot instead of running initdb. */
+  readonly fromSnapshot: boolean;
   /** Ends the pool, then the socket server, then PGlite (flushing a data directory). */
   stop(): Promise<void>;
 }
@@ -49,7 +57,10 @@ export async function startEmbeddedDatabase(
 ): Promise<EmbeddedDatabase> {
   const dataDir = options.dataDir ?? "memory://";
   const started = performance.now();
-  const db = await PGlite.create({ dataDir });
+  const { db, fromSnapshot } =
+    dataDir === "memory://" && options.snapshotCacheDir !== false
+      ? await createInMemoryPGlite(options.snapshotCacheDir)
+      : { db: await PGlite.create({ dataDir }), fromSnapshot: false };
   const startMs = Math.round(performance.now() - started);
   const server = new PGLiteSocketServer({
     db,
@@ -84,6 +95,7 @@ export async function startEmbeddedDatabase(
     port,
     dataDir,
     startMs,
+    fromSnapshot,
     stop() {
       stopped ??= (async () => {
         await pool.end().catch(() => {});

@@ -29,7 +29,13 @@ export interface RunningEmbedded {
   /** The one-connection pool to the embedded Postgres (for tests and tools; it is shared, keep queries short). */
   readonly pool: pg.Pool;
   /** Start-up time in ms: total, PGlite alone, and migrations. */
-  readonly timings: { readonly totalMs: number; readonly pgliteMs: number; readonly migrateMs: number };
+  readonly timings: {
+    readonly totalMs: number;
+    readonly pgliteMs: number;
+    readonly migrateMs: number;
+    /** True when PGlite loaded the cached initdb snapshot (see initdb-snapshot.ts). */
+    readonly fromSnapshot: boolean;
+  };
   /**
    * Graceful stop: no new calls, the commands accepted are applied, their events published and handled (up
    * to `graceMs`), then everything is closed. Safe to call twice.
@@ -90,6 +96,7 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
       totalMs: Math.round(performance.now() - started),
       pgliteMs: database.startMs,
       migrateMs,
+      fromSnapshot: database.fromSnapshot,
     };
 
     let stopping: Promise<void> | undefined;
