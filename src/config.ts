@@ -38,6 +38,7 @@ export const envSchema = z.object({
   QUERY_CACHE_MAX_ENTRIES: positiveInt.default(10_000),
   QUERY_CACHE_MAX_BYTES: positiveInt.default(64 * 1024 * 1024),
   WORKER_THREADS: positiveInt.default(2),
+  CONSISTENCY_THREADS: positiveInt.default(2),
   COMMAND_PARTITIONS: positiveInt.max(1024).default(16),
   COMMAND_TIMEOUT_MS: positiveInt.default(10_000),
   DB_POOL_SIZE: positiveInt.default(10),
@@ -68,6 +69,8 @@ export interface Config {
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   readonly cache: { readonly ttlMs: number; readonly maxEntries: number; readonly maxBytes: number };
   readonly workerThreads: number;
+  /** Refresh threads (piscina) of the consistency role. */
+  readonly consistencyThreads: number;
   readonly commandPartitions: number;
   readonly commandTimeoutMs: number;
   readonly dbPoolSize: number;
@@ -114,6 +117,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBytes: e.QUERY_CACHE_MAX_BYTES,
     },
     workerThreads: e.WORKER_THREADS,
+    consistencyThreads: e.CONSISTENCY_THREADS,
     commandPartitions: e.COMMAND_PARTITIONS,
     commandTimeoutMs: e.COMMAND_TIMEOUT_MS,
     dbPoolSize: e.DB_POOL_SIZE,

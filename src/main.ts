@@ -10,12 +10,13 @@ import { type Config, loadConfig } from "./config";
 import { migrate } from "./db";
 import { embeddedBanner, embeddedRoleError, requireBothUrls, startEmbeddedRole } from "./embedded";
 import { createLogger, type Logger } from "./logging";
+import { startConsistencyRole } from "./roles/consistency";
 import { startGatewayRole } from "./roles/gateway";
 import { startRelayRole } from "./roles/relay";
 import { type RunningRole, startWorkerRole } from "./roles/worker";
 
 /** The roles a process can take. */
-export const roles = ["gateway", "worker", "relay", "all"] as const;
+export const roles = ["gateway", "worker", "relay", "consistency", "all"] as const;
 type RoleName = (typeof roles)[number];
 
 async function startRoles(role: RoleName, config: Config, log: Logger): Promise<RunningRole[]> {
@@ -28,6 +29,8 @@ async function startRoles(role: RoleName, config: Config, log: Logger): Promise<
     running.push(await startWorkerRole(config, log.child({ role: "worker" })));
   if (role === "relay" || role === "all")
     running.push(await startRelayRole(config, log.child({ role: "relay" })));
+  if (role === "consistency" || role === "all")
+    running.push(await startConsistencyRole(config, log.child({ role: "consistency" })));
   if (role === "gateway" || role === "all")
     running.push(await startGatewayRole(config, log.child({ role: "gateway" })));
   return running;

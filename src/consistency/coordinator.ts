@@ -76,6 +76,8 @@ export interface Coordinator {
   complete(): { point: StreamPoint; seq: number };
   /** Resolves when nothing is pending or in flight. */
   idle(): Promise<void>;
+  /** True when nothing is pending or in flight. */
+  isIdle(): boolean;
   /** Stops timers; waits for in-flight tasks. */
   stop(): Promise<void>;
 }
@@ -243,6 +245,7 @@ export function createCoordinator(
     },
     complete: () => ({ point: completePoint, seq: completeSeq }),
     idle: () => (isIdle() ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r))),
+    isIdle,
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);

@@ -9,6 +9,7 @@ import { createCommandService } from "../commands/command-service";
 import type { CommandSender } from "../commands/envelope";
 import { createOwnerLookup } from "../commands/owners";
 import type { Config } from "../config";
+import { consistencySubject, decodeUpdate } from "../consistency/update-wire";
 import { createPool } from "../db";
 import {
   authInterceptor,
@@ -20,6 +21,8 @@ import {
 } from "../gateway";
 import type { Logger } from "../logging";
 import { connectNats } from "../nats";
+import { createNatsLiveTurns } from "../queries/live-turns";
+import { createReadSide, type ReadSide } from "../queries/read-side";
 import { createJetStreamCommandSender } from "../transport/jetstream/command-sender";
 import { ensureStreams } from "../transport/jetstream/streams";
 import { type RunningRole, requireUrl } from "./worker";
@@ -36,6 +39,8 @@ export interface RunningGateway extends RunningRole {
 export interface GatewayDeps {
   readonly db: pg.Pool;
   readonly sender: CommandSender;
+  /** The QueryService (see src/queries/read-side.ts). */
+  readonly readSide?: ReadSide;
 }
 
 /** Builds the gRPC server over the given dependencies. */
@@ -55,7 +60,7 @@ export function buildGatewayServer(config: Config, deps: GatewayDeps, log: Logge
     ...commands.interceptors,
   ];
   return createGrpcServer({
-    services: [commands.registration],
+    services: deps.readSide ? [commands.registration, deps.readSide.registration] : [commands.registration],
     interceptors,
     maxReceiveMessageBytes: MAX_RECEIVE_MESSAGE_BYTES,
     log,
@@ -78,13 +83,42 @@ export async function startGatewayRole(config: Config, log: Logger): Promise<Run
     defaultTimeoutMs: config.commandTimeoutMs,
     lookup: (commandId) => findStoredOutcome(db, commandId),
   });
-  const server = buildGatewayServer(config, { db, sender }, log);
+  const live = createNatsLiveTurns(nats.nc, config.natsPrefix);
+  const readSide = await createReadSide({
+    db,
+    ownerOf: createOwnerLookup(db),
+    live,
+    cache: config.cache,
+    pageTokenSecret: config.auth.jwtSecret,
+  });
+  const updates = nats.nc.subscribe(consistencySubject(config.natsPrefix), {
+    callback: (err, msg) => {
+      if (err) return;
+      try {
+        readSide.tracker.apply(decodeUpdate(msg.data));
+      } catch (error) {
+        log.warn({ error: String(error) }, "unreadable consistency update");
+      }
+    },
+  });
+  // An update missed while disconnected: drop the whole cache and re-read the progress.
+  void (async () => {
+    for await (const s of nats.nc.status()) {
+      if (s.type === "reconnect") {
+        readSide.cache.invalidateAll();
+        await readSide.tracker.refresh().catch(() => {});
+      }
+    }
+  })();
+  const server = buildGatewayServer(config, { db, sender, readSide }, log);
   const grpcPort = await bindGrpcServer(server, config.grpc.host, config.grpc.port);
   log.info({ grpcPort }, "gateway listening");
   return {
     grpcPort,
     async stop() {
       await shutdownGrpcServer(server);
+      updates.unsubscribe();
+      live.close();
       await sender.close();
       await nats.nc.drain();
       await db.end();

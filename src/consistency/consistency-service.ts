@@ -1,0 +1,95 @@
+/**
+ * The consistency service: the ordered event feed into the coordinator, refreshes on the worker pool,
+ * updates broadcast to the gateways, the checkpoint kept in Postgres, and a heartbeat while caught up.
+ * Transport-neutral: the JetStream role and the embedded mode give it their feed, pool and broadcast.
+ */
+import type pg from "pg";
+import { refreshAll } from "../read-models";
+import type { RefreshResult } from "./apply-refresh";
+import { readCheckpoint, writeCheckpoint } from "./checkpoint";
+import { type ConsistencyUpdate, createCoordinator, type RefreshTask } from "./coordinator";
+import type { EventFeed, FeedHandler, StreamBounds } from "./event-feed";
+
+/** Options of {@link startConsistencyService}. */
+export interface ConsistencyServiceOptions {
+  readonly db: pg.Pool;
+  readonly runRefresh: (task: RefreshTask) => Promise<RefreshResult>;
+  readonly startFeed: (afterSeq: number, onEvent: FeedHandler) => Promise<EventFeed>;
+  /** The stream's bounds (to detect a checkpoint the stream no longer covers); absent: always rebuild at start. */
+  readonly bounds?: () => Promise<StreamBounds>;
+  readonly publish: (update: ConsistencyUpdate, caughtUpAt?: number) => void;
+  readonly heartbeatMs?: number;
+  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  /** After each committed refresh (metrics). */
+  readonly onRefreshed?: (result: RefreshResult, task: RefreshTask) => void;
+  readonly onRefreshFailed?: (task: RefreshTask, error: unknown) => void;
+}
+
+/** A running consistency service. */
+export interface ConsistencyService {
+  /** The stream sequence and point up to which every view has applied every event. */
+  complete(): { seq: number };
+  /** Resolves when the coordinator has nothing pending. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the service: resumes from the checkpoint, or rebuilds every view when the stream cannot resume it. */
+export async function startConsistencyService(
+  options: ConsistencyServiceOptions,
+): Promise<ConsistencyService> {
+  let checkpoint = await readCheckpoint(options.db);
+  const bounds = options.bounds ? await options.bounds() : undefined;
+  const resumable =
+    bounds !== undefined &&
+    checkpoint.seq <= bounds.lastSeq &&
+    (bounds.lastSeq === 0 || checkpoint.seq + 1 >= bounds.firstSeq);
+  if (!resumable) {
+    // Rebuild: everything committed before the refresh is in the views; read on after the stream's end as it was.
+    const after = bounds?.lastSeq ?? 0;
+    const started = performance.now();
+    const rows = await refreshAll(options.db);
+    checkpoint = { seq: after, point: checkpoint.point };
+    await writeCheckpoint(options.db, checkpoint, "default", true);
+    options.log?.("rebuilt every read view", {
+      rows,
+      seconds: (performance.now() - started) / 1000,
+      resumeAfterSeq: after,
+    });
+  }
+  let pending = 0;
+  const coordinator = createCoordinator(
+    {
+      runRefresh: async (task) => {
+        const result = await options.runRefresh(task);
+        options.onRefreshed?.(result, task);
+      },
+      publish: (update) => options.publish(update),
+      checkpoint: (seq, point) => writeCheckpoint(options.db, { seq, point }),
+      onError: (error, task) => {
+        options.onRefreshFailed?.(task, error);
+        options.log?.("view refresh failed; retrying", { view: task.view, error: String(error) });
+      },
+    },
+    checkpoint.seq,
+    checkpoint.point,
+  );
+  const feed = await options.startFeed(checkpoint.seq, (event, seq, left) => {
+    pending = left;
+    coordinator.accept(event, seq);
+  });
+  const heartbeat = setInterval(() => {
+    if (pending > 0 || !coordinator.isIdle()) return;
+    const c = coordinator.complete();
+    options.publish({ views: {}, complete: c.point, completeSeq: c.seq, invalidations: [] }, Date.now());
+  }, options.heartbeatMs ?? 250);
+  return {
+    complete: () => ({ seq: coordinator.complete().seq }),
+    idle: () => coordinator.idle(),
+    async stop() {
+      clearInterval(heartbeat);
+      await feed.stop();
+      await coordinator.stop();
+    },
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * The query side of one gateway: the result cache, the consistency tracker (fed by the coordinator's
+ * updates) and live turns, wired to the QueryService. Built the same way on the real tier and embedded.
+ */
+import type { OwnerLookup } from "../commands/owners";
+import { readStoredProgress } from "../consistency/checkpoint";
+import type { ServiceRegistration } from "../gateway";
+import type { SqlClient } from "../write-model";
+import { createQueryCache, type QueryCache } from "./cache";
+import { type ConsistencyTracker, createConsistencyTracker } from "./consistency-tracker";
+import type { LiveTurns } from "./live-turns";
+import { createPageTokens } from "./pagination";
+import { type CachedAnswer, createQueryBus, type QueryBusOptions } from "./query-bus";
+import { createQueryService } from "./query-service";
+
+/** Options of {@link createReadSide}. */
+export interface ReadSideOptions {
+  readonly db: SqlClient;
+  readonly ownerOf: OwnerLookup;
+  readonly live: LiveTurns;
+  readonly cache: { readonly ttlMs: number; readonly maxEntries: number; readonly maxBytes: number };
+  /** Secret that signs page tokens. */
+  readonly pageTokenSecret: string;
+  readonly observe?: QueryBusOptions["observe"];
+}
+
+/** A gateway's read side. */
+export interface ReadSide {
+  readonly registration: ServiceRegistration;
+  readonly cache: QueryCache<CachedAnswer>;
+  readonly tracker: ConsistencyTracker;
+}
+
+/** Creates the read side and loads the stored progress once. */
+export async function createReadSide(options: ReadSideOptions): Promise<ReadSide> {
+  const cache = createQueryCache<CachedAnswer>(options.cache);
+  const tracker = createConsistencyTracker({
+    readProgress: () => readStoredProgress(options.db),
+    invalidate: (inv) => cache.invalidate(inv.queryType, inv.tag),
+  });
+  await tracker.refresh();
+  const bus = createQueryBus({ cache, tracker, ...(options.observe ? { observe: options.observe } : {}) });
+  const registration = createQueryService({
+    db: options.db,
+    ownerOf: options.ownerOf,
+    live: options.live,
+    pageTokens: createPageTokens(options.pageTokenSecret),
+    bus,
+  });
+  return { registration, cache, tracker };
+}

@@ -1,0 +1,88 @@
+/**
+ * The `consistency` role: the consistency coordinator and its piscina pool of refresh threads.
+ *
+ * One leader per database (advisory lock on its own connection); other instances stand by and take over
+ * when the leader's connection drops. Scale the refresh work with CONSISTENCY_THREADS.
+ */
+import pg from "pg";
+import { Piscina } from "piscina";
+import type { Config } from "../config";
+import type { RefreshResult } from "../consistency/apply-refresh";
+import { type ConsistencyService, startConsistencyService } from "../consistency/consistency-service";
+import { eventStreamBounds, startJetStreamEventFeed } from "../consistency/event-feed";
+import { consistencySubject, encodeUpdate } from "../consistency/update-wire";
+import { createPool } from "../db";
+import type { Logger } from "../logging";
+import { logFn } from "../logging";
+import { connectNats } from "../nats";
+import { ensureStreams } from "../transport/jetstream/streams";
+import { type RunningRole, requireUrl } from "./worker";
+
+/** Starts the consistency role; resolves once it leads or stands by. */
+export async function startConsistencyRole(config: Config, log: Logger): Promise<RunningRole> {
+  const databaseUrl = requireUrl(config.databaseUrl, "DATABASE_URL");
+  const nats = await connectNats(requireUrl(config.natsUrl, "NATS_URL"), "clone-consistency");
+  await ensureStreams(nats.jsm, config.natsPrefix);
+  const db = createPool(databaseUrl, { max: 4, applicationName: "clone-consistency" });
+  const threads = config.consistencyThreads;
+  const pool = new Piscina({
+    filename: new URL("../../workers/consistency-refresh.ts", import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+  });
+  const subject = consistencySubject(config.natsPrefix);
+  let service: ConsistencyService | undefined;
+  let lock: pg.Client | undefined;
+  let stopped = false;
+
+  async function lead(): Promise<void> {
+    const client = new pg.Client({
+      connectionString: databaseUrl,
+      application_name: "clone-consistency-leader",
+    });
+    await client.connect();
+    const res = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [
+      `clone_consistency:${config.natsPrefix}`,
+    ]);
+    if (!res.rows[0]?.ok) {
+      await client.end();
+      return;
+    }
+    lock = client;
+    client.on("error", (error) => {
+      log.error({ error: String(error) }, "consistency leader lost its lock connection; standing by");
+      lock = undefined;
+      void service?.stop();
+      service = undefined;
+    });
+    service = await startConsistencyService({
+      db,
+      runRefresh: (task) => pool.run({ databaseUrl, poolSize: 2, task }) as Promise<RefreshResult>,
+      startFeed: (afterSeq, onEvent) =>
+        startJetStreamEventFeed(nats.js, config.natsPrefix, afterSeq, onEvent, logFn(log, "warn")),
+      bounds: () => eventStreamBounds(nats.jsm, config.natsPrefix),
+      publish: (update, caughtUpAt) => nats.nc.publish(subject, encodeUpdate(update, caughtUpAt)),
+      log: logFn(log),
+    });
+    log.info({ threads }, "consistency leader: refreshing read views");
+  }
+
+  await lead();
+  if (!service) log.info("consistency standby: another instance leads");
+  const timer = setInterval(() => {
+    if (!service && !stopped)
+      lead().catch((error: unknown) => log.warn({ error: String(error) }, "leader election failed"));
+  }, config.outboxPollMs);
+  log.info({ leader: service !== undefined }, "consistency started");
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await service?.stop();
+      await lock?.end().catch(() => {});
+      await pool.destroy();
+      await nats.nc.drain();
+      await db.end();
+    },
+  };
+}
