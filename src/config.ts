@@ -39,6 +39,7 @@ export const envSchema = z.object({
   QUERY_CACHE_MAX_BYTES: positiveInt.default(64 * 1024 * 1024),
   WORKER_THREADS: positiveInt.default(2),
   CONSISTENCY_THREADS: positiveInt.default(2),
+  CONSISTENCY_REFRESH_MODE: z.enum(["keyed", "full"]).default("keyed"),
   COMMAND_PARTITIONS: positiveInt.max(1024).default(16),
   COMMAND_TIMEOUT_MS: positiveInt.default(10_000),
   DB_POOL_SIZE: positiveInt.default(10),
@@ -71,6 +72,8 @@ export interface Config {
   readonly workerThreads: number;
   /** Refresh threads (piscina) of the consistency role. */
   readonly consistencyThreads: number;
+  /** keyed: recompute only the rows events touched; full: recompute whole views (for comparison). */
+  readonly consistencyRefreshMode: "keyed" | "full";
   readonly commandPartitions: number;
   readonly commandTimeoutMs: number;
   readonly dbPoolSize: number;
@@ -118,6 +121,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     workerThreads: e.WORKER_THREADS,
     consistencyThreads: e.CONSISTENCY_THREADS,
+    consistencyRefreshMode: e.CONSISTENCY_REFRESH_MODE,
     commandPartitions: e.COMMAND_PARTITIONS,
     commandTimeoutMs: e.COMMAND_TIMEOUT_MS,
     dbPoolSize: e.DB_POOL_SIZE,

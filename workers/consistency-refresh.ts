@@ -3,7 +3,7 @@
  * Postgres pool (created on first use).
  */
 import type pg from "pg";
-import { applyRefreshTask, type RefreshResult } from "../src/consistency/apply-refresh";
+import { applyRefreshTask, type RefreshMode, type RefreshResult } from "../src/consistency/apply-refresh";
 import type { RefreshTask } from "../src/consistency/coordinator";
 import { createPool } from "../src/db";
 
@@ -14,9 +14,10 @@ export interface RefreshJob {
   readonly databaseUrl: string;
   readonly poolSize: number;
   readonly task: RefreshTask;
+  readonly mode: RefreshMode;
 }
 
 export default async function refresh(job: RefreshJob): Promise<RefreshResult> {
   pool ??= createPool(job.databaseUrl, { max: job.poolSize, applicationName: "clone-consistency-refresh" });
-  return applyRefreshTask(pool, job.task);
+  return applyRefreshTask(pool, job.task, job.mode);
 }

@@ -1,32 +1,47 @@
 /**
- * One refresh task in one transaction: recompute the rows of the given keys (keyed refresh), move the
+ * One refresh task in one transaction: recompute the rows of the given keys (keyed refresh; or, in full mode,
+ * every row, as REFRESH MATERIALIZED VIEW CONCURRENTLY would: for comparison and repair), move the
  * view's applied point forward and stamp its refresh time. Runs on a piscina thread (or inline in the
  * embedded mode, whose database takes one connection).
  */
 import type pg from "pg";
-import { advanceViewState, refreshKeys } from "../read-models";
+import { advanceViewState, refreshFull, refreshKeys } from "../read-models";
 import type { RefreshTask } from "./coordinator";
+
+/** How views are refreshed: keyed (only the rows events touched; the default) or full (every row). */
+export type RefreshMode = "keyed" | "full";
 
 /** What a refresh did, for metrics. */
 export interface RefreshResult {
   readonly view: string;
+  readonly mode: RefreshMode;
   readonly upserted: number;
   readonly deleted: number;
   readonly seconds: number;
 }
 
 /** Applies a refresh task on a connection from `pool`. */
-export async function applyRefreshTask(pool: pg.Pool, task: RefreshTask): Promise<RefreshResult> {
+export async function applyRefreshTask(
+  pool: pg.Pool,
+  task: RefreshTask,
+  mode: RefreshMode = "keyed",
+): Promise<RefreshResult> {
   const started = performance.now();
   const client = await pool.connect();
   let upserted = 0;
   let deleted = 0;
   try {
     await client.query("BEGIN");
-    for (const r of task.refreshes) {
-      const count = await refreshKeys(client, task.view, r.column, r.keys);
+    if (mode === "full") {
+      const count = await refreshFull(client, task.view);
       upserted += count.upserted;
       deleted += count.deleted;
+    } else {
+      for (const r of task.refreshes) {
+        const count = await refreshKeys(client, task.view, r.column, r.keys);
+        upserted += count.upserted;
+        deleted += count.deleted;
+      }
     }
     await advanceViewState(client, task.view, {
       transactionId: BigInt(task.point.transactionId),
@@ -40,5 +55,5 @@ export async function applyRefreshTask(pool: pg.Pool, task: RefreshTask): Promis
     throw error;
   }
   client.release();
-  return { view: task.view, upserted, deleted, seconds: (performance.now() - started) / 1000 };
+  return { view: task.view, mode, upserted, deleted, seconds: (performance.now() - started) / 1000 };
 }

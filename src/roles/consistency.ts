@@ -57,14 +57,20 @@ export async function startConsistencyRole(config: Config, log: Logger): Promise
     });
     service = await startConsistencyService({
       db,
-      runRefresh: (task) => pool.run({ databaseUrl, poolSize: 2, task }) as Promise<RefreshResult>,
+      runRefresh: (task) =>
+        pool.run({
+          databaseUrl,
+          poolSize: 2,
+          task,
+          mode: config.consistencyRefreshMode,
+        }) as Promise<RefreshResult>,
       startFeed: (afterSeq, onEvent) =>
         startJetStreamEventFeed(nats.js, config.natsPrefix, afterSeq, onEvent, logFn(log, "warn")),
       bounds: () => eventStreamBounds(nats.jsm, config.natsPrefix),
       publish: (update, caughtUpAt) => nats.nc.publish(subject, encodeUpdate(update, caughtUpAt)),
       log: logFn(log),
     });
-    log.info({ threads }, "consistency leader: refreshing read views");
+    log.info({ threads, mode: config.consistencyRefreshMode }, "consistency leader: refreshing read views");
   }
 
   await lead();

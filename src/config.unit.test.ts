@@ -1,0 +1,47 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError, loadConfig } from "./config";
+
+describe("config", () => {
+  test("defaults: embedded mode, ports of API.md, 60 s cache TTL", () => {
+    const c = loadConfig({});
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.natsUrl).toBeUndefined();
+    expect(c.grpc.port).toBe(50051);
+    expect(c.httpPort).toBe(8080);
+    expect(c.cache.ttlMs).toBe(60_000);
+    expect(c.consistencyRefreshMode).toBe("keyed");
+  });
+
+  test("values are parsed and typed", () => {
+    const c = loadConfig({
+      DATABASE_URL: "postgres://u@h:5432/db",
+      NATS_URL: "nats://h:4222",
+      GRPC_PORT: "6000",
+      WORKER_THREADS: "4",
+      CORS_ORIGINS: "https://a.example, https://b.example",
+    });
+    expect(c.databaseUrl).toBe("postgres://u@h:5432/db");
+    expect(c.grpc.port).toBe(6000);
+    expect(c.workerThreads).toBe(4);
+    expect(c.corsOrigins).toEqual(["https://a.example", "https://b.example"]);
+  });
+
+  test("a bad value is an error naming every bad variable", () => {
+    const attempt = () => loadConfig({ GRPC_PORT: "seventy", WORKER_THREADS: "0", DATABASE_URL: "not a url" });
+    expect(attempt).toThrow(ConfigError);
+    try {
+      attempt();
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toContain("GRPC_PORT");
+      expect(message).toContain("WORKER_THREADS");
+      expect(message).toContain("DATABASE_URL");
+    }
+  });
+
+  test("chunk overlap must be smaller than the chunk", () => {
+    expect(() => loadConfig({ DOCUMENT_CHUNK_WORDS: "10", DOCUMENT_CHUNK_OVERLAP_WORDS: "10" })).toThrow(
+      /DOCUMENT_CHUNK_OVERLAP_WORDS/,
+    );
+  });
+});
