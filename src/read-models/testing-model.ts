@@ -347,3 +347,11 @@ export function sortSnapshot(views: { readonly [V in ViewName]: readonly Snapsho
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** The rows of some users only (every view has a user_id column). */
+export function onlyUsers(snapshot: ViewSnapshot, userIds: readonly string[]): ViewSnapshot {
+  const wanted = new Set(userIds);
+  const out = {} as { [V in ViewName]: readonly SnapshotRow[] };
+  for (const view of viewNames) out[view] = snapshot[view].filter((r) => wanted.has(String(r.user_id)));
+  return out;
+}
