@@ -3,20 +3,27 @@
  * for trying the service without Postgres or NATS. The pieces are the real tier's:
  *
  *   gateway (buildGatewayServer) -> in-process sender -> command runtime (mailboxes + group-commit executor)
- *   -> events table -> pooled outbox relay -> in-process event bus -> document processor -> command path.
+ *   -> events table -> pooled outbox relay -> in-process event bus -> document processor -> command path
+ *                                                                  -> consistency service -> read views,
+ *                                                                     gateway cache and tracker (QueryService)
  *
  * Every database access shares one connection (see database.ts), so commands apply one transaction at a time
  * (group commit still batches up to 64 commands per transaction). The relay is woken after each command that
  * emitted events, and polls every `OUTBOX_POLL_MS` in any case.
  */
 import type pg from "pg";
+import { createOwnerLookup } from "../commands/owners";
 import type { Config } from "../config";
+import { applyRefreshTask } from "../consistency/apply-refresh";
+import { startConsistencyService } from "../consistency/consistency-service";
 import { migrate } from "../db";
 import { startDocumentProcessor } from "../documents/processor";
 import { createInProcessEventSource } from "../events/in-process-event-source";
 import { bindGrpcServer, shutdownGrpcServer } from "../gateway";
 import { type Logger, logFn } from "../logging";
 import { type OutboxRelay, startPooledOutboxRelay } from "../outbox";
+import { createLiveTurnsHub, liveTypes } from "../queries/live-turns";
+import { createReadSide } from "../queries/read-side";
 import { buildGatewayServer } from "../roles/gateway";
 import { createInProcessCommandSender } from "../transport/in-process";
 import { startEmbeddedDatabase } from "./database";
@@ -88,8 +95,32 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     });
     cleanup.unshift(() => documents.stop());
 
+    // The read side: the consistency service refreshes the views inline (the one connection cannot be
+    // shared with piscina threads) and feeds the gateway's tracker directly instead of over NATS.
+    const live = createLiveTurnsHub();
+    const liveFeed = await events.subscribe("live-turns", liveTypes, async (event) => live.dispatch(event));
+    cleanup.unshift(() => liveFeed.stop());
+    const readSide = await createReadSide({
+      db: database.pool,
+      ownerOf: createOwnerLookup(database.pool),
+      live,
+      cache: config.cache,
+      pageTokenSecret: config.auth.jwtSecret,
+    });
+    let seq = 0;
+    const consistency = await startConsistencyService({
+      db: database.pool,
+      runRefresh: (task) => applyRefreshTask(database.pool, task, config.consistencyRefreshMode),
+      startFeed: async (_afterSeq, onEvent) =>
+        events.subscribe("consistency", [], async (event) => onEvent(event, ++seq, 0)),
+      publish: (update, caughtUpAt) =>
+        readSide.tracker.apply(caughtUpAt === undefined ? update : { ...update, caughtUpAt }),
+      log: logFn(log.child({ role: "consistency" })),
+    });
+    cleanup.unshift(() => consistency.stop());
+
     const gatewayLog = log.child({ role: "gateway" });
-    const server = buildGatewayServer(config, { db: database.pool, sender }, gatewayLog);
+    const server = buildGatewayServer(config, { db: database.pool, sender, readSide }, gatewayLog);
     const grpcPort = await bindGrpcServer(server, config.grpc.host, config.grpc.port);
     gatewayLog.info({ grpcPort }, "gateway listening");
     const timings = {
