@@ -6,7 +6,7 @@
  */
 import type pg from "pg";
 import type { CommandRuntime } from "../actors/command-thread";
-import type { InProcessEventSource } from "../events/in-process-event-source";
+import type { InProcessEventSource } from "../events";
 import type { OutboxRelay } from "../outbox";
 
 /** What {@link drainEmbedded} waits on. */

@@ -18,7 +18,7 @@ import { applyRefreshTask } from "../consistency/apply-refresh";
 import { startConsistencyService } from "../consistency/consistency-service";
 import { migrate } from "../db";
 import { startDocumentProcessor } from "../documents/processor";
-import { createInProcessEventSource } from "../events/in-process-event-source";
+import { createInProcessEventSource } from "../events";
 import { bindGrpcServer, shutdownGrpcServer } from "../gateway";
 import { type Logger, logFn } from "../logging";
 import { type OutboxRelay, startPooledOutboxRelay } from "../outbox";

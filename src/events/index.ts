@@ -1,2 +1,4 @@
 export type { EventHandler, EventSource, EventSubscription } from "./event-source";
+export type { InProcessEventSource, InProcessEventSourceOptions } from "./in-process-event-source";
+export { createInProcessEventSource } from "./in-process-event-source";
 export { createJetStreamEventSource } from "./jetstream-event-source";
