@@ -15,11 +15,14 @@ export interface Driver {
   send(command: DomainCommand): Promise<CommandOutcome>;
   /** The events appended since the last call (or since the driver was made), in order. */
   newEvents(): Promise<DomainEvent[]>;
-  /** Keyed refresh of the rows `events` touch, in one transaction. */
-  refreshFor(events: readonly DomainEvent[]): Promise<RefreshCount>;
+  /** Keyed refresh of the rows `events` touch (default {@link touchedBy}), in one transaction. */
+  refreshFor(events: readonly DomainEvent[], touched?: Touched): Promise<RefreshCount>;
   /** {@link send}, then {@link refreshFor} the events it appended. */
-  sendAndRefresh(command: DomainCommand): Promise<CommandOutcome>;
+  sendAndRefresh(command: DomainCommand, touched?: Touched): Promise<CommandOutcome>;
 }
+
+/** Which rows of which views an event makes stale. */
+export type Touched = (event: DomainEvent) => readonly KeyedRefresh[];
 
 /** Options of {@link createDriver}. */
 export interface DriverOptions {
@@ -113,11 +116,14 @@ export function createDriver(pool: pg.Pool, options: DriverOptions = {}): Driver
       if (last) seen = last.position;
       return res.rows.map((r) => ({ type: r.type, data: r.payload }) as DomainEvent);
     },
-    async refreshFor(events) {
+    async refreshFor(events, touched = touchedBy) {
       const client = await pool.connect();
       try {
         await client.query("BEGIN");
-        const count = await refreshMany(client, events.flatMap(touchedBy));
+        const count = await refreshMany(
+          client,
+          events.flatMap((e) => touched(e)),
+        );
         await client.query("COMMIT");
         return count;
       } catch (error) {
@@ -127,9 +133,9 @@ export function createDriver(pool: pg.Pool, options: DriverOptions = {}): Driver
         client.release();
       }
     },
-    async sendAndRefresh(command) {
+    async sendAndRefresh(command, touched) {
       const outcome = await driver.send(command);
-      await driver.refreshFor(await driver.newEvents());
+      await driver.refreshFor(await driver.newEvents(), touched);
       return outcome;
     },
   };
