@@ -37,6 +37,27 @@ export interface ErrorOrigin {
  * ones are logged as warnings. Pass the result to a unary callback or emit it on a streaming call.
  */
 export function toGrpcStatus(error: unknown, log?: GatewayLogger, origin?: ErrorOrigin): StatusObject {
+  const { code, message, violations } = toPublicError(error, log, origin);
+  const metadata = new Metadata();
+  if (violations.length > 0) {
+    metadata.set(statusDetailsKey, Buffer.from(encodeStatusDetails(code, message, violations)));
+  }
+  return { code: Code[code], details: message, metadata };
+}
+
+/** What a client may learn of a failure, whatever the transport. */
+export interface PublicError {
+  readonly code: CodeName;
+  readonly message: string;
+  readonly violations: readonly FieldViolation[];
+}
+
+/**
+ * Normalises anything thrown into what the client is told: internal errors are logged (with their cause) and
+ * hidden behind a generic message; UNAVAILABLE ones are logged as warnings. Every transport maps errors
+ * through this, so gRPC, gRPC-web and Connect clients see the same code and message.
+ */
+export function toPublicError(error: unknown, log?: GatewayLogger, origin?: ErrorOrigin): PublicError {
   const appError = AppError.from(error);
   const where = { service: origin?.service, method: origin?.method };
   let message = appError.message;
@@ -46,14 +67,7 @@ export function toGrpcStatus(error: unknown, log?: GatewayLogger, origin?: Error
   } else if (appError.code === "UNAVAILABLE") {
     log?.warn({ err: appError.cause ?? appError, ...where }, "rpc failed: backing service unavailable");
   }
-  const metadata = new Metadata();
-  if (appError.violations.length > 0) {
-    metadata.set(
-      statusDetailsKey,
-      Buffer.from(encodeStatusDetails(appError.code, message, appError.violations)),
-    );
-  }
-  return { code: Code[appError.code], details: message, metadata };
+  return { code: appError.code, message, violations: appError.violations };
 }
 
 /** A binary `google.rpc.Status` with one `google.rpc.BadRequest` listing the violations. */

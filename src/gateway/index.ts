@@ -6,17 +6,21 @@ export type { Authenticator, AuthenticatorOptions, AuthInterceptorOptions, MintT
 export { actorRoles, authInterceptor, createAuthenticator, defaultPublicServices, mintToken } from "./auth";
 export type { CallContextInit, ManagedCallContext } from "./call-context";
 export { callError, createCallContext } from "./call-context";
-export type { ErrorOrigin, GatewayLogger, StatusDetails } from "./error-status";
+export type { ConnectRoutesOptions } from "./connect-routes";
+export { connectCodeName, connectRoutes, headersToMap, toConnectError } from "./connect-routes";
+export type { ErrorOrigin, GatewayLogger, PublicError, StatusDetails } from "./error-status";
 export {
   codeName,
   encodeStatusDetails,
   parseStatusDetails,
   statusDetailsKey,
   toGrpcStatus,
+  toPublicError,
 } from "./error-status";
 export type { GrpcCallOptions, GrpcClient, GrpcClientOptions, MethodNameOfKind } from "./grpc-client";
 export { createGrpcClient } from "./grpc-client";
 export { grpcMethodDefinition, grpcServiceDefinition, metadataToHeaders } from "./grpc-definition";
+export { addReflectionService } from "./grpc-reflection";
 export type { GrpcServerOptions } from "./grpc-server";
 export { bindGrpcServer, createGrpcServer, shutdownGrpcServer } from "./grpc-server";
 export type {
@@ -35,3 +39,5 @@ export type {
 export { registerService } from "./handler";
 export { applyInterceptors, createMethodInvoker, mapStream } from "./interceptors";
 export { isPrivileged, requireActor, requireRole, requireSelfOrPrivileged } from "./permissions";
+export type { Reflection, ReflectionOptions } from "./reflection";
+export { createReflection, reflectionServiceNames } from "./reflection";
