@@ -1,6 +1,7 @@
 /**
- * The `gateway` role: the gRPC server (and, later, gRPC-web/Connect) in front of the command bus and the
- * read side. Stateless: run as many as you like behind a load balancer.
+ * The `gateway` role: the gRPC server and the HTTP/1.1 server (gRPC-web, Connect, /metrics, /healthz,
+ * /readyz) in front of the command bus and the read side. Stateless: run as many as you like behind a load
+ * balancer.
  */
 import type { Server } from "@grpc/grpc-js";
 import type pg from "pg";
@@ -11,14 +12,11 @@ import { createOwnerLookup } from "../commands/owners";
 import type { Config } from "../config";
 import { consistencySubject, decodeUpdate } from "../consistency/update-wire";
 import { createPool } from "../db";
-import {
-  authInterceptor,
-  bindGrpcServer,
-  createAuthenticator,
-  createGrpcServer,
-  type Interceptor,
-  shutdownGrpcServer,
-} from "../gateway";
+import { authInterceptor, createAuthenticator, type Interceptor } from "../gateway";
+import { CommandService } from "../gen/clone/v1/command_service_pb";
+import { QueryService } from "../gen/clone/v1/query_service_pb";
+import { createHealthMonitor, type HealthMonitor, natsProbe, postgresProbe } from "../health";
+import { createGatewayServers, type GatewayServers, type MetricsSource } from "../http";
 import type { Logger } from "../logging";
 import { connectNats } from "../nats";
 import { createNatsLiveTurns } from "../queries/live-turns";
@@ -33,6 +31,8 @@ export const MAX_RECEIVE_MESSAGE_BYTES = 3 * 1024 * 1024;
 /** A running gateway and the port it bound. */
 export interface RunningGateway extends RunningRole {
   readonly grpcPort: number;
+  /** The HTTP/1.1 port (gRPC-web, Connect, /metrics, /healthz, /readyz). */
+  readonly httpPort: number;
 }
 
 /** Everything the gateway's services need, from whichever tier (Postgres + JetStream, or embedded). */
@@ -41,10 +41,19 @@ export interface GatewayDeps {
   readonly sender: CommandSender;
   /** The QueryService (see src/queries/read-side.ts). */
   readonly readSide?: ReadSide;
+  /** Serves grpc.health.v1.Health and /readyz (see src/health). */
+  readonly health?: HealthMonitor;
+  /** Serves /metrics on the HTTP port. */
+  readonly metrics?: MetricsSource;
 }
 
 /** Builds the gRPC server over the given dependencies. */
 export function buildGatewayServer(config: Config, deps: GatewayDeps, log: Logger): Server {
+  return buildGateway(config, deps, log).grpc;
+}
+
+/** Builds the gRPC and HTTP servers over the given dependencies: one set of services and interceptors. */
+export function buildGateway(config: Config, deps: GatewayDeps, log: Logger): GatewayServers {
   const commands = createCommandService({
     sender: deps.sender,
     storeBlob: async (commandId, content) => {
@@ -59,17 +68,25 @@ export function buildGatewayServer(config: Config, deps: GatewayDeps, log: Logge
     authInterceptor(createAuthenticator({ jwtSecret: config.auth.jwtSecret, jwksUrl: config.auth.jwksUrl })),
     ...commands.interceptors,
   ];
-  return createGrpcServer({
+  return createGatewayServers({
     services: deps.readSide ? [commands.registration, deps.readSide.registration] : [commands.registration],
     interceptors,
     maxReceiveMessageBytes: MAX_RECEIVE_MESSAGE_BYTES,
+    corsOrigins: config.corsOrigins,
+    ...(deps.health ? { health: deps.health } : {}),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
     log,
   });
 }
 
 /** Starts the gateway on Postgres + JetStream. */
-export async function startGatewayRole(config: Config, log: Logger): Promise<RunningGateway> {
-  const db = createPool(requireUrl(config.databaseUrl, "DATABASE_URL"), {
+export async function startGatewayRole(
+  config: Config,
+  log: Logger,
+  extras: { readonly metrics?: MetricsSource } = {},
+): Promise<RunningGateway> {
+  const databaseUrl = requireUrl(config.databaseUrl, "DATABASE_URL");
+  const db = createPool(databaseUrl, {
     max: config.dbPoolSize,
     applicationName: "clone-gateway",
   });
@@ -110,13 +127,26 @@ export async function startGatewayRole(config: Config, log: Logger): Promise<Run
       }
     }
   })();
-  const server = buildGatewayServer(config, { db, sender, readSide }, log);
-  const grpcPort = await bindGrpcServer(server, config.grpc.host, config.grpc.port);
-  log.info({ grpcPort }, "gateway listening");
+  const health = createHealthMonitor({
+    probes: [postgresProbe(databaseUrl), natsProbe(nats.nc)],
+    services: [CommandService.typeName, QueryService.typeName],
+    onChange: (name, status) =>
+      status.up
+        ? log.info({ dependency: name }, "dependency up")
+        : log.warn({ dependency: name, error: status.error }, "dependency down"),
+  });
+  await health.start();
+  const servers = buildGateway(config, { db, sender, readSide, health, ...extras }, log);
+  const { grpcPort, httpPort } = await servers.listen(config.grpc.host, {
+    grpc: config.grpc.port,
+    http: config.httpPort,
+  });
+  log.info({ grpcPort, httpPort }, "gateway listening");
   return {
     grpcPort,
+    httpPort,
     async stop() {
-      await shutdownGrpcServer(server);
+      await servers.close();
       updates.unsubscribe();
       live.close();
       await sender.close();

@@ -37,7 +37,8 @@ export async function startRole(
   const inherited: Record<string, string | undefined> = { ...process.env };
   for (const name of options.unsetEnv ?? []) delete inherited[name];
   const child: Subprocess<"ignore", "pipe", "pipe"> = spawn(["bun", mainModule, "--role", role], {
-    env: { ...inherited, LOG_LEVEL: "info", ...env },
+    // HTTP_PORT 0 unless the test picks one: gateways started side by side must not race for :8080.
+    env: { ...inherited, LOG_LEVEL: "info", HTTP_PORT: "0", ...env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -113,7 +114,7 @@ export async function startRole(
   return proc;
 }
 
-/** The log line a gateway prints when it listens; carries `grpcPort`. */
+/** The log line a gateway prints when it listens; carries `grpcPort` and `httpPort`. */
 export const gatewayReady = (l: Record<string, unknown>) => l.msg === "gateway listening";
 /** The log line a worker prints when it consumes. */
 export const workerReady = (l: Record<string, unknown>) => l.msg === "command worker started";
