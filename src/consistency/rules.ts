@@ -8,15 +8,9 @@
  */
 import type { EventType } from "../domain";
 import type { PublishedEvent } from "../outbox";
+import type { ViewName } from "../read-models";
 
-/** The six read views. */
-export type ViewName =
-  | "user_profile_view"
-  | "conversation_session_summary_view"
-  | "document_summary_view"
-  | "user_statistics_view"
-  | "voice_model_summary_view"
-  | "face_model_summary_view";
+export type { ViewName };
 
 /** The QueryService RPCs whose results are cached. */
 export type QueryType =
