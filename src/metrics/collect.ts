@@ -1,7 +1,8 @@
 /**
  * Helpers for gauges read at scrape time. prom-client runs every `collect()` of a scrape together and fails
  * the whole scrape when one rejects, so a collector that reads Postgres or NATS must time out and must not
- * throw: it reports NaN (unknown) and counts the failure in `clone_metrics_collect_failures_total`.
+ * throw: it reports NaN (unknown) and counts the failure in `clone_metrics_collect_failures_total` (written
+ * out while the collectors still run, so a failure shows from the next scrape on).
  */
 import { Counter, type Metric, type Registry } from "prom-client";
 
