@@ -9,6 +9,11 @@
  * Each process holds one "member" lock and up to ceil(partitions / members) partition locks on one dedicated
  * connection. Every `rebalanceMs` it takes free partitions up to its share and hands back the excess: it stops
  * consuming a partition and waits for its in-flight commands (`onRelease`) before it unlocks it.
+ *
+ * Hand-overs do not wait for the timer: a process that joins, leaves or unlocks a partition sends
+ * `NOTIFY clone_partition_lease, '<prefix>'`, and every member LISTENs on its lease connection and rebalances
+ * at once. On a graceful stop the member lock goes first (the others' share grows), then each partition is
+ * unlocked as soon as its in-flight commands are done, so the survivors take it within milliseconds.
  */
 import pg from "pg";
 import { fnv1a } from "./partition";
@@ -40,6 +45,9 @@ export interface PartitionOwnership {
   stop(): Promise<void>;
 }
 
+/** The channel members NOTIFY when partitions may have become free or the membership changed. */
+export const LEASE_CHANNEL = "clone_partition_lease";
+
 function namespace(prefix: string, kind: string): number {
   return fnv1a(`${prefix}:${kind}`) & 0x7fffffff;
 }
@@ -57,13 +65,45 @@ export async function createPartitionOwnership(
   let client: pg.Client | undefined;
   let stopped = false;
   let round: Promise<void> = Promise.resolve();
+  let stopping: Promise<void> | undefined;
 
   async function connect(): Promise<pg.Client> {
     const c = new pg.Client({ connectionString: options.databaseUrl, application_name: "partition-lease" });
     c.on("error", (error) => void lost(c, error));
-    await c.connect();
-    await c.query("SELECT pg_advisory_lock($1, $2)", [memberNs, memberKey]);
+    c.on("notification", (n) => {
+      if (n.channel === LEASE_CHANNEL && n.payload === options.prefix && !stopped) void rebalance();
+    });
+    try {
+      await c.connect();
+      await c.query("SELECT pg_advisory_lock($1, $2)", [memberNs, memberKey]);
+      await c.query(`LISTEN ${LEASE_CHANNEL}`);
+      // A new member: the others hand back their excess now rather than at their next timer.
+      await announce(c);
+    } catch (error) {
+      await c.end().catch(() => {});
+      throw error;
+    }
     return c;
+  }
+
+  /** Tells the other members to rebalance now. */
+  async function announce(c: pg.Client): Promise<void> {
+    await c.query("SELECT pg_notify($1, $2)", [LEASE_CHANNEL, options.prefix]);
+  }
+
+  /** Unlocks run one at a time (partitions drain in parallel on stop; pg wants one query at a time). */
+  let unlocking: Promise<void> = Promise.resolve();
+
+  /** Drains a partition, unlocks it and tells the others it is free. */
+  async function release(c: pg.Client | undefined, p: number): Promise<void> {
+    await handlers.onRelease(p);
+    if (c === undefined || client !== c) return;
+    const unlocked = unlocking.then(async () => {
+      await c.query("SELECT pg_advisory_unlock($1, $2)", [partitionNs, p]);
+      await announce(c);
+    });
+    unlocking = unlocked.catch(() => {});
+    await unlocked;
   }
 
   async function lost(c: pg.Client, error: unknown): Promise<void> {
@@ -92,8 +132,7 @@ export async function createPartitionOwnership(
       const excess = [...owned].slice(share);
       for (const p of excess) {
         owned.delete(p);
-        await handlers.onRelease(p);
-        await c.query("SELECT pg_advisory_unlock($1, $2)", [partitionNs, p]);
+        await release(c, p);
         options.log?.("released partition", { partition: p, members, share, owned: owned.size });
       }
       return;
@@ -135,16 +174,31 @@ export async function createPartitionOwnership(
   return {
     owned: () => [...owned].sort((a, b) => a - b),
     rebalance,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await round;
-      const partitions = [...owned];
-      owned.clear();
-      await Promise.allSettled(partitions.map((p) => handlers.onRelease(p)));
-      const c = client;
-      client = undefined;
-      await c?.end().catch(() => {});
+    stop() {
+      stopping ??= (async () => {
+        stopped = true;
+        clearInterval(timer);
+        await round;
+        const c = client;
+        const partitions = [...owned];
+        owned.clear();
+        // Leave the group first, so the survivors' share covers these partitions as they come free.
+        if (c !== undefined) {
+          await c
+            .query("SELECT pg_advisory_unlock($1, $2)", [memberNs, memberKey])
+            .then(() => announce(c))
+            .catch(() => {});
+        }
+        const released = await Promise.allSettled(partitions.map((p) => release(c, p)));
+        for (const r of released) {
+          if (r.status === "rejected")
+            options.log?.("releasing a partition failed", { error: String(r.reason) });
+        }
+        options.log?.("released every partition", { partitions: partitions.length });
+        client = undefined;
+        await c?.end().catch(() => {});
+      })();
+      return stopping;
     },
   };
 }

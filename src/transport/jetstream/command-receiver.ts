@@ -34,12 +34,17 @@ export interface JetStreamCommandReceiverOptions {
 /** A running receiver. */
 export interface JetStreamCommandReceiver {
   readonly ownership: PartitionOwnership;
-  /** Stops taking commands, finishes (and acks) those in flight, releases the partitions. */
+  /**
+   * Stops taking commands, finishes (and acks) those in flight, releases the partitions. Commands the
+   * handler did not apply (UNAVAILABLE) and those delivered after the stop began are left unacked: the
+   * next owner recreates the consumer and gets them again, in order.
+   */
   stop(): Promise<void>;
 }
 
 interface PartitionConsumer {
-  readonly messages: ConsumerMessages;
+  /** Set once consuming started. */
+  messages?: ConsumerMessages;
   readonly inFlight: Set<Promise<void>>;
   /** Set when the partition is being handed back: late messages are left unacked for the next owner. */
   released: boolean;
@@ -103,23 +108,27 @@ export async function startJetStreamCommandReceiver(
           ackWaitMs: options.ackWaitMs ?? 30_000,
         });
         const consumer = await options.js.consumers.get(names.commandStream, durable);
-        const state: { current?: PartitionConsumer } = {};
-        const messages = await consumer.consume({
+        // Registered before consuming, so no message can arrive before there is a place to track it.
+        const current: PartitionConsumer = { inFlight: new Set(), released: false };
+        consumers.set(partition, current);
+        current.messages = await consumer.consume({
           max_messages: Math.min(256, maxAckPending),
-          callback: (msg) => {
-            if (state.current) deliver(msg, state.current);
-          },
+          callback: (msg) => deliver(msg, current),
         });
-        state.current = { messages, inFlight: new Set(), released: false };
-        consumers.set(partition, state.current);
       },
       async onRelease(partition) {
         const c = consumers.get(partition);
         if (!c) return;
         consumers.delete(partition);
+        // Stop pulling first; whatever is still delivered after this stays unacked for the next owner.
         c.released = true;
-        await c.messages.close().catch(() => {});
+        await c.messages?.close().catch(() => {});
+        const draining = c.inFlight.size;
         while (c.inFlight.size > 0) await Promise.allSettled([...c.inFlight]);
+        // Acks are fire-and-forget publishes: make sure the server has them before the lock goes, or the
+        // next owner would get those commands again (harmless, answered from the stored result, but slower).
+        await options.nc.flush().catch(() => {});
+        if (draining > 0) options.log?.("drained partition", { partition, commands: draining });
       },
     },
   );
