@@ -27,21 +27,41 @@ function post(message: ThreadOutput): void {
   port?.postMessage(message);
 }
 
+/** Commands received and not yet answered. */
+let unanswered = 0;
+let shuttingDown = false;
+let drained: () => void = () => {};
+
 port.on("message", (message: ThreadInput) => {
   if (message.kind === "command") {
-    runtime.submit(message.envelope).then(
-      (outcome) => post({ kind: "outcome", id: message.id, outcome }),
-      (error: unknown) =>
-        post({
-          kind: "outcome",
-          id: message.id,
-          outcome: { ok: false, error: AppError.from(error).serialize() },
-        }),
-    );
+    if (shuttingDown) {
+      const error = new AppError("UNAVAILABLE", "command thread is stopping").serialize();
+      post({ kind: "outcome", id: message.id, outcome: { ok: false, error } });
+      return;
+    }
+    unanswered++;
+    runtime
+      .submit(message.envelope)
+      .then(
+        (outcome) => post({ kind: "outcome", id: message.id, outcome }),
+        (error: unknown) =>
+          post({
+            kind: "outcome",
+            id: message.id,
+            outcome: { ok: false, error: AppError.from(error).serialize() },
+          }),
+      )
+      .finally(() => {
+        if (--unanswered === 0) drained();
+      });
   } else if (message.kind === "shutdown") {
-    void runtime
-      .idle()
+    // Graceful: every command already received runs to its commit and is answered; only then does the
+    // pool close. Messages posted before port.close() still reach the main thread, ahead of `exit`.
+    shuttingDown = true;
+    const allAnswered = unanswered === 0 ? Promise.resolve() : new Promise<void>((r) => (drained = r));
+    void allAnswered
       .then(() => pool.end())
+      .catch((error: unknown) => log.warn({ error: String(error) }, "closing the pool failed"))
       .finally(() => {
         post({ kind: "stopped" });
         port.close();

@@ -24,29 +24,42 @@ export interface CommandThreadPoolOptions {
 
 /** A running pool. */
 export interface CommandThreadPool {
-  /** Sends a command to the thread that owns its aggregate. */
+  /** Sends a command to the thread that owns its aggregate; UNAVAILABLE once the pool is stopping. */
   readonly handle: CommandHandler;
-  /** Lets every thread finish what it has, then ends them. */
-  stop(): Promise<void>;
+  /**
+   * Lets every thread finish the commands it was given (each answered with its real outcome, after its
+   * transaction), then ends them. A thread that does not finish within `graceMs` is terminated; what it
+   * still had is answered UNAVAILABLE (not applied, so the transport leaves it unacked).
+   */
+  stop(graceMs?: number): Promise<void>;
 }
 
 interface Slot {
   worker: Worker;
   readonly pending: Map<number, (outcome: CommandOutcome) => void>;
   ready: Promise<void>;
+  /** Resolves when the current thread exited. */
+  exited: Promise<void>;
 }
 
 /** Starts the threads and resolves when all of them are ready. */
 export async function createCommandThreadPool(options: CommandThreadPoolOptions): Promise<CommandThreadPool> {
   let nextId = 1;
   let stopping = false;
+  let stopped: Promise<void> | undefined;
   const slots: Slot[] = [];
 
   function spawn(index: number, slot?: Slot): Slot {
     const data: CommandThreadData = { ...options.data, threadIndex: index };
     const worker = new Worker(options.entry, { workerData: data });
-    const s: Slot = slot ?? { worker, pending: new Map(), ready: Promise.resolve() };
+    const s: Slot = slot ?? {
+      worker,
+      pending: new Map(),
+      ready: Promise.resolve(),
+      exited: Promise.resolve(),
+    };
     s.worker = worker;
+    s.exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
     s.ready = new Promise<void>((resolve, reject) => {
       worker.on("message", (message: ThreadOutput) => {
         if (message.kind === "ready") resolve();
@@ -81,6 +94,10 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
 
   return {
     handle(envelope: CommandEnvelope) {
+      if (stopping) {
+        const error = new AppError("UNAVAILABLE", "command threads are stopping").serialize();
+        return Promise.resolve<CommandOutcome>({ ok: false, error });
+      }
       const slot = slots[fnv1a(envelope.aggregateId) % slots.length] as Slot;
       const id = nextId++;
       return new Promise<CommandOutcome>((resolve) => {
@@ -89,18 +106,27 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
         slot.worker.postMessage(input);
       });
     },
-    async stop() {
-      stopping = true;
-      await Promise.all(
-        slots.map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              s.worker.once("exit", () => resolve());
-              const input: ThreadInput = { kind: "shutdown" };
-              s.worker.postMessage(input);
-            }),
-        ),
-      );
+    stop(graceMs = 30_000) {
+      stopped ??= (async () => {
+        stopping = true;
+        await Promise.all(
+          slots.map(async (s, index) => {
+            // The thread answers everything it was sent before this message, then exits by itself.
+            const input: ThreadInput = { kind: "shutdown" };
+            s.worker.postMessage(input);
+            const timer = setTimeout(() => {
+              options.log?.("command thread did not stop in time; terminating it", {
+                thread: index,
+                pending: s.pending.size,
+              });
+              void s.worker.terminate();
+            }, graceMs);
+            await s.exited;
+            clearTimeout(timer);
+          }),
+        );
+      })();
+      return stopped;
     },
   };
 }
