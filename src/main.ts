@@ -53,18 +53,67 @@ async function main(): Promise<void> {
       `starting role ${role} on Postgres and NATS JetStream`,
     );
   }
+  const stopOn = handleStopSignals(log);
   const running = embedded ? [await startEmbeddedRole(config, log)] : await startRoles(role, config, log);
+  stopOn(running);
+}
+
+/** Longest a graceful stop may take; then the process gives up and exits 1 (compose's grace is 30 s). */
+const STOP_TIMEOUT_MS = 25_000;
+
+/**
+ * Installs the SIGTERM/SIGINT handlers before anything starts, so a signal during start-up is not lost (nor
+ * kills the process half-started): the roles are stopped as soon as they are running. Roles stop in reverse
+ * start order (the gateway first: no new calls). Exit 0 when every role stopped cleanly, 1 otherwise; a
+ * second SIGINT exits at once.
+ */
+function handleStopSignals(log: Logger): (running: RunningRole[]) => void {
+  let running: RunningRole[] | undefined;
+  let requested: string | undefined;
   let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
+
+  async function stop(signal: string): Promise<void> {
+    if (stopping || running === undefined) return;
     stopping = true;
+    const since = performance.now();
     log.info({ signal }, "stopping");
-    for (const r of running.reverse()) await r.stop();
-    log.info("stopped");
-    process.exit(0);
+    const watchdog = setTimeout(() => {
+      log.error({ timeoutMs: STOP_TIMEOUT_MS }, "graceful stop timed out; exiting");
+      process.exit(1);
+    }, STOP_TIMEOUT_MS);
+    let failed = false;
+    for (const r of [...running].reverse()) {
+      try {
+        await r.stop();
+      } catch (error) {
+        failed = true;
+        log.error({ error: error instanceof Error ? error.message : String(error) }, "a role failed to stop");
+      }
+    }
+    clearTimeout(watchdog);
+    log.info({ ms: Math.round(performance.now() - since), clean: !failed }, "stopped");
+    process.exit(failed ? 1 : 0);
+  }
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      if (signal === "SIGINT") process.exit(130);
+      log.info({ signal }, "already stopping");
+      return;
+    }
+    if (running === undefined) {
+      requested ??= signal;
+      log.info({ signal }, "signal during start-up; stopping once started");
+      return;
+    }
+    void stop(signal);
   };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  return (started) => {
+    running = started;
+    if (requested !== undefined) void stop(requested);
+  };
 }
 
 main().catch((error: unknown) => {

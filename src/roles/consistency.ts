@@ -34,6 +34,15 @@ export async function startConsistencyRole(config: Config, log: Logger): Promise
   let service: ConsistencyService | undefined;
   let lock: pg.Client | undefined;
   let stopped = false;
+  /** The election in progress, if any: one at a time, and a stop waits for it. */
+  let electing: Promise<void> | undefined;
+
+  function elect(): Promise<void> {
+    electing ??= lead().finally(() => {
+      electing = undefined;
+    });
+    return electing;
+  }
 
   async function lead(): Promise<void> {
     const client = new pg.Client({
@@ -44,7 +53,7 @@ export async function startConsistencyRole(config: Config, log: Logger): Promise
     const res = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [
       `clone_consistency:${config.natsPrefix}`,
     ]);
-    if (!res.rows[0]?.ok) {
+    if (!res.rows[0]?.ok || stopped) {
       await client.end();
       return;
     }
@@ -55,7 +64,7 @@ export async function startConsistencyRole(config: Config, log: Logger): Promise
       void service?.stop();
       service = undefined;
     });
-    service = await startConsistencyService({
+    const starting = startConsistencyService({
       db,
       runRefresh: (task) =>
         pool.run({
@@ -70,22 +79,36 @@ export async function startConsistencyRole(config: Config, log: Logger): Promise
       publish: (update, caughtUpAt) => nats.nc.publish(subject, encodeUpdate(update, caughtUpAt)),
       log: logFn(log),
     });
+    try {
+      service = await starting;
+    } catch (error) {
+      // Give the lock back, or this process would hold the leadership without leading.
+      lock = undefined;
+      await client.end().catch(() => {});
+      throw error;
+    }
     log.info({ threads, mode: config.consistencyRefreshMode }, "consistency leader: refreshing read views");
   }
 
-  await lead();
+  await elect();
   if (!service) log.info("consistency standby: another instance leads");
   const timer = setInterval(() => {
     if (!service && !stopped)
-      lead().catch((error: unknown) => log.warn({ error: String(error) }, "leader election failed"));
+      elect().catch((error: unknown) => log.warn({ error: String(error) }, "leader election failed"));
   }, config.outboxPollMs);
   log.info({ leader: service !== undefined }, "consistency started");
   return {
     async stop() {
       stopped = true;
       clearInterval(timer);
+      await electing?.catch(() => {});
+      // Finishes the refreshes in flight (their checkpoint included); pending ones are left to the next leader.
       await service?.stop();
-      await lock?.end().catch(() => {});
+      service = undefined;
+      // Ending the lock's connection hands the leadership to a standby.
+      const held = lock;
+      lock = undefined;
+      await held?.end().catch(() => {});
       await pool.destroy();
       await nats.nc.drain();
       await db.end();

@@ -24,6 +24,7 @@ export async function startRelayRole(config: Config, log: Logger): Promise<Runni
   log.info({ leader: relay.isLeader() }, "outbox relay started");
   return {
     async stop() {
+      // Finishes the round in flight (published and checkpointed), then frees the lock for a standby.
       await relay.stop();
       await nats.nc.drain();
     },

@@ -66,12 +66,17 @@ export async function startWorkerRole(config: Config, log: Logger): Promise<Runn
   );
   return {
     async stop() {
+      const started = performance.now();
+      log.info({ partitions: receiver.ownership.owned() }, "command worker stopping");
+      // The document processor first: what it sends still goes through this worker's receiver.
       await documents.stop();
+      // No new commands; those in flight commit, are answered and acked; the partitions go to the others.
       await receiver.stop();
       await pool.stop();
       await sender.close();
       await nats.nc.drain();
       await db.end();
+      log.info({ ms: Math.round(performance.now() - started) }, "command worker stopped");
     },
   };
 }
