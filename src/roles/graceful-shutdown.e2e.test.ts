@@ -3,7 +3,8 @@
  * Halfway through, one worker and one gateway get SIGTERM; each must exit 0 within a few seconds, and both
  * are started again. Clients retry UNAVAILABLE / DEADLINE_EXCEEDED / CANCELLED with the same command id, as
  * a real client would. At the end every command answered OK is stored and applied exactly once, the turn
- * sequences have no gap, and the work queue is empty (nothing applied was left unacked).
+ * sequences have no gap, and the work queue is empty (nothing applied was left unacked). Then a relay leader
+ * and a consistency leader get SIGTERM: they exit 0 and their standbys carry the next write to the views.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type ServiceError, status as Status } from "@grpc/grpc-js";
@@ -147,7 +148,7 @@ function buildCommands(conversations: readonly string[]): Command[] {
   });
 }
 
-describe("graceful shutdown (SIGTERM) under load, 2 gateways and 2 workers", () => {
+describe("graceful shutdown (SIGTERM)", () => {
   test("no command answered OK is lost or applied twice across a SIGTERM restart of a worker and a gateway", async () => {
     const conversations = await Promise.all(
       Array.from({ length: CONVERSATIONS }, async () => {
@@ -283,6 +284,56 @@ describe("graceful shutdown (SIGTERM) under load, 2 gateways and 2 workers", () 
     );
     expect(finishedAcrossSigterm).toBeGreaterThan(0);
   }, 180_000);
+  test("a relay and a consistency leader stop on SIGTERM, exit 0, and their standbys take over", async () => {
+    const relayEnv = { ...env, OUTBOX_POLL_MS: "200" };
+    const relayStarted = (l: Record<string, unknown>) => l.msg === "outbox relay started";
+    const consistencyStarted = (l: Record<string, unknown>) => l.msg === "consistency started";
+    const relays = [await startRole("relay", relayEnv, relayStarted)];
+    relays.push(await startRole("relay", relayEnv, relayStarted));
+    const deciders = [await startRole("consistency", relayEnv, consistencyStarted)];
+    deciders.push(await startRole("consistency", relayEnv, consistencyStarted));
+    processes.push(...relays, ...deciders);
+    const leaderOf = async (ps: RoleProcess[], started: (l: Record<string, unknown>) => boolean) => {
+      const flags = await Promise.all(ps.map(async (p) => (await p.waitForLog(started)).leader === true));
+      expect(flags.filter(Boolean)).toHaveLength(1);
+      const i = flags.indexOf(true);
+      return { leader: ps[i] as RoleProcess, standby: ps[1 - i] as RoleProcess };
+    };
+    const relay = await leaderOf(relays, relayStarted);
+    const consistency = await leaderOf(deciders, consistencyStarted);
+
+    const [relayStop, consistencyStop] = await Promise.all([
+      terminate(relay.leader),
+      terminate(consistency.leader),
+    ]);
+    expect(relayStop.code).toBe(0);
+    expect(consistencyStop.code).toBe(0);
+    expect(relayStop.ms).toBeLessThan(5_000);
+    expect(consistencyStop.ms).toBeLessThan(5_000);
+    await relay.standby.waitForLog((l) => l.msg === "outbox relay is the leader", 5_000);
+    await consistency.standby.waitForLog(
+      (l) => l.msg === "consistency leader: refreshing read views",
+      10_000,
+    );
+
+    // The new leaders carry a write through to the read view.
+    const created = await (clients[1] as Client).call(
+      "createUser",
+      { email: "after-failover@example.com", displayName: "After failover" },
+      { token },
+    );
+    const newUser = created.result?.aggregateId;
+    let seen = 0;
+    for (let i = 0; i < 200 && seen === 0; i++) {
+      const r = await db.pool.query("SELECT 1 FROM user_profile_view WHERE user_id = $1", [newUser]);
+      seen = r.rowCount ?? 0;
+      if (seen === 0) await Bun.sleep(50);
+    }
+    expect(seen).toBe(1);
+    console.log(
+      `relay leader stopped in ${Math.round(relayStop.ms)} ms, consistency leader in ${Math.round(consistencyStop.ms)} ms`,
+    );
+  }, 60_000);
 });
 
 function summarise(retried: Map<string, string[]>): string {
