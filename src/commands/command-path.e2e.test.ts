@@ -76,7 +76,9 @@ async function startConversation(): Promise<string> {
 describe("command path with 2 gateways and 2 workers", () => {
   test("every partition has exactly one owner (2 member locks + 8 partition locks)", async () => {
     const owned = await db.pool.query(
-      "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2",
+      `SELECT count(*)::int AS n FROM pg_locks
+        WHERE locktype = 'advisory' AND granted AND objsubid = 2
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
     );
     // Two member locks plus eight partition locks.
     expect(owned.rows[0].n).toBe(10);
