@@ -2,7 +2,7 @@
  * The embedded mode: every role in this process, on an embedded Postgres (PGlite) and in-process buses,
  * for trying the service without Postgres or NATS. The pieces are the real tier's:
  *
- *   gateway (buildGatewayServer) -> in-process sender -> command runtime (mailboxes + group-commit executor)
+ *   gateway (buildGateway) -> in-process sender -> command runtime (mailboxes + group-commit executor)
  *   -> events table -> pooled outbox relay -> in-process event bus -> document processor -> command path
  *                                                                  -> consistency service -> read views,
  *                                                                     gateway cache and tracker (QueryService)
@@ -19,12 +19,14 @@ import { startConsistencyService } from "../consistency/consistency-service";
 import { migrate } from "../db";
 import { startDocumentProcessor } from "../documents/processor";
 import { createInProcessEventSource } from "../events";
-import { bindGrpcServer, shutdownGrpcServer } from "../gateway";
+import { CommandService } from "../gen/clone/v1/command_service_pb";
+import { QueryService } from "../gen/clone/v1/query_service_pb";
+import { createHealthMonitor, poolProbe } from "../health";
 import { type Logger, logFn } from "../logging";
 import { type OutboxRelay, startPooledOutboxRelay } from "../outbox";
 import { createLiveTurnsHub, liveTypes } from "../queries/live-turns";
 import { createReadSide } from "../queries/read-side";
-import { buildGatewayServer } from "../roles/gateway";
+import { buildGateway } from "../roles/gateway";
 import { createInProcessCommandSender } from "../transport/in-process";
 import { startEmbeddedDatabase } from "./database";
 import { drainEmbedded } from "./drain";
@@ -33,6 +35,8 @@ import { drainEmbedded } from "./drain";
 export interface RunningEmbedded {
   /** The gRPC port bound (GRPC_PORT, or the one picked for 0). */
   readonly grpcPort: number;
+  /** The HTTP port bound (HTTP_PORT, or the one picked for 0): gRPC-web, Connect, /metrics, /healthz, /readyz. */
+  readonly httpPort: number;
   /** The one-connection pool to the embedded Postgres (for tests and tools; it is shared, keep queries short). */
   readonly pool: pg.Pool;
   /** Start-up time in ms: total, PGlite alone, and migrations. */
@@ -120,9 +124,21 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     cleanup.unshift(() => consistency.stop());
 
     const gatewayLog = log.child({ role: "gateway" });
-    const server = buildGatewayServer(config, { db: database.pool, sender, readSide }, gatewayLog);
-    const grpcPort = await bindGrpcServer(server, config.grpc.host, config.grpc.port);
-    gatewayLog.info({ grpcPort }, "gateway listening");
+    // Health: the embedded database is only reached through the shared connection, probed gently.
+    const health = createHealthMonitor({
+      probes: [poolProbe(database.pool)],
+      services: [CommandService.typeName, QueryService.typeName],
+      intervalMs: 1_000,
+      timeoutMs: 5_000,
+    });
+    await health.start();
+    cleanup.unshift(() => health.stop());
+    const servers = buildGateway(config, { db: database.pool, sender, readSide, health }, gatewayLog);
+    const { grpcPort, httpPort } = await servers.listen(config.grpc.host, {
+      grpc: config.grpc.port,
+      http: config.httpPort,
+    });
+    gatewayLog.info({ grpcPort, httpPort }, "gateway listening");
     const timings = {
       totalMs: Math.round(performance.now() - started),
       pgliteMs: database.startMs,
@@ -133,11 +149,12 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     let stopping: Promise<void> | undefined;
     return {
       grpcPort,
+      httpPort,
       pool: database.pool,
       timings,
       stop(graceMs = 10_000) {
         stopping ??= (async () => {
-          await shutdownGrpcServer(server);
+          await servers.close();
           const drained = await drainEmbedded({
             pool: database.pool,
             runtime: sender.runtime,

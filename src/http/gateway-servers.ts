@@ -73,8 +73,13 @@ export function createGatewayServers(options: GatewayServersOptions): GatewaySer
     http,
     async listen(host, ports) {
       const grpcPort = await bindGrpcServer(grpc, host, ports.grpc);
-      const httpPort = await http.listen(host, ports.http);
-      return { grpcPort, httpPort };
+      try {
+        const httpPort = await http.listen(host, ports.http);
+        return { grpcPort, httpPort };
+      } catch (error) {
+        grpc.forceShutdown(); // both ports or neither
+        throw error;
+      }
     },
     close(graceMs = 5_000) {
       closing ??= (async () => {
