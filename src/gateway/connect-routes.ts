@@ -191,9 +191,3 @@ export function toConnectError(error: unknown, log?: GatewayLogger, origin?: Err
   // connect's Code has the numeric values of gRPC's codes; OK never reaches here.
   return new ConnectError(message, Code[code] as number as ConnectCode, undefined, details);
 }
-
-/** The code name of a connect error code (the same numbers as gRPC), for tests and clients. */
-export function connectCodeName(code: ConnectCode): keyof typeof Code {
-  const entry = Object.entries(Code).find(([, value]) => value === code);
-  return (entry?.[0] as keyof typeof Code | undefined) ?? "UNKNOWN";
-}

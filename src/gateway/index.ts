@@ -7,7 +7,7 @@ export { actorRoles, authInterceptor, createAuthenticator, defaultPublicServices
 export type { CallContextInit, ManagedCallContext } from "./call-context";
 export { callError, createCallContext } from "./call-context";
 export type { ConnectRoutesOptions } from "./connect-routes";
-export { connectCodeName, connectRoutes, headersToMap, toConnectError } from "./connect-routes";
+export { connectRoutes, headersToMap, toConnectError } from "./connect-routes";
 export type { ErrorOrigin, GatewayLogger, PublicError, StatusDetails } from "./error-status";
 export {
   codeName,
