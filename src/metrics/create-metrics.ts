@@ -38,6 +38,8 @@ export interface Metrics {
   readonly rpc: RpcMetrics;
   /** `clone_metrics_collect_failures_total{collector}`: scrape-time reads that failed or timed out. */
   readonly collectFailures: CollectFailures;
+  /** Scrapes the registry: the exposition text and its content type (the gateway's `MetricsSource`). */
+  render(): Promise<{ readonly contentType: string; readonly body: string }>;
 }
 
 /** Creates the registry of this process and every metric on it. Call once per process. */
@@ -57,5 +59,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
     jetstream: createJetStreamMetrics(registry, collectFailures),
     rpc: createRpcMetrics(registry),
     collectFailures,
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
   };
 }
