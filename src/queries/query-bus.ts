@@ -87,10 +87,13 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
         const freshAsOf = options.tracker.freshAsOf();
         return { payload: await definition.load(params), point, freshAsOf };
       };
-      const cached = options.cache.get(key);
-      const usable =
-        cached !== undefined && (minPoint === undefined || comparePoints(cached.value.point, minPoint) >= 0);
-      const bypass = request.options?.bypassCache === true || (minPoint !== undefined && !usable);
+      // With a consistency token, a cached answer serves only if it was read at or after that point.
+      let staleForToken = false;
+      if (minPoint !== undefined) {
+        const cached = options.cache.get(key);
+        staleForToken = cached === undefined || comparePoints(cached.value.point, minPoint) < 0;
+      }
+      const bypass = request.options?.bypassCache === true || staleForToken;
       const result = await options.cache.getOrLoad(key, definition.tags(params), load, { bypass });
       const answer = result.value;
       options.observe?.(definition.queryType, result.fromCache, (performance.now() - started) / 1000);
