@@ -1,0 +1,159 @@
+/**
+ * The admin CLI's command line: `bun run cli <command> [arguments] [options]`, parsed with node:util
+ * `parseArgs` (strict: an unknown option is an error, not ignored). Pure, so it is unit-tested.
+ */
+import { parseArgs } from "node:util";
+import type { Role } from "../commands/envelope";
+
+/** Who a gRPC call is made as: a given token, or one minted here with AUTH_JWT_SECRET. */
+export type CallAuth =
+  | { readonly kind: "token"; readonly token: string }
+  | { readonly kind: "mint"; readonly sub: string; readonly role: Role };
+
+/** A parsed command line. */
+export type CliCommand =
+  | { readonly kind: "help"; readonly topic?: string }
+  | { readonly kind: "token"; readonly sub: string; readonly role: Role; readonly ttl: string | number }
+  | {
+      readonly kind: "rpc";
+      readonly service: "command" | "query";
+      /** As typed: `CreateUser` or `createUser`. */
+      readonly rpc: string;
+      /** The request in protobuf JSON form; `-` reads it from stdin. */
+      readonly json: string;
+      readonly auth: CallAuth;
+      /** `host:port`; default 127.0.0.1 and the configured GRPC_PORT. */
+      readonly addr: string | undefined;
+      /** Deadline of the call; default 30 s for unary calls, none for streams. */
+      readonly timeoutMs: number | undefined;
+    }
+  | { readonly kind: "lag"; readonly json: boolean }
+  | { readonly kind: "rebuild"; readonly json: boolean };
+
+/** A command line that cannot be run; the message says why. Exit code 2. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+const roles: readonly Role[] = ["user", "service", "admin"];
+/** Seconds, or a number with a unit: 90s, 15m, 1h, 7d, 2w. */
+const TTL = /^(\d+)([smhdw]?)$/;
+
+/** Usage text, for `help` and usage errors. */
+export const usage = `Usage: bun run cli <command> [arguments] [options]
+
+Commands:
+  token --sub <id> --role user|service|admin [--ttl 1h]
+        Mint a token signed with AUTH_JWT_SECRET and print it. --ttl: seconds or 90s, 15m, 1h, 7d, 2w.
+  command <Rpc> ['<json>'|-] [--token T | --sub S --role R] [--addr host:port] [--timeout-ms N]
+        Call a CommandService RPC (e.g. CreateUser) with a request in protobuf JSON form ('-': read stdin)
+        and print the response as JSON. Without --token, a token is minted for --sub (default "cli") and
+        --role (default "admin") with AUTH_JWT_SECRET. --addr defaults to 127.0.0.1:$GRPC_PORT.
+  query <Rpc> ['<json>'|-] [same options]
+        The same for QueryService; WatchConversation prints each message (one JSON per line) as it arrives.
+  lag [--json]
+        Per read view: how many published events it has not applied yet and the age of the oldest one.
+        Needs DATABASE_URL.
+  rebuild [--json]
+        Full refresh of every read view, one by one, with progress on stderr; prints the rows changed.
+        Needs DATABASE_URL.
+  help  This text.
+`;
+
+/** Parses the arguments after `cli` (i.e. `process.argv.slice(2)`). */
+export function parseCliArgs(argv: readonly string[]): CliCommand {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      return rest[0] === undefined ? { kind: "help" } : { kind: "help", topic: rest[0] };
+    case "token":
+      return parseToken(rest);
+    case "command":
+    case "query":
+      return parseRpc(command, rest);
+    case "lag":
+    case "rebuild":
+      return { kind: command, json: parse(rest, { json: { type: "boolean" } }, 0).values.json === true };
+    default:
+      throw new UsageError(`unknown command "${command}"; one of: token, command, query, lag, rebuild, help`);
+  }
+}
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
+
+function parse<O extends Options>(args: readonly string[], options: O, maxPositionals: number) {
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  if (parsed.positionals.length > maxPositionals)
+    throw new UsageError(`unexpected argument "${parsed.positionals[maxPositionals]}"`);
+  return parsed;
+}
+
+function parseRole(value: string | undefined, fallback?: Role): Role {
+  if (value === undefined) {
+    if (fallback === undefined) throw new UsageError("--role is required (user, service or admin)");
+    return fallback;
+  }
+  if (!roles.includes(value as Role))
+    throw new UsageError(`--role must be user, service or admin, not "${value}"`);
+  return value as Role;
+}
+
+/** A lifetime for jose: seconds as a number, or a span such as "1h". */
+export function parseTtl(value: string): string | number {
+  const m = TTL.exec(value.trim());
+  if (!m || Number(m[1]) <= 0)
+    throw new UsageError(`--ttl must be positive seconds or like 90s, 15m, 1h, 7d, 2w`);
+  return m[2] === "" ? Number(m[1]) : `${m[1]}${m[2]}`;
+}
+
+function parseToken(args: readonly string[]): CliCommand {
+  const { values } = parse(
+    args,
+    { sub: { type: "string" }, role: { type: "string" }, ttl: { type: "string", default: "1h" } },
+    0,
+  );
+  if (values.sub === undefined || values.sub === "") throw new UsageError("--sub is required");
+  return { kind: "token", sub: values.sub, role: parseRole(values.role), ttl: parseTtl(values.ttl) };
+}
+
+function parseRpc(service: "command" | "query", args: readonly string[]): CliCommand {
+  const { values, positionals } = parse(
+    args,
+    {
+      token: { type: "string" },
+      sub: { type: "string" },
+      role: { type: "string" },
+      addr: { type: "string" },
+      "timeout-ms": { type: "string" },
+    },
+    2,
+  );
+  const [rpc, json = "{}"] = positionals;
+  if (rpc === undefined)
+    throw new UsageError(
+      `${service}: name the RPC, e.g. ${service === "command" ? "CreateUser" : "GetUserProfile"}`,
+    );
+  if (values.token !== undefined && (values.sub !== undefined || values.role !== undefined))
+    throw new UsageError("give either --token or --sub/--role, not both");
+  const auth: CallAuth =
+    values.token !== undefined
+      ? { kind: "token", token: values.token }
+      : { kind: "mint", sub: values.sub ?? "cli", role: parseRole(values.role, "admin") };
+  if (values.addr !== undefined && !/^[^\s:]+:\d{1,5}$/.test(values.addr))
+    throw new UsageError(`--addr must be host:port, not "${values.addr}"`);
+  let timeoutMs: number | undefined;
+  if (values["timeout-ms"] !== undefined) {
+    timeoutMs = Number(values["timeout-ms"]);
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
+      throw new UsageError("--timeout-ms must be a positive integer");
+  }
+  return { kind: "rpc", service, rpc, json, auth, addr: values.addr, timeoutMs };
+}
