@@ -26,6 +26,7 @@ beforeAll(async () => {
     AUTH_JWT_SECRET: secret,
     GRPC_HOST: "127.0.0.1",
     GRPC_PORT: "0",
+    HTTP_PORT: "0",
     EMBEDDED_DATA_DIR: "memory://",
     DOCUMENT_CHUNK_WORDS: "4",
     DOCUMENT_CHUNK_OVERLAP_WORDS: "1",
