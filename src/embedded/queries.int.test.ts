@@ -20,7 +20,13 @@ let token: string;
 
 beforeAll(async () => {
   const { DATABASE_URL: _db, NATS_URL: _nats, ...env } = process.env;
-  const config = loadConfig({ ...env, AUTH_JWT_SECRET: secret, GRPC_HOST: "127.0.0.1", GRPC_PORT: "0" });
+  const config = loadConfig({
+    ...env,
+    AUTH_JWT_SECRET: secret,
+    GRPC_HOST: "127.0.0.1",
+    GRPC_PORT: "0",
+    HTTP_PORT: "0",
+  });
   embedded = await startEmbedded(config, createLogger({ level: "warn", name: "embedded-queries-test" }));
   const address = `127.0.0.1:${embedded.grpcPort}`;
   commands = createGrpcClient(CommandService, address);
