@@ -1,0 +1,132 @@
+/**
+ * `bun run bench:commands`: throughput and latency of the command path, end to end, beside the two things it
+ * is built from, measured side by side in one run (on a small machine only ratios from one run compare):
+ *
+ * - e2e: a gRPC client → gateway process → NATS JetStream → worker process (command threads) → Postgres →
+ *   reply, with a realistic mix (mostly RecordConversationTurn over many conversations, some CreateUser);
+ * - echo: a bare grpc-js server in a child process answering the same request at once;
+ * - insert: a bare pg single-row insert transaction on a pool as large as the concurrency;
+ * - js-publish: a bare JetStream publish awaiting its ack (one leg of the command path's messaging).
+ *
+ * Each is run closed-loop at each concurrency for BENCH_SECONDS in total (see options.ts), in slices taken in
+ * turn with the other workloads' (interleave.ts), so that drift and other load on the machine hit all alike.
+ * Prints a markdown table and the two target ratios. It reports and exits 0 whatever they are (a benchmark,
+ * not a test; 1 only when it could not run), and cleans up (processes, database, streams) also on error or
+ * Ctrl-C.
+ */
+import { createGrpcClient } from "../src/gateway";
+import { CommandService } from "../src/gen/clone/v1/command_service_pb";
+import { createTestDatabase, createTestNats } from "../src/testing";
+import { startBenchChild } from "./child-process";
+import { prepareCommandWorkload } from "./command-workload";
+import { createCpuMeter } from "./cpu-meter";
+import { createScratchTable, prepareInsertWorkload } from "./insert-workload";
+import { type Operation, runClosedLoop } from "./load";
+import { runMatrix } from "./matrix";
+import { prepareNatsPublishWorkload } from "./nats-workload";
+import { loadBenchOptions } from "./options";
+import { createPathProbe } from "./path-probe";
+import { formatReport } from "./report";
+import { startServiceStack } from "./service-stack";
+
+const JWT_SECRET = "bench-secret-0123456789abcdef";
+const cleanups: Array<() => Promise<unknown>> = [];
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+async function cleanup(): Promise<void> {
+  for (const step of cleanups.splice(0).reverse()) {
+    await step().catch((error: unknown) => progress(`cleanup: ${String(error)}`));
+  }
+}
+
+async function main(): Promise<void> {
+  const options = loadBenchOptions();
+  const startedAt = performance.now();
+  progress(
+    `bench:commands: ${options.durationMs / 1000} s per cell at concurrency ${options.concurrencies.join(", ")}` +
+      `; relay ${options.relay ? "on" : "off"}`,
+  );
+
+  const db = await createTestDatabase({ poolMax: 2 });
+  cleanups.push(() => db.drop());
+  const nats = await createTestNats();
+  cleanups.push(() => nats.cleanup());
+  await createScratchTable(db.url);
+
+  const stack = await startServiceStack(db, nats, { jwtSecret: JWT_SECRET, relay: options.relay });
+  cleanups.push(() => stack.stop());
+  const echo = await startBenchChild(
+    new URL("./echo-server.ts", import.meta.url),
+    (l) => l.msg === "echo listening",
+  );
+  cleanups.push(() => echo.stop());
+  const echoClient = createGrpcClient(CommandService, `127.0.0.1:${echo.ready.port as number}`);
+  cleanups.push(async () => echoClient.close());
+
+  const setupStart = performance.now();
+  const probe = await createPathProbe(nats.url, nats.prefix);
+  cleanups.push(() => probe.close());
+  const commands = await prepareCommandWorkload(stack.gatewayAddress, JWT_SECRET, options, probe);
+  cleanups.push(async () => commands.close());
+  progress(
+    `setup: ${options.users} users, ${options.conversations} conversations with a turn each in ${((performance.now() - setupStart) / 1000).toFixed(1)} s`,
+  );
+  const echoOp: Operation = (_lane, seq) =>
+    echoClient.call("recordConversationTurn", commands.turnRequest(seq), {
+      token: commands.userToken,
+      deadline: Date.now() + 30_000,
+    });
+  const natsOp = options.natsRow ? await prepareNatsPublishWorkload(nats.nc, nats.prefix) : undefined;
+
+  // Warm-up: JIT, connections, pools and caches (owner lookups) of every process.
+  const warmLanes = 16;
+  await runClosedLoop(warmLanes, options.warmupMs, commands.op);
+  await runClosedLoop(warmLanes, options.warmupMs / 3, echoOp);
+  if (natsOp) await runClosedLoop(warmLanes, options.warmupMs / 3, natsOp);
+  const warmInsert = await prepareInsertWorkload(db.url, warmLanes, db.pool);
+  await runClosedLoop(warmLanes, options.warmupMs / 3, warmInsert.op);
+  await warmInsert.close();
+  await probe.collect(db.pool);
+
+  const meter = createCpuMeter({
+    pids: new Map([...stack.processes.map((p) => [p.role, p.pid] as const), ["echo server", echo.pid]]),
+    database: { pool: db.pool, name: db.name },
+  });
+  const measured = await runMatrix({
+    concurrencies: options.concurrencies,
+    durationMs: options.durationMs,
+    slices: options.slices,
+    maxPool: options.maxPool,
+    ops: { e2e: commands.op, echo: echoOp, ...(natsOp ? { jsPublish: natsOp } : {}) },
+    database: { url: db.url, pool: db.pool },
+    probe,
+    meter,
+    progress,
+  });
+
+  const setting =
+    `${options.durationMs / 1000} s per cell in ${options.slices} interleaved slices; ` +
+    `mix ${Math.round((1 - options.createUserShare) * 100)}% RecordConversationTurn over ` +
+    `${options.conversations} conversations, ${Math.round(options.createUserShare * 100)}% CreateUser; ` +
+    `1 gateway, 1 worker${options.relay ? ", 1 relay" : ""}; total ${((performance.now() - startedAt) / 1000).toFixed(0)} s`;
+  console.log(formatReport(measured, setting));
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    progress(`${signal}: cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+// PASS or FAIL, a finished run exits 0; only a run that could not measure (a crash, a missing service) exits 1.
+let exitCode = 0;
+try {
+  await main();
+} catch (error) {
+  console.error("bench:commands failed:", error instanceof Error ? (error.stack ?? error.message) : error);
+  exitCode = 1;
+} finally {
+  await cleanup();
+}
+process.exit(exitCode);

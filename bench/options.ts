@@ -1,0 +1,76 @@
+/**
+ * The benchmark's settings: the one module of bench/ that reads `process.env` (as src/config.ts is for the
+ * service). Every value has a default that keeps a full run under about three minutes on two cores.
+ */
+import { z } from "zod";
+
+const positiveInt = z.coerce.number().int().positive();
+const seconds = z.coerce.number().positive();
+const share = z.coerce.number().min(0).max(1);
+const flag = z.enum(["0", "1", "true", "false"]).transform((v) => v === "1" || v === "true");
+
+const benchEnvSchema = z.object({
+  BENCH_SECONDS: seconds.default(5),
+  BENCH_WARMUP_SECONDS: seconds.default(3),
+  BENCH_SLICES: positiveInt.default(5),
+  BENCH_CONCURRENCY: z
+    .string()
+    .default("1,16,64")
+    .transform((s) => s.split(",").map((c) => Number(c.trim())))
+    .pipe(z.array(z.number().int().positive()).min(1)),
+  BENCH_USERS: positiveInt.default(200),
+  BENCH_CONVERSATIONS: positiveInt.default(1000),
+  BENCH_CREATE_USER_SHARE: share.default(0.1),
+  BENCH_MAX_POOL: positiveInt.default(64),
+  BENCH_RELAY: flag.default(true),
+  BENCH_NATS_ROW: flag.default(true),
+});
+
+/** Typed benchmark settings. */
+export interface BenchOptions {
+  /** Measured duration of each (workload, concurrency) cell, ms (`BENCH_SECONDS`). */
+  readonly durationMs: number;
+  /**
+   * Each cell's duration is cut into this many slices, run in turn with the other workloads' slices
+   * (`BENCH_SLICES`), so that load from outside the benchmark falls on every workload alike.
+   */
+  readonly slices: number;
+  /** Warm-up of the command path before measuring, ms (`BENCH_WARMUP_SECONDS`); other workloads get a third. */
+  readonly warmupMs: number;
+  /** Closed-loop client lanes (`BENCH_CONCURRENCY`, comma-separated). */
+  readonly concurrencies: readonly number[];
+  /** Users owning the conversations (`BENCH_USERS`). */
+  readonly users: number;
+  /** Conversations the turns are spread over (`BENCH_CONVERSATIONS`). */
+  readonly conversations: number;
+  /** Share of CreateUser in the command mix, 0..1; the rest is RecordConversationTurn. */
+  readonly createUserShare: number;
+  /** Largest pg.Pool of the bare insert workload (`BENCH_MAX_POOL`). */
+  readonly maxPool: number;
+  /** Run the outbox relay beside the gateway and worker, as a deployment would (`BENCH_RELAY`). */
+  readonly relay: boolean;
+  /** Also measure a bare JetStream publish (ack round trip) row (`BENCH_NATS_ROW`). */
+  readonly natsRow: boolean;
+}
+
+/** Parses the environment; throws naming each bad variable. */
+export function loadBenchOptions(env: Record<string, string | undefined> = process.env): BenchOptions {
+  const parsed = benchEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new Error(`invalid benchmark settings: ${problems.join("; ")}`);
+  }
+  const e = parsed.data;
+  return {
+    durationMs: e.BENCH_SECONDS * 1000,
+    warmupMs: e.BENCH_WARMUP_SECONDS * 1000,
+    slices: e.BENCH_SLICES,
+    concurrencies: e.BENCH_CONCURRENCY,
+    users: e.BENCH_USERS,
+    conversations: e.BENCH_CONVERSATIONS,
+    createUserShare: e.BENCH_CREATE_USER_SHARE,
+    maxPool: e.BENCH_MAX_POOL,
+    relay: e.BENCH_RELAY,
+    natsRow: e.BENCH_NATS_ROW,
+  };
+}

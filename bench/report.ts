@@ -1,0 +1,144 @@
+/** The printed result: a markdown table of every cell, then the two target ratios with their verdicts. */
+import type { CpuSample } from "./cpu-meter";
+import type { MatrixOutput } from "./matrix";
+import type { PathBreakdown } from "./path-probe";
+import type { Summary } from "./stats";
+
+/** The workloads of a row, in print order. */
+export const workloads = ["e2e", "echo", "insert", "js-publish"] as const;
+/** A workload name. */
+export type Workload = (typeof workloads)[number];
+
+const labels: Record<Workload, string> = {
+  e2e: "e2e command (gRPC → gateway → JetStream → worker → PG → reply)",
+  echo: "bare grpc-js echo (child process)",
+  insert: "bare pg BEGIN; INSERT; COMMIT",
+  "js-publish": "bare JetStream publish + ack",
+};
+
+/** Measured cells by concurrency and workload. */
+export type Results = Map<number, Map<Workload, Summary>>;
+
+/** The targets of the command path. */
+export const targets = {
+  /** e2e ops/s ÷ insert-transaction ops/s at this concurrency must be at least `min`. */
+  throughput: { concurrency: 64, min: 0.5 },
+  /** e2e p50 ÷ (echo p50 + insert p50) at this concurrency must be at most `max`. */
+  latency: { concurrency: 1, max: 3 },
+} as const;
+
+const fmt = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+
+/** The markdown table; `insertNotes` (by concurrency) are appended to the insert rows, e.g. the pool size. */
+export function formatTable(results: Results, insertNotes: ReadonlyMap<number, string> = new Map()): string {
+  const lines = ["| concurrency | workload | ops/s | p50 ms | p99 ms |", "|---:|---|---:|---:|---:|"];
+  for (const [concurrency, row] of results) {
+    for (const workload of workloads) {
+      const s = row.get(workload);
+      if (!s) continue;
+      const note = workload === "insert" ? insertNotes.get(concurrency) : undefined;
+      const extra = [note, s.errors > 0 ? `${s.errors} errors` : undefined].filter((x) => x !== undefined);
+      const suffix = extra.length > 0 ? ` (${extra.join(", ")})` : "";
+      lines.push(
+        `| ${concurrency} | ${labels[workload]}${suffix} | ${fmt(s.opsPerSecond, 0)} | ${fmt(s.p50Ms, 2)} | ${fmt(s.p99Ms, 2)} |`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+/** The two ratio lines with PASS/FAIL (or n/a when a needed cell was not measured). */
+export function formatVerdicts(results: Results): string {
+  const cell = (c: number, w: Workload) => results.get(c)?.get(w);
+  const t = targets.throughput;
+  const e2eHigh = cell(t.concurrency, "e2e");
+  const insertHigh = cell(t.concurrency, "insert");
+  const throughput = e2eHigh && insertHigh ? e2eHigh.opsPerSecond / insertHigh.opsPerSecond : Number.NaN;
+  const l = targets.latency;
+  const e2eLow = cell(l.concurrency, "e2e");
+  const echoLow = cell(l.concurrency, "echo");
+  const insertLow = cell(l.concurrency, "insert");
+  const latency =
+    e2eLow && echoLow && insertLow ? e2eLow.p50Ms / (echoLow.p50Ms + insertLow.p50Ms) : Number.NaN;
+  const verdict = (ok: boolean, value: number) => (Number.isNaN(value) ? "n/a" : ok ? "PASS" : "FAIL");
+  return [
+    `throughput @${t.concurrency}: e2e ops/s / insert-txn ops/s = ${fmt(throughput, 2)} ` +
+      `(target >= ${t.min}) ${verdict(throughput >= t.min, throughput)}`,
+    `latency @${l.concurrency}: e2e p50 / (echo p50 + insert p50) = ${fmt(latency, 2)} ` +
+      `(target <= ${l.max}) ${verdict(latency <= l.max, latency)}`,
+  ].join("\n");
+}
+
+/** Where the e2e time goes, per concurrency: mean ms of each segment of the path (see path-probe.ts). */
+export function formatBreakdown(breakdowns: ReadonlyMap<number, PathBreakdown>): string {
+  const lines = [
+    "where e2e time goes (mean ms per command; segments add up to the mean latency):",
+    "| concurrency | client → gateway → JetStream publish | JetStream → worker → txn start | txn start → worker reply | reply → gateway → client | total | commands |",
+    "|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const [concurrency, b] of breakdowns) {
+    const total = b.gatewayIn + b.toTransaction + b.transaction + b.gatewayOut;
+    lines.push(
+      `| ${concurrency} | ${fmt(b.gatewayIn, 2)} | ${fmt(b.toTransaction, 2)} | ${fmt(b.transaction, 2)} | ` +
+        `${fmt(b.gatewayOut, 2)} | ${fmt(total, 2)} | ${b.commands} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** Processes in the CPU table, in print order. */
+const cpuColumns = ["bench client", "gateway", "worker", "relay", "echo server", "nats-server", "postgres"];
+
+/**
+ * CPU per operation by process, and how busy our processes and the whole machine were (in cores) while each
+ * workload ran: `ops` is every successful operation of its slices, including those finished after the window.
+ */
+export function formatCpu(
+  cpu: ReadonlyMap<number, ReadonlyMap<Workload, { sample: CpuSample; ops: number }>>,
+): string {
+  const lines = [
+    "CPU per operation (ms of CPU, summed over cores) by process, and cores busy while it ran:",
+    `| concurrency | workload | total | ${cpuColumns.join(" | ")} | ours, cores | machine, cores |`,
+    `|---:|---|---:|${cpuColumns.map(() => "---:|").join("")}---:|---:|`,
+  ];
+  for (const [concurrency, row] of cpu) {
+    for (const workload of workloads) {
+      const c = row.get(workload);
+      if (!c || c.ops === 0) continue;
+      const per = (ms: number) => fmt(ms / c.ops, 3);
+      const ours = [...c.sample.byProcess.values()].reduce((a, b) => a + b, 0);
+      const cells = cpuColumns.map((p) => {
+        const ms = c.sample.byProcess.get(p);
+        return ms === undefined ? "" : per(ms);
+      });
+      lines.push(
+        `| ${concurrency} | ${workload} | ${per(ours)} | ${cells.join(" | ")} | ` +
+          `${fmt(ours / c.sample.wallMs, 2)} | ${fmt(c.sample.machineBusyMs / c.sample.wallMs, 2)} |`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+/** The whole printed report. */
+export function formatReport(m: MatrixOutput, setting: string): string {
+  const batching = [...m.batching]
+    .map(
+      ([c, b]) =>
+        `c=${c}: ${b.events} events in ${b.transactions} transactions ` +
+        `(${fmt(b.events / Math.max(1, b.transactions), 1)} commands per commit)`,
+    )
+    .join("; ");
+  return [
+    "",
+    formatTable(m.results, m.insertNotes),
+    "",
+    formatVerdicts(m.results),
+    "",
+    formatBreakdown(m.breakdowns),
+    "",
+    ...(m.cpu.size > 0 && [...m.cpu.values()].some((r) => r.size > 0) ? [formatCpu(m.cpu), ""] : []),
+    `group commit in the worker: ${batching}`,
+    `(${setting})`,
+  ].join("\n");
+}
