@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# The clone-cqrs application image: one image for every role (`bun src/main.ts --role <role>`) and for
+# migrations (`bun run migrate`). Bun runs the TypeScript sources directly; there is no build step.
+
+# Dependencies first, so that a change to the sources does not reinstall them. Only `dependencies`
+# (--production): tooling (biome, buf, typescript) and test libraries stay out of the image.
+FROM oven/bun:1.4 AS deps
+WORKDIR /app
+COPY package.json bun.lock ./
+RUN bun install --frozen-lockfile --production
+
+FROM oven/bun:1.4
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json bun.lock tsconfig.json bunfig.toml ./
+COPY src ./src
+COPY workers ./workers
+COPY sql ./sql
+COPY proto ./proto
+# The image's unprivileged user (uid 1000); the application writes nothing under /app.
+USER bun
+# gRPC, HTTP (gRPC-web, Connect, /metrics, /healthz, /readyz), metrics of worker/relay/consistency.
+EXPOSE 50051 8080 9464
+# SIGTERM stops gracefully (src/main.ts): no new work, in-flight work finished, exit 0.
+STOPSIGNAL SIGTERM
+CMD ["bun", "src/main.ts", "--role", "all"]
