@@ -1,5 +1,6 @@
 /** The `command_results` table: the stored outcome of every applied (or rejected) command. */
 import type { SqlClient } from "../write-model";
+import { encodeToken } from "./consistency-token";
 import type { CommandEnvelope, CommandOutcome } from "./envelope";
 
 /** A stored outcome with the payload hash it was stored under. */
@@ -8,38 +9,64 @@ export interface StoredOutcome {
   readonly outcome: CommandOutcome;
 }
 
+/** Rebuilds a stored outcome from its columns: the result, and the point its token encodes. */
+export function storedOutcomeOf(
+  payloadHash: string,
+  result: CommandOutcome,
+  transactionId: string | null,
+  position: string | number | null,
+): StoredOutcome {
+  if (!result.ok) return { payloadHash, outcome: result };
+  const token =
+    transactionId === null || position === null
+      ? encodeToken({ transactionId: 0n, position: 0n })
+      : encodeToken({ transactionId: BigInt(transactionId), position: BigInt(position) });
+  return { payloadHash, outcome: { ok: true, result: { ...result.result, position: token } } };
+}
+
 /** Reads a command's stored outcome (not marked as a duplicate). */
 export async function findStoredOutcome(
   client: SqlClient,
   commandId: string,
 ): Promise<StoredOutcome | undefined> {
-  const res = await client.query<{ payload_hash: string; result: CommandOutcome }>(
-    "SELECT payload_hash, result FROM command_results WHERE command_id = $1",
-    [commandId],
-  );
+  const res = await client.query<{
+    payload_hash: string;
+    result: CommandOutcome;
+    tx: string | null;
+    pos: string | null;
+  }>({
+    name: "find_stored_outcome",
+    text: `SELECT payload_hash, result, token_transaction_id::text AS tx, token_position AS pos
+             FROM command_results WHERE command_id = $1`,
+    values: [commandId],
+  });
   const row = res.rows[0];
-  return row ? { payloadHash: row.payload_hash, outcome: row.result } : undefined;
+  return row ? storedOutcomeOf(row.payload_hash, row.result, row.tx, row.pos) : undefined;
 }
 
-/** Stores a command's outcome; the primary key makes a second store of the same id fail (23505). */
+/** The outcome as stored: errors without stack or violations, results without their token (kept in columns). */
+export function storableOutcome(outcome: CommandOutcome): CommandOutcome {
+  return outcome.ok
+    ? { ok: true, result: { ...outcome.result, position: "" } }
+    : { ok: false, error: { name: "AppError", code: outcome.error.code, message: outcome.error.message } };
+}
+
+/** Stores a rejected command's outcome on its own (after its transaction was rolled back). */
 export async function storeOutcome(
   client: SqlClient,
   envelope: CommandEnvelope,
   outcome: CommandOutcome,
 ): Promise<void> {
-  const stored: CommandOutcome = outcome.ok
-    ? outcome
-    : { ok: false, error: { name: "AppError", code: outcome.error.code, message: outcome.error.message } };
   await client.query(
     `INSERT INTO command_results (command_id, command_type, aggregate_type, aggregate_id, payload_hash, result)
-     VALUES ($1, $2, $3, $4, $5, $6)`,
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (command_id) DO NOTHING`,
     [
       envelope.commandId,
       envelope.commandType,
       envelope.aggregateType,
       envelope.aggregateId,
       envelope.payloadHash,
-      JSON.stringify(stored),
+      JSON.stringify(storableOutcome(outcome)),
     ],
   );
 }

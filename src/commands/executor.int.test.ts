@@ -238,3 +238,25 @@ describe("command executor (real Postgres)", () => {
     ]);
   });
 });
+
+describe("command executor: expired commands", () => {
+  test("a command whose deadline passed before it ran is not applied, and a retry is told so at once", async () => {
+    const cmd: DomainCommand = {
+      type: "CreateUser",
+      userId: id("late"),
+      email: "late@example.com",
+      displayName: "L",
+    };
+    const { envelope } = buildEnvelope(cmd, {
+      commandId: "expired-1",
+      actor: admin,
+      deadline: Date.now() - 1,
+    });
+    const [first] = await execute([envelope]);
+    expect(first?.ok ? "OK" : first?.error.code).toBe("ABORTED");
+    const users = await db.pool.query("SELECT count(*)::int AS n FROM users WHERE id = $1", [id("late")]);
+    expect(users.rows[0].n).toBe(0);
+    const [again] = await execute([envelope]);
+    expect(again?.ok ? "OK" : again?.error.message).toContain("new command_id");
+  });
+});

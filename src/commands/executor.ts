@@ -1,21 +1,30 @@
 /**
  * Applies a batch of commands (one per aggregate) in ONE Postgres transaction: group commit.
  *
- * Each command runs inside its own savepoint, so its result is atomic on its own: it either wrote its state,
- * its outbox events and its `command_results` row, or nothing. Per command:
+ * Each command costs two round trips: one read (its stored result, if any, and its aggregate's state) and one
+ * write statement that carries everything it changes — the state (with an optimistic version check), child
+ * rows, the outbox events and the stored result — as data-modifying CTEs. Statements are prepared once per
+ * connection. Per command:
  *   1. a stored result for the command id answers it (`duplicate: true`), or INVALID_ARGUMENT when the payload
  *      differs;
- *   2. load, decide, save with a version check, append the events to the outbox, store the result.
- * A domain rejection is stored too (a retry gets the same answer). A version conflict, a deadlock or a unique
- * violation on the command id rolls the savepoint back and the command is tried again in a later transaction,
- * with bounded backoff. Any other error of one command answers that command INTERNAL (not stored) and the batch
- * goes on; only a lost connection or a failed COMMIT fails the whole batch, answered UNAVAILABLE without being
- * stored, so the transport delivers those commands again.
+ *   2. otherwise decide; a domain rejection is stored too (a retry gets the same answer), and so is ABORTED for a
+ *      command whose caller's deadline passed before it ran (it is not applied).
+ * The batch has no savepoints: when any command's statement fails, the transaction is rolled back and every
+ * command of the batch is applied again on its own, where a version conflict or deadlock is retried with
+ * bounded backoff, a taken email is stored as ALREADY_EXISTS, and anything else answers that command alone.
+ * Only a lost connection or a failed COMMIT answers UNAVAILABLE, without storing anything, so the transport
+ * delivers those commands again.
  */
-import type { DecideContext, DomainEvent } from "../domain";
 import { AppError } from "../errors";
-import { type Decision, decideAndSave, type SqlClient, VersionConflict } from "../write-model";
-import { findStoredOutcome, storeOutcome } from "./command-results";
+import {
+  type Decision,
+  decideInto,
+  readStatement,
+  SqlBuilder,
+  type SqlClient,
+  VersionConflict,
+} from "../write-model";
+import { storableOutcome, storedOutcomeOf, storeOutcome } from "./command-results";
 import { encodeToken } from "./consistency-token";
 import type { CommandEnvelope, CommandOutcome } from "./envelope";
 import { failed, markDuplicate, reusedIdOutcome } from "./outcomes";
@@ -40,7 +49,10 @@ export interface CommandExecutorOptions {
 /** Applies batches of commands. */
 export type CommandExecutor = (batch: readonly CommandEnvelope[]) => Promise<readonly CommandOutcome[]>;
 
-type Attempt = { readonly kind: "done"; readonly outcome: CommandOutcome } | { readonly kind: "retry" };
+type BatchRun =
+  | { readonly kind: "committed"; readonly outcomes: CommandOutcome[] }
+  | { readonly kind: "failed"; readonly error: unknown }
+  | { readonly kind: "unavailable"; readonly error: unknown };
 
 const RETRYABLE_PG_CODES = new Set(["40001", "40P01"]);
 
@@ -50,103 +62,212 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
   const newId = options.newId ?? (() => crypto.randomUUID());
   const maxAttempts = options.maxAttempts ?? 8;
 
-  async function applyOne(client: SqlClient, envelope: CommandEnvelope): Promise<Attempt> {
-    const stored = await findStoredOutcome(client, envelope.commandId);
-    if (stored) {
-      if (stored.payloadHash !== envelope.payloadHash) return { kind: "done", outcome: reusedIdOutcome() };
-      return { kind: "done", outcome: markDuplicate(stored.outcome) };
+  async function applyOne(client: SqlClient, envelope: CommandEnvelope): Promise<CommandOutcome> {
+    const read = await client.query(
+      readStatement(envelope.aggregateType, envelope.aggregateId, envelope.commandId),
+    );
+    const row = read.rows[0] as Record<string, unknown>;
+    if (row.r_hash !== null && row.r_hash !== undefined) {
+      if (row.r_hash !== envelope.payloadHash) return reusedIdOutcome();
+      const stored = storedOutcomeOf(
+        row.r_hash as string,
+        row.r_result as CommandOutcome,
+        row.r_tx as string | null,
+        row.r_pos as string | null,
+      );
+      return markDuplicate(stored.outcome);
     }
+    const b = new SqlBuilder();
+    let decision: Decision | AppError;
+    let blob: Uint8Array | undefined;
     if (envelope.deadline !== undefined && envelope.deadline < Date.now()) {
-      // The caller stopped waiting before we started: do not apply (and do not store) it.
-      return {
-        kind: "done",
-        outcome: failed(new AppError("DEADLINE_EXCEEDED", "deadline passed before the command ran")),
-      };
+      // The caller stopped waiting before it ran: it is not applied, and that answer is stored, so a retry
+      // with the same id (which JetStream would drop as a duplicate for two minutes) is told at once.
+      decision = new AppError(
+        "ABORTED",
+        "the command expired before it ran and was not applied; send it again with a new command_id",
+      );
+    } else {
+      blob = await claimBlob(client, envelope);
+      const command = fromWire(envelope.payload as WirePayload, blob);
+      decision = await decideInto(b, client, command, row, { now: now(), newId }, envelope.expectedVersion);
     }
-    const blob = await claimBlob(client, envelope);
-    const command = fromWire(envelope.payload as WirePayload, blob);
-    const ctx: DecideContext = { now: now(), newId };
-    const decision = await decideAndSave(client, command, ctx, envelope.expectedVersion);
-    const outcome: CommandOutcome =
-      decision instanceof AppError
-        ? { ok: false, error: decision.serialize() }
-        : { ok: true, result: await appendEvents(client, envelope, decision) };
-    await storeOutcome(client, envelope, outcome);
-    if (blob) await client.query("DELETE FROM command_blobs WHERE command_id = $1", [envelope.commandId]);
-    return { kind: "done", outcome };
+    let outcome: CommandOutcome;
+    if (decision instanceof AppError) {
+      outcome = failed(decision);
+    } else {
+      outcome = {
+        ok: true,
+        result: {
+          commandId: envelope.commandId,
+          aggregateId: decision.aggregate.id,
+          version: decision.version,
+          events: decision.events.map((e) => e.type),
+          position: "",
+          duplicate: false,
+        },
+      };
+      if (decision.events.length > 0) {
+        const first = decision.version - decision.events.length + 1;
+        b.cte(
+          "ev",
+          `INSERT INTO events (aggregate_type, aggregate_id, aggregate_version, type, payload, metadata)
+           SELECT ${b.param(envelope.aggregateType, "text")}, ${b.param(envelope.aggregateId, "uuid")}, v, t, p,
+                  ${b.param(JSON.stringify({ commandId: envelope.commandId, commandType: envelope.commandType, actor: envelope.actor }), "jsonb")}
+             FROM unnest(${b.param(
+               decision.events.map((_, i) => first + i),
+               "bigint[]",
+             )},
+                         ${b.param(
+                           decision.events.map((e) => e.type),
+                           "text[]",
+                         )},
+                         ${b.param(
+                           decision.events.map((e) => JSON.stringify(e.data)),
+                           "jsonb[]",
+                         )}) AS e(v, t, p)
+           RETURNING position, transaction_id`,
+        );
+        b.cte("tok", "SELECT transaction_id, position FROM ev ORDER BY position DESC LIMIT 1");
+      } else {
+        b.cte(
+          "tok",
+          `SELECT transaction_id, position FROM events WHERE aggregate_id = ${b.param(envelope.aggregateId, "uuid")}
+            ORDER BY aggregate_version DESC LIMIT 1`,
+        );
+      }
+    }
+    const hasToken = b.has("tok");
+    b.cte(
+      "stored",
+      `INSERT INTO command_results (command_id, command_type, aggregate_type, aggregate_id, payload_hash, result,
+                                    token_transaction_id, token_position)
+       SELECT ${b.param(envelope.commandId, "text")}, ${b.param(envelope.commandType, "text")},
+              ${b.param(envelope.aggregateType, "text")}, ${b.param(envelope.aggregateId, "uuid")},
+              ${b.param(envelope.payloadHash, "text")}, ${b.param(JSON.stringify(storableOutcome(outcome)), "jsonb")},
+              ${hasToken ? "(SELECT transaction_id FROM tok), (SELECT position FROM tok)" : "NULL, NULL"}`,
+    );
+    if (blob)
+      b.cte("claimed", `DELETE FROM command_blobs WHERE command_id = ${b.param(envelope.commandId, "text")}`);
+    const stateRows = b.has("state") ? "(SELECT count(*) FROM state)::int" : "1";
+    const tokenCols = hasToken
+      ? "(SELECT transaction_id::text FROM tok) AS tx, (SELECT position FROM tok) AS pos"
+      : "NULL::text AS tx, NULL::bigint AS pos";
+    const res = await client.query(b.build(`SELECT ${stateRows} AS state_rows, ${tokenCols}`));
+    const written = res.rows[0] as { state_rows: number; tx: string | null; pos: string | null };
+    if (written.state_rows !== 1) throw new VersionConflict(envelope.aggregateType, envelope.aggregateId);
+    if (!outcome.ok) return outcome;
+    const token =
+      written.tx === null || written.pos === null
+        ? encodeToken({ transactionId: 0n, position: 0n })
+        : encodeToken({ transactionId: BigInt(written.tx), position: BigInt(written.pos) });
+    return { ok: true, result: { ...outcome.result, position: token } };
   }
 
-  async function runBatch(batch: readonly CommandEnvelope[]): Promise<(Attempt | undefined)[]> {
-    const client = await options.connect();
-    const attempts: (Attempt | undefined)[] = [];
-    let broken: Error | undefined;
+  async function runBatch(batch: readonly CommandEnvelope[]): Promise<BatchRun> {
+    let client: TransactionClient;
+    try {
+      client = await options.connect();
+    } catch (error) {
+      return { kind: "unavailable", error };
+    }
+    let broken = false;
     try {
       await client.query("BEGIN");
+      const outcomes: CommandOutcome[] = [];
       for (const envelope of batch) {
-        await client.query("SAVEPOINT cmd");
         try {
-          attempts.push(await applyOne(client, envelope));
-          await client.query("RELEASE SAVEPOINT cmd");
+          outcomes.push(await applyOne(client, envelope));
         } catch (error) {
-          await client.query("ROLLBACK TO SAVEPOINT cmd");
-          const mapped = mapWriteError(error);
-          if (mapped === undefined) {
-            if (AppError.from(error).code === "UNAVAILABLE") throw error;
-            // A bug or a constraint the domain should have caught: answer this command alone, keep the batch.
-            options.log?.("command failed", { commandId: envelope.commandId, error: String(error) });
-            attempts.push({ kind: "done", outcome: failed(AppError.from(error)) });
-            continue;
-          }
-          if (mapped === "retry") attempts.push({ kind: "retry" });
-          else {
-            const outcome = failed(mapped.error);
-            if (mapped.store) await storeOutcome(client, envelope, outcome);
-            attempts.push({ kind: "done", outcome });
-          }
+          await client.query("ROLLBACK");
+          return { kind: "failed", error };
         }
       }
       await client.query("COMMIT");
-      return attempts;
+      return { kind: "committed", outcomes };
     } catch (error) {
-      broken = error instanceof Error ? error : new Error(String(error));
+      broken = true;
       await client.query("ROLLBACK").catch(() => {});
-      options.log?.("command transaction failed", { error: String(error), commands: batch.length });
-      const outcome = failed(AppError.from(error));
-      return batch.map(() => ({ kind: "done", outcome }) as const);
+      return { kind: "unavailable", error };
     } finally {
-      client.release(broken !== undefined && isConnectionBroken(broken));
+      client.release(broken);
     }
   }
 
-  return async (batch) => {
-    const outcomes: (CommandOutcome | undefined)[] = new Array(batch.length);
-    let todo = batch.map((envelope, index) => ({ envelope, index }));
-    for (let attempt = 1; todo.length > 0; attempt++) {
-      const results = await runBatch(todo.map((t) => t.envelope));
-      const again: typeof todo = [];
-      todo.forEach((t, i) => {
-        const r = results[i];
-        if (r?.kind === "done") outcomes[t.index] = r.outcome;
-        else if (attempt >= maxAttempts) {
-          outcomes[t.index] = failed(
-            new AppError("ABORTED", "the aggregate kept changing concurrently; retry"),
-          );
-        } else again.push(t);
-      });
-      todo = again;
-      if (todo.length > 0) await Bun.sleep(Math.min(2 ** attempt, 50) * Math.random());
+  /** One command in its own transaction, with retries on conflicts. */
+  async function runAlone(envelope: CommandEnvelope): Promise<CommandOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      const run = await runBatch([envelope]);
+      if (run.kind === "committed") return run.outcomes[0] as CommandOutcome;
+      if (run.kind === "unavailable") {
+        options.log?.("command transaction failed", {
+          commandId: envelope.commandId,
+          error: String(run.error),
+        });
+        return failed(AppError.from(run.error));
+      }
+      const mapped = mapWriteError(run.error);
+      if (mapped === "retry") {
+        if (attempt >= maxAttempts) {
+          return failed(new AppError("ABORTED", "the aggregate kept changing concurrently; retry"));
+        }
+        await Bun.sleep(Math.min(2 ** attempt, 50) * Math.random());
+        continue;
+      }
+      if (mapped === undefined) {
+        const error = AppError.from(run.error);
+        if (error.code !== "UNAVAILABLE") {
+          options.log?.("command failed", { commandId: envelope.commandId, error: String(run.error) });
+        }
+        return failed(error);
+      }
+      const outcome = failed(mapped.error);
+      if (mapped.store) {
+        try {
+          await storeOutcome(await connected(), envelope, outcome);
+        } catch (error) {
+          return failed(AppError.from(error));
+        }
+      }
+      return outcome;
     }
-    return outcomes as CommandOutcome[];
+  }
+
+  async function connected(): Promise<SqlClient> {
+    const client = await options.connect();
+    return {
+      query: ((...args: Parameters<SqlClient["query"]>) =>
+        (client.query as (...a: unknown[]) => Promise<unknown>)(...args).finally(() =>
+          client.release(),
+        )) as SqlClient["query"],
+    };
+  }
+
+  return async (batch) => {
+    if (batch.length > 1) {
+      const run = await runBatch(batch);
+      if (run.kind === "committed") return run.outcomes;
+      if (run.kind === "unavailable") {
+        options.log?.("command transaction failed", { error: String(run.error), commands: batch.length });
+        const outcome = failed(AppError.from(run.error));
+        return batch.map(() => outcome);
+      }
+    }
+    // A single command, or a batch one of whose commands failed: each on its own.
+    const outcomes: CommandOutcome[] = [];
+    for (const envelope of batch) outcomes.push(await runAlone(envelope));
+    return outcomes;
   };
 }
 
 async function claimBlob(client: SqlClient, envelope: CommandEnvelope): Promise<Uint8Array | undefined> {
   const payload = envelope.payload as WirePayload;
   if (payload.contentRef !== "command_blobs") return undefined;
-  const res = await client.query<{ content: Buffer }>(
-    "SELECT content FROM command_blobs WHERE command_id = $1",
-    [envelope.commandId],
-  );
+  const res = await client.query<{ content: Buffer }>({
+    name: "claim_blob",
+    text: "SELECT content FROM command_blobs WHERE command_id = $1",
+    values: [envelope.commandId],
+  });
   const row = res.rows[0];
   if (!row)
     throw new AppError(
@@ -156,62 +277,10 @@ async function claimBlob(client: SqlClient, envelope: CommandEnvelope): Promise<
   return new Uint8Array(row.content);
 }
 
-async function appendEvents(client: SqlClient, envelope: CommandEnvelope, decision: Decision) {
-  const events: readonly DomainEvent[] = decision.events;
-  let token: string;
-  if (events.length === 0) {
-    token = await currentToken(client, decision.aggregate.id);
-  } else {
-    const first = decision.version - events.length + 1;
-    const res = await client.query<{ position: string; transaction_id: string }>(
-      `INSERT INTO events (aggregate_type, aggregate_id, aggregate_version, type, payload, metadata)
-       SELECT $1, $2, v, t, p, $6::jsonb
-         FROM unnest($3::bigint[], $4::text[], $5::jsonb[]) AS e(v, t, p)
-       RETURNING position, transaction_id`,
-      [
-        decision.aggregate.type,
-        decision.aggregate.id,
-        events.map((_, i) => first + i),
-        events.map((e) => e.type),
-        events.map((e) => JSON.stringify(e.data)),
-        JSON.stringify({
-          commandId: envelope.commandId,
-          commandType: envelope.commandType,
-          actor: envelope.actor,
-        }),
-      ],
-    );
-    const last = res.rows.reduce((a, b) => (BigInt(a.position) > BigInt(b.position) ? a : b));
-    token = encodeToken({ transactionId: BigInt(last.transaction_id), position: BigInt(last.position) });
-  }
-  return {
-    commandId: envelope.commandId,
-    aggregateId: decision.aggregate.id,
-    version: decision.version,
-    events: events.map((e) => e.type),
-    position: token,
-    duplicate: false,
-  };
-}
-
-/** The token of an aggregate's latest event (for commands that emitted nothing). */
-async function currentToken(client: SqlClient, aggregateId: string): Promise<string> {
-  const res = await client.query<{ position: string; transaction_id: string }>(
-    `SELECT position, transaction_id FROM events WHERE aggregate_id = $1 ORDER BY aggregate_version DESC LIMIT 1`,
-    [aggregateId],
-  );
-  const row = res.rows[0];
-  return encodeToken(
-    row
-      ? { transactionId: BigInt(row.transaction_id), position: BigInt(row.position) }
-      : { transactionId: 0n, position: 0n },
-  );
-}
-
 /**
  * Maps an error thrown while applying one command: a domain answer (stored when it is a fact about the data,
- * so a retry gets it again), "retry" (concurrent change: try again on fresh state), or undefined (fail the
- * whole transaction).
+ * so a retry gets it again), "retry" (concurrent change: try again on fresh state), or undefined (answer it
+ * INTERNAL / UNAVAILABLE).
  */
 function mapWriteError(error: unknown): { error: AppError; store: boolean } | "retry" | undefined {
   if (error instanceof VersionConflict) return "retry";
@@ -229,8 +298,4 @@ function mapWriteError(error: unknown): { error: AppError; store: boolean } | "r
     return { error: new AppError("NOT_FOUND", "a referenced aggregate does not exist"), store: true };
   }
   return undefined;
-}
-
-function isConnectionBroken(error: Error): boolean {
-  return !(error instanceof AppError) && AppError.from(error).code === "UNAVAILABLE";
 }

@@ -87,6 +87,19 @@ export async function startEmbeddedDatabase(
     application_name: "clone-embedded",
   });
   pool.on("error", options.onIdleError ?? (() => {}));
+  // PGlite is ONE backend session behind every socket connection: a statement prepared by name on a
+  // connection the pool has since replaced would still exist there, and preparing it again fails. So the
+  // embedded pool never names its statements (the real tier prepares hot statements once per connection).
+  pool.on("connect", (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as { query: unknown }).query = (config: unknown, ...rest: unknown[]) =>
+      query(
+        typeof config === "object" && config !== null && "name" in config
+          ? { ...config, name: undefined }
+          : config,
+        ...rest,
+      );
+  });
 
   let stopped: Promise<void> | undefined;
   return {

@@ -1,10 +1,13 @@
 /**
- * One command against the write model: load the target aggregate and the facts its rules need, decide,
- * and save the new state with an optimistic version check. Pure rules live in `src/domain`; this module is
- * the only place that knows which table holds which aggregate.
+ * One command against the write model, in two round trips: ONE read (the stored result of the command id and
+ * the aggregate's state, see {@link readStatement}), then the decision, then ONE write statement that the
+ * executor completes with the outbox events and the stored result. Refs (facts about other aggregates) are
+ * read in between when a command needs them. Pure rules live in `src/domain`; this module is the only place
+ * that knows which table holds which aggregate.
  */
 import {
   type AggregateRef,
+  type AggregateType,
   aggregateOf,
   type ConversationCommand,
   conversationDecider,
@@ -29,11 +32,13 @@ import {
   voiceModelDecider,
 } from "../domain";
 import { AppError } from "../errors";
-import { loadConversation, saveConversation } from "./conversations";
-import { loadDocument, saveDocument } from "./documents";
-import { loadModel, loadModelRef, saveModel } from "./models";
+import { conversationStore } from "./conversations";
+import { documentStore } from "./documents";
+import { faceModelStore, loadModelRef, voiceModelStore } from "./models";
+import type { SqlBuilder } from "./sql-builder";
 import type { SqlClient } from "./sql-client";
-import { asUserRef, loadUser, loadUserRef, saveUser } from "./users";
+import type { AggregateStore, Row } from "./store";
+import { asUserRef, loadUserRef, userStore } from "./users";
 
 /** What a command did to its aggregate. */
 export interface Decision {
@@ -43,42 +48,94 @@ export interface Decision {
   readonly events: readonly DomainEvent[];
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: stores of different aggregates in one map
+type AnyStore = AggregateStore<any, any, any>;
+
+const stores: Record<AggregateType, AnyStore> = {
+  user: userStore,
+  voice_model: voiceModelStore,
+  face_model: faceModelStore,
+  document: documentStore,
+  conversation: conversationStore,
+};
+
 /**
- * Applies one command inside the caller's transaction.
- * @returns the decision, or the AppError a rule (or `expectedVersion`) rejected it with.
- * @throws VersionConflict when the aggregate changed between load and save (the caller retries).
+ * The read of one command: `$1` the aggregate id, `$2` the command id. One row: the stored result columns
+ * (`r_*`, null when the command id is new), `a_exists`, and the aggregate's columns.
  */
-export async function decideAndSave(
+export function readStatement(type: AggregateType, aggregateId: string, commandId: string) {
+  const store = stores[type];
+  return {
+    name: `read_${type}`,
+    text: `SELECT r.payload_hash AS r_hash, r.result AS r_result, r.token_transaction_id::text AS r_tx,
+                  r.token_position AS r_pos, a.id IS NOT NULL AS a_exists, ${store.columns}
+             FROM (SELECT 1) AS one
+             LEFT JOIN command_results r ON r.command_id = $2
+             LEFT JOIN ${store.table} a ON a.id = $1::uuid`,
+    values: [aggregateId, commandId],
+  };
+}
+
+/**
+ * Decides a command on the state read in `row` and adds the CTEs that write the new state to `b`.
+ * @returns the decision, or the AppError a rule (or `expectedVersion`) rejected it with.
+ */
+export async function decideInto(
+  b: SqlBuilder,
   client: SqlClient,
   command: DomainCommand,
+  row: Row,
   ctx: DecideContext,
   expectedVersion: number | undefined,
 ): Promise<Decision | AppError> {
   const aggregate = aggregateOf(command);
+  const exists = row.a_exists === true;
   switch (aggregate.type) {
-    case "user": {
-      const state = (await loadUser(client, aggregate.id)) ?? initialUserState;
-      return run(userDecider, command as UserCommand, state, (after, events) =>
-        saveUser(client, state, after, events),
+    case "user":
+      return run(
+        userDecider,
+        command as UserCommand,
+        exists ? userStore.fromRow(row) : initialUserState,
+        userStore,
       );
-    }
     case "voice_model":
-    case "face_model":
-      return decideModel(client, aggregate.type, command as TrainableModelCommand<ModelKind>);
+    case "face_model": {
+      const kind: ModelKind = aggregate.type;
+      const store = kind === "voice_model" ? voiceModelStore : faceModelStore;
+      const decider = (kind === "voice_model" ? voiceModelDecider : faceModelDecider) as unknown as Decider<
+        unknown,
+        DomainEvent,
+        typeof initialTrainableModelState
+      >;
+      const state = exists ? store.fromRow(row) : initialTrainableModelState;
+      const c = command as TrainableModelCommand<ModelKind>;
+      let resolved: unknown = c;
+      if (c.type.startsWith("Register")) {
+        const { userId } = c as { userId: string };
+        resolved = { ...c, refs: { user: asUserRef(await loadUserRef(client, userId)) } };
+      } else if (c.type.startsWith("Activate")) {
+        // A model that does not exist has no user; its decider answers NOT_FOUND before looking at refs.
+        const user =
+          state.version === 0
+            ? { exists: false, deleted: false, activeVoiceModelId: null, activeFaceModelId: null }
+            : await loadUserRef(client, state.userId);
+        const activeModelId = kind === "voice_model" ? user.activeVoiceModelId : user.activeFaceModelId;
+        resolved = { ...c, refs: { user: { exists: user.exists, deleted: user.deleted, activeModelId } } };
+      }
+      return run(decider, resolved, state, store);
+    }
     case "document": {
       const c = command as DocumentCommand;
-      const state = (await loadDocument(client, aggregate.id)) ?? initialDocumentState;
+      const state = exists ? documentStore.fromRow(row) : initialDocumentState;
       const resolved =
         c.type === "UploadDocument"
           ? { ...c, refs: { user: asUserRef(await loadUserRef(client, c.userId)) } }
           : c;
-      return run(documentDecider, resolved, state, (after, events) =>
-        saveDocument(client, state, after, events, c),
-      );
+      return run(documentDecider, resolved, state, documentStore);
     }
     case "conversation": {
       const c = command as ConversationCommand;
-      const state = (await loadConversation(client, aggregate.id)) ?? initialConversationState;
+      const state = exists ? conversationStore.fromRow(row) : initialConversationState;
       let resolved = c as Parameters<typeof conversationDecider.decide>[0];
       if (c.type === "StartConversation") {
         resolved = {
@@ -92,9 +149,7 @@ export async function decideAndSave(
           },
         };
       }
-      return run(conversationDecider, resolved, state, (after, events) =>
-        saveConversation(client, state, after, events),
-      );
+      return run(conversationDecider, resolved, state, conversationStore);
     }
     default: {
       const _exhaustive: never = aggregate.type;
@@ -102,40 +157,12 @@ export async function decideAndSave(
     }
   }
 
-  async function decideModel(c: SqlClient, kind: ModelKind, modelCommand: TrainableModelCommand<ModelKind>) {
-    const decider = (kind === "voice_model" ? voiceModelDecider : faceModelDecider) as unknown as Decider<
-      unknown,
-      DomainEvent,
-      typeof initialTrainableModelState
-    >;
-    const state = (await loadModel(c, kind, aggregate.id)) ?? initialTrainableModelState;
-    let resolved: unknown = modelCommand;
-    if (modelCommand.type.startsWith("Register")) {
-      const { userId } = modelCommand as { userId: string };
-      resolved = { ...modelCommand, refs: { user: asUserRef(await loadUserRef(c, userId)) } };
-    } else if (modelCommand.type.startsWith("Activate")) {
-      // A model that does not exist has no user; its decider answers NOT_FOUND before looking at refs.
-      const user =
-        state.version === 0
-          ? { exists: false, deleted: false, activeVoiceModelId: null, activeFaceModelId: null }
-          : await loadUserRef(c, state.userId);
-      const activeModelId = kind === "voice_model" ? user.activeVoiceModelId : user.activeFaceModelId;
-      resolved = {
-        ...modelCommand,
-        refs: { user: { exists: user.exists, deleted: user.deleted, activeModelId } },
-      };
-    }
-    return run(decider, resolved, state, (after, events) =>
-      saveModel(c, kind, state, after, events as Parameters<typeof saveModel>[4]),
-    );
-  }
-
-  async function run<C, E extends DomainEvent, S extends Versioned>(
+  function run<C, E extends DomainEvent, S extends Versioned>(
     decider: Decider<C, E, S>,
     resolved: C,
     state: S,
-    save: (after: S, events: readonly E[]) => Promise<void>,
-  ): Promise<Decision | AppError> {
+    store: AggregateStore<S, E, unknown>,
+  ): Decision | AppError {
     if (expectedVersion !== undefined && state.version !== expectedVersion) {
       return new AppError(
         "ABORTED",
@@ -146,7 +173,7 @@ export async function decideAndSave(
     if (isRejection(events)) return events;
     if (events.length === 0) return { aggregate, version: state.version, events };
     const after = evolveAll(decider, state, events);
-    await save(after, events);
+    store.save(b, state, after, events, command);
     return { aggregate, version: after.version, events };
   }
 }

@@ -1,99 +1,85 @@
 /** The `conversations` and `turns` tables. */
-import type { ConversationEvent, ConversationState } from "../domain";
-import { iso, isoRequired, type SqlClient, updateVersioned } from "./sql-client";
+import type { ConversationCommand, ConversationEvent, ConversationState } from "../domain";
+import { iso, isoRequired } from "./sql-client";
+import type { AggregateStore, Row } from "./store";
+import { insertState, updateState } from "./store";
 
-interface ConversationRow {
-  id: string;
-  user_id: string;
-  voice_model_id: string | null;
-  face_model_id: string | null;
-  status: ConversationState["status"];
-  turn_count: number;
-  started_at: Date;
-  ended_at: Date | null;
-  last_turn_at: Date | null;
-  version: string;
-}
-
-/** The state of a conversation (undefined when it does not exist). */
-export async function loadConversation(
-  client: SqlClient,
-  id: string,
-): Promise<ConversationState | undefined> {
-  const res = await client.query<ConversationRow>(
-    `SELECT c.id, c.user_id, c.voice_model_id, c.face_model_id, c.status, c.turn_count, c.started_at, c.ended_at,
-            (SELECT t.recorded_at FROM turns t WHERE t.conversation_id = c.id ORDER BY t.sequence DESC LIMIT 1)
+/** Reads and writes conversations and their turns. */
+export const conversationStore: AggregateStore<ConversationState, ConversationEvent, ConversationCommand> = {
+  table: "conversations",
+  columns: `a.id, a.user_id, a.voice_model_id, a.face_model_id, a.status, a.turn_count, a.started_at, a.ended_at,
+            (SELECT t.recorded_at FROM turns t WHERE t.conversation_id = a.id ORDER BY t.sequence DESC LIMIT 1)
               AS last_turn_at,
-            c.version
-       FROM conversations c WHERE c.id = $1`,
-    [id],
-  );
-  const row = res.rows[0];
-  if (!row) return undefined;
-  return {
-    version: Number(row.version),
-    conversationId: row.id,
-    userId: row.user_id,
-    status: row.status,
-    voiceModelId: row.voice_model_id,
-    faceModelId: row.face_model_id,
-    turnCount: row.turn_count,
-    startedAt: isoRequired(row.started_at),
-    lastTurnAt: iso(row.last_turn_at),
-    endedAt: iso(row.ended_at),
-  };
-}
-
-/** Writes a conversation's new state and its new turns. */
-export async function saveConversation(
-  client: SqlClient,
-  before: ConversationState,
-  after: ConversationState,
-  events: readonly ConversationEvent[],
-): Promise<void> {
-  if (before.version === 0) {
-    await client.query(
-      `INSERT INTO conversations (id, user_id, voice_model_id, face_model_id, status, turn_count, started_at,
-                                  updated_at, version)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)`,
-      [
+            a.version`,
+  fromRow(row: Row): ConversationState {
+    return {
+      version: Number(row.version),
+      conversationId: row.id as string,
+      userId: row.user_id as string,
+      status: row.status as ConversationState["status"],
+      voiceModelId: row.voice_model_id as string | null,
+      faceModelId: row.face_model_id as string | null,
+      turnCount: row.turn_count as number,
+      startedAt: isoRequired(row.started_at as Date),
+      lastTurnAt: iso(row.last_turn_at as Date | null),
+      endedAt: iso(row.ended_at as Date | null),
+    };
+  },
+  save(b, before, after, events) {
+    if (before.version === 0) {
+      insertState(b, "conversations", {
+        id: [after.conversationId, "uuid"],
+        user_id: [after.userId, "uuid"],
+        voice_model_id: [after.voiceModelId, "uuid"],
+        face_model_id: [after.faceModelId, "uuid"],
+        status: [after.status, "text"],
+        turn_count: [after.turnCount, "int"],
+        started_at: [after.startedAt, "timestamptz"],
+        updated_at: [after.startedAt, "timestamptz"],
+        version: [after.version, "bigint"],
+      });
+    } else {
+      const endedAt = b.param(after.endedAt, "timestamptz");
+      updateState(
+        b,
+        "conversations",
+        `status = ${b.param(after.status, "text")}, turn_count = ${b.param(after.turnCount, "int")},
+         ended_at = ${endedAt},
+         updated_at = GREATEST(updated_at, COALESCE(${endedAt}, ${b.param(after.lastTurnAt, "timestamptz")}, updated_at)),
+         version = ${b.param(after.version, "bigint")}`,
         after.conversationId,
-        after.userId,
-        after.voiceModelId,
-        after.faceModelId,
-        after.status,
-        after.turnCount,
-        after.startedAt,
-        after.version,
-      ],
-    );
-  } else {
-    await updateVersioned(
-      client,
-      "conversation",
-      after.conversationId,
-      `UPDATE conversations
-          SET status = $2, turn_count = $3, ended_at = $4,
-              updated_at = GREATEST(updated_at, COALESCE($4, $5, updated_at)), version = $6
-        WHERE id = $1 AND version = $7`,
-      [
-        after.conversationId,
-        after.status,
-        after.turnCount,
-        after.endedAt,
-        after.lastTurnAt,
-        after.version,
         before.version,
-      ],
-    );
-  }
-  for (const event of events) {
-    if (event.type !== "conversation.turn_recorded") continue;
-    const t = event.data;
-    await client.query(
-      `INSERT INTO turns (conversation_id, sequence, speaker, text, audio_ms, latency_ms, recorded_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [after.conversationId, t.sequence, t.speaker, t.text, t.audioMs, t.latencyMs, t.recordedAt],
-    );
-  }
-}
+      );
+    }
+    const turns = events.flatMap((e) => (e.type === "conversation.turn_recorded" ? [e.data] : []));
+    if (turns.length > 0) {
+      b.cte(
+        "turns_written",
+        `INSERT INTO turns (conversation_id, sequence, speaker, text, audio_ms, latency_ms, recorded_at)
+         SELECT ${b.param(after.conversationId, "uuid")}, s, sp, tx, am, lm, ra
+           FROM unnest(${b.param(
+             turns.map((t) => t.sequence),
+             "int[]",
+           )}, ${b.param(
+             turns.map((t) => t.speaker),
+             "text[]",
+           )},
+                       ${b.param(
+                         turns.map((t) => t.text),
+                         "text[]",
+                       )}, ${b.param(
+                         turns.map((t) => t.audioMs),
+                         "bigint[]",
+                       )},
+                       ${b.param(
+                         turns.map((t) => t.latencyMs),
+                         "bigint[]",
+                       )},
+                       ${b.param(
+                         turns.map((t) => t.recordedAt),
+                         "timestamptz[]",
+                       )}) AS t(s, sp, tx, am, lm, ra)`,
+      );
+    }
+  },
+};

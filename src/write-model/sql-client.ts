@@ -27,15 +27,3 @@ export class VersionConflict extends Error {
     super(`${aggregateType} ${aggregateId} changed concurrently`);
   }
 }
-
-/** Runs an UPDATE guarded by `version = expected`; throws {@link VersionConflict} when no row matched. */
-export async function updateVersioned(
-  client: SqlClient,
-  aggregateType: string,
-  aggregateId: string,
-  sql: string,
-  params: unknown[],
-): Promise<void> {
-  const res = await client.query(sql, params);
-  if (res.rowCount !== 1) throw new VersionConflict(aggregateType, aggregateId);
-}
