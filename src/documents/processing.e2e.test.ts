@@ -41,7 +41,8 @@ beforeAll(async () => {
     COMMAND_PARTITIONS: "4",
     DOCUMENT_CHUNK_WORDS: "4",
     DOCUMENT_CHUNK_OVERLAP_WORDS: "1",
-    OUTBOX_POLL_MS: "5000",
+    // Far beyond the test: events must go out because the worker wakes the relay, not because it polled.
+    OUTBOX_POLL_MS: "60000",
   };
   processes.push(await startRole("worker", env, workerReady));
   processes.push(await startRole("relay", env, (l) => l.msg === "outbox relay started"));

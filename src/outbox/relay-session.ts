@@ -9,7 +9,7 @@
 import pg from "pg";
 import { ENSURE_CHECKPOINT_SQL, TRY_LOCK_SQL } from "./sql";
 
-/** The NOTIFY channel of the `events_notify` trigger. */
+/** The channel the relay LISTENs on (a NOTIFY there wakes it; nothing sends one automatically since sql/0012). */
 export const OUTBOX_CHANNEL = "clone_outbox";
 
 /** Options of {@link openRelaySession}. */

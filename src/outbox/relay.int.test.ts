@@ -257,6 +257,7 @@ describe("outbox relay", () => {
     await Bun.sleep(200); // let the first round find nothing and go to sleep for 10 s
     const started = Date.now();
     const [event] = await append(w.db.pool);
+    await w.db.pool.query("SELECT pg_notify('clone_outbox', '')");
     await waitFor("the event", async () => (await streamedCount(w.names)) >= 1, 8_000);
     expect(Date.now() - started).toBeLessThan(5_000);
     await expectStreamed(w, [event!]);

@@ -4,7 +4,7 @@
  *
  * One relay per database and name is active: the leader, holding an advisory lock on its own connection
  * (see relay-session.ts). Others stand by and retry the lock every `pollMs`. The leader runs a round when a
- * NOTIFY from the `events_notify` trigger arrives, when {@link OutboxRelay.wake} is called, and every `pollMs`
+ * NOTIFY on `clone_outbox` arrives (workers wake the relay role over NATS instead, see sql/0012), when {@link OutboxRelay.wake} is called, and every `pollMs`
  * in any case; it keeps going while rounds return full batches, and retries soon (10 ms, doubling up to
  * `pollMs`) while committed events wait behind a running transaction that may never NOTIFY. A failed round keeps the checkpoint (past
  * whatever prefix was acked) and is retried after a backoff; no event is ever skipped.

@@ -7,7 +7,7 @@ import type { Logger } from "../logging";
 import { logFn } from "../logging";
 import { connectNats } from "../nats";
 import { startOutboxRelay } from "../outbox";
-import { ensureStreams } from "../transport/jetstream/streams";
+import { ensureStreams, streamNames } from "../transport/jetstream/streams";
 import { type RunningRole, requireUrl } from "./worker";
 
 /** Starts the outbox relay role. */
@@ -21,10 +21,12 @@ export async function startRelayRole(config: Config, log: Logger): Promise<Runni
     pollMs: config.outboxPollMs,
     log: logFn(log),
   });
+  const wake = nats.nc.subscribe(streamNames(config.natsPrefix).outboxWake, { callback: () => relay.wake() });
   log.info({ leader: relay.isLeader() }, "outbox relay started");
   return {
     async stop() {
       // Finishes the round in flight (published and checkpointed), then frees the lock for a standby.
+      wake.unsubscribe();
       await relay.stop();
       await nats.nc.drain();
     },

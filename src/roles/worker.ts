@@ -6,6 +6,7 @@
  */
 import { createCommandThreadPool } from "../actors/thread-pool";
 import { findStoredOutcome } from "../commands/command-results";
+import type { CommandHandler } from "../commands/envelope";
 import type { Config } from "../config";
 import { createPool } from "../db";
 import { startDocumentProcessor } from "../documents/processor";
@@ -15,7 +16,7 @@ import { logFn } from "../logging";
 import { connectNats } from "../nats";
 import { startJetStreamCommandReceiver } from "../transport/jetstream/command-receiver";
 import { createJetStreamCommandSender } from "../transport/jetstream/command-sender";
-import { ensureStreams } from "../transport/jetstream/streams";
+import { ensureStreams, streamNames } from "../transport/jetstream/streams";
 
 /** A running role. */
 export interface RunningRole {
@@ -40,7 +41,9 @@ export async function startWorkerRole(config: Config, log: Logger): Promise<Runn
     prefix: config.natsPrefix,
     partitions: config.commandPartitions,
     databaseUrl,
-    handler: pool.handle,
+    handler: wakeRelayAfterEvents(pool.handle, () =>
+      nats.nc.publish(streamNames(config.natsPrefix).outboxWake),
+    ),
     log: logFn(log),
   });
   // The document processor records its results through the same command path, as role `service`.
@@ -78,6 +81,25 @@ export async function startWorkerRole(config: Config, log: Logger): Promise<Runn
       await db.end();
       log.info({ ms: Math.round(performance.now() - started) }, "command worker stopped");
     },
+  };
+}
+
+/**
+ * Wraps a command handler so that the outbox relay is woken once per tick after commands that wrote events
+ * (instead of a NOTIFY inside every transaction, see sql/0012_outbox_wake.sql).
+ */
+export function wakeRelayAfterEvents(handler: CommandHandler, wake: () => void): CommandHandler {
+  let scheduled = false;
+  return async (envelope) => {
+    const outcome = await handler(envelope);
+    if (outcome.ok && !outcome.result.duplicate && outcome.result.events.length > 0 && !scheduled) {
+      scheduled = true;
+      queueMicrotask(() => {
+        scheduled = false;
+        wake();
+      });
+    }
+    return outcome;
   };
 }
 

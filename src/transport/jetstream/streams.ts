@@ -26,6 +26,8 @@ export interface StreamNames {
   commandConsumer(partition: number): string;
   /** Reply subject of one gateway instance. */
   replySubject(gatewayId: string): string;
+  /** Core subject on which workers wake the outbox relay after committing events. */
+  readonly outboxWake: string;
 }
 
 /** Names for a prefix (letters, digits, `_` and `-`). */
@@ -38,6 +40,7 @@ export function streamNames(prefix: string): StreamNames {
     eventWildcard: `${prefix}.evt.>`,
     commandConsumer: (p) => `cmd-${p}`,
     replySubject: (id) => `${prefix}.reply.${id}`,
+    outboxWake: `${prefix}.outbox.wake`,
   };
 }
 
