@@ -38,6 +38,7 @@ export const envSchema = z.object({
   QUERY_CACHE_MAX_ENTRIES: positiveInt.default(10_000),
   QUERY_CACHE_MAX_BYTES: positiveInt.default(64 * 1024 * 1024),
   WORKER_THREADS: positiveInt.default(2),
+  WORKER_TRANSACTIONS: positiveInt.default(2),
   CONSISTENCY_THREADS: positiveInt.default(2),
   CONSISTENCY_REFRESH_MODE: z.enum(["keyed", "full"]).default("keyed"),
   COMMAND_PARTITIONS: positiveInt.max(1024).default(16),
@@ -70,6 +71,8 @@ export interface Config {
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   readonly cache: { readonly ttlMs: number; readonly maxEntries: number; readonly maxBytes: number };
   readonly workerThreads: number;
+  /** Transactions a command thread runs at once (its connections); fewer means larger group commits. */
+  readonly workerTransactions: number;
   /** Refresh threads (piscina) of the consistency role. */
   readonly consistencyThreads: number;
   /** keyed: recompute only the rows events touched; full: recompute whole views (for comparison). */
@@ -120,6 +123,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBytes: e.QUERY_CACHE_MAX_BYTES,
     },
     workerThreads: e.WORKER_THREADS,
+    workerTransactions: e.WORKER_TRANSACTIONS,
     consistencyThreads: e.CONSISTENCY_THREADS,
     consistencyRefreshMode: e.CONSISTENCY_REFRESH_MODE,
     commandPartitions: e.COMMAND_PARTITIONS,

@@ -20,7 +20,7 @@ export type ThreadOutput =
 /** What every command thread is started with (its `workerData`). */
 export interface CommandThreadData {
   readonly databaseUrl: string;
-  /** Connections this thread may open; also the number of batches it runs at once. */
+  /** Connections this thread opens: the number of transactions (batches) it runs at once. */
   readonly poolSize: number;
   /** Most commands in one transaction. */
   readonly maxBatch: number;

@@ -1,5 +1,6 @@
 /**
- * Applies a batch of commands (one per aggregate) in ONE Postgres transaction: group commit.
+ * Applies a batch of commands (one per aggregate) in ONE Postgres transaction: group commit. (A batch of one
+ * runs without BEGIN/COMMIT: its single write statement commits itself.)
  *
  * Each command costs two round trips: one read (its stored result, if any, and its aggregate's state) and one
  * write statement that carries everything it changes — the state (with an optimistic version check), child
@@ -15,7 +16,7 @@
  * Only a lost connection or a failed COMMIT answers UNAVAILABLE, without storing anything, so the transport
  * delivers those commands again.
  */
-import { AppError } from "../errors";
+import { AppError, isConnectionError } from "../errors";
 import {
   type Decision,
   decideInto,
@@ -172,18 +173,26 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
       return { kind: "unavailable", error };
     }
     let broken = false;
+    // One command needs no transaction: its writes are ONE statement (atomic on its own), and the version
+    // check and the command id's primary key catch anything that changed since its read. Several commands
+    // share a transaction, hence one commit.
+    const transaction = batch.length > 1;
     try {
-      await client.query("BEGIN");
+      if (transaction) await client.query("BEGIN");
       const outcomes: CommandOutcome[] = [];
       for (const envelope of batch) {
         try {
           outcomes.push(await applyOne(client, envelope));
         } catch (error) {
-          await client.query("ROLLBACK");
+          if (transaction) await client.query("ROLLBACK");
+          if (isConnectionError(error)) {
+            broken = true;
+            return { kind: "unavailable", error };
+          }
           return { kind: "failed", error };
         }
       }
-      await client.query("COMMIT");
+      if (transaction) await client.query("COMMIT");
       return { kind: "committed", outcomes };
     } catch (error) {
       broken = true;

@@ -29,7 +29,8 @@ export async function startWorkerRole(config: Config, log: Logger): Promise<Runn
   const databaseUrl = requireUrl(config.databaseUrl, "DATABASE_URL");
   const nats = await connectNats(requireUrl(config.natsUrl, "NATS_URL"), "clone-worker");
   await ensureStreams(nats.jsm, config.natsPrefix);
-  const perThreadPool = Math.max(2, Math.ceil(config.dbPoolSize / config.workerThreads));
+  // Few transactions at once per thread, so commands queue up behind them and share their commits.
+  const perThreadPool = config.workerTransactions;
   const pool = await createCommandThreadPool({
     threads: config.workerThreads,
     entry: new URL("../../workers/command-thread.ts", import.meta.url),
