@@ -1,5 +1,5 @@
 /**
- * `bun start [--role gateway|worker|relay|all]`
+ * `bun start [--role gateway|worker|relay|consistency|all]`
  *
  * With DATABASE_URL and NATS_URL set, each role runs against Postgres and NATS JetStream, as its own process
  * or all in one (`all`, the default). Without them, everything runs in this process on an embedded Postgres
@@ -10,8 +10,10 @@ import { type Config, loadConfig } from "./config";
 import { migrate } from "./db";
 import { embeddedBanner, embeddedRoleError, requireBothUrls, startEmbeddedRole } from "./embedded";
 import { createLogger, type Logger } from "./logging";
+import { createMetrics } from "./metrics";
 import { startConsistencyRole } from "./roles/consistency";
 import { startGatewayRole } from "./roles/gateway";
+import { startMetricsEndpoint } from "./roles/metrics-endpoint";
 import { startRelayRole } from "./roles/relay";
 import { type RunningRole, startWorkerRole } from "./roles/worker";
 
@@ -21,18 +23,21 @@ type RoleName = (typeof roles)[number];
 
 async function startRoles(role: RoleName, config: Config, log: Logger): Promise<RunningRole[]> {
   const running: RunningRole[] = [];
+  const metrics = createMetrics({ role });
   if (role === "all" && config.databaseUrl) {
     const { applied } = await migrate(config.databaseUrl);
     if (applied.length > 0) log.info({ applied }, "migrations applied");
   }
+  // The gateway serves /metrics on its HTTP port; other processes on METRICS_PORT.
+  if (role !== "gateway" && role !== "all") running.push(await startMetricsEndpoint(config, metrics, log));
   if (role === "worker" || role === "all")
-    running.push(await startWorkerRole(config, log.child({ role: "worker" })));
+    running.push(await startWorkerRole(config, log.child({ role: "worker" }), metrics));
   if (role === "relay" || role === "all")
-    running.push(await startRelayRole(config, log.child({ role: "relay" })));
+    running.push(await startRelayRole(config, log.child({ role: "relay" }), metrics));
   if (role === "consistency" || role === "all")
-    running.push(await startConsistencyRole(config, log.child({ role: "consistency" })));
+    running.push(await startConsistencyRole(config, log.child({ role: "consistency" }), metrics));
   if (role === "gateway" || role === "all")
-    running.push(await startGatewayRole(config, log.child({ role: "gateway" })));
+    running.push(await startGatewayRole(config, log.child({ role: "gateway" }), metrics));
   return running;
 }
 

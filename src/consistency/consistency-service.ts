@@ -4,7 +4,7 @@
  * Transport-neutral: the JetStream role and the embedded mode give it their feed, pool and broadcast.
  */
 import type pg from "pg";
-import { refreshAll } from "../read-models";
+import { refreshFull, viewNames } from "../read-models";
 import type { RefreshResult } from "./apply-refresh";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
 import { type ConsistencyUpdate, createCoordinator, type RefreshTask } from "./coordinator";
@@ -47,15 +47,19 @@ export async function startConsistencyService(
   if (!resumable) {
     // Rebuild: everything committed before the refresh is in the views; read on after the stream's end as it was.
     const after = bounds?.lastSeq ?? 0;
-    const started = performance.now();
-    const rows = await refreshAll(options.db);
+    let rows = 0;
+    for (const view of viewNames) {
+      const started = performance.now();
+      const count = await refreshFull(options.db, view);
+      rows += count.upserted + count.deleted;
+      options.onRefreshed?.(
+        { view, mode: "full", ...count, seconds: (performance.now() - started) / 1000 },
+        { view, refreshes: [], point: { transactionId: "0", position: "0" }, committedAt: [] },
+      );
+    }
     checkpoint = { seq: after, point: checkpoint.point };
     await writeCheckpoint(options.db, checkpoint, "default", true);
-    options.log?.("rebuilt every read view", {
-      rows,
-      seconds: (performance.now() - started) / 1000,
-      resumeAfterSeq: after,
-    });
+    options.log?.("rebuilt every read view", { rows, resumeAfterSeq: after });
   }
   let pending = 0;
   const coordinator = createCoordinator(

@@ -23,10 +23,11 @@ import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { QueryService } from "../gen/clone/v1/query_service_pb";
 import { createHealthMonitor, poolProbe } from "../health";
 import { type Logger, logFn } from "../logging";
+import { createMetrics, refreshMetrics } from "../metrics";
 import { type OutboxRelay, startPooledOutboxRelay } from "../outbox";
 import { createLiveTurnsHub, liveTypes } from "../queries/live-turns";
 import { createReadSide } from "../queries/read-side";
-import { buildGateway } from "../roles/gateway";
+import { buildGateway, readSideMetrics } from "../roles/gateway";
 import { createInProcessCommandSender } from "../transport/in-process";
 import { startEmbeddedDatabase } from "./database";
 import { drainEmbedded } from "./drain";
@@ -71,6 +72,7 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     const migrateMs = Math.round(performance.now() - migrateStarted);
     if (applied.length > 0) log.info({ applied }, "migrations applied");
 
+    const metrics = createMetrics({ role: "all" });
     const events = createInProcessEventSource({ log: logFn(log, "warn") });
     let relay: OutboxRelay | undefined;
     const sender = createInProcessCommandSender({
@@ -83,6 +85,7 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     });
     cleanup.unshift(() => sender.close());
     relay = await startPooledOutboxRelay({
+      onPublished: metrics.outbox.published,
       pool: database.pool,
       publish: (batch) => events.publish(batch),
       pollMs: config.outboxPollMs,
@@ -105,6 +108,7 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     const liveFeed = await events.subscribe("live-turns", liveTypes, async (event) => live.dispatch(event));
     cleanup.unshift(() => liveFeed.stop());
     const readSide = await createReadSide({
+      ...readSideMetrics(metrics),
       db: database.pool,
       ownerOf: createOwnerLookup(database.pool),
       live,
@@ -113,6 +117,7 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     });
     let seq = 0;
     const consistency = await startConsistencyService({
+      ...refreshMetrics(metrics, config.consistencyRefreshMode),
       db: database.pool,
       runRefresh: (task) => applyRefreshTask(database.pool, task, config.consistencyRefreshMode),
       startFeed: async (_afterSeq, onEvent) =>
@@ -133,7 +138,11 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     });
     await health.start();
     cleanup.unshift(() => health.stop());
-    const servers = buildGateway(config, { db: database.pool, sender, readSide, health }, gatewayLog);
+    const servers = buildGateway(
+      config,
+      { db: database.pool, sender, readSide, health, metrics },
+      gatewayLog,
+    );
     const { grpcPort, httpPort } = await servers.listen(config.grpc.host, {
       grpc: config.grpc.port,
       http: config.httpPort,

@@ -21,6 +21,8 @@ export type {
 } from "./outbox";
 export { countBacklog } from "./outbox";
 export type { CacheSizeStats, QueryMetrics } from "./queries";
+export type { RefreshReport } from "./refresh-hooks";
+export { refreshMetrics } from "./refresh-hooks";
 export type { InterceptorMetrics, RpcMetrics } from "./rpc";
 export { metricsInterceptor } from "./rpc";
 export type {

@@ -22,6 +22,12 @@ export interface ReadSideOptions {
   /** Secret that signs page tokens. */
   readonly pageTokenSecret: string;
   readonly observe?: QueryBusOptions["observe"];
+  /** Cache hit/miss callbacks and a way to export the cache's size (metrics). */
+  readonly cacheHooks?: {
+    readonly onHit: (key: string, queryType: string | undefined) => void;
+    readonly onMiss: (key: string, queryType: string | undefined) => void;
+    readonly track: (stats: () => { entries: number; bytes: number }) => void;
+  };
 }
 
 /** A gateway's read side. */
@@ -33,7 +39,12 @@ export interface ReadSide {
 
 /** Creates the read side and loads the stored progress once. */
 export async function createReadSide(options: ReadSideOptions): Promise<ReadSide> {
-  const cache = createQueryCache<CachedAnswer>(options.cache);
+  const hooks = options.cacheHooks;
+  const cache = createQueryCache<CachedAnswer>({
+    ...options.cache,
+    ...(hooks ? { onHit: hooks.onHit, onMiss: hooks.onMiss } : {}),
+  });
+  hooks?.track(() => cache.stats());
   const tracker = createConsistencyTracker({
     readProgress: () => readStoredProgress(options.db),
     invalidate: (inv) => cache.invalidate(inv.queryType, inv.tag),

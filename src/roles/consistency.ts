@@ -14,12 +14,17 @@ import { consistencySubject, encodeUpdate } from "../consistency/update-wire";
 import { createPool } from "../db";
 import type { Logger } from "../logging";
 import { logFn } from "../logging";
+import { type Metrics, refreshMetrics } from "../metrics";
 import { connectNats } from "../nats";
 import { ensureStreams } from "../transport/jetstream/streams";
 import { type RunningRole, requireUrl } from "./worker";
 
 /** Starts the consistency role; resolves once it leads or stands by. */
-export async function startConsistencyRole(config: Config, log: Logger): Promise<RunningRole> {
+export async function startConsistencyRole(
+  config: Config,
+  log: Logger,
+  metrics?: Metrics,
+): Promise<RunningRole> {
   const databaseUrl = requireUrl(config.databaseUrl, "DATABASE_URL");
   const nats = await connectNats(requireUrl(config.natsUrl, "NATS_URL"), "clone-consistency");
   await ensureStreams(nats.jsm, config.natsPrefix);
@@ -77,6 +82,7 @@ export async function startConsistencyRole(config: Config, log: Logger): Promise
         startJetStreamEventFeed(nats.js, config.natsPrefix, afterSeq, onEvent, logFn(log, "warn")),
       bounds: () => eventStreamBounds(nats.jsm, config.natsPrefix),
       publish: (update, caughtUpAt) => nats.nc.publish(subject, encodeUpdate(update, caughtUpAt)),
+      ...(metrics ? refreshMetrics(metrics, config.consistencyRefreshMode) : {}),
       log: logFn(log),
     });
     try {

@@ -16,8 +16,9 @@ import { authInterceptor, createAuthenticator, type Interceptor } from "../gatew
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { QueryService } from "../gen/clone/v1/query_service_pb";
 import { createHealthMonitor, type HealthMonitor, natsProbe, postgresProbe } from "../health";
-import { createGatewayServers, type GatewayServers, type MetricsSource } from "../http";
+import { createGatewayServers, type GatewayServers } from "../http";
 import type { Logger } from "../logging";
+import { type Metrics, metricsInterceptor } from "../metrics";
 import { connectNats } from "../nats";
 import { createNatsLiveTurns } from "../queries/live-turns";
 import { createReadSide, type ReadSide } from "../queries/read-side";
@@ -43,8 +44,8 @@ export interface GatewayDeps {
   readonly readSide?: ReadSide;
   /** Serves grpc.health.v1.Health and /readyz (see src/health). */
   readonly health?: HealthMonitor;
-  /** Serves /metrics on the HTTP port. */
-  readonly metrics?: MetricsSource;
+  /** This process's metrics: RPC, command and query instruments, and /metrics on the HTTP port. */
+  readonly metrics?: Metrics;
 }
 
 /** Builds the gRPC server over the given dependencies. */
@@ -65,6 +66,7 @@ export function buildGateway(config: Config, deps: GatewayDeps, log: Logger): Ga
     ownerOf: createOwnerLookup(deps.db),
   });
   const interceptors: Interceptor[] = [
+    ...(deps.metrics ? [metricsInterceptor(deps.metrics)] : []),
     authInterceptor(createAuthenticator({ jwtSecret: config.auth.jwtSecret, jwksUrl: config.auth.jwksUrl })),
     ...commands.interceptors,
   ];
@@ -74,16 +76,30 @@ export function buildGateway(config: Config, deps: GatewayDeps, log: Logger): Ga
     maxReceiveMessageBytes: MAX_RECEIVE_MESSAGE_BYTES,
     corsOrigins: config.corsOrigins,
     ...(deps.health ? { health: deps.health } : {}),
-    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.metrics ? { metrics: deps.metrics.render } : {}),
     log,
   });
+}
+
+/** The read side's metric hooks. */
+export function readSideMetrics(metrics: Metrics) {
+  return {
+    observe: metrics.queries.observe,
+    cacheHooks: {
+      onHit: metrics.queries.cacheHit,
+      onMiss: metrics.queries.cacheMiss,
+      track: (stats: () => { entries: number; bytes: number }) => {
+        metrics.queries.trackCache(stats);
+      },
+    },
+  };
 }
 
 /** Starts the gateway on Postgres + JetStream. */
 export async function startGatewayRole(
   config: Config,
   log: Logger,
-  extras: { readonly metrics?: MetricsSource } = {},
+  metrics?: Metrics,
 ): Promise<RunningGateway> {
   const databaseUrl = requireUrl(config.databaseUrl, "DATABASE_URL");
   const db = createPool(databaseUrl, {
@@ -107,6 +123,7 @@ export async function startGatewayRole(
     live,
     cache: config.cache,
     pageTokenSecret: config.auth.jwtSecret,
+    ...(metrics ? readSideMetrics(metrics) : {}),
   });
   const updates = nats.nc.subscribe(consistencySubject(config.natsPrefix), {
     callback: (err, msg) => {
@@ -136,7 +153,11 @@ export async function startGatewayRole(
         : log.warn({ dependency: name, error: status.error }, "dependency down"),
   });
   await health.start();
-  const servers = buildGateway(config, { db, sender, readSide, health, ...extras }, log);
+  const servers = buildGateway(
+    config,
+    { db, sender, readSide, health, ...(metrics ? { metrics } : {}) },
+    log,
+  );
   const { grpcPort, httpPort } = await servers.listen(config.grpc.host, {
     grpc: config.grpc.port,
     http: config.httpPort,

@@ -3,15 +3,17 @@
  * (advisory lock), the others stand by and take over within `OUTBOX_POLL_MS` when it dies.
  */
 import type { Config } from "../config";
+import { createPool } from "../db";
 import type { Logger } from "../logging";
 import { logFn } from "../logging";
+import type { Metrics } from "../metrics";
 import { connectNats } from "../nats";
 import { startOutboxRelay } from "../outbox";
 import { ensureStreams, streamNames } from "../transport/jetstream/streams";
 import { type RunningRole, requireUrl } from "./worker";
 
 /** Starts the outbox relay role. */
-export async function startRelayRole(config: Config, log: Logger): Promise<RunningRole> {
+export async function startRelayRole(config: Config, log: Logger, metrics?: Metrics): Promise<RunningRole> {
   const nats = await connectNats(requireUrl(config.natsUrl, "NATS_URL"), "clone-relay");
   await ensureStreams(nats.jsm, config.natsPrefix);
   const relay = await startOutboxRelay({
@@ -20,7 +22,18 @@ export async function startRelayRole(config: Config, log: Logger): Promise<Runni
     prefix: config.natsPrefix,
     pollMs: config.outboxPollMs,
     log: logFn(log),
+    ...(metrics ? { onPublished: metrics.outbox.published } : {}),
   });
+  // The relay's process also exports the outbox backlog and the JetStream consumers' pending counts.
+  const backlogDb = createPool(requireUrl(config.databaseUrl, "DATABASE_URL"), {
+    max: 1,
+    applicationName: "clone-relay-metrics",
+  });
+  if (metrics) {
+    const names = streamNames(config.natsPrefix);
+    metrics.outbox.trackBacklog(backlogDb);
+    metrics.jetstream.trackConsumers(nats.jsm, [names.commandStream, names.eventStream]);
+  }
   const wake = nats.nc.subscribe(streamNames(config.natsPrefix).outboxWake, { callback: () => relay.wake() });
   log.info({ leader: relay.isLeader() }, "outbox relay started");
   return {
@@ -28,6 +41,7 @@ export async function startRelayRole(config: Config, log: Logger): Promise<Runni
       // Finishes the round in flight (published and checkpointed), then frees the lock for a standby.
       wake.unsubscribe();
       await relay.stop();
+      await backlogDb.end();
       await nats.nc.drain();
     },
   };

@@ -10,9 +10,10 @@ import type { CommandHandler } from "../commands/envelope";
 import type { Config } from "../config";
 import { createPool } from "../db";
 import { startDocumentProcessor } from "../documents/processor";
-import { createJetStreamEventSource } from "../events";
+import { createJetStreamEventSource, type EventSource } from "../events";
 import type { Logger } from "../logging";
 import { logFn } from "../logging";
+import type { Metrics } from "../metrics";
 import { connectNats } from "../nats";
 import { startJetStreamCommandReceiver } from "../transport/jetstream/command-receiver";
 import { createJetStreamCommandSender } from "../transport/jetstream/command-sender";
@@ -25,7 +26,7 @@ export interface RunningRole {
 }
 
 /** Starts the command worker role. */
-export async function startWorkerRole(config: Config, log: Logger): Promise<RunningRole> {
+export async function startWorkerRole(config: Config, log: Logger, metrics?: Metrics): Promise<RunningRole> {
   const databaseUrl = requireUrl(config.databaseUrl, "DATABASE_URL");
   const nats = await connectNats(requireUrl(config.natsUrl, "NATS_URL"), "clone-worker");
   await ensureStreams(nats.jsm, config.natsPrefix);
@@ -42,8 +43,9 @@ export async function startWorkerRole(config: Config, log: Logger): Promise<Runn
     prefix: config.natsPrefix,
     partitions: config.commandPartitions,
     databaseUrl,
-    handler: wakeRelayAfterEvents(pool.handle, () =>
-      nats.nc.publish(streamNames(config.natsPrefix).outboxWake),
+    handler: instrumented(
+      metrics,
+      wakeRelayAfterEvents(pool.handle, () => nats.nc.publish(streamNames(config.natsPrefix).outboxWake)),
     ),
     log: logFn(log),
   });
@@ -58,7 +60,10 @@ export async function startWorkerRole(config: Config, log: Logger): Promise<Runn
     lookup: (commandId) => findStoredOutcome(db, commandId),
   });
   const documents = await startDocumentProcessor({
-    events: createJetStreamEventSource({ ...nats, prefix: config.natsPrefix, log: logFn(log, "warn") }),
+    events: instrumentedEvents(
+      metrics,
+      createJetStreamEventSource({ ...nats, prefix: config.natsPrefix, log: logFn(log, "warn") }),
+    ),
     sender,
     db,
     chunking: config.chunking,
@@ -101,6 +106,20 @@ export function wakeRelayAfterEvents(handler: CommandHandler, wake: () => void):
       });
     }
     return outcome;
+  };
+}
+
+/** The handler, timed per command type and outcome when there are metrics. */
+function instrumented(metrics: Metrics | undefined, handler: CommandHandler): CommandHandler {
+  return metrics ? metrics.commands.instrumentHandler(handler) : handler;
+}
+
+/** An event source whose handlers are timed per consumer and event type when there are metrics. */
+export function instrumentedEvents(metrics: Metrics | undefined, events: EventSource): EventSource {
+  if (!metrics) return events;
+  return {
+    subscribe: (name, types, handler, options) =>
+      events.subscribe(name, types, metrics.events.instrument(name, handler), options),
   };
 }
 

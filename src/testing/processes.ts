@@ -37,8 +37,8 @@ export async function startRole(
   const inherited: Record<string, string | undefined> = { ...process.env };
   for (const name of options.unsetEnv ?? []) delete inherited[name];
   const child: Subprocess<"ignore", "pipe", "pipe"> = spawn(["bun", mainModule, "--role", role], {
-    // HTTP_PORT 0 unless the test picks one: gateways started side by side must not race for :8080.
-    env: { ...inherited, LOG_LEVEL: "info", HTTP_PORT: "0", ...env },
+    // Free ports unless the test picks them: processes started side by side must not race for :8080/:9464.
+    env: { ...inherited, LOG_LEVEL: "info", HTTP_PORT: "0", METRICS_PORT: "0", ...env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
