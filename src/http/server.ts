@@ -41,8 +41,8 @@ export interface HttpGateway {
   /** Listens on host:port (0 picks a free port); resolves with the bound port. */
   listen(host: string, port: number): Promise<number>;
   /**
-   * Stops accepting connections, ends running streams (UNAVAILABLE to the client), waits for running calls
-   * up to `graceMs`, then closes what is left. Safe to call twice.
+   * Stops accepting connections, lets running unary calls finish (up to `graceMs`), then ends running streams
+   * (UNAVAILABLE to the client) and closes what is left. Safe to call twice.
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -65,6 +65,17 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
     },
   });
   const cors = createCorsPolicy(options.corsOrigins);
+  // Unary calls in flight: a graceful close lets them finish; streams never end by themselves, so they are
+  // ended (UNAVAILABLE) once the unary calls are done.
+  const streamingPaths = new Set(
+    options.services.flatMap((r) =>
+      r.service.methods
+        .filter((m) => m.methodKind !== "unary")
+        .map((m) => `/${r.service.typeName}/${m.name}`),
+    ),
+  );
+  let unaryInFlight = 0;
+  let unaryDrained: (() => void) | undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? "/").split("?", 1)[0];
@@ -87,6 +98,13 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       }
     }
     if (cors.handle(req, res)) return;
+    if (path !== undefined && !streamingPaths.has(path)) {
+      unaryInFlight++;
+      res.once("close", () => {
+        unaryInFlight--;
+        if (unaryInFlight === 0) unaryDrained?.();
+      });
+    }
     rpc(req, res);
   };
 
@@ -111,19 +129,25 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
       });
     },
     close(graceMs = 5_000) {
-      closing ??= new Promise<void>((resolve) => {
-        if (!server.listening) return resolve();
-        shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable));
-        const timer = setTimeout(() => {
-          server.closeAllConnections();
-          resolve();
-        }, graceMs);
-        server.close(() => {
-          clearTimeout(timer);
-          resolve();
-        });
+      closing ??= (async () => {
+        if (!server.listening) return;
+        // Stop accepting; let the unary calls in flight finish (up to the grace), then end the streams.
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-      });
+        const deadline = Date.now() + graceMs;
+        if (unaryInFlight > 0) {
+          await Promise.race([
+            new Promise<void>((resolve) => {
+              unaryDrained = resolve;
+            }),
+            Bun.sleep(graceMs),
+          ]);
+        }
+        shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable));
+        server.closeIdleConnections();
+        await Promise.race([closed, Bun.sleep(Math.max(0, deadline - Date.now()))]);
+        server.closeAllConnections();
+      })();
       return closing;
     },
   };

@@ -239,6 +239,14 @@ describe("QueryService over gRPC (processes on Postgres + JetStream)", () => {
     );
     // Processing is asynchronous: wait until the processed ones are listed.
     let processed: unknown[] = [];
+    for (let i = 0; i < 100; i++) {
+      const all = await db.pool.query(
+        "SELECT count(*)::int AS n FROM documents WHERE user_id = $1 AND status <> 'UPLOADED'",
+        [userId],
+      );
+      if (all.rows[0].n === 4) break;
+      await Bun.sleep(50);
+    }
     for (let i = 0; i < 100 && processed.length < 3; i++) {
       processed = (
         await queries.call(
@@ -261,11 +269,17 @@ describe("QueryService over gRPC (processes on Postgres + JetStream)", () => {
     expect(new Set([...page1.documents, ...page2.documents].map((d) => d.title))).toEqual(
       new Set(["cooking", "travel", "garden", "broken"]),
     );
-    const failed = await queries.call(
-      "listDocuments",
-      { options: { bypassCache: true }, userId, status: DocumentStatus.FAILED },
-      { token },
-    );
+    const listFailed = () =>
+      queries.call(
+        "listDocuments",
+        { options: { bypassCache: true }, userId, status: DocumentStatus.FAILED },
+        { token },
+      );
+    let failed = await listFailed();
+    for (let i = 0; i < 100 && failed.documents.length === 0; i++) {
+      await Bun.sleep(50);
+      failed = await listFailed();
+    }
     expect(failed.documents[0]?.failureReason).toStartWith("invalid JSON");
     const hits = await queries.call(
       "searchDocuments",

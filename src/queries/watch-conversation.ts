@@ -139,6 +139,9 @@ export function createWatchConversation(deps: WatchDeps) {
           },
         };
       }
+      // Cancelled, past the deadline, or the server is stopping: say so rather than end as if the
+      // conversation had ended.
+      throw ctx.signal.reason;
     } finally {
       stop();
       ctx.signal.removeEventListener("abort", onAbort);
