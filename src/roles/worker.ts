@@ -43,9 +43,12 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
     prefix: config.natsPrefix,
     partitions: config.commandPartitions,
     databaseUrl,
-    handler: instrumented(
-      metrics,
-      wakeRelayAfterEvents(pool.handle, () => nats.nc.publish(streamNames(config.natsPrefix).outboxWake)),
+    handler: logged(
+      log,
+      instrumented(
+        metrics,
+        wakeRelayAfterEvents(pool.handle, () => nats.nc.publish(streamNames(config.natsPrefix).outboxWake)),
+      ),
     ),
     log: logFn(log),
   });
@@ -105,6 +108,40 @@ export function wakeRelayAfterEvents(handler: CommandHandler, wake: () => void):
         wake();
       });
     }
+    return outcome;
+  };
+}
+
+/**
+ * The handler, logging every command with its ids: at debug when it succeeded or a rule refused it, at warn
+ * when it failed for another reason (INTERNAL, UNAVAILABLE, ...).
+ */
+export function logged(log: Logger, handler: CommandHandler): CommandHandler {
+  const ruled = new Set([
+    "INVALID_ARGUMENT",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "PERMISSION_DENIED",
+  ]);
+  return async (envelope) => {
+    const started = performance.now();
+    const outcome = await handler(envelope);
+    const fields = {
+      commandId: envelope.commandId,
+      aggregateId: envelope.aggregateId,
+      commandType: envelope.commandType,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    };
+    if (outcome.ok)
+      log.debug(
+        { ...fields, version: outcome.result.version, duplicate: outcome.result.duplicate },
+        "command applied",
+      );
+    else if (ruled.has(outcome.error.code))
+      log.debug({ ...fields, code: outcome.error.code }, "command refused");
+    else log.warn({ ...fields, code: outcome.error.code, error: outcome.error.message }, "command failed");
     return outcome;
   };
 }
