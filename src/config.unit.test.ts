@@ -27,7 +27,8 @@ describe("config", () => {
   });
 
   test("a bad value is an error naming every bad variable", () => {
-    const attempt = () => loadConfig({ GRPC_PORT: "seventy", WORKER_THREADS: "0", DATABASE_URL: "not a url" });
+    const attempt = () =>
+      loadConfig({ GRPC_PORT: "seventy", WORKER_THREADS: "0", DATABASE_URL: "not a url" });
     expect(attempt).toThrow(ConfigError);
     try {
       attempt();
