@@ -2,6 +2,13 @@
  * Authentication: who is calling. A bearer JWT (HS256 with the shared secret, or keys from a JWKS URL) with
  * claims `sub` and `role`. What the caller may do is decided by the handlers (see `permissions.ts`), which know
  * who owns what.
+ *
+ * Verifying a token (key import, HMAC or signature, claims) costs more than the rest of a command's work at the
+ * gateway, and a client sends the same token with every call. So a verified token is remembered, keyed by the
+ * whole `authorization` header, until it expires (exactly when jose would start refusing it): a bounded LRU.
+ * Only successes are remembered; a token seen again after its `exp` is verified afresh (and refused). With a
+ * JWKS, a remembered token is re-verified after at most {@link jwksCacheTtlMs}, so a key withdrawn from the
+ * set stops working within that time.
  */
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import type { Actor, Role } from "../commands/envelope";
@@ -30,24 +37,76 @@ export interface AuthenticatorOptions {
   readonly jwtSecret: string;
   /** When set, tokens are verified with the keys published there instead of the secret. */
   readonly jwksUrl?: string | undefined;
+  /** How many verified tokens to remember (LRU); 0 verifies every call. Default {@link defaultTokenCacheSize}. */
+  readonly cacheSize?: number;
+  /** The clock, epoch milliseconds (tests). */
+  readonly now?: () => number;
+}
+
+/** Verified tokens remembered by default: far more than the clients one gateway serves at a time. */
+export const defaultTokenCacheSize = 10_000;
+/** With a JWKS, how long a verified token is trusted before its signature is checked again. */
+export const jwksCacheTtlMs = 60_000;
+
+interface VerifiedToken {
+  readonly actor: Actor;
+  /** Epoch milliseconds from which the entry must not be used. */
+  readonly validUntilMs: number;
+  /** The `exp` claim, if any: once `floor(now / 1000) >= exp` jose refuses the token. */
+  readonly exp: number | undefined;
 }
 
 /** Creates an {@link Authenticator} for HS256 tokens, or for tokens signed with keys from a JWKS URL. */
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const jwks = options.jwksUrl === undefined ? undefined : createRemoteJWKSet(new URL(options.jwksUrl));
   const secret = secretKey(options.jwtSecret);
+  const now = options.now ?? Date.now;
+  const cacheSize = options.cacheSize ?? defaultTokenCacheSize;
+  const verified = new Map<string, VerifiedToken>();
   const verify = (token: string) =>
-    jwks === undefined ? jwtVerify(token, secret, { algorithms: ["HS256"] }) : jwtVerify(token, jwks);
+    jwks === undefined
+      ? jwtVerify(token, secret, { algorithms: ["HS256"], currentDate: new Date(now()) })
+      : jwtVerify(token, jwks, { currentDate: new Date(now()) });
+
+  /** The remembered actor of this header, if it is still valid; refreshes its place in the LRU. */
+  const remembered = (header: string): Actor | undefined => {
+    const entry = verified.get(header);
+    if (entry === undefined) return undefined;
+    const t = now();
+    verified.delete(header);
+    if (t >= entry.validUntilMs || (entry.exp !== undefined && Math.floor(t / 1000) >= entry.exp)) {
+      return undefined;
+    }
+    verified.set(header, entry);
+    return entry.actor;
+  };
+
+  const remember = (header: string, actor: Actor, payload: JWTPayload, verifiedAt: number): void => {
+    if (cacheSize <= 0) return;
+    const exp = typeof payload.exp === "number" ? payload.exp : undefined;
+    const validUntilMs = jwks === undefined ? Number.POSITIVE_INFINITY : verifiedAt + jwksCacheTtlMs;
+    verified.set(header, { actor, validUntilMs, exp });
+    if (verified.size > cacheSize) verified.delete(verified.keys().next().value as string);
+  };
+
   return {
     async authenticate(headers) {
-      const token = bearerToken(headers.get("authorization"));
+      const header = headers.get("authorization");
+      if (header !== undefined) {
+        const actor = remembered(header);
+        if (actor !== undefined) return actor;
+      }
+      const token = bearerToken(header);
+      const verifiedAt = now();
       let payload: JWTPayload;
       try {
         ({ payload } = await verify(token));
       } catch (error) {
         throw verificationError(error, jwks !== undefined);
       }
-      return actorFromClaims(payload);
+      const actor = actorFromClaims(payload);
+      remember(header as string, actor, payload, verifiedAt);
+      return actor;
     },
   };
 }
@@ -91,7 +150,7 @@ function actorFromClaims(payload: JWTPayload): Actor {
   if (typeof role !== "string" || !actorRoles.includes(role as Role)) {
     throw new AppError("UNAUTHENTICATED", `bad token claims: "role" must be one of ${actorRoles.join(", ")}`);
   }
-  return { sub, role: role as Role };
+  return Object.freeze({ sub, role: role as Role });
 }
 
 /** Options of {@link mintToken}. */

@@ -102,6 +102,85 @@ describe("authenticate", () => {
   });
 });
 
+describe("verified-token cache", () => {
+  /** An authenticator on a clock the test moves. */
+  function onClock(startMs: number, cacheSize?: number) {
+    let t = startMs;
+    const auth = createAuthenticator({
+      jwtSecret: secret,
+      now: () => t,
+      ...(cacheSize === undefined ? {} : { cacheSize }),
+    });
+    return { auth, set: (ms: number) => (t = ms) };
+  }
+  const at = (seconds: number) => seconds * 1000;
+  const signAt = (claims: Record<string, unknown>, exp: number, key = secret) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: "HS256" })
+      .setExpirationTime(exp)
+      .sign(new TextEncoder().encode(key));
+
+  test("a token is refused from the second its exp names, remembered or not", async () => {
+    const start = Math.floor(Date.now() / 1000);
+    const token = await signAt({ sub: "user-1", role: "user" }, start + 10);
+    const { auth, set } = onClock(at(start));
+    const first = await auth.authenticate(bearer(token));
+    expect(first).toEqual({ sub: "user-1", role: "user" });
+    set(at(start + 9) + 999);
+    expect(await auth.authenticate(bearer(token))).toBe(first);
+    set(at(start + 10));
+    const error = await rejection(auth.authenticate(bearer(token)));
+    expect(error.message).toBe("token expired");
+    // Not remembered as valid again.
+    expect((await rejection(auth.authenticate(bearer(token)))).message).toBe("token expired");
+  });
+
+  test("failures are not remembered, and a bad token never hits a good one's entry", async () => {
+    const start = Math.floor(Date.now() / 1000);
+    const { auth } = onClock(at(start));
+    const good = await signAt({ sub: "user-1", role: "user" }, start + 60);
+    const forged = await signAt(
+      { sub: "user-1", role: "user" },
+      start + 60,
+      "another-secret-0123456789abcdef",
+    );
+    await auth.authenticate(bearer(good));
+    for (let i = 0; i < 2; i++) {
+      expect((await rejection(auth.authenticate(bearer(forged)))).message).toBe("bad token signature");
+    }
+    const badRole = await signAt({ sub: "user-1", role: "root" }, start + 60);
+    for (let i = 0; i < 2; i++) {
+      expect((await rejection(auth.authenticate(bearer(badRole)))).code).toBe("UNAUTHENTICATED");
+    }
+    expect(await auth.authenticate(bearer(good))).toEqual({ sub: "user-1", role: "user" });
+  });
+
+  test("the cache is bounded: the least recently used token is verified again", async () => {
+    const start = Math.floor(Date.now() / 1000);
+    const { auth, set } = onClock(at(start), 2);
+    const tokens = await Promise.all(["a", "b", "c"].map((sub) => signAt({ sub, role: "user" }, start + 5)));
+    const [a, b, c] = tokens as [string, string, string];
+    const actorA = await auth.authenticate(bearer(a));
+    await auth.authenticate(bearer(b));
+    expect(await auth.authenticate(bearer(a))).toBe(actorA); // a is now the most recent
+    await auth.authenticate(bearer(c)); // evicts b
+    expect(await auth.authenticate(bearer(a))).toBe(actorA);
+    const actorB = await auth.authenticate(bearer(b));
+    expect(actorB).toEqual({ sub: "b", role: "user" });
+    // Past exp every one of them is refused, evicted or not.
+    set(at(start + 5));
+    for (const token of tokens) {
+      expect((await rejection(auth.authenticate(bearer(token)))).message).toBe("token expired");
+    }
+  });
+
+  test("remembered actors cannot be changed by a caller", async () => {
+    const token = await mintToken({ sub: "user-1", role: "user", secret });
+    const actor = await authenticator.authenticate(bearer(token));
+    expect(Object.isFrozen(actor)).toBe(true);
+  });
+});
+
 describe("authInterceptor", () => {
   const echo: Next<string, string> = async (request, ctx) => ({
     kind: "unary",
