@@ -1,6 +1,9 @@
 /**
  * Builds a {@link CallContext} for any transport and owns its abort signal: the transport reports a client
  * cancel, and a timer aborts the signal when the deadline passes, so handlers wait on one signal for both.
+ *
+ * Once the call is over ({@link ManagedCallContext.dispose}) a cancel is ignored: grpc-js reports every call as
+ * cancelled when its stream closes, also after the status was sent, and nothing is listening any more then.
  */
 import { AppError } from "../errors";
 import type { CallContext, MethodKind } from "./handler";
@@ -29,7 +32,7 @@ export interface ManagedCallContext {
   readonly ctx: CallContext;
   /** Aborts the signal with CANCELLED (the client went away), or DEADLINE_EXCEEDED at the deadline. */
   cancel(): void;
-  /** Stops the deadline timer; call once the call is over. */
+  /** Stops the deadline timer and ignores later cancels; call once the call is over. */
   dispose(): void;
 }
 
@@ -37,6 +40,7 @@ export interface ManagedCallContext {
 export function createCallContext(init: CallContextInit): ManagedCallContext {
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let over = false;
   if (init.deadline !== undefined) {
     const remainingMs = Math.max(0, init.deadline - Date.now());
     if (remainingMs <= maxTimerMs) {
@@ -58,7 +62,7 @@ export function createCallContext(init: CallContextInit): ManagedCallContext {
   return {
     ctx,
     cancel() {
-      if (controller.signal.aborted) return;
+      if (over || controller.signal.aborted) return;
       const atDeadline =
         init.deadline !== undefined && Date.now() >= init.deadline - deadlineCancelToleranceMs;
       controller.abort(
@@ -68,6 +72,7 @@ export function createCallContext(init: CallContextInit): ManagedCallContext {
       );
     },
     dispose() {
+      over = true;
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
     },

@@ -54,10 +54,14 @@ export function grpcServiceDefinition(service: DescService): ServiceDefinition {
 /** Request metadata as headers: lower-cased keys, repeated values joined by ", ", binary entries left out. */
 export function metadataToHeaders(metadata: Metadata): ReadonlyMap<string, string> {
   const headers = new Map<string, string>();
-  for (const [key, values] of Object.entries(metadata.toJSON())) {
+  const entries = metadata.toJSON();
+  for (const key in entries) {
     if (key.endsWith("-bin")) continue;
-    const text = values.filter((v): v is string => typeof v === "string");
-    if (text.length > 0) headers.set(key.toLowerCase(), text.join(", "));
+    let text: string | undefined;
+    for (const value of entries[key] ?? []) {
+      if (typeof value === "string") text = text === undefined ? value : `${text}, ${value}`;
+    }
+    if (text !== undefined) headers.set(key.toLowerCase(), text);
   }
   return headers;
 }

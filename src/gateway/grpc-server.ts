@@ -7,11 +7,13 @@
  */
 import type { DescMethod, Message } from "@bufbuild/protobuf";
 import {
+  status as grpcStatus,
   type handleServerStreamingCall,
   type handleUnaryCall,
-  type Metadata,
+  Metadata,
   Server,
   ServerCredentials,
+  type StatusObject,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { AppError } from "../errors";
@@ -19,7 +21,7 @@ import { callError, createCallContext, type ManagedCallContext } from "./call-co
 import { type GatewayLogger, toGrpcStatus } from "./error-status";
 import { DecodeFailure, grpcServiceDefinition, isServedKind, metadataToHeaders } from "./grpc-definition";
 import { writeStream } from "./grpc-stream";
-import type { Interceptor, MethodKind, Next, ServiceRegistration } from "./handler";
+import type { CallResponse, Interceptor, MethodKind, Next, ServiceRegistration } from "./handler";
 import { createMethodInvoker } from "./interceptors";
 
 /** Options of {@link createGrpcServer}. */
@@ -71,20 +73,35 @@ function unaryCall(
   return (call, callback) => {
     const managed = startCall(method, "unary", call);
     const { ctx } = managed;
-    const run = async (): Promise<Message> => {
-      const response = await invoke(decodedRequest(method, call.request), ctx);
-      if (response.kind !== "unary") throw new AppError("INTERNAL", "a unary call produced a stream");
-      return response.message;
+    const reply = (error: StatusObject | null, message?: Message): void => {
+      managed.dispose();
+      try {
+        callback(error, message);
+      } catch (replyError) {
+        log?.error({ err: replyError, service: ctx.service, method: ctx.method }, "rpc reply");
+      }
     };
-    run()
-      .then(
-        (message) => callback(null, message),
-        (error: unknown) => callback(toGrpcStatus(callError(error, ctx), log, ctx)),
-      )
-      .catch((error: unknown) =>
-        log?.error({ err: error, service: ctx.service, method: ctx.method }, "rpc reply"),
-      )
-      .finally(managed.dispose);
+    const fail = (error: unknown): void => {
+      let status: StatusObject;
+      try {
+        status = toGrpcStatus(callError(error, ctx), log, ctx);
+      } catch (mappingError) {
+        log?.error({ err: mappingError, service: ctx.service, method: ctx.method }, "rpc reply");
+        status = { code: grpcStatus.INTERNAL, details: "internal error", metadata: new Metadata() };
+      }
+      reply(status);
+    };
+    let response: Promise<CallResponse<Message>>;
+    try {
+      response = invoke(decodedRequest(method, call.request), ctx);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    response.then((r) => {
+      if (r.kind === "unary") reply(null, r.message);
+      else fail(new AppError("INTERNAL", "a unary call produced a stream"));
+    }, fail);
   };
 }
 
