@@ -37,6 +37,7 @@ export const COMMAND_ID_HEADER = "Clone-Command-Id";
 
 interface Waiter {
   readonly payloadHash: string;
+  /** Settles this send: clears its timer and abort listener, then resolves. */
   readonly resolve: (outcome: CommandOutcome) => void;
 }
 
@@ -48,13 +49,14 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
   const names = streamNames(options.prefix);
   const gatewayId = nuid.next();
   const replySubject = names.replySubject(gatewayId);
+  const subjects = Array.from({ length: options.partitions }, (_, p) => names.commandSubject(p));
   const pending = new Map<string, Waiter[]>();
 
   const sub: Subscription = options.nc.subscribe(replySubject, {
     callback: (err, msg) => {
       if (err) return;
       const commandId = msg.headers?.get(COMMAND_ID_HEADER);
-      if (!commandId) return;
+      if (!commandId || !pending.has(commandId)) return;
       settle(commandId, JSON.parse(decoder.decode(msg.data)) as CommandOutcome);
     },
   });
@@ -63,14 +65,22 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
     const waiters = pending.get(commandId);
     if (!waiters) return;
     pending.delete(commandId);
-    waiters.forEach((w, i) => {
-      w.resolve(i === 0 ? outcome : markDuplicate(outcome));
-    });
+    for (let i = 0; i < waiters.length; i++) {
+      (waiters[i] as Waiter).resolve(i === 0 ? outcome : markDuplicate(outcome));
+    }
   }
 
-  async function pollStored(envelope: CommandEnvelope, signal: AbortSignal): Promise<CommandOutcome> {
+  function forget(commandId: string, waiter: Waiter): void {
+    const list = pending.get(commandId);
+    if (list === undefined) return;
+    const rest = list.filter((w) => w !== waiter);
+    if (rest.length === 0) pending.delete(commandId);
+    else pending.set(commandId, rest);
+  }
+
+  async function pollStored(envelope: CommandEnvelope, isOver: () => boolean): Promise<CommandOutcome> {
     let delay = 5;
-    while (!signal.aborted) {
+    while (!isOver()) {
       const stored = await options.lookup(envelope.commandId);
       if (stored) {
         if (stored.payloadHash !== envelope.payloadHash) return reusedIdOutcome();
@@ -79,69 +89,81 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
       await Bun.sleep(delay);
       delay = Math.min(delay * 2, 100);
     }
-    throw signal.reason;
+    throw new AppError("CANCELLED", "no longer waited for");
+  }
+
+  /**
+   * Publishes the command; JetStream's ack says whether it was new. A duplicate is answered by whoever sent the
+   * first copy, or from the stored result.
+   */
+  async function publish(envelope: CommandEnvelope, timeoutMs: number, isOver: () => boolean): Promise<void> {
+    const h = headers();
+    h.set(REPLY_HEADER, replySubject);
+    let duplicate: boolean;
+    try {
+      const ack = await options.js.publish(
+        subjects[partitionOf(envelope.aggregateId, options.partitions)] as string,
+        encoder.encode(JSON.stringify(envelope)),
+        { msgID: envelope.commandId, headers: h, timeout: Math.min(timeoutMs, 5000) },
+      );
+      duplicate = ack.duplicate;
+    } catch (error) {
+      throw new AppError("UNAVAILABLE", "the command bus (NATS JetStream) is unavailable", { cause: error });
+    }
+    if (!duplicate) return;
+    // JetStream dropped this copy: the first one is applied (or being applied) elsewhere.
+    const stored = await pollStored(envelope, isOver).catch(() => undefined);
+    if (stored !== undefined) settle(envelope.commandId, stored);
   }
 
   return {
-    async send(envelope, sendOptions) {
+    send(envelope, sendOptions) {
       const timeoutMs =
         envelope.deadline === undefined ? options.defaultTimeoutMs : envelope.deadline - Date.now();
-      if (timeoutMs <= 0)
-        throw new AppError("DEADLINE_EXCEEDED", "deadline exceeded before the command was sent");
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const signal = sendOptions?.signal ? AbortSignal.any([timeout, sendOptions.signal]) : timeout;
-      const deadlineError = () =>
-        timeout.aborted
-          ? new AppError(
-              "DEADLINE_EXCEEDED",
-              "the command was accepted but no result arrived before the deadline; retry with the same command_id",
-            )
-          : new AppError("CANCELLED", "cancelled by the caller");
-
-      const outcome = new Promise<CommandOutcome>((resolve, reject) => {
-        const existing = pending.get(envelope.commandId);
-        const waiter: Waiter = { payloadHash: envelope.payloadHash, resolve };
-        if (existing) {
-          if (existing[0]?.payloadHash !== envelope.payloadHash) return resolve(reusedIdOutcome());
-          existing.push(waiter);
-        } else {
-          pending.set(envelope.commandId, [waiter]);
-        }
-        signal.addEventListener(
-          "abort",
-          () => {
-            const list = pending.get(envelope.commandId);
-            const rest = list?.filter((w) => w !== waiter) ?? [];
-            if (rest.length === 0) pending.delete(envelope.commandId);
-            else pending.set(envelope.commandId, rest);
-            reject(deadlineError());
-          },
-          { once: true },
+      if (timeoutMs <= 0) {
+        return Promise.reject(
+          new AppError("DEADLINE_EXCEEDED", "deadline exceeded before the command was sent"),
         );
-      });
-      if ((pending.get(envelope.commandId)?.length ?? 0) > 1) return outcome;
-
-      const h = headers();
-      h.set(REPLY_HEADER, replySubject);
-      let duplicate: boolean;
-      try {
-        const ack = await options.js.publish(
-          names.commandSubject(partitionOf(envelope.aggregateId, options.partitions)),
-          encoder.encode(JSON.stringify(envelope)),
-          { msgID: envelope.commandId, headers: h, timeout: Math.min(timeoutMs, 5000) },
-        );
-        duplicate = ack.duplicate;
-      } catch (error) {
-        pending.delete(envelope.commandId);
-        throw new AppError("UNAVAILABLE", "the command bus (NATS JetStream) is unavailable", {
-          cause: error,
-        });
       }
-      if (!duplicate) return outcome;
-      // JetStream dropped this copy: the first one is applied (or being applied) elsewhere.
-      return Promise.race([outcome, pollStored(envelope, signal).catch(() => outcome)]).then((o) => {
-        settle(envelope.commandId, o);
-        return o;
+      const caller = sendOptions?.signal;
+      if (caller?.aborted) return Promise.reject(abortError(caller.reason));
+      return new Promise<CommandOutcome>((resolve, reject) => {
+        let over = false;
+        const finish = (): void => {
+          over = true;
+          clearTimeout(timer);
+          caller?.removeEventListener("abort", onAbort);
+        };
+        const waiter: Waiter = {
+          payloadHash: envelope.payloadHash,
+          resolve: (outcome) => {
+            finish();
+            resolve(outcome);
+          },
+        };
+        const fail = (error: AppError): void => {
+          if (over) return;
+          finish();
+          forget(envelope.commandId, waiter);
+          reject(error);
+        };
+        const onAbort = (): void => fail(abortError(caller?.reason));
+        // One timer and one listener per command, both dropped as soon as it is answered.
+        const timer = setTimeout(() => fail(deadlineError()), timeoutMs);
+        caller?.addEventListener("abort", onAbort, { once: true });
+
+        const existing = pending.get(envelope.commandId);
+        if (existing) {
+          if (existing[0]?.payloadHash !== envelope.payloadHash) return waiter.resolve(reusedIdOutcome());
+          // The same command is already on its way from this gateway: share its answer.
+          existing.push(waiter);
+          return;
+        }
+        pending.set(envelope.commandId, [waiter]);
+        publish(envelope, timeoutMs, () => over).catch((error: unknown) => {
+          pending.delete(envelope.commandId);
+          fail(AppError.from(error));
+        });
       });
     },
     async close() {
@@ -153,4 +175,17 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
       }
     },
   };
+}
+
+function deadlineError(): AppError {
+  return new AppError(
+    "DEADLINE_EXCEEDED",
+    "the command was accepted but no result arrived before the deadline; retry with the same command_id",
+  );
+}
+
+/** The error for a send whose caller gave up: its deadline passed, or it cancelled. */
+function abortError(reason: unknown): AppError {
+  if (reason instanceof AppError && reason.code === "DEADLINE_EXCEEDED") return deadlineError();
+  return new AppError("CANCELLED", "cancelled by the caller");
 }
