@@ -5,7 +5,6 @@
  * `command_blobs` under the command id and the worker puts it back. The payload hash covers the content
  * through its SHA-256, so a retry with other bytes is still told apart.
  */
-import { createHash } from "node:crypto";
 import type { DomainCommand } from "../domain";
 
 /** A command as it travels: JSON-safe, without binary content. */
@@ -34,23 +33,103 @@ export function fromWire(payload: WirePayload, blob: Uint8Array | undefined): Do
 
 /** SHA-256 (hex) of canonical JSON of the payload and expected version: the identity of a command's intent. */
 export function payloadHash(payload: WirePayload, expectedVersion: number | undefined): string {
-  return sha256(
-    new TextEncoder().encode(canonicalJson({ payload, expectedVersion: expectedVersion ?? null })),
-  );
+  return sha256(canonicalJson({ payload, expectedVersion: expectedVersion ?? null }));
 }
 
-function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
+/** SHA-256 (hex) of bytes, or of a string's UTF-8 encoding. */
+function sha256(data: Uint8Array | string): string {
+  return Bun.SHA256.hash(data, "hex");
 }
 
-/** JSON with object keys sorted, so equal values always give equal text. */
+/**
+ * JSON with object keys sorted, so equal values always give equal text. Stored hashes depend on it, so its
+ * output must never change: it is exactly `JSON.stringify` with a replacer that copies every object with its
+ * keys sorted ({@link canonicalJsonReference}), whose key order is that of a JS object built that way: keys that
+ * are array indices first, numerically, then the others sorted. This is the same text without the copies; values
+ * it does not handle itself (`toJSON`, class instances, boxed primitives) go to the reference.
+ */
 export function canonicalJson(value: unknown): string {
+  const text = canonical(value);
+  return text === unsupported ? canonicalJsonReference(value) : (text as string);
+}
+
+/** The definition of {@link canonicalJson}, used for values the fast path does not take. */
+export function canonicalJsonReference(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
     const sorted: Record<string, unknown> = {};
     for (const k of Object.keys(v as object).sort()) sorted[k] = (v as Record<string, unknown>)[k];
     return sorted;
   });
+}
+
+const unsupported = Symbol("unsupported");
+
+/** The canonical text of a value, undefined where JSON omits it, or `unsupported`. */
+function canonical(v: unknown): string | undefined | typeof unsupported {
+  switch (typeof v) {
+    case "string":
+      return JSON.stringify(v);
+    case "number":
+      return Number.isFinite(v) ? JSON.stringify(v) : "null";
+    case "boolean":
+      return v ? "true" : "false";
+    case "undefined":
+    case "function":
+    case "symbol":
+      return undefined;
+    case "object":
+      if (v === null) return "null";
+      if (Array.isArray(v)) return canonicalArray(v);
+      return canonicalObject(v);
+    default:
+      return unsupported; // bigint: let JSON.stringify throw as it always did
+  }
+}
+
+function canonicalArray(items: readonly unknown[]): string | typeof unsupported {
+  if (Object.getPrototypeOf(items) !== Array.prototype || "toJSON" in items) return unsupported;
+  let out = "[";
+  for (let i = 0; i < items.length; i++) {
+    const item = canonical(items[i]);
+    if (item === unsupported) return unsupported;
+    out += `${i === 0 ? "" : ","}${item ?? "null"}`;
+  }
+  return `${out}]`;
+}
+
+function canonicalObject(object: object): string | typeof unsupported {
+  const proto = Object.getPrototypeOf(object);
+  if ((proto !== Object.prototype && proto !== null) || "toJSON" in object) return unsupported;
+  const record = object as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  // A copy built in this order would list array-index keys first, in numeric order.
+  if (keys.some(isArrayIndex)) {
+    keys.sort((a, b) => {
+      const ai = isArrayIndex(a);
+      const bi = isArrayIndex(b);
+      if (ai && bi) return Number(a) - Number(b);
+      return ai ? -1 : bi ? 1 : 0;
+    });
+  }
+  let out = "{";
+  let first = true;
+  for (const key of keys) {
+    if (key === "__proto__") return unsupported; // the reference's copy would not keep it as a key
+    const text = canonical(record[key]);
+    if (text === unsupported) return unsupported;
+    if (text === undefined) continue;
+    out += `${first ? "" : ","}${JSON.stringify(key)}:${text}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+/** True for a key JS orders as an array index: a canonical decimal below 2^32 - 1. */
+function isArrayIndex(key: string): boolean {
+  const c = key.charCodeAt(0);
+  if (c < 48 || c > 57) return false;
+  return /^(?:0|[1-9]\d*)$/.test(key) && Number(key) < 4294967295;
 }
 
 /**
@@ -64,7 +143,8 @@ export function idsFromCommandId(commandId: string): () => string {
 
 /** A UUID (version 8, name-based on SHA-256) for a name. */
 export function uuidFrom(name: string): string {
-  const h = createHash("sha256").update(name).digest();
+  const digest = Bun.SHA256.hash(name);
+  const h = Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength);
   h[6] = ((h[6] as number) & 0x0f) | 0x80;
   h[8] = ((h[8] as number) & 0x3f) | 0x80;
   const hex = h.subarray(0, 16).toString("hex");
