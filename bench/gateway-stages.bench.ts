@@ -11,12 +11,14 @@ import type { CommandOutcome } from "../src/commands/envelope";
 import { createOwnerLookup } from "../src/commands/owners";
 import { idsFromCommandId } from "../src/commands/payload";
 import { validateCommandRequest } from "../src/commands/validation";
+import type { Interceptor, Next } from "../src/gateway";
 import { createAuthenticator, createCallContext, metadataToHeaders, mintToken } from "../src/gateway";
 import {
   RecordConversationTurnRequestSchema,
   RecordConversationTurnResponseSchema,
 } from "../src/gen/clone/v1/command_service_pb";
 import { Speaker } from "../src/gen/clone/v1/enums_pb";
+import { createMetrics, metricsInterceptor } from "../src/metrics";
 import type { SqlClient } from "../src/write-model";
 import { OVERHEAD_JWT_SECRET, OVERHEAD_USER_ID } from "./gateway-overhead-shared";
 
@@ -117,4 +119,17 @@ await time("AbortSignal.timeout + any + listener", () => {
   const s = AbortSignal.any([t, new AbortController().signal]);
   s.addEventListener("abort", () => {}, { once: true });
 });
+const metricsNext: Next<unknown, unknown> = (
+  metricsInterceptor(createMetrics({ role: "gateway" })) as Interceptor
+)(async () => ({ kind: "unary", message: 1 }));
+const bare: Next<unknown, unknown> = async () => ({ kind: "unary", message: 1 });
+const metricsCtx = createCallContext({
+  service: "clone.v1.CommandService",
+  method: "RecordConversationTurn",
+  kind: "unary",
+  headers,
+  deadline: undefined,
+}).ctx;
+await time("a bare async next (reference)", () => bare(request, metricsCtx));
+await time("metricsInterceptor around it", () => metricsNext(request, metricsCtx));
 console.log(`(envelope ${envelopeJson.length} bytes)`);
