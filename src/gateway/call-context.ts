@@ -30,8 +30,11 @@ export interface CallContextInit {
 /** A call context with the controls only the transport may use. */
 export interface ManagedCallContext {
   readonly ctx: CallContext;
-  /** Aborts the signal with CANCELLED (the client went away), or DEADLINE_EXCEEDED at the deadline. */
-  cancel(): void;
+  /**
+   * Aborts the signal with CANCELLED (the client went away), or DEADLINE_EXCEEDED at the deadline; or with
+   * `reason` when the server ends the call (e.g. UNAVAILABLE while shutting down).
+   */
+  cancel(reason?: AppError): void;
   /** Stops the deadline timer and ignores later cancels; call once the call is over. */
   dispose(): void;
 }
@@ -61,8 +64,9 @@ export function createCallContext(init: CallContextInit): ManagedCallContext {
   };
   return {
     ctx,
-    cancel() {
+    cancel(reason) {
       if (over || controller.signal.aborted) return;
+      if (reason instanceof AppError) return controller.abort(reason);
       const atDeadline =
         init.deadline !== undefined && Date.now() >= init.deadline - deadlineCancelToleranceMs;
       controller.abort(

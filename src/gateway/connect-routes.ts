@@ -146,10 +146,17 @@ function startCall(
   });
   let finished = false;
   // connect aborts its signal on a client disconnect, at the deadline, and also once the call completed.
-  const onAbort = (): void => {
-    if (!finished) managed.cancel();
+  // The HTTP server aborts with UNAVAILABLE when it shuts down; anything else is the client leaving.
+  const reasonOf = (): AppError | undefined => {
+    const r = context.signal.reason;
+    return r instanceof ConnectError && r.code === (14 as ConnectCode) // Code.Unavailable
+      ? new AppError("UNAVAILABLE", "the server is shutting down")
+      : undefined;
   };
-  if (context.signal.aborted) managed.cancel();
+  const onAbort = (): void => {
+    if (!finished) managed.cancel(reasonOf());
+  };
+  if (context.signal.aborted) managed.cancel(reasonOf());
   else context.signal.addEventListener("abort", onAbort, { once: true });
   return {
     ...managed,
