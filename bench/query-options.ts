@@ -1,0 +1,101 @@
+/**
+ * Settings of `bun run bench:queries` (bench/queries.bench.ts): like options.ts for the command benchmark, the
+ * one module of this benchmark that reads `process.env`. The defaults keep a full run under about five minutes
+ * on two cores.
+ */
+import { z } from "zod";
+
+const positiveInt = z.coerce.number().int().positive();
+const seconds = z.coerce.number().positive();
+const share = z.coerce.number().min(0).max(1);
+const list = z
+  .string()
+  .transform((s) => s.split(",").map((c) => Number(c.trim())))
+  .pipe(z.array(z.number().int().positive()).min(1));
+
+const queryBenchEnvSchema = z.object({
+  BENCH_QUERY_SECONDS: seconds.default(4),
+  BENCH_QUERY_SLICES: positiveInt.default(4),
+  BENCH_QUERY_WARMUP_SECONDS: seconds.default(3),
+  BENCH_QUERY_CONCURRENCY: list.default([1, 16]),
+  BENCH_QUERY_SMALL_USERS: positiveInt.default(10_000),
+  BENCH_QUERY_LARGE_USERS: positiveInt.default(100_000),
+  BENCH_LAG_RATE: positiveInt.default(20),
+  BENCH_LAG_SECONDS: seconds.default(8),
+  BENCH_LAG_FULL_SECONDS: seconds.default(4),
+  BENCH_LAG_FULL_LARGE_SECONDS: seconds.default(2),
+  BENCH_LAG_TIMEOUT_SECONDS: seconds.default(30),
+  BENCH_ZIPF_SECONDS: seconds.default(10),
+  BENCH_ZIPF_WARMUP_SECONDS: seconds.default(5),
+  BENCH_ZIPF_PRIME_USERS: z.coerce.number().int().min(0).default(1_000),
+  BENCH_ZIPF_EXPONENT: z.coerce.number().positive().default(1.1),
+  BENCH_ZIPF_CONCURRENCY: positiveInt.default(16),
+  BENCH_ZIPF_WRITE_SHARE: share.default(0.05),
+});
+
+/** Typed settings of the query benchmark. */
+export interface QueryBenchOptions {
+  /** Measured time of each (workload, concurrency) cell of the latency matrix, ms (`BENCH_QUERY_SECONDS`). */
+  readonly durationMs: number;
+  /** Interleaved slices per cell (`BENCH_QUERY_SLICES`). */
+  readonly slices: number;
+  /** Warm-up of every latency workload before measuring, ms (`BENCH_QUERY_WARMUP_SECONDS`). */
+  readonly warmupMs: number;
+  /** Closed-loop lanes of the latency matrix (`BENCH_QUERY_CONCURRENCY`, comma-separated). */
+  readonly concurrencies: readonly number[];
+  /** Users of the small and the large database (`BENCH_QUERY_SMALL_USERS`, `BENCH_QUERY_LARGE_USERS`). */
+  readonly smallUsers: number;
+  readonly largeUsers: number;
+  /** UpdateUserProfile commands per second of the lag probe (`BENCH_LAG_RATE`). */
+  readonly lagRate: number;
+  /** Sending time of each keyed lag cell, ms (`BENCH_LAG_SECONDS`). */
+  readonly lagMs: number;
+  /** Sending time of the full-refresh cell on the small database, ms (`BENCH_LAG_FULL_SECONDS`). */
+  readonly lagFullMs: number;
+  /** Sending time of the full-refresh cell on the large database, ms (`BENCH_LAG_FULL_LARGE_SECONDS`). */
+  readonly lagFullLargeMs: number;
+  /** A lag sample not visible after this long counts as timed out, ms (`BENCH_LAG_TIMEOUT_SECONDS`). */
+  readonly lagTimeoutMs: number;
+  /** Measured time and warm-up of the zipf mix, ms (`BENCH_ZIPF_SECONDS`, `BENCH_ZIPF_WARMUP_SECONDS`). */
+  readonly zipfMs: number;
+  readonly zipfWarmupMs: number;
+  /** The cache is primed with the answers of this many of the most popular users (`BENCH_ZIPF_PRIME_USERS`). */
+  readonly zipfPrimeUsers: number;
+  /** Zipf exponent s (`BENCH_ZIPF_EXPONENT`). */
+  readonly zipfExponent: number;
+  /** Closed-loop lanes of the zipf mix (`BENCH_ZIPF_CONCURRENCY`). */
+  readonly zipfConcurrency: number;
+  /** Share of writes in the zipf mix, 0..1 (`BENCH_ZIPF_WRITE_SHARE`). */
+  readonly zipfWriteShare: number;
+}
+
+/** Parses the environment; throws naming each bad variable. */
+export function loadQueryBenchOptions(
+  env: Record<string, string | undefined> = process.env,
+): QueryBenchOptions {
+  const parsed = queryBenchEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new Error(`invalid benchmark settings: ${problems.join("; ")}`);
+  }
+  const e = parsed.data;
+  return {
+    durationMs: e.BENCH_QUERY_SECONDS * 1000,
+    slices: e.BENCH_QUERY_SLICES,
+    warmupMs: e.BENCH_QUERY_WARMUP_SECONDS * 1000,
+    concurrencies: e.BENCH_QUERY_CONCURRENCY,
+    smallUsers: e.BENCH_QUERY_SMALL_USERS,
+    largeUsers: e.BENCH_QUERY_LARGE_USERS,
+    lagRate: e.BENCH_LAG_RATE,
+    lagMs: e.BENCH_LAG_SECONDS * 1000,
+    lagFullMs: e.BENCH_LAG_FULL_SECONDS * 1000,
+    lagFullLargeMs: e.BENCH_LAG_FULL_LARGE_SECONDS * 1000,
+    lagTimeoutMs: e.BENCH_LAG_TIMEOUT_SECONDS * 1000,
+    zipfMs: e.BENCH_ZIPF_SECONDS * 1000,
+    zipfWarmupMs: e.BENCH_ZIPF_WARMUP_SECONDS * 1000,
+    zipfPrimeUsers: e.BENCH_ZIPF_PRIME_USERS,
+    zipfExponent: e.BENCH_ZIPF_EXPONENT,
+    zipfConcurrency: e.BENCH_ZIPF_CONCURRENCY,
+    zipfWriteShare: e.BENCH_ZIPF_WRITE_SHARE,
+  };
+}

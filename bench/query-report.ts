@@ -1,0 +1,309 @@
+/**
+ * The printed result of queries.bench.ts: markdown tables of every measurement (query latency, consistency
+ * lag and where it goes, the zipf mix's cache hit rate), then one verdict line per target.
+ */
+import { ruleFor } from "../src/consistency/rules";
+import type { CpuSample } from "./cpu-meter";
+import type { LagSample } from "./lag-probe";
+import { type MixCounts, mixReads, sumCounts } from "./query-mix";
+import type { RefreshMode } from "./query-stack";
+import { type LoadResult, percentile, type Summary, summarize } from "./stats";
+
+/** The workloads of the latency matrix, in print order. */
+export const latencyWorkloads = ["cached", "uncached", "echo", "pk-select"] as const;
+/** A workload of the latency matrix. */
+export type LatencyWorkload = (typeof latencyWorkloads)[number];
+
+const latencyLabels: Record<LatencyWorkload, string> = {
+  cached: "GetUserProfile, cached (from_cache asserted)",
+  uncached: "GetUserProfile, bypass_cache = true",
+  echo: "bare grpc-js echo (child process)",
+  "pk-select": "bare pg primary-key SELECT on user_profile_view",
+};
+
+/** One cell of the latency matrix. */
+export interface LatencyCell {
+  readonly summary: Summary;
+  readonly load: LoadResult;
+  readonly note?: string;
+  readonly cpu?: CpuSample;
+}
+
+/** Latency cells by concurrency and workload. */
+export type LatencyResults = Map<number, Map<LatencyWorkload, LatencyCell>>;
+
+/** One lag cell. */
+export interface LagCell {
+  readonly users: number;
+  readonly mode: RefreshMode;
+  readonly rate: number;
+  readonly sendMs: number;
+  readonly samples: readonly LagSample[];
+  /** Means from the services' own metrics over the cell (ms) and their observation counts. */
+  readonly metrics: {
+    readonly refresh: { meanMs: number; count: number };
+    readonly viewLag: { meanMs: number; count: number };
+    readonly publishDelay: { meanMs: number; count: number };
+  };
+}
+
+/** The zipf mix's measurement. */
+export interface MixResult {
+  readonly counts: MixCounts;
+  /** QUERY_CACHE_TTL_MS of the gateway. */
+  readonly ttlMs: number;
+  /** The TTL bound of the hit rate at the measured read rates (zipf.ts `ttlHitRateBound`). */
+  readonly ttlBound: number;
+  readonly load: LoadResult;
+  /** Cache hits and misses of the three read types from the gateway's /metrics, over the measured window. */
+  readonly gatewayHits: number;
+  readonly gatewayMisses: number;
+  readonly users: number;
+  readonly exponent: number;
+  readonly concurrency: number;
+  readonly writeShare: number;
+  /** The cache was primed with the answers of this many most popular users, then warmed up this long. */
+  readonly primedUsers: number;
+  readonly warmupMs: number;
+}
+
+/** The targets. */
+export const queryTargets = {
+  cachedOverEcho: { max: 1.3 },
+  uncachedOverEchoPlusPk: { concurrency: 1, max: 1.5 },
+  keyedLagP99Ms: { max: 100 },
+  keyedLagGrowth: { max: 1.2 },
+  hitRate: { min: 0.9 },
+} as const;
+
+const fmt = (n: number | undefined, digits = 2) =>
+  n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : "n/a";
+const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(1)}%` : "n/a");
+const verdict = (ok: boolean, value: number) => (!Number.isFinite(value) ? "n/a" : ok ? "PASS" : "FAIL");
+
+/** The latency table. */
+export function formatLatency(results: LatencyResults): string {
+  const lines = [
+    "| concurrency | workload | ops/s | p50 ms | p99 ms | notes |",
+    "|---:|---|---:|---:|---:|---|",
+  ];
+  for (const [concurrency, row] of results) {
+    for (const w of latencyWorkloads) {
+      const c = row.get(w);
+      if (!c) continue;
+      const errors =
+        c.summary.errors > 0
+          ? `${c.summary.errors} ${w === "cached" ? "not from cache" : "errors"}: ${c.load.errorSamples.join(" | ")}`
+          : undefined;
+      const notes = [c.note, errors].filter((x) => x !== undefined).join("; ");
+      lines.push(
+        `| ${concurrency} | ${latencyLabels[w]} | ${fmt(c.summary.opsPerSecond, 0)} | ${fmt(c.summary.p50Ms)} | ` +
+          `${fmt(c.summary.p99Ms)} | ${notes} |`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+const cpuColumns = ["bench client", "gateway", "echo server", "postgres"] as const;
+
+/** CPU per operation by process, for the latency matrix. */
+export function formatLatencyCpu(results: LatencyResults): string {
+  const lines = [
+    "CPU per operation (ms of CPU summed over cores) by process, and machine cores busy while it ran:",
+    `| concurrency | workload | ${cpuColumns.join(" | ")} | machine, cores |`,
+    `|---:|---|${cpuColumns.map(() => "---:|").join("")}---:|`,
+  ];
+  for (const [concurrency, row] of results) {
+    for (const w of latencyWorkloads) {
+      const c = row.get(w);
+      const ops = c?.load.latenciesMs.length ?? 0;
+      if (!c?.cpu || ops === 0) continue;
+      const cpu = c.cpu;
+      const cells = cpuColumns.map((p) => fmt((cpu.byProcess.get(p) ?? 0) / ops, 3));
+      lines.push(`| ${concurrency} | ${w} | ${cells.join(" | ")} | ${fmt(cpu.machineBusyMs / cpu.wallMs)} |`);
+    }
+  }
+  return lines.join("\n");
+}
+
+type Segment = (s: LagSample) => number | undefined;
+const diff = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined ? undefined : b - a;
+
+/** Lag and its segments. */
+const segments: ReadonlyArray<readonly [string, Segment]> = [
+  ["worker reply → client answer", (s) => diff(s.replyAt, s.answeredAt)],
+  ["relay wake − worker reply", (s) => diff(s.replyAt, s.wakeAt)],
+  ["wake → event on JetStream (relay round)", (s) => diff(s.wakeAt, s.evtAt)],
+  ["event → invalidation broadcast (consistency)", (s) => diff(s.evtAt, s.invAt)],
+  ["invalidation → visible via gateway", (s) => diff(s.invAt, s.visibleAt)],
+  ["answer → event on JetStream", (s) => diff(s.answeredAt, s.evtAt)],
+];
+
+/** p50 and p99 of `f` over the samples where it is defined. */
+function spread(samples: readonly LagSample[], f: Segment): { p50: number; p99: number; n: number } {
+  const values = Float64Array.from(
+    samples.map(f).filter((v): v is number => v !== undefined && Number.isFinite(v)),
+  ).sort();
+  return { p50: percentile(values, 50), p99: percentile(values, 99), n: values.length };
+}
+
+/** Lag of a cell: visible − answered over the visible samples. */
+export function lagOf(cell: LagCell): {
+  p50: number;
+  p99: number;
+  max: number;
+  visible: number;
+  failed: number;
+} {
+  const lags = Float64Array.from(
+    cell.samples.flatMap((s) =>
+      s.visibleAt !== undefined && s.answeredAt !== undefined ? [s.visibleAt - s.answeredAt] : [],
+    ),
+  ).sort();
+  return {
+    p50: percentile(lags, 50),
+    p99: percentile(lags, 99),
+    max: lags.length > 0 ? (lags[lags.length - 1] as number) : Number.NaN,
+    visible: lags.length,
+    failed: cell.samples.length - lags.length,
+  };
+}
+
+const usersLabel = (n: number) => (n % 1000 === 0 ? `${n / 1000}k` : String(n));
+
+/** The lag table and the breakdown table. */
+export function formatLag(cells: readonly LagCell[]): string {
+  const lag = [
+    "| users | refresh | commands | visible | timed out / failed | lag p50 ms | lag p99 ms | lag max ms | " +
+      "refresh txn mean ms (metric) | commit → view refreshed mean ms (metric) | commit → published mean ms (metric) |",
+    "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const c of cells) {
+    const l = lagOf(c);
+    const failures = [...new Set(c.samples.flatMap((s) => (s.error ? [s.error] : [])))].slice(0, 2);
+    lag.push(
+      `| ${usersLabel(c.users)} | ${c.mode} | ${c.samples.length} (${c.rate}/s × ${fmt(c.sendMs / 1000, 1)} s) | ` +
+        `${l.visible} | ${l.failed}${failures.length > 0 ? ` (${failures.join(" | ")})` : ""} | ` +
+        `${fmt(l.p50, 1)} | ${fmt(l.p99, 1)} | ${fmt(l.max, 1)} | ` +
+        `${fmt(c.metrics.refresh.meanMs)} (${c.metrics.refresh.count}) | ${fmt(c.metrics.viewLag.meanMs, 1)} | ` +
+        `${fmt(c.metrics.publishDelay.meanMs, 1)} |`,
+    );
+  }
+  const breakdown = [
+    "where the lag goes (p50 / p99 ms of each segment; the lag runs from the answer, the path from the worker's reply):",
+    `| users | refresh | ${segments.map(([name]) => name).join(" | ")} |`,
+    `|---:|---|${segments.map(() => "---:|").join("")}`,
+  ];
+  for (const c of cells) {
+    const cols = segments.map(([, f]) => {
+      const s = spread(c.samples, f);
+      return s.n === 0 ? "n/a" : `${fmt(s.p50, 1)} / ${fmt(s.p99, 1)}`;
+    });
+    breakdown.push(`| ${usersLabel(c.users)} | ${c.mode} | ${cols.join(" | ")} |`);
+  }
+  const delay = ruleFor("user.profile_updated")?.refreshDelay;
+  breakdown.push(
+    "",
+    `event → invalidation = JetStream delivery to the consistency role + the rule's coalescing delay (${delay ?? "n/a"} ms ` +
+      "for user.profile_updated, src/consistency/rules.ts) + the refresh transaction (metric column above) + the " +
+      "broadcast; wake → event = the relay's round (it publishes only events older than every running write " +
+      "transaction, so a long one, such as a full refresh, holds publication back).",
+  );
+  return [...lag, "", ...breakdown].join("\n");
+}
+
+/** The zipf mix table. */
+export function formatMix(m: MixResult): string {
+  const all = sumCounts(m.counts.byType);
+  const reads = Float64Array.from(m.counts.readLatenciesMs).sort();
+  const s = summarize(m.load);
+  const lines = [
+    `zipf(s=${m.exponent}) over ${usersLabel(m.users)} users, ${Math.round((1 - m.writeShare) * 100)}% reads ` +
+      `(GetUserProfile / GetUserStatistics / ListConversations evenly), ${Math.round(m.writeShare * 100)}% writes ` +
+      `(UpdateUserProfile / RecordConversationTurn evenly), concurrency ${m.concurrency}, ` +
+      `${fmt(m.load.windowMs / 1000, 0)} s, after priming the cache with the 3 answers of the ${m.primedUsers} most ` +
+      `popular users and ${fmt(m.warmupMs / 1000, 0)} s of the same mix:`,
+    "| query | reads | from cache | hit rate | misses: first read / after a write / other |",
+    "|---|---:|---:|---:|---|",
+  ];
+  for (const t of mixReads) {
+    const c = m.counts.byType.get(t);
+    if (!c) continue;
+    lines.push(
+      `| ${t} | ${c.reads} | ${c.hits} | ${pct(c.hits / c.reads)} | ${c.first} / ${c.written} / ${c.other} |`,
+    );
+  }
+  lines.push(
+    `| all reads | ${all.reads} | ${all.hits} | ${pct(all.hits / all.reads)} | ${all.first} / ${all.written} / ${all.other} |`,
+    "",
+    `ops/s ${fmt(s.opsPerSecond, 0)} (reads and ${m.counts.writes} writes), read p50 ${fmt(percentile(reads, 50))} ms, ` +
+      `read p99 ${fmt(percentile(reads, 99))} ms, ${s.errors} errors${s.errors > 0 ? ` (${m.load.errorSamples.join(" | ")})` : ""}; ` +
+      `${m.counts.distinctKeys} distinct (query, user) keys read; gateway /metrics: ` +
+      `clone_query_cache_hits_total +${m.gatewayHits}, clone_query_cache_misses_total +${m.gatewayMisses} → ` +
+      `hit rate ${pct(m.gatewayHits / (m.gatewayHits + m.gatewayMisses))}`,
+    `without the first reads (misses any cache has in a run this short): ${pct(all.hits / (all.reads - all.first))}; ` +
+      `TTL bound: at these read rates a cache whose entries live ${fmt(m.ttlMs / 1000, 0)} s (QUERY_CACHE_TTL_MS) hits ` +
+      `at most ${pct(m.ttlBound)} of a zipf(s=${m.exponent}) stream over ${usersLabel(m.users)} users, even with ` +
+      "no writes and no size bound (each key misses once per TTL)",
+  );
+  return lines.join("\n");
+}
+
+/** One verdict line per target. */
+export function formatQueryVerdicts(
+  latency: LatencyResults,
+  lag: readonly LagCell[],
+  mix: MixResult | undefined,
+  sizes: { readonly small: number; readonly large: number },
+): string {
+  const lines: string[] = [];
+  const p50 = (c: number, w: LatencyWorkload) => latency.get(c)?.get(w)?.summary.p50Ms ?? Number.NaN;
+  for (const c of latency.keys()) {
+    const r = p50(c, "cached") / p50(c, "echo");
+    const t = queryTargets.cachedOverEcho;
+    lines.push(
+      `cached @${c}: cached p50 / echo p50 = ${fmt(r)} (target <= ${t.max}) ${verdict(r <= t.max, r)}`,
+    );
+  }
+  for (const c of latency.keys()) {
+    const r = p50(c, "uncached") / (p50(c, "echo") + p50(c, "pk-select"));
+    const t = queryTargets.uncachedOverEchoPlusPk;
+    const scope = c === t.concurrency ? "" : " [target is set at concurrency 1; shown for reference]";
+    lines.push(
+      `uncached @${c}: uncached p50 / (echo p50 + pk select p50) = ${fmt(r)} (target <= ${t.max}) ` +
+        `${verdict(r <= t.max, r)}${scope}`,
+    );
+  }
+  const keyed = (users: number) => lag.find((c) => c.mode === "keyed" && c.users === users);
+  const small = keyed(sizes.small);
+  const large = keyed(sizes.large);
+  const t = queryTargets.keyedLagP99Ms;
+  for (const c of [small, large]) {
+    if (!c) continue;
+    const l = lagOf(c);
+    const p99 = l.failed > 0 ? Number.POSITIVE_INFINITY : l.p99;
+    lines.push(
+      `lag keyed @${usersLabel(c.users)}: p99 = ${fmt(l.p99, 1)} ms${l.failed > 0 ? ` with ${l.failed} not visible` : ""} ` +
+        `(target <= ${t.max} ms) ${l.visible === 0 ? "n/a" : p99 <= t.max ? "PASS" : "FAIL"}`,
+    );
+  }
+  if (small && large) {
+    const r = lagOf(large).p99 / lagOf(small).p99;
+    const g = queryTargets.keyedLagGrowth;
+    lines.push(
+      `lag keyed growth: p99 @${usersLabel(large.users)} / p99 @${usersLabel(small.users)} = ${fmt(r)} ` +
+        `(target <= ${g.max}, i.e. within 20%) ${verdict(r <= g.max, r)}`,
+    );
+  }
+  if (mix) {
+    const all = sumCounts(mix.counts.byType);
+    const rate = all.hits / all.reads;
+    const h = queryTargets.hitRate;
+    lines.push(
+      `cache hit rate (zipf mix): ${pct(rate)} (target >= ${pct(h.min)}) ${verdict(rate >= h.min, rate)}`,
+    );
+  }
+  return lines.join("\n");
+}
