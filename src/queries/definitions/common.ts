@@ -23,6 +23,16 @@ export const uuidField = z
   .pipe(z.uuid("must be a UUID"))
   .transform((s) => s.toLowerCase());
 
+/**
+ * A query function that prepares its statement once per connection under `name` (the read side's queries
+ * are few and hot: Postgres parses and plans each once).
+ */
+export function named(db: SqlClient, name: string) {
+  // biome-ignore lint/suspicious/noExplicitAny: rows are mapped field by field by each query, as pg types them
+  return <R extends Record<string, any> = Record<string, any>>(text: string, values: unknown[]) =>
+    db.query<R>({ name: `q_${name}`, text, values });
+}
+
 /** Parses a request with a zod schema, reporting every violation as INVALID_ARGUMENT. */
 export function parseRequest<S extends z.ZodType>(schema: S, request: unknown): z.output<S> {
   const result = schema.safeParse(request);

@@ -7,6 +7,7 @@ import { pageSize } from "../pagination";
 import type { QueryDefinition } from "../query-bus";
 import {
   big,
+  named,
   num,
   pageAfter,
   parseRequest,
@@ -72,7 +73,7 @@ export function listConversations(deps: QueryDeps): QueryDefinition<ListParams> 
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     tags: (p) => [userTag(p.userId)],
     async load(p) {
-      const res = await deps.db.query(
+      const res = await named(deps.db, "list_conversations")(
         `SELECT *, started_at::text AS started_at_key FROM conversation_session_summary_view
           WHERE user_id = $1
             AND ($2::timestamptz IS NULL OR (started_at, conversation_id) < ($2::timestamptz, $3::uuid))
@@ -126,13 +127,13 @@ export function getConversationHistory(deps: QueryDeps): QueryDefinition<History
     authorize: (actor, p) => requireOwnConversation(deps, actor, p.conversationId),
     tags: (p) => [conversationTag(p.conversationId)],
     async load(p) {
-      const summary = await deps.db.query(
+      const summary = await named(deps.db, "conversation_summary")(
         "SELECT * FROM conversation_session_summary_view WHERE conversation_id = $1",
         [p.conversationId],
       );
       const s = summary.rows[0];
       if (!s) throw new AppError("NOT_FOUND", `conversation ${p.conversationId} not found`);
-      const turns = await deps.db.query(
+      const turns = await named(deps.db, "conversation_turns")(
         `SELECT sequence, speaker, text, audio_ms, latency_ms, recorded_at FROM turns
           WHERE conversation_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3`,
         [p.conversationId, p.after, p.pageSize + 1],

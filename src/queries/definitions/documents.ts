@@ -4,7 +4,7 @@ import { userTag } from "../../consistency/rules";
 import { DocumentStatus } from "../../gen/clone/v1/enums_pb";
 import { pageSize } from "../pagination";
 import type { QueryDefinition } from "../query-bus";
-import { num, pageAfter, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
+import { named, num, pageAfter, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
 
 const statusNames: Record<number, string | null> = {
   [DocumentStatus.UNSPECIFIED]: null,
@@ -50,7 +50,7 @@ export function listDocuments(deps: QueryDeps): QueryDefinition<ListParams> {
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     tags: (p) => [userTag(p.userId)],
     async load(p) {
-      const res = await deps.db.query(
+      const res = await named(deps.db, "list_documents")(
         `SELECT *, uploaded_at::text AS uploaded_at_key FROM document_summary_view
           WHERE user_id = $1 AND ($2::text IS NULL OR status = $2)
             AND ($3::timestamptz IS NULL OR (uploaded_at, document_id) < ($3::timestamptz, $4::uuid))
@@ -116,7 +116,7 @@ export function searchDocuments(deps: QueryDeps): QueryDefinition<SearchParams> 
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     tags: (p) => [userTag(p.userId)],
     async load(p) {
-      const res = await deps.db.query(
+      const res = await named(deps.db, "search_documents")(
         `WITH q AS (SELECT websearch_to_tsquery('english', $2) AS query),
               best AS (
                 SELECT DISTINCT ON (c.document_id) c.document_id, c.content, ts_rank(c.tsv, q.query) AS rank

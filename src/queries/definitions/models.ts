@@ -3,7 +3,7 @@ import { z } from "zod";
 import { userTag } from "../../consistency/rules";
 import { ModelStatus } from "../../gen/clone/v1/enums_pb";
 import type { QueryDefinition } from "../query-bus";
-import { big, num, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
+import { big, named, num, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
 
 const byUser = z.object({ userId: uuidField });
 type ByUser = z.output<typeof byUser>;
@@ -25,9 +25,10 @@ export function listModels(deps: QueryDeps, kind: "voice" | "face"): QueryDefini
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     tags: (p) => [userTag(p.userId)],
     async load(p) {
-      const res = await deps.db.query(`SELECT * FROM ${view} WHERE user_id = $1 ORDER BY created_at, ${id}`, [
-        p.userId,
-      ]);
+      const res = await named(deps.db, view)(
+        `SELECT * FROM ${view} WHERE user_id = $1 ORDER BY created_at, ${id}`,
+        [p.userId],
+      );
       const models = res.rows.map((r) => ({
         ...(kind === "voice" ? { voiceModelId: r.voice_model_id } : { faceModelId: r.face_model_id }),
         userId: r.user_id,

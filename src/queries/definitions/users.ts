@@ -3,7 +3,7 @@ import { z } from "zod";
 import { userTag } from "../../consistency/rules";
 import { AppError } from "../../errors";
 import type { QueryDefinition } from "../query-bus";
-import { big, num, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
+import { big, named, num, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
 
 const byUser = z.object({ userId: uuidField });
 type ByUser = z.output<typeof byUser>;
@@ -17,7 +17,7 @@ export function getUserProfile(deps: QueryDeps): QueryDefinition<ByUser> {
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     tags: (p) => [userTag(p.userId)],
     async load(p) {
-      const res = await deps.db.query(
+      const res = await named(deps.db, "user_profile")(
         `SELECT user_id, email, display_name, active_voice_model_id, active_voice_model_name, active_face_model_id,
                 active_face_model_name, created_at, updated_at, version
            FROM user_profile_view WHERE user_id = $1`,
@@ -52,7 +52,10 @@ export function getUserStatistics(deps: QueryDeps): QueryDefinition<ByUser> {
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     tags: (p) => [userTag(p.userId)],
     async load(p) {
-      const res = await deps.db.query("SELECT * FROM user_statistics_view WHERE user_id = $1", [p.userId]);
+      const res = await named(deps.db, "user_statistics")(
+        "SELECT * FROM user_statistics_view WHERE user_id = $1",
+        [p.userId],
+      );
       const r = res.rows[0];
       if (!r) throw new AppError("NOT_FOUND", `user ${p.userId} not found`);
       return {
