@@ -338,6 +338,34 @@ describe("CommandService over gRPC (gateway and worker processes, Postgres, JetS
     ).toBe("NOT_FOUND");
   });
 
+  test("RecordDocumentProcessing: service only; records chunks once, then FAILED_PRECONDITION", async () => {
+    const up = await client.call(
+      "uploadDocument",
+      {
+        userId: ada,
+        title: "notes",
+        contentType: "text/plain",
+        content: new TextEncoder().encode("a b c d"),
+      },
+      { token: adaToken },
+    );
+    const documentId = up.result?.aggregateId ?? "";
+    const request = { documentId, succeeded: true, chunks: ["a b", "c d"], wordCount: 4 };
+    expect((await failure(client.call("recordDocumentProcessing", request, { token: adaToken }))).code).toBe(
+      "PERMISSION_DENIED",
+    );
+    const done = await client.call("recordDocumentProcessing", request, { token: service });
+    expect(done.result?.events).toEqual(["document.processed"]);
+    const chunks = await db.pool.query(
+      "SELECT count(*)::int AS n FROM document_chunks WHERE document_id = $1",
+      [documentId],
+    );
+    expect(chunks.rows[0].n).toBe(2);
+    expect((await failure(client.call("recordDocumentProcessing", request, { token: service }))).code).toBe(
+      "FAILED_PRECONDITION",
+    );
+  });
+
   test("conversations: start with the active models, turns 1..n, end, FAILED_PRECONDITION after", async () => {
     const start = await client.call("startConversation", { userId: ada }, { token: adaToken });
     const conversationId = start.result?.aggregateId ?? "";
