@@ -7,49 +7,23 @@ import { type ServiceError, status as Status } from "@grpc/grpc-js";
 import { createGrpcClient, type GrpcClient, mintToken } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { Speaker } from "../gen/clone/v1/enums_pb";
-import {
-  createTestDatabase,
-  createTestNats,
-  gatewayReady,
-  type RoleProcess,
-  startRole,
-  type TestDatabase,
-  type TestNats,
-  workerReady,
-} from "../testing";
+import { createTestStack, type RoleProcess, type TestDatabase, type TestStack } from "../testing";
 
 const secret = "e2e-secret-0123456789abcdef";
+let stack: TestStack;
 let db: TestDatabase;
-let nats: TestNats;
-let env: Record<string, string>;
-const processes: RoleProcess[] = [];
 let workers: RoleProcess[] = [];
 let clients: GrpcClient<typeof CommandService>[] = [];
 let token: string;
 const userId = crypto.randomUUID();
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  nats = await createTestNats();
-  env = {
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
-    NATS_PREFIX: nats.prefix,
-    AUTH_JWT_SECRET: secret,
-    GRPC_PORT: "0",
-    COMMAND_PARTITIONS: "8",
-    WORKER_THREADS: "2",
-  };
-  workers = await Promise.all([startRole("worker", env, workerReady), startRole("worker", env, workerReady)]);
-  const gateways = await Promise.all([
-    startRole("gateway", env, gatewayReady),
-    startRole("gateway", env, gatewayReady),
-  ]);
-  processes.push(...workers, ...gateways);
+  stack = await createTestStack({ AUTH_JWT_SECRET: secret, COMMAND_PARTITIONS: "8", WORKER_THREADS: "2" });
+  db = stack.db;
+  workers = await Promise.all([stack.start("worker"), stack.start("worker")]);
+  const gateways = await Promise.all([stack.start("gateway"), stack.start("gateway")]);
   clients = await Promise.all(
-    gateways.map(async (g) =>
-      createGrpcClient(CommandService, `127.0.0.1:${(await g.waitForLog(gatewayReady)).grpcPort as number}`),
-    ),
+    gateways.map(async (g) => createGrpcClient(CommandService, (await stack.addresses(g)).grpc)),
   );
   token = await mintToken({ sub: "ops", role: "admin", secret });
   await clients[0]?.call(
@@ -61,9 +35,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of clients) c.close();
-  await Promise.all(processes.map((p) => p.kill("SIGKILL")));
-  await nats?.cleanup();
-  await db?.drop();
+  await stack?.stop("SIGKILL");
 });
 
 const client = (i: number) => clients[i % clients.length] as GrpcClient<typeof CommandService>;
@@ -186,8 +158,7 @@ describe("command path with 2 gateways and 2 workers", () => {
           killed = (async () => {
             await victim.kill("SIGKILL");
             await Bun.sleep(500);
-            const restarted = await startRole("worker", env, workerReady);
-            processes.push(restarted);
+            await stack.start("worker");
           })();
         }
       }

@@ -7,22 +7,11 @@ import { type ServiceError, status as Status } from "@grpc/grpc-js";
 import { createGrpcClient, type GrpcClient, mintToken, parseStatusDetails } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { Speaker } from "../gen/clone/v1/enums_pb";
-import {
-  createTestDatabase,
-  createTestNats,
-  gatewayReady,
-  type RoleProcess,
-  startRole,
-  type TestDatabase,
-  type TestNats,
-  workerReady,
-} from "../testing";
+import { createTestStack, type TestDatabase, type TestStack } from "../testing";
 
 const secret = "e2e-secret-0123456789abcdef";
+let stack: TestStack;
 let db: TestDatabase;
-let nats: TestNats;
-let gateway: RoleProcess;
-let worker: RoleProcess;
 let client: GrpcClient<typeof CommandService>;
 let admin: string;
 let service: string;
@@ -32,20 +21,11 @@ let adaToken: string;
 let bobToken: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  nats = await createTestNats();
-  const env = {
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
-    NATS_PREFIX: nats.prefix,
-    AUTH_JWT_SECRET: secret,
-    GRPC_PORT: "0",
-    COMMAND_PARTITIONS: "4",
-  };
-  worker = await startRole("worker", env, workerReady);
-  gateway = await startRole("gateway", env, gatewayReady);
-  const port = (await gateway.waitForLog(gatewayReady)).grpcPort as number;
-  client = createGrpcClient(CommandService, `127.0.0.1:${port}`);
+  stack = await createTestStack({ AUTH_JWT_SECRET: secret });
+  db = stack.db;
+  await stack.start("worker");
+  const gateway = await stack.addresses(await stack.start("gateway"));
+  client = createGrpcClient(CommandService, gateway.grpc);
   admin = await mintToken({ sub: "ops", role: "admin", secret });
   service = await mintToken({ sub: "trainer", role: "service", secret });
   adaToken = await mintToken({ sub: ada, role: "user", secret });
@@ -54,10 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   client?.close();
-  await gateway?.kill();
-  await worker?.kill();
-  await nats?.cleanup();
-  await db?.drop();
+  await stack?.stop();
 });
 
 async function failure(p: Promise<unknown>): Promise<{ code: string; message: string; fields: string[] }> {

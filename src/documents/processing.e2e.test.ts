@@ -8,59 +8,36 @@ import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
 import { createGrpcClient, type GrpcClient, mintToken } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { decodePublishedEvent } from "../outbox";
-import {
-  createTestDatabase,
-  createTestNats,
-  gatewayReady,
-  type RoleProcess,
-  startRole,
-  type TestDatabase,
-  type TestNats,
-  workerReady,
-} from "../testing";
+import { createTestStack, type TestDatabase, type TestStack } from "../testing";
 import { streamNames } from "../transport/jetstream/streams";
 
 const secret = "e2e-secret-0123456789abcdef";
+let stack: TestStack;
 let db: TestDatabase;
-let nats: TestNats;
-const processes: RoleProcess[] = [];
 let client: GrpcClient<typeof CommandService>;
 let token: string;
 const userId = crypto.randomUUID();
 const enc = (s: string) => new TextEncoder().encode(s);
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  nats = await createTestNats();
-  const env = {
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
-    NATS_PREFIX: nats.prefix,
+  stack = await createTestStack({
     AUTH_JWT_SECRET: secret,
-    GRPC_PORT: "0",
-    COMMAND_PARTITIONS: "4",
     DOCUMENT_CHUNK_WORDS: "4",
     DOCUMENT_CHUNK_OVERLAP_WORDS: "1",
     // Far beyond the test: events must go out because the worker wakes the relay, not because it polled.
     OUTBOX_POLL_MS: "60000",
-  };
-  processes.push(await startRole("worker", env, workerReady));
-  processes.push(await startRole("relay", env, (l) => l.msg === "outbox relay started"));
-  const gateway = await startRole("gateway", env, gatewayReady);
-  processes.push(gateway);
-  client = createGrpcClient(
-    CommandService,
-    `127.0.0.1:${(await gateway.waitForLog(gatewayReady)).grpcPort as number}`,
-  );
+  });
+  db = stack.db;
+  await stack.start("worker");
+  await stack.start("relay");
+  client = createGrpcClient(CommandService, (await stack.addresses(await stack.start("gateway"))).grpc);
   token = await mintToken({ sub: userId, role: "user", secret });
   await client.call("createUser", { userId, email: "docs@example.com", displayName: "Docs" }, { token });
 }, 60_000);
 
 afterAll(async () => {
   client?.close();
-  await Promise.all(processes.map((p) => p.kill()));
-  await nats?.cleanup();
-  await db?.drop();
+  await stack?.stop();
 });
 
 async function upload(contentType: string, content: Uint8Array): Promise<string> {
@@ -127,8 +104,8 @@ describe("outbox relay and document processing (processes on Postgres + JetStrea
       if (unpublished.rows[0].n === 0) break;
       await Bun.sleep(50);
     }
-    const js = jetstream(nats.nc);
-    const consumer = await js.consumers.get(streamNames(nats.prefix).eventStream, {
+    const js = jetstream(stack.nats.nc);
+    const consumer = await js.consumers.get(streamNames(stack.nats.prefix).eventStream, {
       deliver_policy: DeliverPolicy.All,
     });
     const seen: string[] = [];

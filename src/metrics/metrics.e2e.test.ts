@@ -7,47 +7,23 @@ import { createGrpcClient, mintToken } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { Speaker } from "../gen/clone/v1/enums_pb";
 import { QueryService } from "../gen/clone/v1/query_service_pb";
-import {
-  createTestDatabase,
-  createTestNats,
-  gatewayReady,
-  type RoleProcess,
-  startRole,
-  type TestDatabase,
-  type TestNats,
-  workerReady,
-} from "../testing";
+import { createTestStack, type RoleProcess, type TestStack } from "../testing";
 
 const secret = "e2e-secret-0123456789abcdef";
-let db: TestDatabase;
-let nats: TestNats;
-const processes: Record<string, RoleProcess> = {};
+let stack: TestStack;
 const ports: Record<string, number> = {};
 
 const metricsPort = (p: RoleProcess) =>
   p.waitForLog((l) => l.msg === "metrics listening").then((l) => l.metricsPort as number);
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  nats = await createTestNats();
-  const env = {
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
-    NATS_PREFIX: nats.prefix,
-    AUTH_JWT_SECRET: secret,
-    GRPC_PORT: "0",
-    COMMAND_PARTITIONS: "4",
-  };
-  processes.worker = await startRole("worker", env, workerReady);
-  processes.relay = await startRole("relay", env, (l) => l.msg === "outbox relay started");
-  processes.consistency = await startRole("consistency", env, (l) => l.msg === "consistency started");
-  processes.gateway = await startRole("gateway", env, gatewayReady);
-  for (const role of ["worker", "relay", "consistency"])
-    ports[role] = await metricsPort(processes[role] as RoleProcess);
-  const listening = await (processes.gateway as RoleProcess).waitForLog(gatewayReady);
-  ports.gateway = listening.httpPort as number;
-
-  const address = `127.0.0.1:${listening.grpcPort as number}`;
+  stack = await createTestStack({ AUTH_JWT_SECRET: secret });
+  for (const role of ["worker", "relay", "consistency"] as const) {
+    ports[role] = await metricsPort(await stack.start(role));
+  }
+  const gateway = await stack.addresses(await stack.start("gateway"));
+  ports.gateway = Number(new URL(gateway.http).port);
+  const address = gateway.grpc;
   const commands = createGrpcClient(CommandService, address);
   const queries = createGrpcClient(QueryService, address);
   const userId = crypto.randomUUID();
@@ -81,11 +57,7 @@ beforeAll(async () => {
   queries.close();
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.all(Object.values(processes).map((p) => p.kill()));
-  await nats?.cleanup();
-  await db?.drop();
-});
+afterAll(() => stack?.stop());
 
 async function scrape(role: string): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${ports[role]}/metrics`);

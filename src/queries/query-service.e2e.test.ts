@@ -10,21 +10,11 @@ import { createGrpcClient, type GrpcClient, mintToken } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { ConversationStatus, DocumentStatus, ModelStatus, Speaker } from "../gen/clone/v1/enums_pb";
 import { QueryService } from "../gen/clone/v1/query_service_pb";
-import {
-  createTestDatabase,
-  createTestNats,
-  gatewayReady,
-  type RoleProcess,
-  startRole,
-  type TestDatabase,
-  type TestNats,
-  workerReady,
-} from "../testing";
+import { createTestStack, type TestDatabase, type TestStack } from "../testing";
 
 const secret = "e2e-secret-0123456789abcdef";
+let stack: TestStack;
 let db: TestDatabase;
-let nats: TestNats;
-const processes: RoleProcess[] = [];
 let commands: GrpcClient<typeof CommandService>;
 let queries: GrpcClient<typeof QueryService>;
 const userId = crypto.randomUUID();
@@ -34,23 +24,10 @@ let otherToken: string;
 let service: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  nats = await createTestNats();
-  const env = {
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
-    NATS_PREFIX: nats.prefix,
-    AUTH_JWT_SECRET: secret,
-    GRPC_PORT: "0",
-    COMMAND_PARTITIONS: "4",
-    OUTBOX_POLL_MS: "200",
-  };
-  processes.push(await startRole("worker", env, workerReady));
-  processes.push(await startRole("relay", env, (l) => l.msg === "outbox relay started"));
-  processes.push(await startRole("consistency", env, (l) => l.msg === "consistency started"));
-  const gateway = await startRole("gateway", env, gatewayReady);
-  processes.push(gateway);
-  const address = `127.0.0.1:${(await gateway.waitForLog(gatewayReady)).grpcPort as number}`;
+  stack = await createTestStack({ AUTH_JWT_SECRET: secret, OUTBOX_POLL_MS: "200" });
+  db = stack.db;
+  for (const role of ["worker", "relay", "consistency"] as const) await stack.start(role);
+  const address = (await stack.addresses(await stack.start("gateway"))).grpc;
   commands = createGrpcClient(CommandService, address);
   queries = createGrpcClient(QueryService, address);
   token = await mintToken({ sub: userId, role: "user", secret });
@@ -61,9 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   commands?.close();
   queries?.close();
-  await Promise.all(processes.map((p) => p.kill()));
-  await nats?.cleanup();
-  await db?.drop();
+  await stack?.stop();
 });
 
 async function code(p: Promise<unknown>): Promise<string> {

@@ -6,3 +6,5 @@ export type { RoleProcess, StartRoleOptions } from "./processes";
 export { gatewayReady, startRole, workerReady } from "./processes";
 export type { RealService } from "./require-service";
 export { redactUrl, requireService, ServiceUnavailableError } from "./require-service";
+export type { StackRole, TestStack } from "./stack";
+export { createTestStack, roleReady } from "./stack";
