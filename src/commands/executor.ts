@@ -233,23 +233,18 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
       const outcome = failed(mapped.error);
       if (mapped.store) {
         try {
-          await storeOutcome(await connected(), envelope, outcome);
+          const client = await options.connect();
+          try {
+            await storeOutcome(client, envelope, outcome);
+          } finally {
+            client.release();
+          }
         } catch (error) {
           return failed(AppError.from(error));
         }
       }
       return outcome;
     }
-  }
-
-  async function connected(): Promise<SqlClient> {
-    const client = await options.connect();
-    return {
-      query: ((...args: Parameters<SqlClient["query"]>) =>
-        (client.query as (...a: unknown[]) => Promise<unknown>)(...args).finally(() =>
-          client.release(),
-        )) as SqlClient["query"],
-    };
   }
 
   return async (batch) => {

@@ -37,7 +37,15 @@ export class SqlBuilder {
   }
 }
 
+/** Names of the statement texts seen so far: a few shapes per aggregate type, so hashed once each. */
+const names = new Map<string, string>();
+
 /** A prepared-statement name for a text (stable, collision-free in practice). */
 export function preparedName(text: string): string {
-  return `s_${createHash("sha1").update(text).digest("hex").slice(0, 16)}`;
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `s_${createHash("sha1").update(text).digest("hex").slice(0, 16)}`;
+    if (names.size < 10_000) names.set(text, name);
+  }
+  return name;
 }
