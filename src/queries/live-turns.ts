@@ -5,7 +5,7 @@
  * consumer, reconnect) notices the gap in sequence numbers and reads the missing turns from Postgres.
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
-import { decodePublishedEvent, type PublishedEvent } from "../outbox";
+import { decodePublishedEvent, PUBLISHED_EVENT_HEADERS, type PublishedEvent } from "../outbox";
 import { streamNames } from "../transport/jetstream/streams";
 
 /** Delivers a conversation's `conversation.turn_recorded` and `conversation.ended` events as they are published. */
@@ -18,7 +18,12 @@ export interface LiveTurns {
 export const liveTypes = ["conversation.turn_recorded", "conversation.ended"] as const;
 
 /** A fan-out of events to listeners by conversation id (shared by the NATS and in-process feeds). */
-export function createLiveTurnsHub(): LiveTurns & { dispatch(event: PublishedEvent): void; size(): number } {
+export function createLiveTurnsHub(): LiveTurns & {
+  dispatch(event: PublishedEvent): void;
+  size(): number;
+  /** True when someone watches the conversation. */
+  watched(conversationId: string): boolean;
+} {
   const listeners = new Map<string, Set<(event: PublishedEvent) => void>>();
   return {
     listen(conversationId, listener) {
@@ -38,6 +43,7 @@ export function createLiveTurnsHub(): LiveTurns & { dispatch(event: PublishedEve
       for (const l of listeners.get(event.aggregateId) ?? []) l(event);
     },
     size: () => listeners.size,
+    watched: (conversationId) => listeners.has(conversationId),
   };
 }
 
@@ -49,6 +55,9 @@ export function createNatsLiveTurns(nc: NatsConnection, prefix: string): LiveTur
     nc.subscribe(names.eventSubject(type), {
       callback: (err, msg) => {
         if (err) return;
+        // Most turns have no watcher on this gateway: skip them without decoding (the relay sets the header).
+        const conversationId = msg.headers?.get(PUBLISHED_EVENT_HEADERS.aggregateId);
+        if (conversationId && !hub.watched(conversationId)) return;
         try {
           hub.dispatch(decodePublishedEvent(msg.data));
         } catch {
