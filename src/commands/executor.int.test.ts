@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { DomainCommand } from "../domain";
 import { createTestDatabase, type TestDatabase } from "../testing";
 import { buildEnvelope } from "./build-envelope";
+import { decodeToken } from "./consistency-token";
 import type { CommandOutcome } from "./envelope";
 import { type CommandExecutor, createCommandExecutor } from "./executor";
 import { uuidFrom } from "./payload";
@@ -161,6 +162,42 @@ describe("command executor (real Postgres)", () => {
     expect(users.rows[0].n).toBe(9);
   });
 
+  test("a lost version check writes nothing: two executors racing on one user keep state, events and results in step", async () => {
+    // Two executors stand for two workers that both believe they own the aggregate (a partition handover): each
+    // reads the same version, and the second write fails its version check. That write must leave no event
+    // and no stored result behind, and the command is retried on the new state.
+    const user = id("race-user");
+    ok(await send({ type: "CreateUser", userId: user, email: "race@example.com", displayName: "R0" }));
+    const other = createCommandExecutor({ connect: () => db.pool.connect() });
+    const run = (exec: CommandExecutor, lane: string) =>
+      (async () => {
+        const outcomes: CommandOutcome[] = [];
+        for (let i = 0; i < 15; i++) {
+          const command: DomainCommand = {
+            type: "UpdateUserProfile",
+            userId: user,
+            displayName: `${lane}${i}`,
+          };
+          const { envelope } = buildEnvelope(command, { commandId: `race-${lane}-${i}`, actor: admin });
+          outcomes.push(...(await exec([envelope])));
+        }
+        return outcomes;
+      })();
+    const outcomes = (await Promise.all([run(execute, "a"), run(other, "b")])).flat();
+    const applied = outcomes.filter((o) => o.ok && o.result.events.length > 0).length;
+    const state = await db.pool.query("SELECT version::int AS v FROM users WHERE id = $1", [user]);
+    const events = await db.pool.query("SELECT count(*)::int AS n FROM events WHERE aggregate_id = $1", [
+      user,
+    ]);
+    const results = await db.pool.query(
+      "SELECT count(*)::int AS n FROM command_results WHERE command_id LIKE 'race-%' AND (result->>'ok')::boolean",
+    );
+    expect(applied).toBe(30);
+    expect(state.rows[0].v).toBe(31);
+    expect(events.rows[0].n).toBe(31);
+    expect(results.rows[0].n).toBe(30);
+  });
+
   test("conversation turns are numbered 1, 2, 3 and an ended conversation takes no turn", async () => {
     const c = id("conv1");
     ok(
@@ -236,6 +273,87 @@ describe("command executor (real Postgres)", () => {
       { chunk_index: 0, word_count: 2 },
       { chunk_index: 1, word_count: 3 },
     ]);
+  });
+});
+
+describe("command executor: a batch in one write statement", () => {
+  test("turns on several conversations, a new user, a replay and a reused id: each answered as if alone", async () => {
+    const owner = id("batch-owner");
+    ok(await send({ type: "CreateUser", userId: owner, email: "owner@example.com", displayName: "O" }));
+    const conversations = [0, 1, 2, 3].map((i) => id(`batch-conv-${i}`));
+    for (const c of conversations) {
+      ok(
+        await send({
+          type: "StartConversation",
+          conversationId: c,
+          userId: owner,
+          voiceModelId: null,
+          faceModelId: null,
+        }),
+      );
+    }
+    const turn = (c: string, text: string): DomainCommand => ({
+      type: "RecordConversationTurn",
+      conversationId: c,
+      speaker: "USER",
+      text,
+      audioMs: 1,
+      latencyMs: 1,
+    });
+    const replayed = buildEnvelope(turn(id("batch-conv-0"), "first"), {
+      commandId: "bt-replayed",
+      actor: admin,
+    });
+    ok((await execute([replayed.envelope]))[0] as CommandOutcome);
+
+    const batch = [
+      ...conversations
+        .slice(1)
+        .map((c, i) => buildEnvelope(turn(c, `b${i}`), { commandId: `bt-${i}`, actor: admin })),
+      buildEnvelope(
+        { type: "CreateUser", userId: id("batch-new"), email: "new@example.com", displayName: "N" },
+        { commandId: "bt-user", actor: admin },
+      ),
+      replayed,
+    ].map((b) => b.envelope);
+    const outcomes = await execute(batch);
+    const reused = await execute([
+      buildEnvelope(turn(id("batch-conv-1"), "not b0"), { commandId: "bt-0", actor: admin }).envelope,
+    ]);
+    expect(
+      outcomes.map((o) => (o.ok ? (o.result.duplicate ? "dup" : o.result.version) : o.error.code)),
+    ).toEqual([2, 2, 2, 1, "dup"]);
+    expect(reused[0]?.ok ? "ok" : reused[0]?.error.code).toBe("INVALID_ARGUMENT");
+    // Every new command has its own token, the point of its own last event.
+    const tokens = outcomes.slice(0, 4).map((o) => decodeToken(ok(o).position));
+    expect(new Set(tokens.map((t) => t?.position)).size).toBe(4);
+    for (const t of tokens) expect(t?.transactionId).toBe(tokens[0]?.transactionId);
+    const turns = await db.pool.query(
+      "SELECT text FROM turns WHERE conversation_id = ANY($1::uuid[]) ORDER BY text",
+      [conversations],
+    );
+    expect(turns.rows.map((r) => r.text)).toEqual(["b0", "b1", "b2", "first"]);
+    const stored = await db.pool.query(
+      "SELECT count(*)::int AS n FROM command_results WHERE command_id LIKE 'bt-%'",
+    );
+    expect(stored.rows[0].n).toBe(5);
+  });
+
+  test("a version check that matched no row fails the whole statement, so nothing of it is written", async () => {
+    const user = id("expect-one");
+    ok(await send({ type: "CreateUser", userId: user, email: "expect@example.com", displayName: "E" }));
+    const attempt = db.pool.query(
+      `WITH state AS (UPDATE users SET display_name = 'stale' WHERE id = $1 AND version = 99 RETURNING 1),
+            ev AS (INSERT INTO events (aggregate_type, aggregate_id, aggregate_version, type, payload, metadata)
+                   VALUES ('user', $1, 100, 'user.profile_updated', '{}', '{}') RETURNING 1)
+       SELECT write_expect_one((SELECT count(*) FROM state)), (SELECT count(*) FROM ev)`,
+      [user],
+    );
+    await expect(attempt).rejects.toMatchObject({ code: "40001" });
+    const events = await db.pool.query("SELECT count(*)::int AS n FROM events WHERE aggregate_id = $1", [
+      user,
+    ]);
+    expect(events.rows[0].n).toBe(1);
   });
 });
 

@@ -1,21 +1,24 @@
 /**
- * Applies a batch of commands (one per aggregate) in ONE Postgres transaction: group commit. (A batch of one
- * runs without BEGIN/COMMIT: its single write statement commits itself.)
+ * Applies a batch of commands (one per aggregate) with group commit, in two round trips for the whole batch:
  *
- * Each command costs two round trips: one read (its stored result, if any, and its aggregate's state) and one
- * write statement that carries everything it changes — the state (with an optimistic version check), child
- * rows, the outbox events and the stored result — as data-modifying CTEs. Statements are prepared once per
- * connection. Per command:
- *   1. a stored result for the command id answers it (`duplicate: true`), or INVALID_ARGUMENT when the payload
- *      differs;
- *   2. otherwise decide; a domain rejection is stored too (a retry gets the same answer), and so is ABORTED for a
- *      command whose caller's deadline passed before it ran (it is not applied).
- * The batch has no savepoints: when any command's statement fails, the transaction is rolled back and every
- * command of the batch is applied again on its own, where a version conflict or deadlock is retried with
- * bounded backoff, a taken email is stored as ALREADY_EXISTS, and anything else answers that command alone.
- * Only a lost connection or a failed COMMIT answers UNAVAILABLE, without storing anything, so the transport
- * delivers those commands again.
+ *   1. ONE read per aggregate type in the batch: each command's stored result, if any, and its aggregate's
+ *      state (refs to other aggregates, and a document's content, are read in between for the few commands
+ *      that need them);
+ *   2. ONE write statement carrying everything every command changes (the state with an optimistic version
+ *      check, child rows, the outbox events, the stored result) as data-modifying CTEs, one prefixed group of
+ *      CTEs per command. A single statement is atomic and commits by itself, so no BEGIN/COMMIT is sent: the
+ *      batch shares one commit, and a version check that matched no row, or any constraint, fails all of it.
+ *
+ * Per command: a stored result for the command id answers it (`duplicate: true`), or INVALID_ARGUMENT when the
+ * payload differs; otherwise it is decided; a domain rejection is stored too (a retry gets the same answer), and
+ * so is ABORTED for a command whose caller's deadline passed before it ran (it is not applied). A batch of one
+ * command keeps the same statement text each time and is prepared; a larger batch's text varies and is not.
+ * When a batch's write fails, every command of the batch is applied again on its own, where a version
+ * conflict or deadlock is retried with bounded backoff, a taken email is stored as ALREADY_EXISTS, and
+ * anything else answers that command alone. Only a lost connection answers UNAVAILABLE, without storing
+ * anything, so the transport delivers those commands again.
  */
+import type { AggregateType } from "../domain";
 import { AppError, isConnectionError } from "../errors";
 import {
   type Decision,
@@ -50,6 +53,11 @@ export interface CommandExecutorOptions {
 /** Applies batches of commands. */
 export type CommandExecutor = (batch: readonly CommandEnvelope[]) => Promise<readonly CommandOutcome[]>;
 
+/** One command's part of a batch: answered from its read, or written by the batch's statement. */
+type Plan =
+  | { readonly kind: "answered"; readonly outcome: CommandOutcome }
+  | { readonly kind: "write"; readonly outcome: CommandOutcome; readonly select: string };
+
 type BatchRun =
   | { readonly kind: "committed"; readonly outcomes: CommandOutcome[] }
   | { readonly kind: "failed"; readonly error: unknown }
@@ -63,22 +71,28 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
   const newId = options.newId ?? (() => crypto.randomUUID());
   const maxAttempts = options.maxAttempts ?? 8;
 
-  async function applyOne(client: SqlClient, envelope: CommandEnvelope): Promise<CommandOutcome> {
-    const read = await client.query(
-      readStatement(envelope.aggregateType, envelope.aggregateId, envelope.commandId),
-    );
-    const row = read.rows[0] as Record<string, unknown>;
+  /**
+   * Decides one command on the row read for it. An answer needs no write (a duplicate, a reused id);
+   * otherwise its writes are added to `b` (its own scope) and `select` names what the statement returns for
+   * it: its index `i`, how many state rows it wrote, and its token's point.
+   */
+  async function plan(
+    b: SqlBuilder,
+    client: SqlClient,
+    envelope: CommandEnvelope,
+    row: Record<string, unknown>,
+    index: number,
+  ): Promise<Plan> {
     if (row.r_hash !== null && row.r_hash !== undefined) {
-      if (row.r_hash !== envelope.payloadHash) return reusedIdOutcome();
+      if (row.r_hash !== envelope.payloadHash) return { kind: "answered", outcome: reusedIdOutcome() };
       const stored = storedOutcomeOf(
         row.r_hash as string,
         row.r_result as CommandOutcome,
         row.r_tx as string | null,
         row.r_pos as string | null,
       );
-      return markDuplicate(stored.outcome);
+      return { kind: "answered", outcome: markDuplicate(stored.outcome) };
     }
-    const b = new SqlBuilder();
     let decision: Decision | AppError;
     let blob: Uint8Array | undefined;
     if (envelope.deadline !== undefined && envelope.deadline < Date.now()) {
@@ -129,7 +143,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
                          )}) AS e(v, t, p)
            RETURNING position, transaction_id`,
         );
-        b.cte("tok", "SELECT transaction_id, position FROM ev ORDER BY position DESC LIMIT 1");
+        b.cte("tok", `SELECT transaction_id, position FROM ${b.ref("ev")} ORDER BY position DESC LIMIT 1`);
       } else {
         b.cte(
           "tok",
@@ -138,7 +152,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
         );
       }
     }
-    const hasToken = b.has("tok");
+    const tok = b.has("tok") ? b.ref("tok") : undefined;
     b.cte(
       "stored",
       `INSERT INTO command_results (command_id, command_type, aggregate_type, aggregate_id, payload_hash, result,
@@ -146,25 +160,53 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
        SELECT ${b.param(envelope.commandId, "text")}, ${b.param(envelope.commandType, "text")},
               ${b.param(envelope.aggregateType, "text")}, ${b.param(envelope.aggregateId, "uuid")},
               ${b.param(envelope.payloadHash, "text")}, ${b.param(JSON.stringify(storableOutcome(outcome)), "jsonb")},
-              ${hasToken ? "(SELECT transaction_id FROM tok), (SELECT position FROM tok)" : "NULL, NULL"}`,
+              ${tok ? `(SELECT transaction_id FROM ${tok}), (SELECT position FROM ${tok})` : "NULL, NULL"}`,
     );
     if (blob)
       b.cte("claimed", `DELETE FROM command_blobs WHERE command_id = ${b.param(envelope.commandId, "text")}`);
-    const stateRows = b.has("state") ? "(SELECT count(*) FROM state)::int" : "1";
-    const tokenCols = hasToken
-      ? "(SELECT transaction_id::text FROM tok) AS tx, (SELECT position FROM tok) AS pos"
+    // A version check that matched no row fails the whole statement (sql/0013_write_version_check.sql).
+    const stateRows = b.has("state") ? `write_expect_one((SELECT count(*) FROM ${b.ref("state")}))` : "1";
+    const tokenCols = tok
+      ? `(SELECT transaction_id::text FROM ${tok}) AS tx, (SELECT position FROM ${tok}) AS pos`
       : "NULL::text AS tx, NULL::bigint AS pos";
-    const res = await client.query(b.build(`SELECT ${stateRows} AS state_rows, ${tokenCols}`));
-    const written = res.rows[0] as { state_rows: number; tx: string | null; pos: string | null };
-    if (written.state_rows !== 1) throw new VersionConflict(envelope.aggregateType, envelope.aggregateId);
-    if (!outcome.ok) return outcome;
-    const token =
-      written.tx === null || written.pos === null
-        ? encodeToken({ transactionId: 0n, position: 0n })
-        : encodeToken({ transactionId: BigInt(written.tx), position: BigInt(written.pos) });
-    return { ok: true, result: { ...outcome.result, position: token } };
+    return {
+      kind: "write",
+      outcome,
+      select: `SELECT ${index} AS i, ${stateRows} AS state_rows, ${tokenCols}`,
+    };
   }
 
+  /** The read rows of a batch, one per command in batch order: one statement per aggregate type. */
+  async function readRows(
+    client: SqlClient,
+    batch: readonly CommandEnvelope[],
+  ): Promise<Record<string, unknown>[]> {
+    const byType = new Map<AggregateType, number[]>();
+    batch.forEach((envelope, i) => {
+      const indexes = byType.get(envelope.aggregateType);
+      if (indexes) indexes.push(i);
+      else byType.set(envelope.aggregateType, [i]);
+    });
+    const rows: Record<string, unknown>[] = new Array(batch.length);
+    for (const [type, indexes] of byType) {
+      const res = await client.query(
+        readStatement(
+          type,
+          indexes.map((i) => (batch[i] as CommandEnvelope).aggregateId),
+          indexes.map((i) => (batch[i] as CommandEnvelope).commandId),
+        ),
+      );
+      for (const row of res.rows as Record<string, unknown>[]) {
+        rows[indexes[Number(row.k_ord) - 1] as number] = row;
+      }
+    }
+    return rows;
+  }
+
+  /**
+   * Applies a batch: its reads, its decisions, then ONE write statement for all of it, which commits by
+   * itself (atomic: a failed version check or constraint anywhere writes nothing).
+   */
   async function runBatch(batch: readonly CommandEnvelope[]): Promise<BatchRun> {
     let client: TransactionClient;
     try {
@@ -173,31 +215,53 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
       return { kind: "unavailable", error };
     }
     let broken = false;
-    // One command needs no transaction: its writes are ONE statement (atomic on its own), and the version
-    // check and the command id's primary key catch anything that changed since its read. Several commands
-    // share a transaction, hence one commit.
-    const transaction = batch.length > 1;
     try {
-      if (transaction) await client.query("BEGIN");
-      const outcomes: CommandOutcome[] = [];
-      for (const envelope of batch) {
-        try {
-          outcomes.push(await applyOne(client, envelope));
-        } catch (error) {
-          if (transaction) await client.query("ROLLBACK");
-          if (isConnectionError(error)) {
-            broken = true;
-            return { kind: "unavailable", error };
-          }
-          return { kind: "failed", error };
+      const rows = await readRows(client, batch);
+      const root = new SqlBuilder();
+      const plans: Plan[] = [];
+      for (let i = 0; i < batch.length; i++) {
+        // A batch of one keeps unprefixed names, so its statement text repeats and is prepared.
+        const scope = batch.length === 1 ? root : root.scoped(`c${i}_`);
+        plans.push(
+          await plan(scope, client, batch[i] as CommandEnvelope, rows[i] as Record<string, unknown>, i),
+        );
+      }
+      const selects = plans.flatMap((p) => (p.kind === "write" ? [p.select] : []));
+      const written = new Map<number, { state_rows: number; tx: string | null; pos: string | null }>();
+      if (selects.length > 0) {
+        const select = selects.join("\nUNION ALL ");
+        const statement = batch.length === 1 ? root.build(select) : root.buildUnnamed(select);
+        const res = await client.query(statement);
+        for (const row of res.rows as {
+          i: number;
+          state_rows: number;
+          tx: string | null;
+          pos: string | null;
+        }[]) {
+          written.set(row.i, row);
         }
       }
-      if (transaction) await client.query("COMMIT");
+      const outcomes = plans.map((p, i): CommandOutcome => {
+        if (p.kind === "answered") return p.outcome;
+        const w = written.get(i);
+        const envelope = batch[i] as CommandEnvelope;
+        // Not reached: a lost version check fails the statement in Postgres (write_expect_one).
+        if (w === undefined || w.state_rows !== 1)
+          throw new VersionConflict(envelope.aggregateType, envelope.aggregateId);
+        if (!p.outcome.ok) return p.outcome;
+        const token =
+          w.tx === null || w.pos === null
+            ? encodeToken({ transactionId: 0n, position: 0n })
+            : encodeToken({ transactionId: BigInt(w.tx), position: BigInt(w.pos) });
+        return { ok: true, result: { ...p.outcome.result, position: token } };
+      });
       return { kind: "committed", outcomes };
     } catch (error) {
-      broken = true;
-      await client.query("ROLLBACK").catch(() => {});
-      return { kind: "unavailable", error };
+      if (isConnectionError(error)) {
+        broken = true;
+        return { kind: "unavailable", error };
+      }
+      return { kind: "failed", error };
     } finally {
       client.release(broken);
     }

@@ -1,7 +1,7 @@
 /**
- * One command against the write model, in two round trips: ONE read (the stored result of the command id and
- * the aggregate's state, see {@link readStatement}), then the decision, then ONE write statement that the
- * executor completes with the outbox events and the stored result. Refs (facts about other aggregates) are
+ * Commands against the write model, in two round trips per batch: ONE read per aggregate type (the stored
+ * results of the command ids and the aggregates' states, see {@link readStatement}), then the decisions, then
+ * ONE write statement that the executor completes with the outbox events and the stored results. Refs (facts about other aggregates) are
  * read in between when a command needs them. Pure rules live in `src/domain`; this module is the only place
  * that knows which table holds which aggregate.
  */
@@ -60,19 +60,24 @@ const stores: Record<AggregateType, AnyStore> = {
 };
 
 /**
- * The read of one command: `$1` the aggregate id, `$2` the command id. One row: the stored result columns
- * (`r_*`, null when the command id is new), `a_exists`, and the aggregate's columns.
+ * The read of a batch's commands of one aggregate type, in ONE statement: `$1` the aggregate ids, `$2` the
+ * command ids (same length). One row per command, `k_ord` its 1-based place in the arrays: the stored result
+ * columns (`r_*`, null when the command id is new), `a_exists`, and the aggregate's columns.
  */
-export function readStatement(type: AggregateType, aggregateId: string, commandId: string) {
+export function readStatement(
+  type: AggregateType,
+  aggregateIds: readonly string[],
+  commandIds: readonly string[],
+) {
   const store = stores[type];
   return {
     name: `read_${type}`,
-    text: `SELECT r.payload_hash AS r_hash, r.result AS r_result, r.token_transaction_id::text AS r_tx,
+    text: `SELECT k.k_ord, r.payload_hash AS r_hash, r.result AS r_result, r.token_transaction_id::text AS r_tx,
                   r.token_position AS r_pos, a.id IS NOT NULL AS a_exists, ${store.columns}
-             FROM (SELECT 1) AS one
-             LEFT JOIN command_results r ON r.command_id = $2
-             LEFT JOIN ${store.table} a ON a.id = $1::uuid`,
-    values: [aggregateId, commandId],
+             FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS k(aggregate_id, command_id, k_ord)
+             LEFT JOIN command_results r ON r.command_id = k.command_id
+             LEFT JOIN ${store.table} a ON a.id = k.aggregate_id`,
+    values: [aggregateIds, commandIds],
   };
 }
 

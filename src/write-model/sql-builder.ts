@@ -3,37 +3,78 @@
  * events, stored result) reach Postgres in ONE round trip. Parameters are numbered as they are added, so
  * the same sequence of calls gives the same text: statements are prepared once per connection, by a name
  * derived from their text.
+ *
+ * Several commands' writes can share one statement (group commit in one round trip): each writes through its
+ * own {@link SqlBuilder.scoped} view, whose CTE names carry a prefix, and refers to its CTEs with
+ * {@link SqlBuilder.ref}.
  */
 import { createHash } from "node:crypto";
 
-/** A statement being built. */
+interface Shared {
+  readonly params: unknown[];
+  readonly ctes: string[];
+  readonly names: Set<string>;
+}
+
+/** A statement being built (or one command's scope of it). */
 export class SqlBuilder {
-  readonly params: unknown[] = [];
-  private readonly ctes: string[] = [];
-  private readonly names = new Set<string>();
+  private readonly shared: Shared;
+  private readonly prefix: string;
+
+  constructor(shared?: Shared, prefix = "") {
+    this.shared = shared ?? { params: [], ctes: [], names: new Set() };
+    this.prefix = prefix;
+  }
+
+  /** The parameter values, in placeholder order. */
+  get params(): readonly unknown[] {
+    return this.shared.params;
+  }
+
+  /** A view of the same statement whose CTE names start with `prefix` (one per command of a batch). */
+  scoped(prefix: string): SqlBuilder {
+    return new SqlBuilder(this.shared, this.prefix + prefix);
+  }
 
   /** Adds a parameter; returns its placeholder (with a cast, when given). */
   param(value: unknown, cast?: string): string {
-    this.params.push(value);
-    return cast ? `$${this.params.length}::${cast}` : `$${this.params.length}`;
+    const params = this.shared.params;
+    params.push(value);
+    return cast ? `$${params.length}::${cast}` : `$${params.length}`;
   }
 
-  /** Adds a CTE `name AS (sql)`. */
+  /** Adds a CTE `name AS (sql)` (named with this scope's prefix). */
   cte(name: string, sql: string): void {
-    if (this.names.has(name)) throw new Error(`CTE ${name} added twice`);
-    this.names.add(name);
-    this.ctes.push(`${name} AS (${sql})`);
+    const full = this.ref(name);
+    if (this.shared.names.has(full)) throw new Error(`CTE ${full} added twice`);
+    this.shared.names.add(full);
+    this.shared.ctes.push(`${full} AS (${sql})`);
   }
 
-  /** True when a CTE of that name was added. */
+  /** The name to use in SQL for this scope's CTE `name`. */
+  ref(name: string): string {
+    return this.prefix + name;
+  }
+
+  /** True when this scope added a CTE of that name. */
   has(name: string): boolean {
-    return this.names.has(name);
+    return this.shared.names.has(this.ref(name));
   }
 
-  /** The statement: the CTEs, then `select`. */
+  /** The statement: the CTEs, then `select`; named for preparing. */
   build(select: string): { name: string; text: string; values: unknown[] } {
-    const text = this.ctes.length === 0 ? select : `WITH ${this.ctes.join(",\n")}\n${select}`;
-    return { name: preparedName(text), text, values: this.params };
+    const { text, values } = this.buildUnnamed(select);
+    return { name: preparedName(text), text, values };
+  }
+
+  /**
+   * The statement without a name, for texts that rarely repeat (a batch's combined write): preparing each
+   * would only fill the connection's statement cache.
+   */
+  buildUnnamed(select: string): { text: string; values: unknown[] } {
+    const ctes = this.shared.ctes;
+    const text = ctes.length === 0 ? select : `WITH ${ctes.join(",\n")}\n${select}`;
+    return { text, values: this.shared.params };
   }
 }
 
