@@ -1,6 +1,7 @@
 /**
  * Item 3 of queries.bench.ts: the consistency lag cells. Keyed refresh first, the two deployments' samples
- * taken in alternating slices so that load from elsewhere falls on both alike; then both consistency roles
+ * taken interleaved, one schedule alternating between them sample by sample (lag-probe.ts `runInterleaved`),
+ * so that load from elsewhere falls on both alike; then both consistency roles
  * restarted with CONSISTENCY_REFRESH_MODE=full and one cell each (the large one sends for a shorter time,
  * each of its refreshes rewrites the whole view). Each cell also carries what the roles' own metrics saw.
  */
@@ -12,7 +13,6 @@ import { meanMs, scrape } from "./query-metrics";
 import type { QueryBenchOptions } from "./query-options";
 import type { RefreshMode } from "./query-stack";
 
-const LAG_SLICES = 4;
 const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
 
 /** Item 3: keyed cells interleaved between the deployments, then both restarted in full mode, one at a time. */
@@ -30,21 +30,20 @@ export async function measureLag(
   const rate = options.lagRate;
   const timeoutMs = options.lagTimeoutMs;
   // Warm the command and event paths of both (the large one has served nothing yet); the zipf mix's events drain.
-  for (const d of [small, large]) await probe.run(d.target, { rate, durationMs: 1_000, timeoutMs });
+  await probe.runInterleaved([small.target, large.target], { rate, durationMs: 2_000, timeoutMs });
 
-  const keyed = new Map<Deployment, LagSample[]>([
-    [small, []],
-    [large, []],
-  ]);
   const before = new Map(
     await Promise.all([small, large].map(async (d) => [d, await scrapeLag(d)] as const)),
   );
-  for (let slice = 0; slice < LAG_SLICES; slice++) {
-    for (const d of [small, large]) {
-      const samples = await probe.run(d.target, { rate, durationMs: options.lagMs / LAG_SLICES, timeoutMs });
-      keyed.get(d)?.push(...samples);
-    }
-  }
+  const [smallKeyed = [], largeKeyed = []] = await probe.runInterleaved([small.target, large.target], {
+    rate,
+    durationMs: options.lagMs,
+    timeoutMs,
+  });
+  const keyed = new Map<Deployment, LagSample[]>([
+    [small, smallKeyed],
+    [large, largeKeyed],
+  ]);
   const cells: LagCell[] = [];
   for (const d of [small, large]) {
     const cell = lagCell(

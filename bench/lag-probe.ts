@@ -60,6 +60,12 @@ export interface LagRunOptions {
 export interface LagProbe {
   /** Runs the open-loop schedule on `target`; resolves once every sample is visible or given up. */
   run(target: LagTarget, options: LagRunOptions): Promise<LagSample[]>;
+  /**
+   * One open-loop schedule over several targets, each at `options.rate`: sample i goes to target
+   * i mod n, so whatever else the machine does at any moment falls on every target alike. Resolves with the
+   * samples of each target, in the order of `targets`.
+   */
+  runInterleaved(targets: readonly LagTarget[], options: LagRunOptions): Promise<LagSample[][]>;
   close(): Promise<void>;
 }
 
@@ -179,24 +185,33 @@ export async function createLagProbe(natsUrl: string, prefixes: readonly string[
     return sample;
   }
 
-  return {
-    async run(target, options) {
-      const interval = 1000 / options.rate;
-      const count = Math.max(1, Math.round((options.rate * options.durationMs) / 1000));
-      const started = performance.now();
-      const runs: Promise<LagSample>[] = [];
-      for (let i = 0; i < count; i++) {
-        const wait = started + i * interval - performance.now();
-        if (wait > 0) await Bun.sleep(wait);
-        runs.push(one(target, i, options.timeoutMs));
-      }
-      const samples = await Promise.all(runs);
-      await Bun.sleep(200); // the last observer lines
+  async function runInterleaved(
+    targets: readonly LagTarget[],
+    options: LagRunOptions,
+  ): Promise<LagSample[][]> {
+    const interval = 1000 / (options.rate * targets.length);
+    const perTarget = Math.max(1, Math.round((options.rate * options.durationMs) / 1000));
+    const started = performance.now();
+    const runs: Promise<LagSample>[][] = targets.map(() => []);
+    for (let i = 0; i < perTarget * targets.length; i++) {
+      const wait = started + i * interval - performance.now();
+      if (wait > 0) await Bun.sleep(wait);
+      const t = i % targets.length;
+      runs[t]?.push(one(targets[t] as LagTarget, i, options.timeoutMs));
+    }
+    const samples = await Promise.all(runs.map((r) => Promise.all(r)));
+    await Bun.sleep(200); // the last observer lines
+    targets.forEach((target, t) => {
       const prefixWakes = wakes.get(target.prefix) ?? [];
-      for (const s of samples) s.wakeAt = nearestWake(prefixWakes, s);
+      for (const s of samples[t] ?? []) s.wakeAt = nearestWake(prefixWakes, s);
       prefixWakes.length = 0;
-      return samples;
-    },
+    });
+    return samples;
+  }
+
+  return {
+    run: async (target, options) => (await runInterleaved([target], options))[0] ?? [],
+    runInterleaved,
     close: () => observer.stop(),
   };
 }

@@ -1,5 +1,6 @@
 /** The printed lag cells of queries.bench.ts: the lag table, and where the lag goes, segment by segment. */
 import { ruleFor } from "../src/consistency/rules";
+import type { TimedValue } from "./lag-bootstrap";
 import type { LagSample } from "./lag-probe";
 import type { RefreshMode } from "./query-stack";
 import { percentile } from "./stats";
@@ -46,6 +47,15 @@ function spread(samples: readonly LagSample[], f: Segment): { p50: number; p99: 
   return { p50: percentile(values, 50), p99: percentile(values, 99), n: values.length };
 }
 
+/** The lag of each visible sample of a cell, with its send time (for lag-bootstrap.ts). */
+export function timedLags(cell: LagCell): TimedValue[] {
+  return cell.samples.flatMap((s) =>
+    s.visibleAt !== undefined && s.answeredAt !== undefined
+      ? [{ at: s.sentAt, value: s.visibleAt - s.answeredAt }]
+      : [],
+  );
+}
+
 /** Lag of a cell: visible − answered over the visible samples. */
 export function lagOf(cell: LagCell): {
   p50: number;
@@ -54,11 +64,7 @@ export function lagOf(cell: LagCell): {
   visible: number;
   failed: number;
 } {
-  const lags = Float64Array.from(
-    cell.samples.flatMap((s) =>
-      s.visibleAt !== undefined && s.answeredAt !== undefined ? [s.visibleAt - s.answeredAt] : [],
-    ),
-  ).sort();
+  const lags = Float64Array.from(timedLags(cell).map((l) => l.value)).sort();
   return {
     p50: percentile(lags, 50),
     p99: percentile(lags, 99),

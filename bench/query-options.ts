@@ -20,8 +20,8 @@ const queryBenchEnvSchema = z.object({
   BENCH_QUERY_CONCURRENCY: list.default([1, 16]),
   BENCH_QUERY_SMALL_USERS: positiveInt.default(10_000),
   BENCH_QUERY_LARGE_USERS: positiveInt.default(100_000),
-  BENCH_LAG_RATE: positiveInt.default(20),
-  BENCH_LAG_SECONDS: seconds.default(8),
+  BENCH_LAG_RATE: positiveInt.default(25),
+  BENCH_LAG_SECONDS: seconds.default(20),
   BENCH_LAG_FULL_SECONDS: seconds.default(4),
   BENCH_LAG_FULL_LARGE_SECONDS: seconds.default(2),
   BENCH_LAG_TIMEOUT_SECONDS: seconds.default(30),
@@ -46,9 +46,12 @@ export interface QueryBenchOptions {
   /** Users of the small and the large database (`BENCH_QUERY_SMALL_USERS`, `BENCH_QUERY_LARGE_USERS`). */
   readonly smallUsers: number;
   readonly largeUsers: number;
-  /** UpdateUserProfile commands per second of the lag probe (`BENCH_LAG_RATE`). */
+  /** UpdateUserProfile commands per second of the lag probe, on each deployment (`BENCH_LAG_RATE`). */
   readonly lagRate: number;
-  /** Sending time of each keyed lag cell, ms (`BENCH_LAG_SECONDS`). */
+  /**
+   * Sending time of the keyed lag cells, ms (`BENCH_LAG_SECONDS`): the two sizes' cells run interleaved in
+   * this one window, so each gets `lagRate` × this many samples (500 by default: a p99 from its 5 worst).
+   */
   readonly lagMs: number;
   /** Sending time of the full-refresh cell on the small database, ms (`BENCH_LAG_FULL_SECONDS`). */
   readonly lagFullMs: number;

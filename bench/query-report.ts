@@ -3,7 +3,8 @@
  * rate (the lag's are in lag-report.ts), then one verdict line per target.
  */
 import type { CpuSample } from "./cpu-meter";
-import { type LagCell, lagOf, usersLabel } from "./lag-report";
+import { ratioInterval } from "./lag-bootstrap";
+import { type LagCell, lagOf, timedLags, usersLabel } from "./lag-report";
 import { type MixCounts, mixReads, sumCounts } from "./query-mix";
 import { type LoadResult, percentile, type Summary, summarize } from "./stats";
 
@@ -188,9 +189,11 @@ export function formatQueryVerdicts(
   if (small && large) {
     const r = lagOf(large).p99 / lagOf(small).p99;
     const g = queryTargets.keyedLagGrowth;
+    const ci = ratioInterval(timedLags(small), timedLags(large));
     lines.push(
       `lag keyed growth: p99 @${usersLabel(large.users)} / p99 @${usersLabel(small.users)} = ${fmt(r)} ` +
-        `(target <= ${g.max}, i.e. within 20%) ${verdict(r <= g.max, r)}`,
+        `(90% interval ${fmt(ci.low)}-${fmt(ci.high)}, paired bootstrap of ${ci.blocks} 1 s blocks of ` +
+        `interleaved samples) (target <= ${g.max}, i.e. within 20%) ${verdict(r <= g.max, r)}`,
     );
   }
   if (mix) {
