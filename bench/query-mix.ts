@@ -6,8 +6,9 @@
  *
  * Hit rate = reads answered with `meta.from_cache = true` / all reads. Each miss is also classified from what
  * this client did before it: `first` (this query of this user was never read before in the run), `written`
- * (the user was written since its last read, by a command that invalidates this query type) or `other`
- * (the entry expired, was evicted, or a concurrent load was shared).
+ * (the user was written since its last read, by a command that invalidates this query type), `expired` (this
+ * client's last miss of the key, whose load stored the entry, was a TTL ago or more) or `other` (the entry was
+ * evicted, or a concurrent load was shared).
  */
 import type { GrpcClient } from "../src/gateway";
 import type { CommandService } from "../src/gen/clone/v1/command_service_pb";
@@ -29,6 +30,7 @@ export interface ReadCounts {
   hits: number;
   first: number;
   written: number;
+  expired: number;
   other: number;
 }
 
@@ -36,6 +38,8 @@ export interface ReadCounts {
 export interface MixCounts {
   readonly byType: ReadonlyMap<MixRead, ReadCounts>;
   readonly writes: number;
+  /** Writes that invalidated each query type. */
+  readonly invalidations: ReadonlyMap<MixRead, number>;
   /** Latency of each read, ms. */
   readonly readLatenciesMs: Float64Array;
   /** Distinct (query type, user) keys read. */
@@ -61,7 +65,8 @@ const invalidates = {
   recordConversationTurn: ["GetUserStatistics", "ListConversations"],
 } as const satisfies Record<string, readonly MixRead[]>;
 
-const emptyCounts = (): ReadCounts => ({ reads: 0, hits: 0, first: 0, written: 0, other: 0 });
+const emptyCounts = (): ReadCounts => ({ reads: 0, hits: 0, first: 0, written: 0, expired: 0, other: 0 });
+const noInvalidations = () => new Map<MixRead, number>(mixReads.map((t) => [t, 0]));
 
 /** Creates the mix over seeded users (their tokens minted). */
 export function createMixWorkload(options: {
@@ -72,14 +77,19 @@ export function createMixWorkload(options: {
   readonly zipf: ZipfSampler;
   readonly random: () => number;
   readonly writeShare: number;
+  /** The gateway's QUERY_CACHE_TTL_MS, to tell expiries from other misses. */
+  readonly ttlMs: number;
 }): MixWorkload {
-  const { query, command, users, tokens, zipf, random } = options;
+  const { query, command, users, tokens, zipf, random, ttlMs } = options;
   let byType = new Map<MixRead, ReadCounts>(mixReads.map((t) => [t, emptyCounts()]));
   let writes = 0;
+  let invalidations = noInvalidations();
   let readLatencies: number[] = [];
   /** Keys read before in the run, and keys whose user was written since their last read. */
   const seen = new Set<string>();
   const dirty = new Set<string>();
+  /** When this client's last miss of a key finished (its load stored the entry then). */
+  const loadedAt = new Map<string, number>();
   let distinct = new Set<string>();
 
   async function read(type: MixRead, userId: string): Promise<void> {
@@ -91,14 +101,20 @@ export function createMixWorkload(options: {
     else if (type === "GetUserStatistics")
       fromCache = (await query.call("getUserStatistics", { userId }, call)).meta?.fromCache;
     else fromCache = (await query.call("listConversations", { userId, pageSize: 20 }, call)).meta?.fromCache;
-    readLatencies.push(performance.now() - t0);
+    const t1 = performance.now();
+    readLatencies.push(t1 - t0);
     const key = `${type}|${userId}`;
     const c = byType.get(type) as ReadCounts;
     c.reads++;
     if (fromCache === true) c.hits++;
-    else if (!seen.has(key)) c.first++;
-    else if (dirty.has(key)) c.written++;
-    else c.other++;
+    else {
+      const loaded = loadedAt.get(key);
+      if (!seen.has(key)) c.first++;
+      else if (dirty.has(key)) c.written++;
+      else if (loaded !== undefined && t0 - loaded >= ttlMs) c.expired++;
+      else c.other++;
+      loadedAt.set(key, t1);
+    }
     seen.add(key);
     dirty.delete(key);
     distinct.add(key);
@@ -106,7 +122,10 @@ export function createMixWorkload(options: {
 
   async function write(user: SeededUser, seq: number): Promise<void> {
     const kind = random() < 0.5 ? "updateUserProfile" : "recordConversationTurn";
-    for (const type of invalidates[kind]) dirty.add(`${type}|${user.userId}`);
+    for (const type of invalidates[kind]) {
+      dirty.add(`${type}|${user.userId}`);
+      invalidations.set(type, (invalidations.get(type) ?? 0) + 1);
+    }
     const call = asUser(tokens, user.userId);
     if (kind === "updateUserProfile") {
       await command.call("updateUserProfile", { userId: user.userId, displayName: `Zipf ${seq}` }, call);
@@ -145,12 +164,14 @@ export function createMixWorkload(options: {
     counts: () => ({
       byType,
       writes,
+      invalidations,
       readLatenciesMs: Float64Array.from(readLatencies),
       distinctKeys: distinct.size,
     }),
     reset() {
       byType = new Map(mixReads.map((t) => [t, emptyCounts()]));
       writes = 0;
+      invalidations = noInvalidations();
       readLatencies = [];
       distinct = new Set();
     },
@@ -165,6 +186,7 @@ export function sumCounts(byType: ReadonlyMap<MixRead, ReadCounts>): ReadCounts 
     sum.hits += c.hits;
     sum.first += c.first;
     sum.written += c.written;
+    sum.expired += c.expired;
     sum.other += c.other;
   }
   return sum;

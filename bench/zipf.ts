@@ -61,24 +61,39 @@ export function createZipf(n: number, s: number, seed = 42): ZipfSampler {
   };
 }
 
+/** A cache's expected steady state for one query type (see {@link steadyState}). */
+export interface SteadyState {
+  /** Share of reads answered from the cache. */
+  readonly hitRate: number;
+  /** Entries held on average: the working set the size bound must hold for `hitRate`. */
+  readonly entries: number;
+}
+
 /**
- * The highest hit rate a cache whose entries live `ttlMs` from their load can reach on a stream of
- * `readsPerSecond` zipf-distributed reads over the sampler's `n` keys, with no invalidations and no size bound:
- * a key read at rate λ misses once per expiry and then hits the λ·T reads of the next T, so λT / (1 + λT) of
- * its reads hit (Poisson arrivals).
+ * The steady state of a cache whose entries live `ttlMs` from their load, with no size bound, under a stream of
+ * `readsPerSecond` zipf-distributed reads over the sampler's `n` keys and `invalidationsPerSecond`
+ * invalidations of keys drawn from the same distribution (as the mix's writes are). A key read at rate λ and
+ * invalidated at rate μ (Poisson arrivals): each miss loads an entry that lives L = min(T, time to the next
+ * invalidation), E[L] = (1 − e^(−μT)) / μ (T when μ = 0), and the λ·E[L] reads of that time hit; the next
+ * read misses again. So λE[L] / (1 + λE[L]) of its reads hit, and it holds an entry E[L] / (E[L] + 1/λ) of
+ * the time. With no invalidations the hit rate is the highest the TTL allows (each key misses once per TTL).
  */
-export function ttlHitRateBound(
+export function steadyState(
   sampler: ZipfSampler,
   n: number,
-  readsPerSecond: number,
-  ttlMs: number,
-): number {
-  const readsPerTtl = (readsPerSecond * ttlMs) / 1000;
-  let rate = 0;
+  rates: { readonly readsPerSecond: number; readonly invalidationsPerSecond: number; readonly ttlMs: number },
+): SteadyState {
+  const ttl = rates.ttlMs / 1000;
+  let hitRate = 0;
+  let entries = 0;
   for (let k = 1; k <= n; k++) {
     const p = sampler.probabilityOfRank(k);
-    const perKey = readsPerTtl * p;
-    rate += (p * perKey) / (1 + perKey);
+    const lambda = rates.readsPerSecond * p;
+    const mu = rates.invalidationsPerSecond * p;
+    if (lambda <= 0) continue;
+    const life = mu > 0 ? -Math.expm1(-mu * ttl) / mu : ttl;
+    hitRate += (p * lambda * life) / (1 + lambda * life);
+    entries += life / (life + 1 / lambda);
   }
-  return rate;
+  return { hitRate, entries };
 }
