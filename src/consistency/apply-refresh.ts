@@ -43,11 +43,11 @@ export async function applyRefreshTask(
         deleted += count.deleted;
       }
     }
+    // refreshed_at is stamped by the refresh functions themselves, when they take the view's lock.
     await advanceViewState(client, task.view, {
       transactionId: BigInt(task.point.transactionId),
       position: BigInt(task.point.position),
     });
-    await client.query("UPDATE read_view_state SET refreshed_at = now() WHERE view_name = $1", [task.view]);
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
