@@ -5,6 +5,9 @@
  * per view for up to the rule's `refreshDelay`, then one refresh task per view runs (on the piscina pool),
  * at most one in flight per view, views in parallel. When a view's task has committed, the cache entries of
  * the queries reading that view are invalidated on every gateway, and the view's applied point moves on.
+ * The invalidations go out even when the refresh changed no row: the rows may have been changed by an
+ * earlier attempt whose answer was lost, or by a leader that died between its commit and its broadcast, and
+ * the replay after the checkpoint is what delivers that broadcast.
  *
  * Two watermarks come out of it, both published with every change:
  *  - per view: the point of the last event whose rows this view has applied;
