@@ -53,7 +53,11 @@ async function main(): Promise<void> {
   cleanups.push(() => nats.cleanup());
   await createScratchTable(db.url);
 
-  const stack = await startServiceStack(db, nats, { jwtSecret: JWT_SECRET, relay: options.relay });
+  const stack = await startServiceStack(db, nats, {
+    jwtSecret: JWT_SECRET,
+    relay: options.relay,
+    profileDir: options.profileDir,
+  });
   cleanups.push(() => stack.stop());
   const echo = await startBenchChild(
     new URL("./echo-server.ts", import.meta.url),

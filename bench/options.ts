@@ -24,6 +24,7 @@ const benchEnvSchema = z.object({
   BENCH_MAX_POOL: positiveInt.default(64),
   BENCH_RELAY: flag.default(true),
   BENCH_NATS_ROW: flag.default(true),
+  BENCH_PROFILE_DIR: z.string().min(1).optional(),
 });
 
 /** Typed benchmark settings. */
@@ -51,6 +52,12 @@ export interface BenchOptions {
   readonly relay: boolean;
   /** Also measure a bare JetStream publish (ack round trip) row (`BENCH_NATS_ROW`). */
   readonly natsRow: boolean;
+  /**
+   * When set (`BENCH_PROFILE_DIR`), the service's role processes run under Bun's CPU profiler and write
+   * `<role>-<n>.md` (and `.cpuprofile`) there when the run ends. Main threads only: command threads are not
+   * sampled. The profiler costs some CPU itself, so compare shares, not the run's numbers.
+   */
+  readonly profileDir?: string;
 }
 
 /** Parses the environment; throws naming each bad variable. */
@@ -72,5 +79,6 @@ export function loadBenchOptions(env: Record<string, string | undefined> = proce
     maxPool: e.BENCH_MAX_POOL,
     relay: e.BENCH_RELAY,
     natsRow: e.BENCH_NATS_ROW,
+    ...(e.BENCH_PROFILE_DIR === undefined ? {} : { profileDir: e.BENCH_PROFILE_DIR }),
   };
 }

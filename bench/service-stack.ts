@@ -28,7 +28,12 @@ const relayReady = (l: Record<string, unknown>) => l.msg === "outbox relay start
 export async function startServiceStack(
   db: TestDatabase,
   nats: TestNats,
-  options: { readonly jwtSecret: string; readonly relay: boolean },
+  options: {
+    readonly jwtSecret: string;
+    readonly relay: boolean;
+    /** Run each role under Bun's CPU profiler, writing its profile into this directory (see options.ts). */
+    readonly profileDir?: string | undefined;
+  },
 ): Promise<ServiceStack> {
   const env = {
     DATABASE_URL: db.url,
@@ -38,12 +43,13 @@ export async function startServiceStack(
     GRPC_HOST: "127.0.0.1",
     GRPC_PORT: "0",
   };
+  const profile = options.profileDir === undefined ? {} : { cpuProfileDir: options.profileDir };
   const processes: RoleProcess[] = [];
   const stop = () => Promise.all(processes.map((p) => stopRole(p))).then(() => {});
   try {
     // Nothing is logged per command at the default level `info`, only start-up and failures.
     const start = (role: "worker" | "gateway" | "relay", ready: (l: Record<string, unknown>) => boolean) =>
-      startRole(role, env, ready).then((p) => {
+      startRole(role, env, ready, profile).then((p) => {
         processes.push(p);
         return p;
       });

@@ -25,7 +25,16 @@ const mainModule = new URL("../main.ts", import.meta.url).pathname;
 export interface StartRoleOptions {
   /** Variables removed from the inherited environment (e.g. DATABASE_URL and NATS_URL for the embedded mode). */
   readonly unsetEnv?: readonly string[];
+  /**
+   * Runs the role under Bun's CPU profiler (`--cpu-prof --cpu-prof-md`), writing `<role>-<n>.cpuprofile` and
+   * `<role>-<n>.md` into this directory when the process exits (gracefully: SIGTERM, not SIGKILL). Only the
+   * process's main thread is sampled: Bun does not profile worker threads.
+   */
+  readonly cpuProfileDir?: string;
 }
+
+/** Profiles started so far, so that several processes of one role get distinct file names. */
+let profiled = 0;
 
 /** Starts `bun src/main.ts --role <role>` with the given environment added; resolves once it says it started. */
 export async function startRole(
@@ -36,7 +45,16 @@ export async function startRole(
 ): Promise<RoleProcess> {
   const inherited: Record<string, string | undefined> = { ...process.env };
   for (const name of options.unsetEnv ?? []) delete inherited[name];
-  const child: Subprocess<"ignore", "pipe", "pipe"> = spawn(["bun", mainModule, "--role", role], {
+  const profile =
+    options.cpuProfileDir === undefined
+      ? []
+      : [
+          "--cpu-prof",
+          "--cpu-prof-md",
+          `--cpu-prof-dir=${options.cpuProfileDir}`,
+          `--cpu-prof-name=${role}-${++profiled}`,
+        ];
+  const child: Subprocess<"ignore", "pipe", "pipe"> = spawn(["bun", ...profile, mainModule, "--role", role], {
     // Free ports unless the test picks them: processes started side by side must not race for :8080/:9464.
     env: { ...inherited, LOG_LEVEL: "info", HTTP_PORT: "0", METRICS_PORT: "0", ...env },
     stdin: "ignore",
