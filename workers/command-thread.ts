@@ -3,7 +3,14 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { createCommandRuntime } from "../src/actors/command-thread";
-import type { CommandThreadData, ThreadInput, ThreadOutput } from "../src/actors/thread-messages";
+import type {
+  CommandThreadData,
+  ThreadCommand,
+  ThreadInput,
+  ThreadOutcome,
+  ThreadOutput,
+} from "../src/actors/thread-messages";
+import type { CommandOutcome } from "../src/commands/envelope";
 import { createPool } from "../src/db";
 import { AppError } from "../src/errors";
 import { createLogger } from "../src/logging";
@@ -32,28 +39,39 @@ let unanswered = 0;
 let shuttingDown = false;
 let drained: () => void = () => {};
 
+/** Outcomes settled in this tick, posted together at its end. */
+let settled: ThreadOutcome[] = [];
+
+function answer(id: number, outcome: CommandOutcome): void {
+  if (settled.push({ id, outcome }) === 1) {
+    queueMicrotask(() => {
+      const outcomes = settled;
+      settled = [];
+      post({ kind: "outcomes", outcomes });
+    });
+  }
+}
+
+function accept({ id, envelope }: ThreadCommand): void {
+  if (shuttingDown) {
+    answer(id, { ok: false, error: new AppError("UNAVAILABLE", "command thread is stopping").serialize() });
+    return;
+  }
+  unanswered++;
+  runtime
+    .submit(envelope)
+    .then(
+      (outcome) => answer(id, outcome),
+      (error: unknown) => answer(id, { ok: false, error: AppError.from(error).serialize() }),
+    )
+    .finally(() => {
+      if (--unanswered === 0) drained();
+    });
+}
+
 port.on("message", (message: ThreadInput) => {
-  if (message.kind === "command") {
-    if (shuttingDown) {
-      const error = new AppError("UNAVAILABLE", "command thread is stopping").serialize();
-      post({ kind: "outcome", id: message.id, outcome: { ok: false, error } });
-      return;
-    }
-    unanswered++;
-    runtime
-      .submit(message.envelope)
-      .then(
-        (outcome) => post({ kind: "outcome", id: message.id, outcome }),
-        (error: unknown) =>
-          post({
-            kind: "outcome",
-            id: message.id,
-            outcome: { ok: false, error: AppError.from(error).serialize() },
-          }),
-      )
-      .finally(() => {
-        if (--unanswered === 0) drained();
-      });
+  if (message.kind === "commands") {
+    for (const command of message.commands) accept(command);
   } else if (message.kind === "shutdown") {
     // Graceful: every command already received runs to its commit and is answered; only then does the
     // pool close. Messages posted before port.close() still reach the main thread, ahead of `exit`.

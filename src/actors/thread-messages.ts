@@ -5,15 +5,33 @@
 import type { CommandEnvelope, CommandOutcome } from "../commands/envelope";
 import type { SerializedAppError } from "../errors";
 
-/** Main thread -> command thread. */
+/** A command sent to a thread, with the id its outcome comes back under. */
+export interface ThreadCommand {
+  readonly id: number;
+  readonly envelope: CommandEnvelope;
+}
+
+/** A command's outcome, under the id it was sent with. */
+export interface ThreadOutcome {
+  readonly id: number;
+  readonly outcome: CommandOutcome;
+}
+
+/**
+ * Main thread -> command thread. Commands go in batches: all those handed to a thread in one tick share one
+ * message (one structured clone, one wake-up of the thread).
+ */
 export type ThreadInput =
-  | { readonly kind: "command"; readonly id: number; readonly envelope: CommandEnvelope }
+  | { readonly kind: "commands"; readonly commands: readonly ThreadCommand[] }
   | { readonly kind: "shutdown" };
 
-/** Command thread -> main thread. */
+/**
+ * Command thread -> main thread. Outcomes go in batches too (those settled in one tick: usually a whole
+ * group commit), so the main thread answers them in one task and NATS sends their replies in one write.
+ */
 export type ThreadOutput =
   | { readonly kind: "ready" }
-  | { readonly kind: "outcome"; readonly id: number; readonly outcome: CommandOutcome }
+  | { readonly kind: "outcomes"; readonly outcomes: readonly ThreadOutcome[] }
   | { readonly kind: "fatal"; readonly error: SerializedAppError }
   | { readonly kind: "stopped" };
 

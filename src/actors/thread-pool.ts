@@ -11,7 +11,7 @@ import { Worker } from "node:worker_threads";
 import type { CommandEnvelope, CommandHandler, CommandOutcome } from "../commands/envelope";
 import { AppError } from "../errors";
 import { fnv1a } from "../transport/partition";
-import type { CommandThreadData, ThreadInput, ThreadOutput } from "./thread-messages";
+import type { CommandThreadData, ThreadCommand, ThreadInput, ThreadOutput } from "./thread-messages";
 
 /** Options of {@link createCommandThreadPool}. */
 export interface CommandThreadPoolOptions {
@@ -37,6 +37,8 @@ export interface CommandThreadPool {
 interface Slot {
   worker: Worker;
   readonly pending: Map<number, (outcome: CommandOutcome) => void>;
+  /** Commands handed in this tick, posted together at its end. */
+  outbox: ThreadCommand[];
   ready: Promise<void>;
   /** Resolves when the current thread exited. */
   exited: Promise<void>;
@@ -55,6 +57,7 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
     const s: Slot = slot ?? {
       worker,
       pending: new Map(),
+      outbox: [],
       ready: Promise.resolve(),
       exited: Promise.resolve(),
     };
@@ -63,10 +66,12 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
     s.ready = new Promise<void>((resolve, reject) => {
       worker.on("message", (message: ThreadOutput) => {
         if (message.kind === "ready") resolve();
-        else if (message.kind === "outcome") {
-          const settle = s.pending.get(message.id);
-          s.pending.delete(message.id);
-          settle?.(message.outcome);
+        else if (message.kind === "outcomes") {
+          for (const { id, outcome } of message.outcomes) {
+            const settle = s.pending.get(id);
+            s.pending.delete(id);
+            settle?.(outcome);
+          }
         } else if (message.kind === "fatal") {
           options.log?.("command thread failed", { thread: index, error: message.error.message });
           reject(AppError.deserialize(message.error));
@@ -81,12 +86,21 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
       const unavailable = new AppError("UNAVAILABLE", "command thread exited").serialize();
       for (const settle of s.pending.values()) settle({ ok: false, error: unavailable });
       s.pending.clear();
+      s.outbox = [];
       if (!stopping) {
         options.log?.("command thread exited; starting a new one", { thread: index, code });
         spawn(index, s);
       }
     });
     return s;
+  }
+
+  /** Posts what a slot was handed since its last post. */
+  function post(slot: Slot): void {
+    if (slot.outbox.length === 0) return;
+    const input: ThreadInput = { kind: "commands", commands: slot.outbox };
+    slot.outbox = [];
+    slot.worker.postMessage(input);
   }
 
   for (let i = 0; i < options.threads; i++) slots.push(spawn(i));
@@ -102,8 +116,8 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
       const id = nextId++;
       return new Promise<CommandOutcome>((resolve) => {
         slot.pending.set(id, resolve);
-        const input: ThreadInput = { kind: "command", id, envelope };
-        slot.worker.postMessage(input);
+        // The transport hands over every message of a read in one synchronous run: post them once, after it.
+        if (slot.outbox.push({ id, envelope }) === 1) queueMicrotask(() => post(slot));
       });
     },
     stop(graceMs = 30_000) {
@@ -112,6 +126,7 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
         await Promise.all(
           slots.map(async (s, index) => {
             // The thread answers everything it was sent before this message, then exits by itself.
+            post(s);
             const input: ThreadInput = { kind: "shutdown" };
             s.worker.postMessage(input);
             const timer = setTimeout(() => {
