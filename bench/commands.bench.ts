@@ -72,6 +72,9 @@ async function main(): Promise<void> {
   cleanups.push(() => probe.close());
   const commands = await prepareCommandWorkload(stack.gatewayAddress, JWT_SECRET, options, probe);
   cleanups.push(async () => commands.close());
+  // Statistics of the freshly loaded tables, as autovacuum keeps them in a deployment that has been running:
+  // without them the workers' prepared reads keep a plan made for empty tables (full scans of command_results).
+  await db.pool.query("ANALYZE");
   progress(
     `setup: ${options.users} users, ${options.conversations} conversations with a turn each in ${((performance.now() - setupStart) / 1000).toFixed(1)} s`,
   );

@@ -11,8 +11,9 @@
  *
  * Per command: a stored result for the command id answers it (`duplicate: true`), or INVALID_ARGUMENT when the
  * payload differs; otherwise it is decided; a domain rejection is stored too (a retry gets the same answer), and
- * so is ABORTED for a command whose caller's deadline passed before it ran (it is not applied). A batch of one
- * command keeps the same statement text each time and is prepared; a larger batch's text varies and is not.
+ * so is ABORTED for a command whose caller's deadline passed before it ran (it is not applied). The write's
+ * text depends only on how many commands of each shape the batch holds, so it repeats and is prepared
+ * (write-model/combined-statement.ts).
  * When a batch's write fails, every command of the batch is applied again on its own, where a version
  * conflict or deadlock is retried with bounded backoff, a taken email is stored as ALREADY_EXISTS, and
  * anything else answers that command alone. Only a lost connection answers UNAVAILABLE, without storing
@@ -21,11 +22,14 @@
 import type { AggregateType } from "../domain";
 import { AppError, isConnectionError } from "../errors";
 import {
+  combineParts,
   type Decision,
   decideInto,
+  PART_SCOPE,
   readStatement,
   SqlBuilder,
   type SqlClient,
+  type StatementPart,
   VersionConflict,
 } from "../write-model";
 import { storableOutcome, storedOutcomeOf, storeOutcome } from "./command-results";
@@ -56,7 +60,7 @@ export type CommandExecutor = (batch: readonly CommandEnvelope[]) => Promise<rea
 /** One command's part of a batch: answered from its read, or written by the batch's statement. */
 type Plan =
   | { readonly kind: "answered"; readonly outcome: CommandOutcome }
-  | { readonly kind: "write"; readonly outcome: CommandOutcome; readonly select: string };
+  | { readonly kind: "write"; readonly outcome: CommandOutcome; readonly part: StatementPart };
 
 type BatchRun =
   | { readonly kind: "committed"; readonly outcomes: CommandOutcome[] }
@@ -73,16 +77,15 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
 
   /**
    * Decides one command on the row read for it. An answer needs no write (a duplicate, a reused id);
-   * otherwise its writes are added to `b` (its own scope) and `select` names what the statement returns for
-   * it: its index `i`, how many state rows it wrote, and its token's point.
+   * otherwise its writes are its part of the batch's statement, which returns for it how many state rows it
+   * wrote and its token's point.
    */
   async function plan(
-    b: SqlBuilder,
     client: SqlClient,
     envelope: CommandEnvelope,
     row: Record<string, unknown>,
-    index: number,
   ): Promise<Plan> {
+    const b = new SqlBuilder().scoped(PART_SCOPE);
     if (row.r_hash !== null && row.r_hash !== undefined) {
       if (row.r_hash !== envelope.payloadHash) return { kind: "answered", outcome: reusedIdOutcome() };
       const stored = storedOutcomeOf(
@@ -169,11 +172,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
     const tokenCols = tok
       ? `(SELECT transaction_id::text FROM ${tok}) AS tx, (SELECT position FROM ${tok}) AS pos`
       : "NULL::text AS tx, NULL::bigint AS pos";
-    return {
-      kind: "write",
-      outcome,
-      select: `SELECT ${index} AS i, ${stateRows} AS state_rows, ${tokenCols}`,
-    };
+    return { kind: "write", outcome, part: b.part(`${stateRows} AS state_rows, ${tokenCols}`) };
   }
 
   /** The read rows of a batch, one per command in batch order: one statement per aggregate type. */
@@ -217,20 +216,15 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
     let broken = false;
     try {
       const rows = await readRows(client, batch);
-      const root = new SqlBuilder();
       const plans: Plan[] = [];
       for (let i = 0; i < batch.length; i++) {
-        // A batch of one keeps unprefixed names, so its statement text repeats and is prepared.
-        const scope = batch.length === 1 ? root : root.scoped(`c${i}_`);
-        plans.push(
-          await plan(scope, client, batch[i] as CommandEnvelope, rows[i] as Record<string, unknown>, i),
-        );
+        plans.push(await plan(client, batch[i] as CommandEnvelope, rows[i] as Record<string, unknown>));
       }
-      const selects = plans.flatMap((p) => (p.kind === "write" ? [p.select] : []));
+      const writing = plans.flatMap((p, i) => (p.kind === "write" ? [i] : []));
       const written = new Map<number, { state_rows: number; tx: string | null; pos: string | null }>();
-      if (selects.length > 0) {
-        const select = selects.join("\nUNION ALL ");
-        const statement = batch.length === 1 ? root.build(select) : root.buildUnnamed(select);
+      if (writing.length > 0) {
+        const parts = writing.map((i) => (plans[i] as Extract<Plan, { kind: "write" }>).part);
+        const { statement, order } = combineParts(parts);
         const res = await client.query(statement);
         for (const row of res.rows as {
           i: number;
@@ -238,7 +232,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
           tx: string | null;
           pos: string | null;
         }[]) {
-          written.set(row.i, row);
+          written.set(writing[order[row.i] as number] as number, row);
         }
       }
       const outcomes = plans.map((p, i): CommandOutcome => {

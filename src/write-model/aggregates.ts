@@ -68,15 +68,28 @@ export function readStatement(
   type: AggregateType,
   aggregateIds: readonly string[],
   commandIds: readonly string[],
-) {
+): { name: string; text: string; values: unknown[] } {
   const store = stores[type];
+  const joins = `LEFT JOIN command_results r ON r.command_id = k.command_id
+             LEFT JOIN ${store.table} a ON a.id = k.aggregate_id`;
+  const columns = `r.payload_hash AS r_hash, r.result AS r_result, r.token_transaction_id::text AS r_tx,
+                  r.token_position AS r_pos, a.id IS NOT NULL AS a_exists, ${store.columns}`;
+  if (aggregateIds.length === 1) {
+    // One command (the usual case at low load): scalar parameters, whose generic plan Postgres keeps, where
+    // arrays make it plan anew on every execution.
+    return {
+      name: `read_one_${type}`,
+      text: `SELECT 1 AS k_ord, ${columns}
+               FROM (SELECT $1::uuid AS aggregate_id, $2::text AS command_id) AS k
+               ${joins}`,
+      values: [aggregateIds[0], commandIds[0]],
+    };
+  }
   return {
     name: `read_${type}`,
-    text: `SELECT k.k_ord, r.payload_hash AS r_hash, r.result AS r_result, r.token_transaction_id::text AS r_tx,
-                  r.token_position AS r_pos, a.id IS NOT NULL AS a_exists, ${store.columns}
+    text: `SELECT k.k_ord, ${columns}
              FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS k(aggregate_id, command_id, k_ord)
-             LEFT JOIN command_results r ON r.command_id = k.command_id
-             LEFT JOIN ${store.table} a ON a.id = k.aggregate_id`,
+             ${joins}`,
     values: [aggregateIds, commandIds],
   };
 }

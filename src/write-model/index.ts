@@ -1,5 +1,7 @@
 export type { Decision } from "./aggregates";
 export { decideInto, readStatement } from "./aggregates";
+export type { CombinedStatement, StatementPart } from "./combined-statement";
+export { combineParts, PART_SCOPE } from "./combined-statement";
 export { SqlBuilder } from "./sql-builder";
 export type { SqlClient } from "./sql-client";
 export { VersionConflict } from "./sql-client";

@@ -4,11 +4,12 @@
  * the same sequence of calls gives the same text: statements are prepared once per connection, by a name
  * derived from their text.
  *
- * Several commands' writes can share one statement (group commit in one round trip): each writes through its
- * own {@link SqlBuilder.scoped} view, whose CTE names carry a prefix, and refers to its CTEs with
- * {@link SqlBuilder.ref}.
+ * Several commands' writes can share one statement (group commit in one round trip): each is built in its own
+ * {@link SqlBuilder.scoped} builder, whose CTE names carry a prefix (refer to them with {@link SqlBuilder.ref}),
+ * and the parts are joined by `combined-statement.ts`.
  */
 import { createHash } from "node:crypto";
+import type { StatementPart } from "./combined-statement";
 
 interface Shared {
   readonly params: unknown[];
@@ -61,20 +62,16 @@ export class SqlBuilder {
     return this.shared.names.has(this.ref(name));
   }
 
-  /** The statement: the CTEs, then `select`; named for preparing. */
-  build(select: string): { name: string; text: string; values: unknown[] } {
-    const { text, values } = this.buildUnnamed(select);
-    return { name: preparedName(text), text, values };
+  /** This builder's CTEs and parameters as one command's part of a combined statement (combined-statement.ts). */
+  part(columns: string): StatementPart {
+    return { ctes: this.shared.ctes, params: this.shared.params, columns };
   }
 
-  /**
-   * The statement without a name, for texts that rarely repeat (a batch's combined write): preparing each
-   * would only fill the connection's statement cache.
-   */
-  buildUnnamed(select: string): { text: string; values: unknown[] } {
+  /** The statement: the CTEs, then `select`; named for preparing. */
+  build(select: string): { name: string; text: string; values: unknown[] } {
     const ctes = this.shared.ctes;
     const text = ctes.length === 0 ? select : `WITH ${ctes.join(",\n")}\n${select}`;
-    return { text, values: this.shared.params };
+    return { name: preparedName(text), text, values: this.shared.params };
   }
 }
 

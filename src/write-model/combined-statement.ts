@@ -1,0 +1,78 @@
+/**
+ * Several commands' writes as ONE statement that Postgres can prepare once and reuse.
+ *
+ * Each command's part is built on its own (see {@link SqlBuilder.scoped} with {@link PART_SCOPE}): its CTE names
+ * carry a marker and its placeholders are numbered from `$1`. Its text before renaming is its shape: the same
+ * for every command of one kind (a turn on an open conversation, a new user, ...). The parts are put in shape
+ * order, then renamed (`c0_`, `c1_`, ...) and renumbered, so a batch's text depends only on how many commands
+ * of each shape it holds. Such texts repeat under load, and a text seen before is prepared under a name
+ * derived from it, which spares Postgres parsing and planning many CTEs on every commit. A bounded budget keeps
+ * rare combinations unnamed, so a connection's statement cache does not grow without end.
+ */
+import { preparedName } from "./sql-builder";
+
+/** The marker standing for a part's CTE prefix until the parts are combined. */
+export const PART_SCOPE = "__part__";
+
+/** One command's writes, numbered from `$1`, CTE names prefixed with {@link PART_SCOPE}. */
+export interface StatementPart {
+  readonly ctes: readonly string[];
+  readonly params: readonly unknown[];
+  /** The select list this part adds to the statement's result (one row per part; `i` is added here). */
+  readonly columns: string;
+}
+
+/** A combined statement, and the part each result row's `i` refers to. */
+export interface CombinedStatement {
+  readonly statement: { name?: string; text: string; values: unknown[] };
+  /** `order[i]` is the index (in the given parts) of the part whose result row has `i`. */
+  readonly order: readonly number[];
+}
+
+/** Texts seen so far (bounded): a text is prepared from its second use on. */
+const seen = new Map<string, number>();
+const SEEN_MAX = 5_000;
+/** Characters of combined texts that may be prepared, per process (each connection prepares its own copy). */
+let preparedBudget = 4_000_000;
+
+/** Combines parts into one statement (a single part keeps its plain names, as a command alone). */
+export function combineParts(parts: readonly StatementPart[]): CombinedStatement {
+  const shapes = parts.map((p) => `${p.ctes.join(",\n")}\n${p.columns}`);
+  const order = parts.map((_, i) => i).sort((a, b) => compare(shapes[a] as string, shapes[b] as string));
+  const ctes: string[] = [];
+  const selects: string[] = [];
+  const values: unknown[] = [];
+  order.forEach((index, i) => {
+    const part = parts[index] as StatementPart;
+    const prefix = parts.length === 1 ? "" : `c${i}_`;
+    const offset = values.length;
+    const rename = (sql: string) =>
+      sql.replaceAll(PART_SCOPE, prefix).replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+    for (const cte of part.ctes) ctes.push(rename(cte));
+    selects.push(`SELECT ${i} AS i, ${rename(part.columns)}`);
+    values.push(...part.params);
+  });
+  const select = selects.join("\nUNION ALL ");
+  const text = ctes.length === 0 ? select : `WITH ${ctes.join(",\n")}\n${select}`;
+  return { statement: named(text, values, parts.length === 1), order };
+}
+
+function named(text: string, values: unknown[], always: boolean) {
+  if (always) return { name: preparedName(text), text, values };
+  const count = (seen.get(text) ?? 0) + 1;
+  if (count === 1) {
+    if (seen.size < SEEN_MAX) seen.set(text, 1);
+    return { text, values };
+  }
+  if (count === 2) {
+    // Second sighting: prepare it from now on, while the budget lasts.
+    if (preparedBudget < text.length) return { text, values };
+    preparedBudget -= text.length;
+    seen.set(text, 2);
+  }
+  return { name: preparedName(text), text, values };
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
