@@ -1,19 +1,39 @@
 /**
- * Item 3 of queries.bench.ts: the consistency lag cells. Keyed refresh first, the two deployments' samples
- * taken interleaved, one schedule alternating between them sample by sample (lag-probe.ts `runInterleaved`),
- * so that load from elsewhere falls on both alike; then both consistency roles
- * restarted with CONSISTENCY_REFRESH_MODE=full and one cell each (the large one sends for a shorter time,
- * each of its refreshes rewrites the whole view). Each cell also carries what the roles' own metrics saw.
+ * Item 3 of queries.bench.ts: the consistency lag cells. Both deployments are first warmed up alike (the calls
+ * of a lag sample in a closed loop). Keyed refresh first: the two deployments' samples taken interleaved, one
+ * schedule alternating between them sample by sample (lag-probe.ts `runInterleaved`), so that load from
+ * elsewhere falls on both alike, while lag-server-watch.ts watches the Postgres server for long write
+ * transactions; then both consistency roles restarted with CONSISTENCY_REFRESH_MODE=full and one cell each
+ * (the large one sends for a shorter time, each of its refreshes rewrites the whole view). Each cell also
+ * carries what the roles' own metrics saw; `BENCH_LAG_SAMPLES_FILE` keeps every sample with its stamps.
  */
 import { createLagProbe, type LagSample } from "./lag-probe";
 import { type LagCell, lagOf } from "./lag-report";
+import { watchLongWrites } from "./lag-server-watch";
+import { type Operation, runClosedLoop } from "./load";
 import type { Cleanups } from "./query-cleanups";
 import type { Deployment } from "./query-deployment";
 import { meanMs, scrape } from "./query-metrics";
 import type { QueryBenchOptions } from "./query-options";
 import type { RefreshMode } from "./query-stack";
+import { asUser } from "./query-workloads";
+import { seededRandom } from "./zipf";
 
 const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
+const WARMUP_LANES = 8;
+
+/** A lag sample's calls without the waiting: read a random user's profile, rename the user, read it again. */
+function warmUpOp(d: Deployment): Operation {
+  const random = seededRandom(5);
+  return async (_lane, seq) => {
+    const userId = d.target.users[Math.floor(random() * d.target.users.length)] as string;
+    await d.target.tokens.tokenOf(userId);
+    const call = () => asUser(d.target.tokens, userId);
+    await d.target.query.call("getUserProfile", { userId }, call());
+    await d.target.command.call("updateUserProfile", { userId, displayName: `Warm ${seq}` }, call());
+    await d.target.query.call("getUserProfile", { userId }, call());
+  };
+}
 
 /** Item 3: keyed cells interleaved between the deployments, then both restarted in full mode, one at a time. */
 export async function measureLag(
@@ -29,39 +49,42 @@ export async function measureLag(
   );
   const rate = options.lagRate;
   const timeoutMs = options.lagTimeoutMs;
-  // Warm the command and event paths of both (the large one has served nothing yet); the zipf mix's events drain.
+  // Warm the command and event paths of both alike: the small one has served the latency matrix and the zipf
+  // mix, the large one nothing yet, and its processes' code would still be warming up in the window.
+  const t = performance.now();
+  await Promise.all([small, large].map((d) => runClosedLoop(WARMUP_LANES, options.lagWarmupMs, warmUpOp(d))));
+  // Then a few samples on both, as the cells take them, while the warm-up's events drain.
   await probe.runInterleaved([small.target, large.target], { rate, durationMs: 2_000, timeoutMs });
+  progress(`lag: both deployments warmed up in ${seconds(t)} s`);
 
   const before = new Map(
     await Promise.all([small, large].map(async (d) => [d, await scrapeLag(d)] as const)),
   );
+  const watch = await watchLongWrites(small.db.url, [small.db.name, large.db.name]);
   const [smallKeyed = [], largeKeyed = []] = await probe.runInterleaved([small.target, large.target], {
     rate,
     durationMs: options.lagMs,
     timeoutMs,
   });
+  const longWrites = await watch.stop();
   const keyed = new Map<Deployment, LagSample[]>([
     [small, smallKeyed],
     [large, largeKeyed],
   ]);
   const cells: LagCell[] = [];
   for (const d of [small, large]) {
-    const cell = lagCell(
-      d,
-      "keyed",
-      rate,
-      options.lagMs,
-      keyed.get(d) ?? [],
-      before.get(d),
-      await scrapeLag(d),
-    );
+    const cell = {
+      ...lagCell(d, "keyed", rate, options.lagMs, keyed.get(d) ?? [], before.get(d), await scrapeLag(d)),
+      longWrites,
+      blocks: longWrites.blocks.get(d.db.name),
+    };
     cells.push(cell);
     progressLag(cell, progress);
   }
 
-  const t = performance.now();
+  const restartedAt = performance.now();
   await Promise.all([small, large].map((d) => d.stack.restartConsistency("full")));
-  progress(`consistency roles restarted with CONSISTENCY_REFRESH_MODE=full in ${seconds(t)} s`);
+  progress(`consistency roles restarted with CONSISTENCY_REFRESH_MODE=full in ${seconds(restartedAt)} s`);
   for (const [d, sendMs] of [
     [small, options.lagFullMs],
     [large, options.lagFullLargeMs],
@@ -71,6 +94,13 @@ export async function measureLag(
     const cell = lagCell(d, "full", rate, sendMs, samples, b, await scrapeLag(d));
     cells.push(cell);
     progressLag(cell, progress);
+  }
+  if (options.lagSamplesFile !== undefined) {
+    const lines = cells.flatMap((c) =>
+      c.samples.map((s) => JSON.stringify({ users: c.users, mode: c.mode, ...s })),
+    );
+    await Bun.write(options.lagSamplesFile, `${lines.join("\n")}\n`);
+    progress(`lag samples written to ${options.lagSamplesFile}`);
   }
   return cells;
 }

@@ -2,6 +2,7 @@
 import { ruleFor } from "../src/consistency/rules";
 import type { TimedValue } from "./lag-bootstrap";
 import type { LagSample } from "./lag-probe";
+import type { LongWrites } from "./lag-server-watch";
 import type { RefreshMode } from "./query-stack";
 import { percentile } from "./stats";
 
@@ -12,6 +13,10 @@ export interface LagCell {
   readonly rate: number;
   readonly sendMs: number;
   readonly samples: readonly LagSample[];
+  /** Long write transactions on the Postgres server while the cell ran (lag-server-watch.ts), when watched. */
+  readonly longWrites?: LongWrites;
+  /** Block reads of the cell's database outside and inside shared buffers while it ran, when watched. */
+  readonly blocks?: { readonly read: number; readonly hit: number } | undefined;
   /** Means from the services' own metrics over the cell (ms) and their observation counts. */
   readonly metrics: {
     readonly refresh: { meanMs: number; count: number };
@@ -112,5 +117,30 @@ export function formatLag(cells: readonly LagCell[]): string {
       "broadcast; wake → event = the relay's round (it publishes only events older than every running write " +
       "transaction, so a long one, such as a full refresh, holds publication back).",
   );
+  const watched = cells.find((c) => c.longWrites !== undefined)?.longWrites;
+  if (watched) {
+    lag.push(
+      "",
+      `while the keyed cells ran, ${watched.count} write transactions ran ${watched.thresholdMs} ms or more on the ` +
+        `Postgres server (${watched.foreign} in databases other than the two deployments')` +
+        (watched.count > 0
+          ? `, the longest ${fmt(watched.longestMs, 0)} ms (\`${watched.longestQuery}\`)`
+          : "") +
+        ": each holds back the relays of every database on the server while it runs (src/outbox/sql.ts).",
+    );
+    const perSample = cells.flatMap((c) =>
+      c.blocks && c.samples.length > 0
+        ? [
+            `${usersLabel(c.users)} ${fmt(c.blocks.read / c.samples.length, 1)} of ` +
+              `${fmt((c.blocks.read + c.blocks.hit) / c.samples.length, 0)}`,
+          ]
+        : [],
+    );
+    if (perSample.length > 0)
+      lag.push(
+        `block reads per sample that missed Postgres's shared buffers, of all its block reads (pg_stat_database, ` +
+          `whole database): ${perSample.join("; ")}`,
+      );
+  }
   return [...lag, "", ...breakdown].join("\n");
 }

@@ -22,9 +22,11 @@ const queryBenchEnvSchema = z.object({
   BENCH_QUERY_LARGE_USERS: positiveInt.default(100_000),
   BENCH_LAG_RATE: positiveInt.default(25),
   BENCH_LAG_SECONDS: seconds.default(20),
+  BENCH_LAG_WARMUP_SECONDS: seconds.default(5),
   BENCH_LAG_FULL_SECONDS: seconds.default(4),
   BENCH_LAG_FULL_LARGE_SECONDS: seconds.default(2),
   BENCH_LAG_TIMEOUT_SECONDS: seconds.default(30),
+  BENCH_LAG_SAMPLES_FILE: z.string().optional(),
   BENCH_ZIPF_SECONDS: seconds.default(10),
   BENCH_ZIPF_WARMUP_SECONDS: seconds.default(60),
   BENCH_ZIPF_PRIME_USERS: z.coerce.number().int().min(0).default(1_000),
@@ -53,12 +55,19 @@ export interface QueryBenchOptions {
    * this one window, so each gets `lagRate` × this many samples (500 by default: a p99 from its 5 worst).
    */
   readonly lagMs: number;
+  /**
+   * Warm-up of both deployments before the keyed lag cells, ms (`BENCH_LAG_WARMUP_SECONDS`): the calls of a lag
+   * sample in a closed loop, so that the large deployment's processes are as warm as the small one's.
+   */
+  readonly lagWarmupMs: number;
   /** Sending time of the full-refresh cell on the small database, ms (`BENCH_LAG_FULL_SECONDS`). */
   readonly lagFullMs: number;
   /** Sending time of the full-refresh cell on the large database, ms (`BENCH_LAG_FULL_LARGE_SECONDS`). */
   readonly lagFullLargeMs: number;
   /** A lag sample not visible after this long counts as timed out, ms (`BENCH_LAG_TIMEOUT_SECONDS`). */
   readonly lagTimeoutMs: number;
+  /** Where to write every lag sample with its stamps, one JSON object a line (`BENCH_LAG_SAMPLES_FILE`). */
+  readonly lagSamplesFile: string | undefined;
   /**
    * Measured time and warm-up of the zipf mix, ms (`BENCH_ZIPF_SECONDS`, `BENCH_ZIPF_WARMUP_SECONDS`). The
    * warm-up should last at least the cache's TTL (60 s by default) for the window to see a steady state.
@@ -94,9 +103,11 @@ export function loadQueryBenchOptions(
     largeUsers: e.BENCH_QUERY_LARGE_USERS,
     lagRate: e.BENCH_LAG_RATE,
     lagMs: e.BENCH_LAG_SECONDS * 1000,
+    lagWarmupMs: e.BENCH_LAG_WARMUP_SECONDS * 1000,
     lagFullMs: e.BENCH_LAG_FULL_SECONDS * 1000,
     lagFullLargeMs: e.BENCH_LAG_FULL_LARGE_SECONDS * 1000,
     lagTimeoutMs: e.BENCH_LAG_TIMEOUT_SECONDS * 1000,
+    lagSamplesFile: e.BENCH_LAG_SAMPLES_FILE,
     zipfMs: e.BENCH_ZIPF_SECONDS * 1000,
     zipfWarmupMs: e.BENCH_ZIPF_WARMUP_SECONDS * 1000,
     zipfPrimeUsers: e.BENCH_ZIPF_PRIME_USERS,
