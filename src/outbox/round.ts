@@ -47,16 +47,18 @@ export interface RoundResult {
  * @throws the Postgres error of any query; AppError ABORTED when the checkpoint moved under this relay.
  */
 export async function runRound(ctx: RoundContext): Promise<RoundResult> {
-  const state = await ctx.client.query<{ transaction_id: string; position: string }>(READ_CHECKPOINT_SQL, [
-    ctx.name,
-  ]);
+  const state = await ctx.client.query<{ transaction_id: string; position: string }>({
+    name: "outbox_read_checkpoint",
+    text: READ_CHECKPOINT_SQL,
+    values: [ctx.name],
+  });
   const stateRow = state.rows[0];
   if (stateRow === undefined) {
     throw new AppError("FAILED_PRECONDITION", `outbox relay ${ctx.name} has no checkpoint row`);
   }
   const from = checkpointOf(stateRow);
   const batch = selectBatchQuery(from, ctx.batchSize);
-  const rows = await ctx.client.query<OutboxRow>(batch.text, batch.values);
+  const rows = await ctx.client.query<OutboxRow>(batch);
   const full = rows.rows.length === ctx.batchSize;
   const heldBack = !full && (await isHeldBack(ctx.client));
   if (rows.rows.length === 0) return { checkpoint: from, published: [], full, heldBack };
@@ -77,7 +79,7 @@ export async function runRound(ctx: RoundContext): Promise<RoundResult> {
     to,
     result.published.map((e) => e.eventId),
   );
-  const moved = await ctx.client.query<{ advanced: number; marked: number }>(advance.text, advance.values);
+  const moved = await ctx.client.query<{ advanced: number; marked: number }>(advance);
   if (moved.rows[0]?.advanced !== 1) {
     throw new AppError("ABORTED", `the checkpoint of outbox relay ${ctx.name} moved while it published`);
   }
@@ -85,6 +87,9 @@ export async function runRound(ctx: RoundContext): Promise<RoundResult> {
 }
 
 async function isHeldBack(client: pg.ClientBase): Promise<boolean> {
-  const result = await client.query<{ held_back: boolean }>(HELD_BACK_SQL);
+  const result = await client.query<{ held_back: boolean }>({
+    name: "outbox_held_back",
+    text: HELD_BACK_SQL,
+  });
   return result.rows[0]?.held_back === true;
 }

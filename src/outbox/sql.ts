@@ -21,6 +21,8 @@ import type { OutboxRow } from "./outbox-row";
 
 /** A query ready for `client.query`. */
 export interface SqlQuery {
+  /** Prepared-statement name: the relay runs the same few statements every round. */
+  readonly name: string;
   readonly text: string;
   readonly values: unknown[];
 }
@@ -97,6 +99,7 @@ SELECT (SELECT count(*) FROM advanced)::int AS advanced, (SELECT count(*) FROM m
 /** The batch query after `checkpoint`, at most `batchSize` rows. */
 export function selectBatchQuery(checkpoint: StreamPoint, batchSize: number): SqlQuery {
   return {
+    name: "outbox_select_batch",
     text: SELECT_BATCH_SQL,
     values: [checkpoint.transactionId.toString(), checkpoint.position.toString(), batchSize],
   };
@@ -110,6 +113,7 @@ export function advanceCheckpointQuery(
   eventIds: readonly string[],
 ): SqlQuery {
   return {
+    name: "outbox_advance_checkpoint",
     text: ADVANCE_CHECKPOINT_SQL,
     values: [
       name,
