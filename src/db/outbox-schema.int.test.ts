@@ -73,9 +73,19 @@ describe("events", () => {
   test("only published_at may change", async () => {
     const e = await appendEvent(db.pool);
     await db.pool.query("UPDATE events SET published_at = now() WHERE event_id = $1", [e.event_id]);
-    await expect(
-      db.pool.query(`UPDATE events SET payload = '{"x":1}' WHERE event_id = $1`, [e.event_id]),
-    ).rejects.toMatchObject({ code: "23000" });
+    for (const set of [
+      `payload = '{"x":1}'`,
+      `metadata = '{"x":1}'`,
+      "aggregate_version = aggregate_version + 1",
+      "committed_at = committed_at - interval '1 second'",
+      "aggregate_id = gen_random_uuid()",
+    ]) {
+      await expect(
+        db.pool.query(`UPDATE events SET ${set} WHERE event_id = $1`, [e.event_id]),
+      ).rejects.toMatchObject({ code: "23000" });
+    }
+    // Marking again (the relay re-marks after a crash) is allowed; the event is unchanged.
+    await db.pool.query("UPDATE events SET published_at = now() WHERE event_id = $1", [e.event_id]);
   });
 
   test("rows of a running transaction are held back by the xmin rule", async () => {
