@@ -56,6 +56,7 @@ export async function measureHitRate(
   let bounded = 0;
   let modelled = 0;
   let entries = 0;
+  let writesOnly = 0;
   for (const [type, c] of counts.byType) {
     const rates = {
       readsPerSecond: c.reads / windowS,
@@ -67,12 +68,15 @@ export async function measureHitRate(
     entries += model.entries;
     bounded +=
       c.reads * steadyState(zipf, d.seed.users.length, { ...rates, invalidationsPerSecond: 0 }).hitRate;
+    writesOnly +=
+      c.reads * steadyState(zipf, d.seed.users.length, { ...rates, ttlMs: Number.POSITIVE_INFINITY }).hitRate;
   }
   const reads = [...counts.byType.values()].reduce((n, c) => n + c.reads, 0);
   const result: MixResult = {
     counts,
     ttlMs: cache.ttlMs,
     ttlBound: bounded / reads,
+    writesBound: writesOnly / reads,
     model: { hitRate: modelled / reads, entries },
     cacheEntries: total(after, "clone_query_cache_entries"),
     maxEntries: cache.maxEntries,

@@ -6,9 +6,10 @@
  *
  * Hit rate = reads answered with `meta.from_cache = true` / all reads. Each miss is also classified from what
  * this client did before it: `first` (this query of this user was never read before in the run), `written`
- * (the user was written since its last read, by a command that invalidates this query type), `expired` (this
- * client's last miss of the key, whose load stored the entry, was a TTL ago or more) or `other` (the entry was
- * evicted, or a concurrent load was shared).
+ * (the user was written, by a command that invalidates this query type, since the key last missed: a read in
+ * between may still hit the old entry, before the invalidation arrives), `shared` (another lane's miss of the
+ * key finished after this read began: they raced for one load), `expired` (the key's last miss, whose load
+ * stored the entry, was a TTL ago or more) or `other` (the entry was evicted).
  */
 import type { GrpcClient } from "../src/gateway";
 import type { CommandService } from "../src/gen/clone/v1/command_service_pb";
@@ -30,6 +31,7 @@ export interface ReadCounts {
   hits: number;
   first: number;
   written: number;
+  shared: number;
   expired: number;
   other: number;
 }
@@ -65,7 +67,15 @@ const invalidates = {
   recordConversationTurn: ["GetUserStatistics", "ListConversations"],
 } as const satisfies Record<string, readonly MixRead[]>;
 
-const emptyCounts = (): ReadCounts => ({ reads: 0, hits: 0, first: 0, written: 0, expired: 0, other: 0 });
+const emptyCounts = (): ReadCounts => ({
+  reads: 0,
+  hits: 0,
+  first: 0,
+  written: 0,
+  shared: 0,
+  expired: 0,
+  other: 0,
+});
 const noInvalidations = () => new Map<MixRead, number>(mixReads.map((t) => [t, 0]));
 
 /** Creates the mix over seeded users (their tokens minted). */
@@ -85,10 +95,10 @@ export function createMixWorkload(options: {
   let writes = 0;
   let invalidations = noInvalidations();
   let readLatencies: number[] = [];
-  /** Keys read before in the run, and keys whose user was written since their last read. */
+  /** Keys read before in the run, and keys whose user was written since they last missed. */
   const seen = new Set<string>();
   const dirty = new Set<string>();
-  /** When this client's last miss of a key finished (its load stored the entry then). */
+  /** When the last miss of a key finished (its load stored the entry then). */
   const loadedAt = new Map<string, number>();
   let distinct = new Set<string>();
 
@@ -111,12 +121,13 @@ export function createMixWorkload(options: {
       const loaded = loadedAt.get(key);
       if (!seen.has(key)) c.first++;
       else if (dirty.has(key)) c.written++;
+      else if (loaded !== undefined && loaded > t0) c.shared++;
       else if (loaded !== undefined && t0 - loaded >= ttlMs) c.expired++;
       else c.other++;
       loadedAt.set(key, t1);
+      dirty.delete(key);
     }
     seen.add(key);
-    dirty.delete(key);
     distinct.add(key);
   }
 
@@ -186,6 +197,7 @@ export function sumCounts(byType: ReadonlyMap<MixRead, ReadCounts>): ReadCounts 
     sum.hits += c.hits;
     sum.first += c.first;
     sum.written += c.written;
+    sum.shared += c.shared;
     sum.expired += c.expired;
     sum.other += c.other;
   }

@@ -38,6 +38,8 @@ export interface MixResult {
   readonly ttlMs: number;
   /** The highest hit rate the TTL allows at the measured read rates, with no writes (zipf.ts `steadyState`). */
   readonly ttlBound: number;
+  /** The highest hit rate the measured writes allow with no TTL at all (zipf.ts `steadyState`). */
+  readonly writesBound: number;
   /** The steady state at the measured read and write rates: TTL and invalidations, no size bound. */
   readonly model: { readonly hitRate: number; readonly entries: number };
   /** Entries the gateway's cache held at the end (`clone_query_cache_entries`), and its QUERY_CACHE_MAX_ENTRIES. */
@@ -127,18 +129,18 @@ export function formatMix(m: MixResult): string {
       `(UpdateUserProfile / RecordConversationTurn evenly), concurrency ${m.concurrency}, ` +
       `${fmt(m.load.windowMs / 1000, 0)} s, after priming the cache with the 3 answers of the ${m.primedUsers} most ` +
       `popular users and ${fmt(m.warmupMs / 1000, 0)} s of the same mix:`,
-    "| query | reads | from cache | hit rate | misses: first read / after a write / expired / other |",
+    "| query | reads | from cache | hit rate | misses: first read / after a write / shared load / expired / evicted |",
     "|---|---:|---:|---:|---|",
   ];
   for (const t of mixReads) {
     const c = m.counts.byType.get(t);
     if (!c) continue;
     lines.push(
-      `| ${t} | ${c.reads} | ${c.hits} | ${pct(c.hits / c.reads)} | ${c.first} / ${c.written} / ${c.expired} / ${c.other} |`,
+      `| ${t} | ${c.reads} | ${c.hits} | ${pct(c.hits / c.reads)} | ${c.first} / ${c.written} / ${c.shared} / ${c.expired} / ${c.other} |`,
     );
   }
   lines.push(
-    `| all reads | ${all.reads} | ${all.hits} | ${pct(all.hits / all.reads)} | ${all.first} / ${all.written} / ${all.expired} / ${all.other} |`,
+    `| all reads | ${all.reads} | ${all.hits} | ${pct(all.hits / all.reads)} | ${all.first} / ${all.written} / ${all.shared} / ${all.expired} / ${all.other} |`,
     "",
     `ops/s ${fmt(s.opsPerSecond, 0)} (reads and ${m.counts.writes} writes), read p50 ${fmt(percentile(reads, 50))} ms, ` +
       `read p99 ${fmt(percentile(reads, 99))} ms, ${s.errors} errors${s.errors > 0 ? ` (${m.load.errorSamples.join(" | ")})` : ""}; ` +
@@ -147,9 +149,11 @@ export function formatMix(m: MixResult): string {
       `hit rate ${pct(m.gatewayHits / (m.gatewayHits + m.gatewayMisses))}`,
     `steady state expected at these read and write rates (zipf.ts model: entries live ${fmt(m.ttlMs / 1000, 0)} s, ` +
       `QUERY_CACHE_TTL_MS, or until a write invalidates them; no size bound): ${pct(m.model.hitRate)}, holding ` +
-      `~${fmt(m.model.entries, 0)} entries (the gateway held ${m.cacheEntries} at the end; QUERY_CACHE_MAX_ENTRIES ` +
-      `${m.maxEntries}). The TTL alone caps it at ${pct(m.ttlBound)} (each key misses once per TTL, no writes); ` +
-      "with no TTL at all, the writes alone would still miss the next read of every key they invalidate.",
+      `~${fmt(m.model.entries, 0)} live entries (the gateway held ${m.cacheEntries} at the end, expired ones ` +
+      `included until looked up or evicted; QUERY_CACHE_MAX_ENTRIES ${m.maxEntries}); it counts no shared loads ` +
+      `(lanes that miss one key together: single-flight loads it once, and each is a miss). The TTL alone caps it ` +
+      `at ${pct(m.ttlBound)} (each key misses once per TTL, no writes); with no TTL at all, the writes alone would ` +
+      `cap it at ${pct(m.writesBound)} (the next read of every key they invalidate misses).`,
     m.warmupMs >= m.ttlMs
       ? `warmed up for ${fmt(m.warmupMs / 1000, 0)} s >= the TTL: entries expire during the window as in a ` +
           "gateway serving for a while (steady state)"

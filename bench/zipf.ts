@@ -76,7 +76,8 @@ export interface SteadyState {
  * invalidated at rate μ (Poisson arrivals): each miss loads an entry that lives L = min(T, time to the next
  * invalidation), E[L] = (1 − e^(−μT)) / μ (T when μ = 0), and the λ·E[L] reads of that time hit; the next
  * read misses again. So λE[L] / (1 + λE[L]) of its reads hit, and it holds an entry E[L] / (E[L] + 1/λ) of
- * the time. With no invalidations the hit rate is the highest the TTL allows (each key misses once per TTL).
+ * the time. With no invalidations the hit rate is the highest the TTL allows (each key misses once per TTL);
+ * with an infinite TTL, the highest the invalidations allow.
  */
 export function steadyState(
   sampler: ZipfSampler,
@@ -92,6 +93,12 @@ export function steadyState(
     const mu = rates.invalidationsPerSecond * p;
     if (lambda <= 0) continue;
     const life = mu > 0 ? -Math.expm1(-mu * ttl) / mu : ttl;
+    if (!Number.isFinite(life)) {
+      // No TTL and no invalidations: the key misses once, ever.
+      hitRate += p;
+      entries += 1;
+      continue;
+    }
     hitRate += (p * lambda * life) / (1 + lambda * life);
     entries += life / (life + 1 / lambda);
   }

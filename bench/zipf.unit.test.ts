@@ -54,5 +54,9 @@ describe("steadyState", () => {
     expect(at(60_000, 10).hitRate).toBeLessThan(at(60_000, 0).hitRate);
     expect(at(1e12, 0).hitRate).toBeCloseTo(1, 6);
     expect(at(1e12, 0).entries).toBeLessThanOrEqual(n);
+    expect(at(Number.POSITIVE_INFINITY, 0).hitRate).toBeCloseTo(1, 9);
+    const writesOnly = at(Number.POSITIVE_INFINITY, 10).hitRate;
+    expect(writesOnly).toBeGreaterThan(at(60_000, 10).hitRate);
+    expect(writesOnly).toBeLessThan(1);
   });
 });
