@@ -9,7 +9,8 @@
  * (the user was written, by a command that invalidates this query type, since the key last missed: a read in
  * between may still hit the old entry, before the invalidation arrives), `shared` (another lane's miss of the
  * key finished after this read began: they raced for one load), `expired` (the key's last miss, whose load
- * stored the entry, was a TTL ago or more) or `other` (the entry was evicted).
+ * stored the entry, was a TTL ago or more) or `other` (the entry was evicted; or a read after a write missed for
+ * another reason before the write's invalidation arrived, and the invalidation then dropped what it loaded).
  */
 import type { GrpcClient } from "../src/gateway";
 import type { CommandService } from "../src/gen/clone/v1/command_service_pb";

@@ -129,7 +129,7 @@ export function formatMix(m: MixResult): string {
       `(UpdateUserProfile / RecordConversationTurn evenly), concurrency ${m.concurrency}, ` +
       `${fmt(m.load.windowMs / 1000, 0)} s, after priming the cache with the 3 answers of the ${m.primedUsers} most ` +
       `popular users and ${fmt(m.warmupMs / 1000, 0)} s of the same mix:`,
-    "| query | reads | from cache | hit rate | misses: first read / after a write / shared load / expired / evicted |",
+    "| query | reads | from cache | hit rate | misses: first read / after a write / shared load / expired / evicted or other |",
     "|---|---:|---:|---:|---|",
   ];
   for (const t of mixReads) {
