@@ -39,6 +39,7 @@ export const envSchema = z.object({
   QUERY_CACHE_MAX_BYTES: positiveInt.default(64 * 1024 * 1024),
   WORKER_THREADS: positiveInt.default(2),
   WORKER_TRANSACTIONS: positiveInt.default(2),
+  WORKER_BUSY_BATCH: positiveInt.default(4),
   CONSISTENCY_THREADS: positiveInt.default(2),
   CONSISTENCY_REFRESH_MODE: z.enum(["keyed", "full"]).default("keyed"),
   COMMAND_PARTITIONS: positiveInt.max(1024).default(16),
@@ -73,6 +74,8 @@ export interface Config {
   readonly workerThreads: number;
   /** Transactions a command thread runs at once (its connections); fewer means larger group commits. */
   readonly workerTransactions: number;
+  /** Commands that must be waiting before a thread starts another transaction beside a running one. */
+  readonly workerBusyBatch: number;
   /** Refresh threads (piscina) of the consistency role. */
   readonly consistencyThreads: number;
   /** keyed: recompute only the rows events touched; full: recompute whole views (for comparison). */
@@ -124,6 +127,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     workerThreads: e.WORKER_THREADS,
     workerTransactions: e.WORKER_TRANSACTIONS,
+    workerBusyBatch: e.WORKER_BUSY_BATCH,
     consistencyThreads: e.CONSISTENCY_THREADS,
     consistencyRefreshMode: e.CONSISTENCY_REFRESH_MODE,
     commandPartitions: e.COMMAND_PARTITIONS,

@@ -27,6 +27,7 @@ const runtime = createCommandRuntime({
   connect: () => pool.connect(),
   concurrency: data.poolSize,
   maxBatch: data.maxBatch,
+  ...(data.minBatchWhileBusy === undefined ? {} : { minBatchWhileBusy: data.minBatchWhileBusy }),
   log: (message, fields) => log.warn(fields ?? {}, message),
 });
 

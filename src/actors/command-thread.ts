@@ -15,6 +15,8 @@ export interface CommandRuntimeOptions {
   /** Batches in flight at once (at most the pool's size). */
   readonly concurrency: number;
   readonly maxBatch: number;
+  /** See `MailboxOptions.minBatchWhileBusy`. */
+  readonly minBatchWhileBusy?: number;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -31,5 +33,6 @@ export function createCommandRuntime(options: CommandRuntimeOptions): CommandRun
     runBatch: execute,
     maxBatch: options.maxBatch,
     maxConcurrentBatches: options.concurrency,
+    ...(options.minBatchWhileBusy === undefined ? {} : { minBatchWhileBusy: options.minBatchWhileBusy }),
   });
 }

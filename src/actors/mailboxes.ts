@@ -4,8 +4,9 @@
  * Every aggregate id has a FIFO mailbox. At most one command of an aggregate is being applied at any time, and
  * the next one starts only when it finished, so an aggregate sees its commands one at a time, in arrival order.
  * Different aggregates run in parallel: the heads of all idle mailboxes are gathered into batches of up to
- * `maxBatch`, and up to `maxConcurrentBatches` batches run at once. A batch is applied by `runBatch` (one
- * Postgres transaction with a savepoint per command), so under load many commands share one commit.
+ * `maxBatch`, and up to `maxConcurrentBatches` batches run at once (a further one only when `minBatchWhileBusy`
+ * aggregates are ready). A batch is applied by `runBatch` (one Postgres statement for all its commands), so
+ * under load many commands share one commit.
  */
 
 /** A unit of work for one aggregate. */
@@ -23,6 +24,13 @@ export interface MailboxOptions<I extends MailboxItem, R> {
   readonly maxBatch: number;
   /** Most batches in flight at once (about the number of database connections to use). */
   readonly maxConcurrentBatches: number;
+  /**
+   * While a batch is running, another starts only once this many aggregates are ready (default 1: at once).
+   * An idle set of mailboxes always starts at once, so a lone command waits for nothing; under load the
+   * commands that arrive during a commit gather into the next batch instead of each taking a connection, which
+   * makes batches larger and the cost per command smaller.
+   */
+  readonly minBatchWhileBusy?: number;
 }
 
 /** The mailboxes of one thread. */
@@ -50,8 +58,11 @@ export function createMailboxes<I extends MailboxItem, R>(options: MailboxOption
   let count = 0;
   let idleWaiters: Array<() => void> = [];
 
+  const minWhileBusy = options.minBatchWhileBusy ?? 1;
+
   function pump(): void {
     while (running < options.maxConcurrentBatches && ready.size > 0) {
+      if (running > 0 && ready.size < minWhileBusy) return;
       const batch: Entry<I, R>[] = [];
       for (const id of ready) {
         ready.delete(id);

@@ -15,6 +15,60 @@ function deferred() {
 }
 
 describe("mailboxes", () => {
+  test("while a batch runs, the next starts only once minBatchWhileBusy aggregates are ready", async () => {
+    const gates: Array<ReturnType<typeof deferred>> = [];
+    const batches: number[][] = [];
+    const boxes = createMailboxes<Item, number>({
+      maxBatch: 8,
+      maxConcurrentBatches: 2,
+      minBatchWhileBusy: 3,
+      runBatch: async (items) => {
+        batches.push(items.map((i) => i.n));
+        const gate = deferred();
+        gates.push(gate);
+        await gate.promise;
+        return items.map((i) => i.n);
+      },
+    });
+    const first = boxes.submit({ aggregateId: "a", n: 1 });
+    await Bun.sleep(0);
+    // Idle: the lone command started at once.
+    expect(batches).toEqual([[1]]);
+    const waiting = [boxes.submit({ aggregateId: "b", n: 2 }), boxes.submit({ aggregateId: "c", n: 3 })];
+    await Bun.sleep(0);
+    // Busy and only two ready: they wait for the running batch.
+    expect(batches).toEqual([[1]]);
+    const more = [boxes.submit({ aggregateId: "d", n: 4 })];
+    await Bun.sleep(0);
+    // Three ready: a second batch starts beside the first.
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+    for (const g of gates) g.resolve();
+    expect(await Promise.all([first, ...waiting, ...more])).toEqual([1, 2, 3, 4]);
+  });
+
+  test("a batch that finishes starts the waiting ones even below minBatchWhileBusy", async () => {
+    const batches: number[][] = [];
+    const gate = deferred();
+    const boxes = createMailboxes<Item, number>({
+      maxBatch: 8,
+      maxConcurrentBatches: 2,
+      minBatchWhileBusy: 10,
+      runBatch: async (items) => {
+        batches.push(items.map((i) => i.n));
+        if (items[0]?.n === 1) await gate.promise;
+        return items.map((i) => i.n);
+      },
+    });
+    const all = [boxes.submit({ aggregateId: "a", n: 1 })];
+    await Bun.sleep(0);
+    all.push(boxes.submit({ aggregateId: "b", n: 2 }), boxes.submit({ aggregateId: "c", n: 3 }));
+    await Bun.sleep(0);
+    expect(batches).toEqual([[1]]);
+    gate.resolve();
+    expect(await Promise.all(all)).toEqual([1, 2, 3]);
+    expect(batches).toEqual([[1], [2, 3]]);
+  });
+
   test("one aggregate's items run one at a time, in submission order", async () => {
     const log: string[] = [];
     let active = 0;

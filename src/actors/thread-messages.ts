@@ -42,6 +42,8 @@ export interface CommandThreadData {
   readonly poolSize: number;
   /** Most commands in one transaction. */
   readonly maxBatch: number;
+  /** Commands that must be waiting to start a transaction beside a running one (see mailboxes.ts). */
+  readonly minBatchWhileBusy?: number;
   readonly logLevel: string;
   readonly threadIndex: number;
 }

@@ -35,7 +35,13 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
   const pool = await createCommandThreadPool({
     threads: config.workerThreads,
     entry: new URL("../../workers/command-thread.ts", import.meta.url),
-    data: { databaseUrl, poolSize: perThreadPool, maxBatch: 64, logLevel: config.logLevel },
+    data: {
+      databaseUrl,
+      poolSize: perThreadPool,
+      maxBatch: 64,
+      minBatchWhileBusy: config.workerBusyBatch,
+      logLevel: config.logLevel,
+    },
     log: logFn(log, "warn"),
   });
   const receiver = await startJetStreamCommandReceiver({
