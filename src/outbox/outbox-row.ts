@@ -14,6 +14,8 @@ export interface OutboxRow {
   readonly committed_at: Date;
   readonly payload: Record<string, unknown>;
   readonly metadata: Record<string, unknown>;
+  /** Whether committed events wait behind a running transaction (the same for every row of a batch). */
+  readonly held_back?: boolean;
 }
 
 /** The message made from a row. */

@@ -155,6 +155,8 @@ export async function runRelay(
   const signal = createWakeSignal();
   io.setWake?.(() => signal.wake());
   let point: StreamPoint = ORIGIN;
+  /** The connection on which this relay last moved the checkpoint to `point` (it need not read it there). */
+  let trustedOn: unknown;
   let stopped = false;
   let failures = 0;
 
@@ -163,19 +165,24 @@ export async function runRelay(
     const connection = await driver.lead();
     if (connection === undefined) return "poll";
     let round: RoundResult;
+    const client = connection.client;
     try {
       if (stopped) return "poll";
+      const trusted = trustedOn === client;
+      trustedOn = undefined;
       round = await runRound({
-        client: connection.client,
+        client,
         publish: io.publish,
         target: driver.target,
         name,
         batchSize,
+        ...(trusted ? { checkpoint: point } : {}),
       });
     } finally {
       connection.done();
     }
     point = round.checkpoint;
+    trustedOn = client;
     if (round.published.length > 0) notify(round.published);
     if (round.error !== undefined) throw round.error;
     if (round.full) return "now";

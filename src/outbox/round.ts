@@ -1,6 +1,8 @@
 /**
- * One relay round on the leader's connection: read the checkpoint, read the next batch, publish it, then move
- * the checkpoint past what was acked and mark those rows, in one statement.
+ * One relay round on the leader's connection: read the checkpoint (unless this relay moved it itself last
+ * round), read the next batch (which also says whether events wait behind a running transaction), publish it,
+ * then move the checkpoint past what was acked and mark those rows, in one statement. Two statements in the
+ * steady state.
  */
 import type pg from "pg";
 import type { StreamPoint } from "../commands/consistency-token";
@@ -26,6 +28,12 @@ export interface RoundContext {
   /** Relay name. */
   readonly name: string;
   readonly batchSize: number;
+  /**
+   * The checkpoint as this relay itself last moved it on this same connection, if it did: the round then
+   * skips reading it. Safe, because moving it again is a compare-and-set on this point (a relay that lost
+   * track gets ABORTED and reads it anew next round).
+   */
+  readonly checkpoint?: StreamPoint;
 }
 
 /** What a round did. */
@@ -47,20 +55,12 @@ export interface RoundResult {
  * @throws the Postgres error of any query; AppError ABORTED when the checkpoint moved under this relay.
  */
 export async function runRound(ctx: RoundContext): Promise<RoundResult> {
-  const state = await ctx.client.query<{ transaction_id: string; position: string }>({
-    name: "outbox_read_checkpoint",
-    text: READ_CHECKPOINT_SQL,
-    values: [ctx.name],
-  });
-  const stateRow = state.rows[0];
-  if (stateRow === undefined) {
-    throw new AppError("FAILED_PRECONDITION", `outbox relay ${ctx.name} has no checkpoint row`);
-  }
-  const from = checkpointOf(stateRow);
+  const from = ctx.checkpoint ?? (await readCheckpoint(ctx));
   const batch = selectBatchQuery(from, ctx.batchSize);
   const rows = await ctx.client.query<OutboxRow>(batch);
   const full = rows.rows.length === ctx.batchSize;
-  const heldBack = !full && (await isHeldBack(ctx.client));
+  const first = rows.rows[0];
+  const heldBack = !full && (first === undefined ? await isHeldBack(ctx.client) : first.held_back === true);
   if (rows.rows.length === 0) return { checkpoint: from, published: [], full, heldBack };
 
   const events = rows.rows.map(toPublishedEvent);
@@ -84,6 +84,19 @@ export async function runRound(ctx: RoundContext): Promise<RoundResult> {
     throw new AppError("ABORTED", `the checkpoint of outbox relay ${ctx.name} moved while it published`);
   }
   return { checkpoint: to, published: result.published, full, heldBack, error };
+}
+
+async function readCheckpoint(ctx: RoundContext): Promise<StreamPoint> {
+  const state = await ctx.client.query<{ transaction_id: string; position: string }>({
+    name: "outbox_read_checkpoint",
+    text: READ_CHECKPOINT_SQL,
+    values: [ctx.name],
+  });
+  const stateRow = state.rows[0];
+  if (stateRow === undefined) {
+    throw new AppError("FAILED_PRECONDITION", `outbox relay ${ctx.name} has no checkpoint row`);
+  }
+  return checkpointOf(stateRow);
 }
 
 async function isHeldBack(client: pg.ClientBase): Promise<boolean> {

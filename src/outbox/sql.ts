@@ -45,13 +45,17 @@ export const READ_CHECKPOINT_SQL = `SELECT last_published_transaction_id::text A
  WHERE name = $1`;
 
 /**
- * The next events to publish, as {@link OutboxRow}s. The ORDER BY names the table's columns (`e.`), not the
+ * The next events to publish, as {@link OutboxRow}s, each also carrying `held_back` (see {@link HELD_BACK_SQL},
+ * evaluated once for the statement, on the same snapshot), so a round that found events needs no second query. The ORDER BY names the table's columns (`e.`), not the
  * text aliases of the select list: ordering by those would sort decimal strings.
  * $1 = checkpoint xid8, $2 = checkpoint position, $3 = batch size.
  */
 export const SELECT_BATCH_SQL = `SELECT e.event_id, e.type, e.aggregate_type, e.aggregate_id,
        e.aggregate_version::text AS aggregate_version, e.position::text AS position,
-       e.transaction_id::text AS transaction_id, e.committed_at, e.payload, e.metadata
+       e.transaction_id::text AS transaction_id, e.committed_at, e.payload, e.metadata,
+       (SELECT EXISTS (SELECT FROM events h
+                        WHERE h.published_at IS NULL
+                          AND h.transaction_id >= pg_snapshot_xmin(pg_current_snapshot()))) AS held_back
   FROM events e
  WHERE e.published_at IS NULL
    AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
