@@ -52,6 +52,7 @@ export const envSchema = z.object({
   DOCUMENT_CHUNK_WORDS: positiveInt.default(200),
   DOCUMENT_CHUNK_OVERLAP_WORDS: nonNegativeInt.default(20),
   OUTBOX_POLL_MS: positiveInt.default(1_000),
+  OUTBOX_WAKE_DELAY_MS: nonNegativeInt.default(2),
   CORS_ORIGINS: z.string().default("*"),
   EMBEDDED_DATA_DIR: z.string().default("memory://"),
   TEST_DATABASE_URL: z.url().default("postgres://postgres@127.0.0.1:5432/postgres"),
@@ -86,6 +87,8 @@ export interface Config {
   readonly natsPrefix: string;
   readonly chunking: { readonly chunkWords: number; readonly overlapWords: number };
   readonly outboxPollMs: number;
+  /** How long the relay lets wake-ups gather before its round (0: at once); more events per round under load. */
+  readonly outboxWakeDelayMs: number;
   readonly corsOrigins: readonly string[];
   readonly embeddedDataDir: string;
   readonly test: { readonly databaseUrl: string; readonly natsUrl: string; readonly ci: boolean };
@@ -136,6 +139,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     natsPrefix: e.NATS_PREFIX,
     chunking: { chunkWords: e.DOCUMENT_CHUNK_WORDS, overlapWords: e.DOCUMENT_CHUNK_OVERLAP_WORDS },
     outboxPollMs: e.OUTBOX_POLL_MS,
+    outboxWakeDelayMs: e.OUTBOX_WAKE_DELAY_MS,
     corsOrigins: e.CORS_ORIGINS.split(",")
       .map((s) => s.trim())
       .filter((s) => s !== ""),

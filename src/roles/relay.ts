@@ -34,12 +34,25 @@ export async function startRelayRole(config: Config, log: Logger, metrics?: Metr
     metrics.outbox.trackBacklog(backlogDb);
     metrics.jetstream.trackConsumers(nats.jsm, [names.commandStream, names.eventStream]);
   }
-  const wake = nats.nc.subscribe(streamNames(config.natsPrefix).outboxWake, { callback: () => relay.wake() });
+  // Workers wake the relay after each commit with events; wake-ups of the next few milliseconds share a round.
+  const delayMs = config.outboxWakeDelayMs;
+  let pending: ReturnType<typeof setTimeout> | undefined;
+  const onWake =
+    delayMs === 0
+      ? () => relay.wake()
+      : () => {
+          pending ??= setTimeout(() => {
+            pending = undefined;
+            relay.wake();
+          }, delayMs);
+        };
+  const wake = nats.nc.subscribe(streamNames(config.natsPrefix).outboxWake, { callback: onWake });
   log.info({ leader: relay.isLeader() }, "outbox relay started");
   return {
     async stop() {
       // Finishes the round in flight (published and checkpointed), then frees the lock for a standby.
       wake.unsubscribe();
+      clearTimeout(pending);
       await relay.stop();
       await backlogDb.end();
       await nats.nc.drain();
