@@ -1,11 +1,11 @@
 /**
- * Item 3 of queries.bench.ts: the consistency lag cells. Both deployments are first warmed up alike (the calls
- * of a lag sample in a closed loop). Keyed refresh first: the two deployments' samples taken interleaved, one
- * schedule alternating between them sample by sample (lag-probe.ts `runInterleaved`), so that load from
- * elsewhere falls on both alike, while lag-server-watch.ts watches the Postgres server for long write
- * transactions; then both consistency roles restarted with CONSISTENCY_REFRESH_MODE=full and one cell each
- * (the large one sends for a shorter time, each of its refreshes rewrites the whole view). Each cell also
- * carries what the roles' own metrics saw; `BENCH_LAG_SAMPLES_FILE` keeps every sample with its stamps.
+ * Item 3 of queries.bench.ts: the consistency lag cells. Keyed refresh first: both deployments warmed up alike
+ * (the calls of a lag sample in a closed loop), then their samples taken interleaved, one schedule alternating
+ * between them sample by sample (lag-probe.ts `runInterleaved`), so that load from elsewhere falls on both
+ * alike, while lag-server-watch.ts watches the Postgres server for long write transactions. Later (the
+ * benchmark runs the zipf mix in between) both consistency roles restarted with CONSISTENCY_REFRESH_MODE=full
+ * and one cell each (the large one sends for a shorter time, each of its refreshes rewrites the whole view).
+ * Each cell also carries what the roles' own metrics saw; `BENCH_LAG_SAMPLES_FILE` keeps every sample.
  */
 import { createLagProbe, type LagSample } from "./lag-probe";
 import { type LagCell, lagOf } from "./lag-report";
@@ -35,74 +35,96 @@ function warmUpOp(d: Deployment): Operation {
   };
 }
 
-/** Item 3: keyed cells interleaved between the deployments, then both restarted in full mode, one at a time. */
-export async function measureLag(
+/** The lag cells of item 3, in two phases that the benchmark runs apart. */
+export interface LagCells {
+  /** Warms both deployments up alike, then the keyed cells of both, interleaved. */
+  keyed(): Promise<LagCell[]>;
+  /** Restarts both consistency roles in full mode, then one full cell each (and writes the samples' file). */
+  full(): Promise<LagCell[]>;
+}
+
+/**
+ * Starts the lag probe on both deployments. The keyed cells must run while the two deployments have served
+ * alike: the zipf mix, for one, leaves thousands of published events in the small database's outbox, and
+ * until vacuum clears their index entries the relay's rounds there are slower, a cost of history, not size.
+ */
+export async function createLagCells(
   options: QueryBenchOptions,
   small: Deployment,
   large: Deployment,
   cleanups: Cleanups,
   progress: (line: string) => void,
-): Promise<LagCell[]> {
+): Promise<LagCells> {
   const probe = await cleanups.track(
     await createLagProbe(small.nats.url, [small.nats.prefix, large.nats.prefix]),
     (p) => p.close(),
   );
   const rate = options.lagRate;
   const timeoutMs = options.lagTimeoutMs;
-  // Warm the command and event paths of both alike: the small one has served the latency matrix and the zipf
-  // mix, the large one nothing yet, and its processes' code would still be warming up in the window.
-  const t = performance.now();
-  await Promise.all([small, large].map((d) => runClosedLoop(WARMUP_LANES, options.lagWarmupMs, warmUpOp(d))));
-  // Then a few samples on both, as the cells take them, while the warm-up's events drain.
-  await probe.runInterleaved([small.target, large.target], { rate, durationMs: 2_000, timeoutMs });
-  progress(`lag: both deployments warmed up in ${seconds(t)} s`);
-
-  const before = new Map(
-    await Promise.all([small, large].map(async (d) => [d, await scrapeLag(d)] as const)),
-  );
-  const watch = await watchLongWrites(small.db.url, [small.db.name, large.db.name]);
-  const [smallKeyed = [], largeKeyed = []] = await probe.runInterleaved([small.target, large.target], {
-    rate,
-    durationMs: options.lagMs,
-    timeoutMs,
-  });
-  const longWrites = await watch.stop();
-  const keyed = new Map<Deployment, LagSample[]>([
-    [small, smallKeyed],
-    [large, largeKeyed],
-  ]);
   const cells: LagCell[] = [];
-  for (const d of [small, large]) {
-    const cell = {
-      ...lagCell(d, "keyed", rate, options.lagMs, keyed.get(d) ?? [], before.get(d), await scrapeLag(d)),
-      longWrites,
-      blocks: longWrites.blocks.get(d.db.name),
-    };
-    cells.push(cell);
-    progressLag(cell, progress);
+
+  async function keyed(): Promise<LagCell[]> {
+    // Warm the command and event paths of both alike: the small one has served the latency matrix, the large
+    // one nothing yet, and its processes' code would still be warming up in the window.
+    const t = performance.now();
+    await Promise.all(
+      [small, large].map((d) => runClosedLoop(WARMUP_LANES, options.lagWarmupMs, warmUpOp(d))),
+    );
+    // Then a few samples on both, as the cells take them, while the warm-up's events drain.
+    await probe.runInterleaved([small.target, large.target], { rate, durationMs: 2_000, timeoutMs });
+    progress(`lag: both deployments warmed up in ${seconds(t)} s`);
+
+    const before = new Map(
+      await Promise.all([small, large].map(async (d) => [d, await scrapeLag(d)] as const)),
+    );
+    const watch = await watchLongWrites(small.db.url, [small.db.name, large.db.name]);
+    const samples = await probe.runInterleaved([small.target, large.target], {
+      rate,
+      durationMs: options.lagMs,
+      timeoutMs,
+    });
+    const longWrites = await watch.stop();
+    const keyedCells: LagCell[] = [];
+    for (const [i, d] of [small, large].entries()) {
+      const cell = {
+        ...lagCell(d, "keyed", rate, options.lagMs, samples[i] ?? [], before.get(d), await scrapeLag(d)),
+        longWrites,
+        blocks: longWrites.blocks.get(d.db.name),
+      };
+      keyedCells.push(cell);
+      progressLag(cell, progress);
+    }
+    cells.push(...keyedCells);
+    return keyedCells;
   }
 
-  const restartedAt = performance.now();
-  await Promise.all([small, large].map((d) => d.stack.restartConsistency("full")));
-  progress(`consistency roles restarted with CONSISTENCY_REFRESH_MODE=full in ${seconds(restartedAt)} s`);
-  for (const [d, sendMs] of [
-    [small, options.lagFullMs],
-    [large, options.lagFullLargeMs],
-  ] as const) {
-    const b = await scrapeLag(d);
-    const samples = await probe.run(d.target, { rate, durationMs: sendMs, timeoutMs });
-    const cell = lagCell(d, "full", rate, sendMs, samples, b, await scrapeLag(d));
-    cells.push(cell);
-    progressLag(cell, progress);
+  async function full(): Promise<LagCell[]> {
+    const t = performance.now();
+    await Promise.all([small, large].map((d) => d.stack.restartConsistency("full")));
+    progress(`consistency roles restarted with CONSISTENCY_REFRESH_MODE=full in ${seconds(t)} s`);
+    const fullCells: LagCell[] = [];
+    for (const [d, sendMs] of [
+      [small, options.lagFullMs],
+      [large, options.lagFullLargeMs],
+    ] as const) {
+      const b = await scrapeLag(d);
+      const samples = await probe.run(d.target, { rate, durationMs: sendMs, timeoutMs });
+      const cell = lagCell(d, "full", rate, sendMs, samples, b, await scrapeLag(d));
+      fullCells.push(cell);
+      progressLag(cell, progress);
+    }
+    cells.push(...fullCells);
+    if (options.lagSamplesFile !== undefined) {
+      const lines = cells.flatMap((c) =>
+        c.samples.map((s) => JSON.stringify({ users: c.users, mode: c.mode, ...s })),
+      );
+      await Bun.write(options.lagSamplesFile, `${lines.join("\n")}\n`);
+      progress(`lag samples written to ${options.lagSamplesFile}`);
+    }
+    return fullCells;
   }
-  if (options.lagSamplesFile !== undefined) {
-    const lines = cells.flatMap((c) =>
-      c.samples.map((s) => JSON.stringify({ users: c.users, mode: c.mode, ...s })),
-    );
-    await Bun.write(options.lagSamplesFile, `${lines.join("\n")}\n`);
-    progress(`lag samples written to ${options.lagSamplesFile}`);
-  }
-  return cells;
+
+  return { keyed, full };
 }
 
 interface LagScrape {
