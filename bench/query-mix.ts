@@ -6,11 +6,11 @@
  *
  * Hit rate = reads answered with `meta.from_cache = true` / all reads. Each miss is also classified from what
  * this client did before it: `first` (this query of this user was never read before in the run), `written`
- * (the user was written, by a command that invalidates this query type, since the key last missed: a read in
- * between may still hit the old entry, before the invalidation arrives), `shared` (another lane's miss of the
- * key finished after this read began: they raced for one load), `expired` (the key's last miss, whose load
- * stored the entry, was a TTL ago or more) or `other` (the entry was evicted; or a read after a write missed for
- * another reason before the write's invalidation arrived, and the invalidation then dropped what it loaded).
+ * (a command that invalidates this query type was sent for the user after the key's last miss began, so its
+ * invalidation may have dropped what that miss loaded; reads in between may still have hit the old entry),
+ * `shared` (another lane's miss of the key finished after this read began: they raced for one load),
+ * `expired` (the key's last miss, whose load stored the entry, ended a TTL ago or more) or `other` (the entry
+ * was evicted).
  */
 import type { GrpcClient } from "../src/gateway";
 import type { CommandService } from "../src/gen/clone/v1/command_service_pb";
@@ -96,11 +96,12 @@ export function createMixWorkload(options: {
   let writes = 0;
   let invalidations = noInvalidations();
   let readLatencies: number[] = [];
-  /** Keys read before in the run, and keys whose user was written since they last missed. */
+  /** Keys read before in the run. */
   const seen = new Set<string>();
-  const dirty = new Set<string>();
-  /** When the last miss of a key finished (its load stored the entry then). */
-  const loadedAt = new Map<string, number>();
+  /** When a command invalidating a key was last sent. */
+  const writtenAt = new Map<string, number>();
+  /** When the last miss of a key began and ended (its load stored the entry then). */
+  const lastMiss = new Map<string, { readonly began: number; readonly ended: number }>();
   let distinct = new Set<string>();
 
   async function read(type: MixRead, userId: string): Promise<void> {
@@ -119,14 +120,14 @@ export function createMixWorkload(options: {
     c.reads++;
     if (fromCache === true) c.hits++;
     else {
-      const loaded = loadedAt.get(key);
+      const last = lastMiss.get(key);
+      const written = writtenAt.get(key);
       if (!seen.has(key)) c.first++;
-      else if (dirty.has(key)) c.written++;
-      else if (loaded !== undefined && loaded > t0) c.shared++;
-      else if (loaded !== undefined && t0 - loaded >= ttlMs) c.expired++;
+      else if (written !== undefined && (last === undefined || written > last.began)) c.written++;
+      else if (last !== undefined && last.ended > t0) c.shared++;
+      else if (last !== undefined && t0 - last.ended >= ttlMs) c.expired++;
       else c.other++;
-      loadedAt.set(key, t1);
-      dirty.delete(key);
+      lastMiss.set(key, { began: t0, ended: t1 });
     }
     seen.add(key);
     distinct.add(key);
@@ -135,7 +136,7 @@ export function createMixWorkload(options: {
   async function write(user: SeededUser, seq: number): Promise<void> {
     const kind = random() < 0.5 ? "updateUserProfile" : "recordConversationTurn";
     for (const type of invalidates[kind]) {
-      dirty.add(`${type}|${user.userId}`);
+      writtenAt.set(`${type}|${user.userId}`, performance.now());
       invalidations.set(type, (invalidations.get(type) ?? 0) + 1);
     }
     const call = asUser(tokens, user.userId);
