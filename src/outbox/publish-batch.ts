@@ -10,8 +10,8 @@
  * expired duplicate window is not something the relay can know, and the previous batch was fully acked
  * before this one started anyway.
  */
-import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
+import type { AckedPublisher } from "../transport/jetstream/acked-publisher";
 import type { StreamNames } from "../transport/jetstream/streams";
 import { encodePublishedEvent, type PublishedEvent, publishedEventHeaderValues } from "./published-event";
 
@@ -25,33 +25,34 @@ export interface BatchResult {
 
 /** Options of {@link publishBatch}. */
 export interface PublishBatchOptions {
-  /** Ack timeout per message, ms; default the JetStream client's. */
+  /** Ack timeout per message, ms; default 5000. */
   readonly timeoutMs?: number;
 }
 
-/** Publishes `events` in order with `msgID = eventId`; resolves (never rejects) with the acked prefix. */
+/**
+ * Publishes `events` in order with `Nats-Msg-Id` = event id (through `acked-publisher.ts`: one ack inbox);
+ * resolves (never rejects) with the acked prefix.
+ */
 export async function publishBatch(
-  js: JetStreamClient,
+  publisher: AckedPublisher,
   names: StreamNames,
   events: readonly PublishedEvent[],
   options: PublishBatchOptions = {},
 ): Promise<BatchResult> {
+  const timeoutMs = options.timeoutMs ?? 5_000;
   const acks = events.map((event, i) => {
     const h = headers();
     for (const [key, value] of publishedEventHeaderValues(event)) h.set(key, value);
+    h.set("Nats-Msg-Id", event.eventId);
     const previous = i === 0 ? undefined : events[i - 1];
-    return js.publish(names.eventSubject(event.type), encodePublishedEvent(event), {
-      msgID: event.eventId,
-      headers: h,
-      ...(previous === undefined ? {} : { expect: { lastMsgID: previous.eventId } }),
-      ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
-    });
+    if (previous !== undefined) h.set("Nats-Expected-Last-Msg-Id", previous.eventId);
+    return publisher.publish(names.eventSubject(event.type), encodePublishedEvent(event), h, timeoutMs);
   });
   const settled = await Promise.allSettled(acks);
   const published: PublishedEvent[] = [];
   for (const [i, outcome] of settled.entries()) {
     if (outcome.status === "rejected") return { published, error: outcome.reason };
-    published.push(events[i]!);
+    published.push(events[i] as PublishedEvent);
   }
   return { published };
 }

@@ -5,10 +5,11 @@
  * publication back for a moment: every wait polls with a deadline, never a fixed sleep.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import type pg from "pg";
 import { comparePoints, decodeToken, ORIGIN, type StreamPoint } from "../commands/consistency-token";
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "../testing";
+import { createAckedPublisher } from "../transport/jetstream/acked-publisher";
 import { ensureStreams, type StreamNames, streamNames } from "../transport/jetstream/streams";
 import { checkpointOf, type OutboxRow, toPublishedEvent } from "./outbox-row";
 import { publishBatch } from "./publish-batch";
@@ -18,7 +19,6 @@ import { READ_CHECKPOINT_SQL, selectBatchQuery } from "./sql";
 
 let nats: TestNats;
 let jsm: JetStreamManager;
-let js: JetStreamClient;
 const databases: TestDatabase[] = [];
 const relays: OutboxRelay[] = [];
 let worlds = 0;
@@ -26,7 +26,6 @@ let worlds = 0;
 beforeAll(async () => {
   nats = await createTestNats();
   jsm = await jetstreamManager(nats.nc);
-  js = jetstream(nats.nc);
 });
 afterAll(async () => {
   await Promise.all(relays.map((r) => r.stop()));
@@ -53,7 +52,7 @@ async function world(streams = true): Promise<World> {
 async function start(w: World, options: Partial<OutboxRelayOptions> = {}): Promise<OutboxRelay> {
   const relay = await startOutboxRelay({
     databaseUrl: w.db.url,
-    js,
+    nc: nats.nc,
     prefix: w.prefix,
     pollMs: 100,
     ...options,
@@ -196,7 +195,9 @@ describe("outbox relay", () => {
     // A relay that published the next three and died before its checkpoint moved.
     const next = selectBatchQuery(stoppedAt, 3);
     const rows = (await w.db.pool.query<OutboxRow>(next.text, next.values)).rows;
-    expect((await publishBatch(js, w.names, rows.map(toPublishedEvent))).published).toHaveLength(3);
+    const publisher = createAckedPublisher(nats.nc);
+    expect((await publishBatch(publisher, w.names, rows.map(toPublishedEvent))).published).toHaveLength(3);
+    publisher.close();
     expect(await checkpoint(w)).toEqual(stoppedAt);
 
     const second = await start(w, { batchSize: 4 });
@@ -278,7 +279,12 @@ describe("outbox relay", () => {
 
   test("a relay with a bad batch size is refused", async () => {
     const prefix = `${nats.prefix}_unused`;
-    const start = startOutboxRelay({ databaseUrl: "postgres://x@127.0.0.1/x", js, prefix, batchSize: 0 });
+    const start = startOutboxRelay({
+      databaseUrl: "postgres://x@127.0.0.1/x",
+      nc: nats.nc,
+      prefix,
+      batchSize: 0,
+    });
     await expect(start).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
   });
 });

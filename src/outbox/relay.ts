@@ -13,11 +13,12 @@
  * by `Nats-Msg-Id` = event id within its duplicate window (DUPLICATE_WINDOW_MS). Consumers must still
  * tolerate a repeat after a longer outage, e.g. by the event's position.
  */
-import type { JetStreamClient } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/nats-core";
 import type pg from "pg";
 import { ORIGIN, type StreamPoint } from "../commands/consistency-token";
 import { loadConfig } from "../config";
 import { AppError } from "../errors/app-error";
+import { createAckedPublisher } from "../transport/jetstream/acked-publisher";
 import { streamNames } from "../transport/jetstream/streams";
 import { publishBatch } from "./publish-batch";
 import type { PublishedEvent } from "./published-event";
@@ -28,7 +29,8 @@ import { backoffMs, createWakeSignal, heldBackRetryMs } from "./wake-signal";
 /** Options of {@link startOutboxRelay}. */
 export interface OutboxRelayOptions {
   readonly databaseUrl: string;
-  readonly js: JetStreamClient;
+  /** The NATS connection events are published on (to the EVENTS stream). */
+  readonly nc: NatsConnection;
   /** Stream and subject prefix (config `NATS_PREFIX`). */
   readonly prefix: string;
   /** Relay name: one leader and one checkpoint per name. Default `default`. */
@@ -103,12 +105,23 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       await session?.close();
     },
   };
-  return runRelay(options, driver, {
-    publish: (events) => publishBatch(options.js, names, events, { timeoutMs: options.publishTimeoutMs }),
+  const publisher = createAckedPublisher(options.nc);
+  const relay = await runRelay(options, driver, {
+    publish: (events) =>
+      publishBatch(publisher, names, events, {
+        ...(options.publishTimeoutMs === undefined ? {} : { timeoutMs: options.publishTimeoutMs }),
+      }),
     setWake: (fn) => {
       wake = fn;
     },
   });
+  return {
+    ...relay,
+    async stop() {
+      await relay.stop();
+      publisher.close();
+    },
+  };
 }
 
 /** A connection for one round; `done` gives it back. */

@@ -18,7 +18,7 @@ export async function startRelayRole(config: Config, log: Logger, metrics?: Metr
   await ensureStreams(nats.jsm, config.natsPrefix);
   const relay = await startOutboxRelay({
     databaseUrl: requireUrl(config.databaseUrl, "DATABASE_URL"),
-    js: nats.js,
+    nc: nats.nc,
     prefix: config.natsPrefix,
     pollMs: config.outboxPollMs,
     log: logFn(log),
