@@ -10,6 +10,7 @@
 import { comparePoints, ORIGIN, type StreamPoint } from "../commands/consistency-token";
 import { ruleFor } from "../consistency/rules";
 import { createPublishedEvent, type PublishedEvent } from "../outbox/published-event";
+import { UNPUBLISHED_WHERE } from "../outbox/sql";
 import { readViewStates, type ViewName, type ViewState } from "../read-models";
 import type { SqlClient } from "../write-model";
 import { formatTable } from "./table";
@@ -122,8 +123,8 @@ export async function readLag(db: SqlClient, scanLimit = DEFAULT_SCAN_LIMIT): Pr
             (SELECT position::text FROM consistency_checkpoint WHERE name = 'default') AS cp_pos,
             (SELECT last_published_transaction_id::text FROM outbox_relay_state WHERE name = 'default') AS relay_tx,
             (SELECT last_published_position::text FROM outbox_relay_state WHERE name = 'default') AS relay_pos,
-            (SELECT count(*)::int FROM events WHERE published_at IS NULL) AS unpublished,
-            (SELECT min(committed_at) FROM events WHERE published_at IS NULL) AS oldest_unpublished`,
+            (SELECT count(*)::int FROM events e WHERE ${UNPUBLISHED_WHERE}) AS unpublished,
+            (SELECT min(committed_at) FROM events e WHERE ${UNPUBLISHED_WHERE}) AS oldest_unpublished`,
   );
   const h = head.rows[0];
   if (!h) throw new Error("no answer from the database");

@@ -8,6 +8,7 @@ import type pg from "pg";
 import type { CommandRuntime } from "../actors/command-thread";
 import type { InProcessEventSource } from "../events";
 import type { OutboxRelay } from "../outbox";
+import { UNPUBLISHED_WHERE } from "../outbox/sql";
 
 /** What {@link drainEmbedded} waits on. */
 export interface DrainTargets {
@@ -19,7 +20,7 @@ export interface DrainTargets {
   readonly graceMs: number;
 }
 
-const UNPUBLISHED_SQL = "SELECT EXISTS (SELECT FROM events WHERE published_at IS NULL) AS pending";
+const UNPUBLISHED_SQL = `SELECT EXISTS (SELECT FROM events e WHERE ${UNPUBLISHED_WHERE}) AS pending`;
 
 /** Resolves true once nothing is queued, unpublished or unhandled; false when `graceMs` ran out first. */
 export async function drainEmbedded(targets: DrainTargets): Promise<boolean> {

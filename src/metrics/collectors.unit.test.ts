@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
+import { UNPUBLISHED_WHERE } from "../outbox/sql";
 import { createMetrics } from "./create-metrics";
 import { findSamples } from "./parse-exposition";
 import { createMetricsHandler } from "./server";
@@ -55,7 +56,7 @@ describe("outbox backlog gauge", () => {
     expect(statements).toEqual([
       "BEGIN READ ONLY",
       "SET LOCAL statement_timeout = 500",
-      "SELECT count(*)::bigint AS n FROM events WHERE published_at IS NULL",
+      `SELECT count(*)::bigint AS n FROM events e WHERE ${UNPUBLISHED_WHERE}`,
       "COMMIT",
     ]);
     expect(released).toBe(1);

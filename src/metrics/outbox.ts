@@ -3,6 +3,7 @@
  * outbox, and the backlog of unpublished events, counted in Postgres at scrape time.
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { UNPUBLISHED_WHERE } from "../outbox/sql";
 import { lagBuckets } from "./buckets";
 import { type CollectFailures, guardedRead, sourcesOf } from "./collect";
 
@@ -36,7 +37,7 @@ export interface OutboxMetrics {
   readonly publishedTotal: Counter<"event_type">;
   /** `clone_outbox_publish_delay_seconds`: event commit to its publication by the relay. */
   readonly publishDelay: Histogram;
-  /** `clone_outbox_backlog`: events not yet published (`published_at IS NULL`); NaN when unknown. */
+  /** `clone_outbox_backlog`: events not yet published (above the relay's checkpoint); NaN when unknown. */
   readonly backlog: Gauge;
   /** The relay's `onPublished` option. */
   published(events: readonly PublishedEventLike[]): void;
@@ -47,7 +48,7 @@ export interface OutboxMetrics {
   trackBacklog(db: BacklogDatabase, options?: BacklogOptions): () => void;
 }
 
-const backlogSql = "SELECT count(*)::bigint AS n FROM events WHERE published_at IS NULL";
+const backlogSql = `SELECT count(*)::bigint AS n FROM events e WHERE ${UNPUBLISHED_WHERE}`;
 
 /** Counts unpublished events in a transaction whose statement timeout bounds the count on the server too. */
 export async function countBacklog(db: BacklogDatabase, timeoutMs: number): Promise<number> {
@@ -85,7 +86,7 @@ export function createOutboxMetrics(registry: Registry, failures: CollectFailure
   });
   const backlog = new Gauge({
     name: "clone_outbox_backlog",
-    help: "Events in the outbox not yet published (published_at IS NULL); NaN when the count failed.",
+    help: "Events in the outbox not yet published (published_at null, above the relay checkpoint); NaN when the count failed.",
     registers: [],
     async collect() {
       // The latest tracked database (one per process in practice).

@@ -7,14 +7,14 @@
  * relay has passed: the order never goes back and the checkpoint is a complete "everything up to here".
  * (pg_current_snapshot() is the statement's own snapshot, so every such row is also visible to it.)
  *
- * Why `published_at IS NULL` is in the scan. It lets Postgres walk `events_unpublished_idx`, a partial index
- * of only the unpublished rows in exactly our order, so a round costs O(batch) however large the table
- * grows; the row comparison with the checkpoint and the xmin bound are index conditions on it. It changes no
- * result, because {@link ADVANCE_CHECKPOINT_SQL} sets `published_at` and moves the checkpoint in one
- * statement: for a relay name, "published_at IS NULL" and "above the checkpoint" describe the same rows. The
- * checkpoint condition stays as the authority (it is what resumes the order). The one caveat: published_at is
- * a single flag shared by all relay names, so run one relay name per database; a second name would skip what
- * the first marked.
+ * The scan walks `events_relay_order_idx` on (transaction_id, position) from the checkpoint, so a round costs
+ * O(batch) however large the table grows; the row comparison with the checkpoint and the xmin bound are index
+ * conditions on it. `published_at IS NULL` changes no result, because {@link ADVANCE_CHECKPOINT_SQL} sets
+ * `published_at` and moves the checkpoint in one statement: for a relay name, "published_at IS NULL" and
+ * "above the checkpoint" describe the same rows. The checkpoint condition stays as the authority (it is what
+ * resumes the order). The one caveat: published_at is a single flag shared by all relay names, so run one
+ * relay name per database; a second name would skip what the first marked. (published_at is in no index, so
+ * the mark is a heap-only update: sql/0015.)
  */
 import type { StreamPoint } from "../commands/consistency-token";
 import type { OutboxRow } from "./outbox-row";
@@ -37,6 +37,17 @@ export const TRY_LOCK_SQL =
 /** Creates the checkpoint row of a relay name at the origin if it is missing. $1 = relay name. */
 export const ENSURE_CHECKPOINT_SQL =
   "INSERT INTO outbox_relay_state (name) VALUES ($1) ON CONFLICT (name) DO NOTHING";
+
+/**
+ * The condition "not yet published by the `default` relay" on `events e`, for counts and checks outside the
+ * relay (backlog metric, `cli lag`, the embedded drain): the rows above its checkpoint (an index range on
+ * `events_relay_order_idx`) whose published_at is still null. Equal to `published_at IS NULL` alone, which
+ * has no index and would read the whole table.
+ */
+export const UNPUBLISHED_WHERE = `e.published_at IS NULL
+   AND (e.transaction_id, e.position) >
+       (COALESCE((SELECT last_published_transaction_id FROM outbox_relay_state WHERE name = 'default'), '0'::xid8),
+        COALESCE((SELECT last_published_position FROM outbox_relay_state WHERE name = 'default'), 0))`;
 
 /** Reads the checkpoint. $1 = relay name. Returns `{ transaction_id, position }` as decimal strings. */
 export const READ_CHECKPOINT_SQL = `SELECT last_published_transaction_id::text AS transaction_id,
@@ -67,7 +78,7 @@ export const SELECT_BATCH_SQL = `SELECT e.event_id, e.type, e.aggregate_type, e.
  * True when committed events wait behind a transaction that is still running (their writer's xid is not below
  * xmin). Such a transaction may never append (a long read-write job, another database's work, since xmin spans
  * the server), so no NOTIFY may come when it ends: the relay retries soon instead of waiting a whole poll.
- * Rows of transactions still running are invisible here. Walks `events_unpublished_idx`.
+ * Rows of transactions still running are invisible here. Walks `events_relay_order_idx` from xmin.
  */
 export const HELD_BACK_SQL = `SELECT EXISTS (
   SELECT FROM events e
