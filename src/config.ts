@@ -41,6 +41,11 @@ export const envSchema = z.object({
   QUERY_CACHE_TTL_MS: nonNegativeInt.default(60_000),
   QUERY_CACHE_MAX_ENTRIES: positiveInt.default(50_000),
   QUERY_CACHE_MAX_BYTES: positiveInt.default(64 * 1024 * 1024),
+  QUERY_CACHE_REFRESH_AHEAD: z.coerce.number().min(0).max(1).default(0.8),
+  QUERY_CACHE_RELOAD_INVALIDATED: z
+    .enum(["0", "1", "true", "false"])
+    .default("true")
+    .transform((v) => v === "1" || v === "true"),
   WORKER_THREADS: positiveInt.default(2),
   WORKER_TRANSACTIONS: positiveInt.default(2),
   WORKER_BUSY_BATCH: positiveInt.default(4),
@@ -75,7 +80,15 @@ export interface Config {
   readonly httpPort: number;
   readonly metricsPort: number;
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
-  readonly cache: { readonly ttlMs: number; readonly maxEntries: number; readonly maxBytes: number };
+  readonly cache: {
+    readonly ttlMs: number;
+    readonly maxEntries: number;
+    readonly maxBytes: number;
+    /** Fraction of the TTL after which a hit also refreshes the entry in the background (0: off). */
+    readonly refreshAhead: number;
+    /** Whether an invalidated entry that was in use is loaded again at once. */
+    readonly reloadInvalidated: boolean;
+  };
   readonly workerThreads: number;
   /** Transactions a command thread runs at once (its connections); fewer means larger group commits. */
   readonly workerTransactions: number;
@@ -131,6 +144,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ttlMs: e.QUERY_CACHE_TTL_MS,
       maxEntries: e.QUERY_CACHE_MAX_ENTRIES,
       maxBytes: e.QUERY_CACHE_MAX_BYTES,
+      refreshAhead: e.QUERY_CACHE_REFRESH_AHEAD,
+      reloadInvalidated: e.QUERY_CACHE_RELOAD_INVALIDATED,
     },
     workerThreads: e.WORKER_THREADS,
     workerTransactions: e.WORKER_TRANSACTIONS,

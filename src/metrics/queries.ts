@@ -31,6 +31,8 @@ export interface QueryMetrics {
   cacheHit(key: string, queryType: string | undefined): void;
   /** The cache's `onMiss` option. */
   cacheMiss(key: string, queryType: string | undefined): void;
+  /** The cache's `onRefresh` option: `clone_query_cache_refreshes_total{query_type, reason}`. */
+  cacheRefresh(key: string, queryType: string | undefined, reason: "ahead" | "invalidated"): void;
   /**
    * Reads `stats` at every scrape for the entries and bytes gauges (registered from the first call on);
    * returns a function that stops it.
@@ -64,6 +66,12 @@ export function createQueryMetrics(registry: Registry): QueryMetrics {
     labelNames: ["query_type"],
     registers: [registry],
   });
+  const cacheRefreshes = new Counter({
+    name: "clone_query_cache_refreshes_total",
+    help: "Background loads of cache entries in use: ahead of their expiry, or after an invalidation dropped them.",
+    labelNames: ["query_type", "reason"],
+    registers: [registry],
+  });
   const cacheEntries = new Gauge({
     name: "clone_query_cache_entries",
     help: "Entries held by the query cache.",
@@ -95,6 +103,9 @@ export function createQueryMetrics(registry: Registry): QueryMetrics {
     },
     cacheMiss(_key, queryType) {
       cacheMisses.inc({ query_type: queryType ?? "unknown" });
+    },
+    cacheRefresh(_key, queryType, reason) {
+      cacheRefreshes.inc({ query_type: queryType ?? "unknown", reason });
     },
     trackCache(stats) {
       return tracked.add(stats);

@@ -18,7 +18,13 @@ export interface ReadSideOptions {
   readonly db: SqlClient;
   readonly ownerOf: OwnerLookup;
   readonly live: LiveTurns;
-  readonly cache: { readonly ttlMs: number; readonly maxEntries: number; readonly maxBytes: number };
+  readonly cache: {
+    readonly ttlMs: number;
+    readonly maxEntries: number;
+    readonly maxBytes: number;
+    readonly refreshAhead?: number;
+    readonly reloadInvalidated?: boolean;
+  };
   /** Secret that signs page tokens. */
   readonly pageTokenSecret: string;
   readonly observe?: QueryBusOptions["observe"];
@@ -26,6 +32,11 @@ export interface ReadSideOptions {
   readonly cacheHooks?: {
     readonly onHit: (key: string, queryType: string | undefined) => void;
     readonly onMiss: (key: string, queryType: string | undefined) => void;
+    readonly onRefresh?: (
+      key: string,
+      queryType: string | undefined,
+      reason: "ahead" | "invalidated",
+    ) => void;
     readonly track: (stats: () => { entries: number; bytes: number }) => void;
   };
 }
@@ -43,6 +54,7 @@ export async function createReadSide(options: ReadSideOptions): Promise<ReadSide
   const cache = createQueryCache<CachedAnswer>({
     ...options.cache,
     ...(hooks ? { onHit: hooks.onHit, onMiss: hooks.onMiss } : {}),
+    ...(hooks?.onRefresh ? { onRefresh: hooks.onRefresh } : {}),
   });
   hooks?.track(() => cache.stats());
   const tracker = createConsistencyTracker({

@@ -88,6 +88,7 @@ export function readSideMetrics(metrics: Metrics) {
     cacheHooks: {
       onHit: metrics.queries.cacheHit,
       onMiss: metrics.queries.cacheMiss,
+      onRefresh: metrics.queries.cacheRefresh,
       track: (stats: () => { entries: number; bytes: number }) => {
         metrics.queries.trackCache(stats);
       },

@@ -17,6 +17,10 @@ export interface StoredEntry<V> {
   readonly size: number;
   /** Number of the load that produced the value; a result of an earlier load never replaces it. */
   readonly loadId: number;
+  /** How to load it again (refresh ahead of expiry, reload after an invalidation). */
+  readonly reload?: () => Promise<V>;
+  /** Set once the entry answered a lookup: only entries in use are refreshed or reloaded. */
+  read?: boolean;
 }
 
 /** A bounded LRU map of entries. */

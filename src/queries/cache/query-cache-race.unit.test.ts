@@ -41,89 +41,108 @@ interface Versioned {
   readonly version: number;
 }
 
-describe("query cache: invalidation versus racing loads", () => {
-  test("property: no call begun after an invalidation gets a value loaded before it", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.scheduler(),
-        fc.array(op, { minLength: 4, maxLength: 60, size: "medium" }),
-        async (s, ops) => {
-          const db = new Map<string, number>();
-          const version = (key: string) => db.get(key) ?? 0;
-          const cache = createQueryCache<Versioned>({
-            ttlMs: 1e9,
-            maxEntries: 4,
-            maxBytes: 1e9,
-            now: () => 0,
-          });
-          const problems: string[] = [];
-          const answers: Promise<void>[] = [];
-          const check = (key: string, atCall: number, got: Versioned, how: string) => {
-            if (got.key !== key || got.version < atCall) {
-              problems.push(`${how} ${key}: got ${got.key}@${got.version}, expected at least @${atCall}`);
-            }
-          };
+/** Cache settings under test: plain, or with refresh ahead (a clock moving one tick per step) and reloads. */
+type Mode = "plain" | "refreshing";
 
-          const run = (o: Op): void => {
-            switch (o.kind) {
-              case "read": {
-                const key = cacheKey(o.type, { id: o.id });
-                const atCall = version(key);
-                const load = () => {
-                  const read = { key, version: version(key) };
-                  return s.schedule(Promise.resolve(read)).then((v) => {
-                    if (o.fail) throw new Error("load failed");
-                    return v;
-                  });
-                };
-                const answer = cache.getOrLoad(key, [`t:${o.id}`], load, { bypass: o.bypass });
-                answers.push(
-                  answer.then(
-                    (r) => check(key, atCall, r.value, "getOrLoad"),
-                    () => {},
-                  ),
-                );
-                return;
-              }
-              case "get": {
-                const key = cacheKey(o.type, { id: o.id });
-                const hit = cache.get(key);
-                if (hit) check(key, version(key), hit.value, "get");
-                return;
-              }
-              case "write":
-                for (const t of o.scope === undefined ? types : [o.scope]) {
-                  const key = cacheKey(t, { id: o.id });
-                  db.set(key, version(key) + 1);
-                }
-                cache.invalidate(o.scope, `t:${o.id}`);
-                return;
-              case "writeAll":
-                for (const t of types)
-                  for (const i of ids) db.set(cacheKey(t, { id: i }), version(cacheKey(t, { id: i })) + 1);
-                cache.invalidateAll();
-                return;
-              default: {
-                const _exhaustive: never = o;
-                throw new Error(`unknown op ${JSON.stringify(_exhaustive)}`);
-              }
-            }
-          };
+async function checkProperty(mode: Mode): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.scheduler(),
+      fc.array(op, { minLength: 4, maxLength: 60, size: "medium" }),
+      async (s, ops) => {
+        const db = new Map<string, number>();
+        const version = (key: string) => db.get(key) ?? 0;
+        let tick = 0;
+        const cache = createQueryCache<Versioned>(
+          mode === "plain"
+            ? { ttlMs: 1e9, maxEntries: 4, maxBytes: 1e9, now: () => 0 }
+            : {
+                ttlMs: 12,
+                maxEntries: 4,
+                maxBytes: 1e9,
+                now: () => tick,
+                refreshAhead: 0.5,
+                reloadInvalidated: true,
+              },
+        );
+        const problems: string[] = [];
+        const answers: Promise<void>[] = [];
+        const check = (key: string, atCall: number, got: Versioned, how: string) => {
+          if (got.key !== key || got.version < atCall) {
+            problems.push(`${how} ${key}: got ${got.key}@${got.version}, expected at least @${atCall}`);
+          }
+        };
 
-          s.scheduleSequence(ops.map((o) => async () => run(o)));
-          await s.waitAll();
-          await Promise.all(answers);
-          for (const t of types) {
-            for (const i of ids) {
-              const key = cacheKey(t, { id: i });
+        const run = (o: Op): void => {
+          tick++;
+          switch (o.kind) {
+            case "read": {
+              const key = cacheKey(o.type, { id: o.id });
+              const atCall = version(key);
+              const load = () => {
+                const read = { key, version: version(key) };
+                return s.schedule(Promise.resolve(read)).then((v) => {
+                  if (o.fail) throw new Error("load failed");
+                  return v;
+                });
+              };
+              const answer = cache.getOrLoad(key, [`t:${o.id}`], load, { bypass: o.bypass });
+              answers.push(
+                answer.then(
+                  (r) => check(key, atCall, r.value, "getOrLoad"),
+                  () => {},
+                ),
+              );
+              return;
+            }
+            case "get": {
+              const key = cacheKey(o.type, { id: o.id });
               const hit = cache.get(key);
-              if (hit) check(key, version(key), hit.value, "final get");
+              if (hit) check(key, version(key), hit.value, "get");
+              return;
+            }
+            case "write":
+              for (const t of o.scope === undefined ? types : [o.scope]) {
+                const key = cacheKey(t, { id: o.id });
+                db.set(key, version(key) + 1);
+              }
+              cache.invalidate(o.scope, `t:${o.id}`);
+              return;
+            case "writeAll":
+              for (const t of types)
+                for (const i of ids) db.set(cacheKey(t, { id: i }), version(cacheKey(t, { id: i })) + 1);
+              cache.invalidateAll();
+              return;
+            default: {
+              const _exhaustive: never = o;
+              throw new Error(`unknown op ${JSON.stringify(_exhaustive)}`);
             }
           }
-          expect(problems).toEqual([]);
-        },
-      ),
-      { numRuns: 500 },
-    );
+        };
+
+        s.scheduleSequence(ops.map((o) => async () => run(o)));
+        await s.waitAll();
+        await Promise.all(answers);
+        for (const t of types) {
+          for (const i of ids) {
+            const key = cacheKey(t, { id: i });
+            const hit = cache.get(key);
+            if (hit) check(key, version(key), hit.value, "final get");
+          }
+        }
+        expect(problems).toEqual([]);
+      },
+    ),
+    { numRuns: 500 },
+  );
+}
+
+describe("query cache: invalidation versus racing loads", () => {
+  test("property: no call begun after an invalidation gets a value loaded before it", async () => {
+    await checkProperty("plain");
+  });
+
+  test("property: the same with refresh ahead of expiry and reloads of invalidated entries in use", async () => {
+    await checkProperty("refreshing");
   });
 });

@@ -2,6 +2,10 @@
  * The query result cache of one gateway instance: TTL, LRU bounds on entries and bytes, single-flight loads,
  * and invalidation by tag that a racing load cannot undo.
  *
+ * Refresh (both optional): an entry in use is loaded again in the background shortly before its TTL ends
+ * (`refreshAhead`) and right after an invalidation dropped it (`reloadInvalidated`), so that popular keys stay
+ * cached; what the background load reads goes through the same generation check as any load.
+ *
  * Why single-flight: a popular query that misses (after an invalidation, typically) would otherwise send one
  * identical database query per concurrent caller. Why generations (see ./generations.ts): a load that read the
  * views before a write may finish after that write's invalidation; it must neither be stored nor be shared
@@ -9,7 +13,7 @@
  */
 import { queryTypeOfKey } from "./cache-key";
 import { createGenerations, type Generation } from "./generations";
-import { createLruStore } from "./lru-store";
+import { createLruStore, type StoredEntry } from "./lru-store";
 import { estimateSize } from "./size-of";
 import type { LoadResult, QueryCache, QueryCacheOptions, QueryCacheStats } from "./types";
 
@@ -28,12 +32,16 @@ const MIN_PRUNE_AT = 1024;
  * @throws RangeError when a bound is not a positive integer or the TTL is negative.
  */
 export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V> {
-  const { ttlMs, maxEntries, maxBytes, onHit, onMiss } = options;
+  const { ttlMs, maxEntries, maxBytes, onHit, onMiss, onRefresh } = options;
   if (!(ttlMs >= 0)) throw new RangeError("ttlMs must be >= 0");
   if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError("maxEntries must be >= 1");
   if (!(maxBytes >= 1)) throw new RangeError("maxBytes must be >= 1");
   const now = options.now ?? Date.now;
   const sizeOf = options.sizeOf ?? estimateSize;
+  const refreshAfterMs =
+    options.refreshAhead !== undefined && options.refreshAhead > 0 && options.refreshAhead < 1
+      ? ttlMs * options.refreshAhead
+      : undefined;
 
   const store = createLruStore<V>(maxEntries, maxBytes);
   const generations = createGenerations();
@@ -48,6 +56,7 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
   let invalidations = 0;
   let expirations = 0;
   let loads = 0;
+  let refreshes = 0;
 
   const expired = (storedAt: number, at: number) => at - storedAt >= ttlMs;
 
@@ -69,14 +78,21 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
     (hit ? onHit : onMiss)?.(key, queryTypeOfKey(key));
   }
 
-  function storeResult(key: string, tags: readonly string[], value: V, loadId: number, since: Generation) {
+  function storeResult(
+    key: string,
+    tags: readonly string[],
+    value: V,
+    loadId: number,
+    since: Generation,
+    reload: () => Promise<V>,
+  ) {
     const storedAt = now();
     const queryType = queryTypeOfKey(key);
     if (ttlMs === 0 || generations.staleSince(since, queryType, tags)) return storedAt;
     const current = store.peek(key);
     if (current && current.loadId > loadId) return storedAt;
     const size = sizeOf(value);
-    evictions += store.set({ key, queryType, tags: [...tags], value, storedAt, size, loadId });
+    evictions += store.set({ key, queryType, tags: [...tags], value, storedAt, size, loadId, reload });
     return storedAt;
   }
 
@@ -95,7 +111,7 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
       (value): LoadResult<V> => {
         // Store (or not) before settling: settling may prune the records this load is checked against.
         try {
-          return { value, fromCache: false, storedAt: storeResult(key, tags, value, loadId, since) };
+          return { value, fromCache: false, storedAt: storeResult(key, tags, value, loadId, since, load) };
         } finally {
           settle(key, loadId, flight);
         }
@@ -108,6 +124,19 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
     const flight: Flight<V> = { since, tags, promise };
     if (shared) flights.set(key, flight);
     return promise;
+  }
+
+  /** Loads `key` in the background (shared with misses meanwhile); a failure is left to the next lookup. */
+  function refresh(
+    key: string,
+    tags: readonly string[],
+    load: () => Promise<V>,
+    reason: "ahead" | "invalidated",
+  ) {
+    if (flights.has(key)) return;
+    refreshes++;
+    onRefresh?.(key, queryTypeOfKey(key), reason);
+    startLoad(key, tags, load, true).catch(() => {});
   }
 
   function afterInvalidation(): void {
@@ -127,7 +156,13 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
       if (loadOptions?.bypass) return startLoad(key, tags, load, false);
       const entry = lookup(key);
       count(key, entry !== undefined);
-      if (entry) return { value: entry.value, fromCache: true, storedAt: entry.storedAt };
+      if (entry) {
+        entry.read = true;
+        if (refreshAfterMs !== undefined && now() - entry.storedAt >= refreshAfterMs) {
+          refresh(key, tags, load, "ahead");
+        }
+        return { value: entry.value, fromCache: true, storedAt: entry.storedAt };
+      }
       const flight = flights.get(key);
       if (flight && !generations.staleSince(flight.since, queryTypeOfKey(key), flight.tags)) {
         return flight.promise;
@@ -138,14 +173,21 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
     invalidate(queryType, tag) {
       generations.bump(queryType, tag);
       let dropped = 0;
+      const inUse: StoredEntry<V>[] = [];
       for (const key of store.keysTagged(tag)) {
-        const entryType = store.peek(key)?.queryType;
+        const entry = store.peek(key);
+        const entryType = entry?.queryType;
         if (queryType === undefined || entryType === undefined || entryType === queryType) {
           if (store.delete(key)) dropped++;
+          // A load of this key that began before the bump can no longer be shared (generation check).
+          if (flights.get(key) !== undefined) flights.delete(key);
+          if (entry?.read && entry.reload && options.reloadInvalidated) inUse.push(entry);
         }
       }
       invalidations += dropped;
       afterInvalidation();
+      for (const entry of inUse)
+        refresh(entry.key, entry.tags, entry.reload as () => Promise<V>, "invalidated");
       return dropped;
     },
 
@@ -175,6 +217,7 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
         invalidations,
         expirations,
         loads,
+        refreshes,
       };
     },
   };

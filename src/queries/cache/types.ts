@@ -16,6 +16,20 @@ export interface QueryCacheOptions<V> {
   readonly onHit?: (key: string, queryType: string | undefined) => void;
   /** Called on every cache miss of `get`/`getOrLoad` (not for bypassing loads). Must not throw. */
   readonly onMiss?: (key: string, queryType: string | undefined) => void;
+  /**
+   * Refresh ahead: a hit on an entry older than this fraction of the TTL also starts a load of it in the
+   * background (the hit is answered at once with the entry, which is still valid), so an entry in use is
+   * replaced before it expires instead of making a later caller wait. 0 or undefined: off.
+   */
+  readonly refreshAhead?: number;
+  /**
+   * Reload after an invalidation: an entry that answered a lookup since it was stored and is invalidated is
+   * loaded again at once in the background (a lookup before that load finished misses and shares it), so the
+   * next callers of a key in use find the new answer cached. Entries nobody read are not reloaded.
+   */
+  readonly reloadInvalidated?: boolean;
+  /** Called for each background load started by refresh ahead or reload after an invalidation. */
+  readonly onRefresh?: (key: string, queryType: string | undefined, reason: "ahead" | "invalidated") => void;
 }
 
 /** A cached value and when it was stored. */
@@ -56,8 +70,10 @@ export interface QueryCacheStats {
   readonly invalidations: number;
   /** Entries dropped because their TTL had passed. */
   readonly expirations: number;
-  /** Calls of a `load` function (shared loads count once). */
+  /** Calls of a `load` function (shared loads count once), background refreshes included. */
   readonly loads: number;
+  /** Background loads started by refresh ahead or by reloading an invalidated entry in use. */
+  readonly refreshes: number;
 }
 
 /** The query result cache of one gateway instance. */
