@@ -41,7 +41,7 @@ export const envSchema = z.object({
   QUERY_CACHE_TTL_MS: nonNegativeInt.default(60_000),
   QUERY_CACHE_MAX_ENTRIES: positiveInt.default(50_000),
   QUERY_CACHE_MAX_BYTES: positiveInt.default(64 * 1024 * 1024),
-  QUERY_CACHE_REFRESH_AHEAD: z.coerce.number().min(0).max(1).default(0.8),
+  QUERY_CACHE_REFRESH_AHEAD: z.coerce.number().min(0).max(1).default(0.5),
   QUERY_CACHE_RELOAD_INVALIDATED: z
     .enum(["0", "1", "true", "false"])
     .default("true")

@@ -19,8 +19,11 @@ export interface StoredEntry<V> {
   readonly loadId: number;
   /** How to load it again (refresh ahead of expiry, reload after an invalidation). */
   readonly reload?: () => Promise<V>;
-  /** Set once the entry answered a lookup: only entries in use are refreshed or reloaded. */
-  read?: boolean;
+  /**
+   * When the key last answered a lookup from the cache (carried over to the entry a refresh or reload stores):
+   * only keys read within the last TTL are refreshed or reloaded.
+   */
+  lastReadAt?: number;
 }
 
 /** A bounded LRU map of entries. */

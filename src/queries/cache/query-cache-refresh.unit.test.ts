@@ -72,6 +72,21 @@ describe("query cache refresh", () => {
     });
   });
 
+  test("reloads follow writes only while the key was read within the last TTL", async () => {
+    const t = setup({ reloadInvalidated: true });
+    await t.cache.getOrLoad(key, tags, t.load);
+    await t.cache.getOrLoad(key, tags, t.load); // read at 0
+    for (const at of [100, 500, 1200]) {
+      t.clock.advance(at - t.clock.now());
+      t.write();
+      t.cache.invalidate(undefined, "user:u1");
+      await Bun.sleep(0);
+    }
+    // Reloaded after the writes at 100 and 500 (read 100 and 500 ms before), not after the one at 1200.
+    expect(t.refreshed).toEqual(["invalidated", "invalidated"]);
+    expect(t.cache.get(key)).toBeUndefined();
+  });
+
   test("a lookup during the reload shares it; a second invalidation discards it", async () => {
     const t = setup({ reloadInvalidated: true });
     // The entry's reload is the load that stored it: here one whose answers the test hands out.

@@ -85,6 +85,7 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
     loadId: number,
     since: Generation,
     reload: () => Promise<V>,
+    lastReadAt: number | undefined,
   ) {
     const storedAt = now();
     const queryType = queryTypeOfKey(key);
@@ -92,7 +93,17 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
     const current = store.peek(key);
     if (current && current.loadId > loadId) return storedAt;
     const size = sizeOf(value);
-    evictions += store.set({ key, queryType, tags: [...tags], value, storedAt, size, loadId, reload });
+    evictions += store.set({
+      key,
+      queryType,
+      tags: [...tags],
+      value,
+      storedAt,
+      size,
+      loadId,
+      reload,
+      ...(lastReadAt === undefined ? {} : { lastReadAt }),
+    });
     return storedAt;
   }
 
@@ -102,7 +113,13 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
     if (flights.get(key) === flight) flights.delete(key);
   }
 
-  function startLoad(key: string, tags: readonly string[], load: () => Promise<V>, shared: boolean) {
+  function startLoad(
+    key: string,
+    tags: readonly string[],
+    load: () => Promise<V>,
+    shared: boolean,
+    lastReadAt?: number,
+  ) {
     const loadId = nextLoadId++;
     const since = generations.current();
     running.set(loadId, since);
@@ -111,7 +128,8 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
       (value): LoadResult<V> => {
         // Store (or not) before settling: settling may prune the records this load is checked against.
         try {
-          return { value, fromCache: false, storedAt: storeResult(key, tags, value, loadId, since, load) };
+          const storedAt = storeResult(key, tags, value, loadId, since, load, lastReadAt);
+          return { value, fromCache: false, storedAt };
         } finally {
           settle(key, loadId, flight);
         }
@@ -132,12 +150,17 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
     tags: readonly string[],
     load: () => Promise<V>,
     reason: "ahead" | "invalidated",
+    lastReadAt: number,
   ) {
     if (flights.has(key)) return;
     refreshes++;
     onRefresh?.(key, queryTypeOfKey(key), reason);
-    startLoad(key, tags, load, true).catch(() => {});
+    startLoad(key, tags, load, true, lastReadAt).catch(() => {});
   }
+
+  /** Whether a key last read at `lastReadAt` is still in use (read within the last TTL). */
+  const inUse = (lastReadAt: number | undefined, at: number) =>
+    lastReadAt !== undefined && at - lastReadAt < ttlMs;
 
   function afterInvalidation(): void {
     if (generations.size() <= pruneAt) return;
@@ -157,9 +180,10 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
       const entry = lookup(key);
       count(key, entry !== undefined);
       if (entry) {
-        entry.read = true;
-        if (refreshAfterMs !== undefined && now() - entry.storedAt >= refreshAfterMs) {
-          refresh(key, tags, load, "ahead");
+        const at = now();
+        entry.lastReadAt = at;
+        if (refreshAfterMs !== undefined && at - entry.storedAt >= refreshAfterMs) {
+          refresh(key, tags, load, "ahead", at);
         }
         return { value: entry.value, fromCache: true, storedAt: entry.storedAt };
       }
@@ -173,7 +197,8 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
     invalidate(queryType, tag) {
       generations.bump(queryType, tag);
       let dropped = 0;
-      const inUse: StoredEntry<V>[] = [];
+      const at = now();
+      const reloads: StoredEntry<V>[] = [];
       for (const key of store.keysTagged(tag)) {
         const entry = store.peek(key);
         const entryType = entry?.queryType;
@@ -181,13 +206,14 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
           if (store.delete(key)) dropped++;
           // A load of this key that began before the bump can no longer be shared (generation check).
           if (flights.get(key) !== undefined) flights.delete(key);
-          if (entry?.read && entry.reload && options.reloadInvalidated) inUse.push(entry);
+          if (options.reloadInvalidated && entry?.reload && inUse(entry.lastReadAt, at)) reloads.push(entry);
         }
       }
       invalidations += dropped;
       afterInvalidation();
-      for (const entry of inUse)
-        refresh(entry.key, entry.tags, entry.reload as () => Promise<V>, "invalidated");
+      for (const e of reloads) {
+        refresh(e.key, e.tags, e.reload as () => Promise<V>, "invalidated", e.lastReadAt as number);
+      }
       return dropped;
     },
 
