@@ -96,7 +96,11 @@ async function main(): Promise<void> {
   await probe.collect(db.pool);
 
   const meter = createCpuMeter({
-    pids: new Map([...stack.processes.map((p) => [p.role, p.pid] as const), ["echo server", echo.pid]]),
+    pids: new Map([
+      ...stack.processes.map((p) => [p.role, p.pid] as const),
+      ["echo server", echo.pid],
+      ["path observer", probe.pid],
+    ]),
     database: { pool: db.pool, name: db.name },
   });
   const measured = await runMatrix({

@@ -27,6 +27,8 @@ export interface PathBreakdown {
 
 /** Collects the stamps; the command workload reports its sends and answers. */
 export interface PathProbe {
+  /** The observer process (its CPU is the probe's own cost: two more deliveries per command). */
+  readonly pid: number;
   sent(commandId: string): void;
   answered(commandId: string): void;
   /** The breakdown of what was collected since the last call, joined with the events table; then forgets it. */
@@ -73,6 +75,7 @@ export async function createPathProbe(natsUrl: string, prefix: string): Promise<
     },
   );
   return {
+    pid: observer.pid,
     sent: (id) => {
       entry(id).sent = epochMs();
     },

@@ -87,7 +87,16 @@ export function formatBreakdown(breakdowns: ReadonlyMap<number, PathBreakdown>):
 }
 
 /** Processes in the CPU table, in print order. */
-const cpuColumns = ["bench client", "gateway", "worker", "relay", "echo server", "nats-server", "postgres"];
+const cpuColumns = [
+  "bench client",
+  "path observer",
+  "gateway",
+  "worker",
+  "relay",
+  "echo server",
+  "nats-server",
+  "postgres",
+];
 
 /**
  * CPU per operation by process, and how busy our processes and the whole machine were (in cores) while each
