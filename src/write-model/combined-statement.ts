@@ -6,8 +6,9 @@
  * for every command of one kind (a turn on an open conversation, a new user, ...). The parts are put in shape
  * order, then renamed (`c0_`, `c1_`, ...) and renumbered, so a batch's text depends only on how many commands
  * of each shape it holds. Such texts repeat under load, and a text seen before is prepared under a name
- * derived from it, which spares Postgres parsing and planning many CTEs on every commit. A bounded budget keeps
- * rare combinations unnamed, so a connection's statement cache does not grow without end.
+ * derived from it, which spares Postgres parsing and planning many CTEs on every commit. A bounded budget, and
+ * a bound on the parts of a prepared batch, keep rare combinations unnamed, so a connection's statement cache
+ * does not grow without end.
  */
 import { preparedName } from "./sql-builder";
 
@@ -33,7 +34,13 @@ export interface CombinedStatement {
 const seen = new Map<string, number>();
 const SEEN_MAX = 5_000;
 /** Characters of combined texts that may be prepared, per process (each connection prepares its own copy). */
-let preparedBudget = 4_000_000;
+let preparedBudget = 1_000_000;
+/**
+ * Batches of more parts are never prepared: Postgres keeps a plan per prepared statement and connection, and
+ * the plan of a statement of hundreds of CTEs is large, while so large a batch spreads its parse over many
+ * commands anyway.
+ */
+const MAX_PREPARED_PARTS = 16;
 
 /** Combines parts into one statement (a single part keeps its plain names, as a command alone). */
 export function combineParts(parts: readonly StatementPart[]): CombinedStatement {
@@ -54,7 +61,9 @@ export function combineParts(parts: readonly StatementPart[]): CombinedStatement
   });
   const select = selects.join("\nUNION ALL ");
   const text = ctes.length === 0 ? select : `WITH ${ctes.join(",\n")}\n${select}`;
-  return { statement: named(text, values, parts.length === 1), order };
+  const statement =
+    parts.length > MAX_PREPARED_PARTS ? { text, values } : named(text, values, parts.length === 1);
+  return { statement, order };
 }
 
 function named(text: string, values: unknown[], always: boolean) {

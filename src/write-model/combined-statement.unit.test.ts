@@ -42,4 +42,10 @@ describe("combineParts", () => {
     expect(first.name).toBeUndefined();
     expect(second.name).toMatch(/^s_[0-9a-f]{16}$/);
   });
+
+  test("a batch of more than 16 parts is never prepared", () => {
+    const many = () => Array.from({ length: 17 }, (_, i) => part("turn", `t${i}`));
+    combineParts(many());
+    expect(combineParts(many()).statement.name).toBeUndefined();
+  });
 });
