@@ -339,6 +339,91 @@ describe("command executor: a batch in one write statement", () => {
     expect(stored.rows[0].n).toBe(5);
   });
 
+  test("two commands of one batch that both update a user row are both applied (activation + profile, voice + face)", async () => {
+    const user = id("activate-batch");
+    ok(await send({ type: "CreateUser", userId: user, email: "activate@example.com", displayName: "A" }));
+    const trained = async (kind: "Voice" | "Face", name: string) => {
+      const modelId = id(name);
+      ok(
+        await send({
+          type: `Register${kind}Model`,
+          modelId,
+          userId: user,
+          name,
+          sampleSeconds: 30,
+        } as DomainCommand),
+      );
+      ok(
+        await send({
+          type: `Complete${kind}ModelTraining`,
+          modelId,
+          succeeded: true,
+          qualityScore: 0.9,
+          failureReason: "",
+        } as DomainCommand),
+      );
+      return modelId;
+    };
+    const voice = await trained("Voice", "batch-vm");
+    const face = await trained("Face", "batch-fm");
+    const envelopes = (commands: DomainCommand[], tag: string) =>
+      commands.map((c, i) => buildEnvelope(c, { commandId: `${tag}-${i}`, actor: admin }).envelope);
+
+    // In one statement Postgres would apply only one of two updates of the same row, silently.
+    const first = await execute(
+      envelopes(
+        [
+          { type: "ActivateVoiceModel", modelId: voice },
+          { type: "UpdateUserProfile", userId: user, displayName: "B" },
+        ],
+        "activate-profile",
+      ),
+    );
+    expect(first.map((o) => o.ok)).toEqual([true, true]);
+    let row = await db.pool.query(
+      "SELECT active_voice_model_id, active_face_model_id, display_name FROM users WHERE id = $1",
+      [user],
+    );
+    expect(row.rows[0]).toMatchObject({ active_voice_model_id: voice, display_name: "B" });
+
+    const second = await execute(
+      envelopes(
+        [
+          { type: "ActivateFaceModel", modelId: face },
+          { type: "UpdateUserProfile", userId: user, displayName: "C" },
+        ],
+        "activate-face",
+      ),
+    );
+    expect(second.map((o) => o.ok)).toEqual([true, true]);
+    row = await db.pool.query(
+      "SELECT active_voice_model_id, active_face_model_id, display_name FROM users WHERE id = $1",
+      [user],
+    );
+    expect(row.rows[0]).toEqual({
+      active_voice_model_id: voice,
+      active_face_model_id: face,
+      display_name: "C",
+    });
+
+    const voice2 = await trained("Voice", "batch-vm2");
+    const face2 = await trained("Face", "batch-fm2");
+    const third = await execute(
+      envelopes(
+        [
+          { type: "ActivateVoiceModel", modelId: voice2 },
+          { type: "ActivateFaceModel", modelId: face2 },
+        ],
+        "activate-both",
+      ),
+    );
+    expect(third.map((o) => o.ok)).toEqual([true, true]);
+    row = await db.pool.query("SELECT active_voice_model_id, active_face_model_id FROM users WHERE id = $1", [
+      user,
+    ]);
+    expect(row.rows[0]).toEqual({ active_voice_model_id: voice2, active_face_model_id: face2 });
+  });
+
   test("a version check that matched no row fails the whole statement, so nothing of it is written", async () => {
     const user = id("expect-one");
     ok(await send({ type: "CreateUser", userId: user, email: "expect@example.com", displayName: "E" }));

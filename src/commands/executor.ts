@@ -167,8 +167,9 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
     );
     if (blob)
       b.cte("claimed", `DELETE FROM command_blobs WHERE command_id = ${b.param(envelope.commandId, "text")}`);
-    // A version check that matched no row fails the whole statement (sql/0013_write_version_check.sql).
-    const stateRows = b.has("state") ? `write_expect_one((SELECT count(*) FROM ${b.ref("state")}))` : "1";
+    // A version check that matched no row, or a row update another part of the statement made first, fails
+    // the whole statement (sql/0013_write_version_check.sql).
+    const stateRows = b.expectedRows();
     const tokenCols = tok
       ? `(SELECT transaction_id::text FROM ${tok}) AS tx, (SELECT position FROM ${tok}) AS pos`
       : "NULL::text AS tx, NULL::bigint AS pos";

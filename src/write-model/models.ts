@@ -75,8 +75,12 @@ function modelStore(kind: ModelKind): ModelStore {
       if (events.some((e) => e.type.endsWith(".activated"))) {
         b.cte(
           "activate",
-          `UPDATE users SET ${activeColumn} = ${b.param(after.modelId, "uuid")} WHERE id = ${b.param(after.userId, "uuid")}`,
+          `UPDATE users SET ${activeColumn} = ${b.param(after.modelId, "uuid")}
+            WHERE id = ${b.param(after.userId, "uuid")} RETURNING 1`,
         );
+        // Another command of the same batch may update this user row in the same statement: Postgres would
+        // skip this update silently, so it must be seen to have happened.
+        b.expectOne("activate");
       }
     },
   };

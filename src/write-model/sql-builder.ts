@@ -15,6 +15,8 @@ interface Shared {
   readonly params: unknown[];
   readonly ctes: string[];
   readonly names: Set<string>;
+  /** CTEs that must return exactly one row (see {@link SqlBuilder.expectOne}). */
+  readonly expected: string[];
 }
 
 /** A statement being built (or one command's scope of it). */
@@ -23,7 +25,7 @@ export class SqlBuilder {
   private readonly prefix: string;
 
   constructor(shared?: Shared, prefix = "") {
-    this.shared = shared ?? { params: [], ctes: [], names: new Set() };
+    this.shared = shared ?? { params: [], ctes: [], names: new Set(), expected: [] };
     this.prefix = prefix;
   }
 
@@ -50,6 +52,23 @@ export class SqlBuilder {
     if (this.shared.names.has(full)) throw new Error(`CTE ${full} added twice`);
     this.shared.names.add(full);
     this.shared.ctes.push(`${full} AS (${sql})`);
+  }
+
+  /**
+   * Marks this scope's CTE `name` (an UPDATE or INSERT ... RETURNING one row per row written) as having to
+   * write exactly one row. An UPDATE whose row changed since it was read (a version check), or that another
+   * CTE of the same statement already updated (which Postgres skips silently), returns none; the statement's
+   * check (`write_expect_one`) then fails all of it.
+   */
+  expectOne(name: string): void {
+    this.shared.expected.push(this.ref(name));
+  }
+
+  /** The checks of the CTEs marked with {@link SqlBuilder.expectOne}: an expression worth 1, or failing. */
+  expectedRows(): string {
+    const expected = this.shared.expected;
+    if (expected.length === 0) return "1";
+    return expected.map((cte) => `write_expect_one((SELECT count(*) FROM ${cte}))`).join(" * ");
   }
 
   /** The name to use in SQL for this scope's CTE `name`. */

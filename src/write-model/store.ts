@@ -28,6 +28,7 @@ export function insertState(b: SqlBuilder, table: string, values: Record<string,
     return b.param(v, cast);
   });
   b.cte("state", `INSERT INTO ${table} (${cols.join(", ")}) VALUES (${params.join(", ")}) RETURNING 1`);
+  b.expectOne("state");
 }
 
 /** `UPDATE table SET <sets> WHERE id = .. AND version = .. RETURNING 1` as the `state` CTE. */
@@ -36,4 +37,5 @@ export function updateState(b: SqlBuilder, table: string, sets: string, id: stri
     "state",
     `UPDATE ${table} SET ${sets} WHERE id = ${b.param(id, "uuid")} AND version = ${b.param(version, "bigint")} RETURNING 1`,
   );
+  b.expectOne("state");
 }
