@@ -8,7 +8,7 @@ import type pg from "pg";
 import type { CommandRuntime } from "../actors/command-thread";
 import type { InProcessEventSource } from "../events";
 import type { OutboxRelay } from "../outbox";
-import { UNPUBLISHED_WHERE } from "../outbox/sql";
+import { UNPUBLISHED_WHERE, unpublishedParams } from "../outbox/sql";
 
 /** What {@link drainEmbedded} waits on. */
 export interface DrainTargets {
@@ -21,6 +21,11 @@ export interface DrainTargets {
 }
 
 const UNPUBLISHED_SQL = `SELECT EXISTS (SELECT FROM events e WHERE ${UNPUBLISHED_WHERE}) AS pending`;
+
+/** Whether events wait for the relay. */
+async function pendingEvents(pool: pg.Pool) {
+  return pool.query<{ pending: boolean }>(UNPUBLISHED_SQL, await unpublishedParams(pool));
+}
 
 /** Resolves true once nothing is queued, unpublished or unhandled; false when `graceMs` ran out first. */
 export async function drainEmbedded(targets: DrainTargets): Promise<boolean> {
@@ -38,7 +43,7 @@ export async function drainEmbedded(targets: DrainTargets): Promise<boolean> {
   };
   while (Date.now() < deadline) {
     if ((await within(targets.runtime.idle())) === "timeout") return false;
-    const unpublished = await within(targets.pool.query<{ pending: boolean }>(UNPUBLISHED_SQL));
+    const unpublished = await within(pendingEvents(targets.pool));
     if (unpublished === "timeout") return false;
     if (unpublished.rows[0]?.pending === true) {
       targets.relay.wake();
@@ -53,6 +58,6 @@ export async function drainEmbedded(targets: DrainTargets): Promise<boolean> {
 
 /** Nothing left after the handlers ran: no command queued, no event unpublished. */
 async function isQuiet(targets: DrainTargets): Promise<boolean> {
-  const result = await targets.pool.query<{ pending: boolean }>(UNPUBLISHED_SQL);
+  const result = await pendingEvents(targets.pool);
   return result.rows[0]?.pending !== true && targets.runtime.size() === 0;
 }

@@ -3,7 +3,7 @@
  * outbox, and the backlog of unpublished events, counted in Postgres at scrape time.
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import { UNPUBLISHED_WHERE } from "../outbox/sql";
+import { UNPUBLISHED_WHERE, unpublishedParams } from "../outbox/sql";
 import { lagBuckets } from "./buckets";
 import { type CollectFailures, guardedRead, sourcesOf } from "./collect";
 
@@ -16,7 +16,7 @@ export interface PublishedEventLike {
 
 /** A connection the backlog query runs on (a `pg.PoolClient` fits). */
 export interface BacklogClient {
-  query(text: string): Promise<{ readonly rows: readonly unknown[] }>;
+  query(text: string, values?: unknown[]): Promise<{ readonly rows: readonly unknown[] }>;
   release(destroy?: boolean): void;
 }
 
@@ -57,7 +57,7 @@ export async function countBacklog(db: BacklogDatabase, timeoutMs: number): Prom
   try {
     await client.query("BEGIN READ ONLY");
     await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
-    const res = await client.query(backlogSql);
+    const res = await client.query(backlogSql, await unpublishedParams(client));
     await client.query("COMMIT");
     return Number((res.rows[0] as { n: string | number } | undefined)?.n ?? Number.NaN);
   } catch (error) {

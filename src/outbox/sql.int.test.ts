@@ -9,6 +9,7 @@ import {
   READ_CHECKPOINT_SQL,
   SELECT_BATCH_SQL,
   selectBatchQuery,
+  UNPUBLISHED_WHERE,
 } from "./sql";
 
 let db: TestDatabase;
@@ -52,6 +53,14 @@ describe("outbox SQL", () => {
     const text = plan.rows.map((r) => r["QUERY PLAN"]).join("\n");
 
     expect(text).toContain("events_relay_order_idx");
+    // The backlog count outside the relay walks the same index from the checkpoint.
+    const count = await db.pool.query<{ "QUERY PLAN": string }>(
+      `EXPLAIN SELECT count(*) FROM events e WHERE ${UNPUBLISHED_WHERE}`,
+      [last.tx, last.pos],
+    );
+    const countPlan = count.rows.map((r) => r["QUERY PLAN"]).join("\n");
+    expect(countPlan).toContain("events_relay_order_idx");
+    expect(countPlan).not.toContain("Seq Scan");
     expect(text).not.toMatch(/Sort|Seq Scan/);
   });
 

@@ -40,14 +40,26 @@ export const ENSURE_CHECKPOINT_SQL =
 
 /**
  * The condition "not yet published by the `default` relay" on `events e`, for counts and checks outside the
- * relay (backlog metric, `cli lag`, the embedded drain): the rows above its checkpoint (an index range on
- * `events_relay_order_idx`) whose published_at is still null. Equal to `published_at IS NULL` alone, which
- * has no index and would read the whole table.
+ * relay (backlog metric, `cli lag`, the embedded drain): the rows above its checkpoint, `$1`/`$2` as
+ * {@link unpublishedParams} reads them, whose published_at is still null. An index range on
+ * `events_relay_order_idx`, planned with the checkpoint's actual values (read first: a checkpoint read in the
+ * same statement is unknown to the planner, which then scans the whole table). Equal to `published_at IS
+ * NULL` alone, which has no index.
  */
-export const UNPUBLISHED_WHERE = `e.published_at IS NULL
-   AND (e.transaction_id, e.position) >
-       (COALESCE((SELECT last_published_transaction_id FROM outbox_relay_state WHERE name = 'default'), '0'::xid8),
-        COALESCE((SELECT last_published_position FROM outbox_relay_state WHERE name = 'default'), 0))`;
+export const UNPUBLISHED_WHERE =
+  "e.published_at IS NULL AND (e.transaction_id, e.position) > ($1::xid8, $2::bigint)";
+
+/** The `default` relay's checkpoint as the parameters of {@link UNPUBLISHED_WHERE} (the origin before any). */
+export async function unpublishedParams(client: {
+  query(text: string): Promise<{ readonly rows: readonly unknown[] }>;
+}): Promise<[string, string]> {
+  const res = await client.query(
+    `SELECT last_published_transaction_id::text AS transaction_id, last_published_position::text AS position
+       FROM outbox_relay_state WHERE name = 'default'`,
+  );
+  const row = res.rows[0] as { transaction_id?: string; position?: string } | undefined;
+  return [row?.transaction_id ?? "0", row?.position ?? "0"];
+}
 
 /** Reads the checkpoint. $1 = relay name. Returns `{ transaction_id, position }` as decimal strings. */
 export const READ_CHECKPOINT_SQL = `SELECT last_published_transaction_id::text AS transaction_id,
