@@ -10,6 +10,7 @@
  * a bound on the parts of a prepared batch, keep rare combinations unnamed, so a connection's statement cache
  * does not grow without end.
  */
+import { createHash } from "node:crypto";
 import { preparedName } from "./sql-builder";
 
 /** The marker standing for a part's CTE prefix until the parts are combined. */
@@ -30,10 +31,18 @@ export interface CombinedStatement {
   readonly order: readonly number[];
 }
 
-/** Texts seen so far (bounded): a text is prepared from its second use on. */
-const seen = new Map<string, number>();
+/**
+ * Sightings of combined texts so far, by a hash of the text (not the text: most combinations are rare and
+ * long): a text is prepared from its second sighting on. Forgotten all at once when full (approximate).
+ */
+const seen = new Set<string>();
 const SEEN_MAX = 5_000;
-/** Characters of combined texts that may be prepared, per process (each connection prepares its own copy). */
+/** Hashes of the texts being prepared (bounded by the budget below, never forgotten). */
+const prepared = new Set<string>();
+/**
+ * Characters of combined texts that may be prepared, per thread (this module's state is per worker thread;
+ * each connection prepares its own copy).
+ */
 let preparedBudget = 1_000_000;
 /**
  * Batches of more parts are never prepared: Postgres keeps a plan per prepared statement and connection, and
@@ -68,18 +77,20 @@ export function combineParts(parts: readonly StatementPart[]): CombinedStatement
 
 function named(text: string, values: unknown[], always: boolean) {
   if (always) return { name: preparedName(text), text, values };
-  const count = (seen.get(text) ?? 0) + 1;
-  if (count === 1) {
-    if (seen.size < SEEN_MAX) seen.set(text, 1);
+  const hash = createHash("sha1").update(text).digest("hex");
+  const name = `s_${hash.slice(0, 16)}`;
+  if (prepared.has(hash)) return { name, text, values };
+  if (!seen.has(hash)) {
+    if (seen.size >= SEEN_MAX) seen.clear();
+    seen.add(hash);
     return { text, values };
   }
-  if (count === 2) {
-    // Second sighting: prepare it from now on, while the budget lasts.
-    if (preparedBudget < text.length) return { text, values };
-    preparedBudget -= text.length;
-    seen.set(text, 2);
-  }
-  return { name: preparedName(text), text, values };
+  // Second sighting: prepare it from now on, while the budget lasts.
+  if (preparedBudget < text.length) return { text, values };
+  preparedBudget -= text.length;
+  seen.delete(hash);
+  prepared.add(hash);
+  return { name, text, values };
 }
 
 function compare(a: string, b: string): number {
