@@ -18,8 +18,8 @@ export async function connectNats(url: string, name: string): Promise<NatsHandle
     reconnectTimeWait: 250,
     pingInterval: 5_000,
     timeout: 5_000,
-    // No `new Error()` per request to keep its caller's stack for a later timeout: the relay publishes (a
-    // request each) for every event, and the messages of these errors say what failed.
+    // No `new Error()` per request (JetStream API calls, consumer pulls) to keep its caller's stack for a
+    // later timeout: the messages of these errors say what failed.
     noAsyncTraces: true,
   });
   const jsm = await jetstreamManager(nc);

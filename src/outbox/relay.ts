@@ -39,7 +39,7 @@ export interface OutboxRelayOptions {
   readonly pollMs?: number;
   /** Events per round. Default 500. */
   readonly batchSize?: number;
-  /** Ack timeout per published message, ms. Default the JetStream client's. */
+  /** Ack timeout per published message, ms. Default 5000. */
   readonly publishTimeoutMs?: number;
   /** Longest backoff after repeated failures, ms. Default 30000. */
   readonly maxBackoffMs?: number;

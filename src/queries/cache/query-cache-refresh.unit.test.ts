@@ -102,7 +102,8 @@ describe("query cache refresh", () => {
     await t.cache.getOrLoad(key, tags, gated); // a hit: the entry is in use
 
     answer = deferred<string>();
-    t.cache.invalidate(undefined, "user:u1"); // reload starts
+    t.cache.invalidate(undefined, "user:u1"); // reload starts, after this turn
+    await Promise.resolve();
     expect(calls).toBe(2);
     const during = t.cache.getOrLoad(key, tags, async () => "not used");
     expect(calls).toBe(2); // shared, not a second load

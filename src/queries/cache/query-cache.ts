@@ -211,8 +211,14 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
       }
       invalidations += dropped;
       afterInvalidation();
-      for (const e of reloads) {
-        refresh(e.key, e.tags, e.reload as () => Promise<V>, "invalidated", e.lastReadAt as number);
+      // After the caller's turn: the consistency tracker invalidates, then moves its watermarks, which the
+      // reload's answer records as the point it was read at.
+      if (reloads.length > 0) {
+        queueMicrotask(() => {
+          for (const e of reloads) {
+            refresh(e.key, e.tags, e.reload as () => Promise<V>, "invalidated", e.lastReadAt as number);
+          }
+        });
       }
       return dropped;
     },

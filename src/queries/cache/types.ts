@@ -23,9 +23,10 @@ export interface QueryCacheOptions<V> {
    */
   readonly refreshAhead?: number;
   /**
-   * Reload after an invalidation: an entry that answered a lookup since it was stored and is invalidated is
-   * loaded again at once in the background (a lookup before that load finished misses and shares it), so the
-   * next callers of a key in use find the new answer cached. Entries nobody read are not reloaded.
+   * Reload after an invalidation: an invalidated entry whose key answered a lookup within the last TTL (the
+   * time of the last hit carries over to the entries refreshes and reloads store) is loaded again in the
+   * background right after (a lookup before that load finished misses and shares it), so the next callers
+   * of a key in use find the new answer cached. Keys nobody read for a TTL are not reloaded.
    */
   readonly reloadInvalidated?: boolean;
   /** Called for each background load started by refresh ahead or reload after an invalidation. */
