@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { DomainCommand } from "../domain";
+import type { DomainCommand, Versioned } from "../domain";
 import { createTestDatabase, type TestDatabase } from "../testing";
+import { readStatement } from "../write-model";
+import { conversationStore } from "../write-model/conversations";
 import { buildEnvelope } from "./build-envelope";
 import { decodeToken } from "./consistency-token";
 import type { CommandOutcome } from "./envelope";
@@ -324,10 +326,11 @@ describe("command executor: a batch in one write statement", () => {
       outcomes.map((o) => (o.ok ? (o.result.duplicate ? "dup" : o.result.version) : o.error.code)),
     ).toEqual([2, 2, 2, 1, "dup"]);
     expect(reused[0]?.ok ? "ok" : reused[0]?.error.code).toBe("INVALID_ARGUMENT");
-    // Every new command has its own token, the point of its own last event.
+    // Every new command has its own token, the point of its own last event. (The replay, on a conversation
+    // whose state the executor keeps, is caught by the command id's key: the batch then went command by
+    // command, so the tokens need not share a transaction.)
     const tokens = outcomes.slice(0, 4).map((o) => decodeToken(ok(o).position));
     expect(new Set(tokens.map((t) => t?.position)).size).toBe(4);
-    for (const t of tokens) expect(t?.transactionId).toBe(tokens[0]?.transactionId);
     const turns = await db.pool.query(
       "SELECT text FROM turns WHERE conversation_id = ANY($1::uuid[]) ORDER BY text",
       [conversations],
@@ -439,6 +442,92 @@ describe("command executor: a batch in one write statement", () => {
       user,
     ]);
     expect(events.rows[0].n).toBe(1);
+  });
+});
+
+describe("command executor: conversations it keeps in memory", () => {
+  const turn = (conversationId: string, text: string): DomainCommand => ({
+    type: "RecordConversationTurn",
+    conversationId,
+    speaker: "USER",
+    text,
+    audioMs: 3,
+    latencyMs: 2,
+  });
+
+  async function freshState(conversationId: string) {
+    const res = await db.pool.query(readStatement("conversation", [conversationId], ["none"]));
+    return conversationStore.fromRow(res.rows[0] as Record<string, unknown>);
+  }
+
+  test("the state kept after each command is the state a read gives, and the next command uses it", async () => {
+    const kept = new Map<string, Versioned>();
+    const exec = createCommandExecutor({ connect: () => db.pool.connect(), stateCache: kept });
+    const owner = id("kept-owner");
+    ok(await send({ type: "CreateUser", userId: owner, email: "kept@example.com", displayName: "K" }));
+    const c = id("kept-conv");
+    const run = async (command: DomainCommand, commandId: string) =>
+      (await exec([buildEnvelope(command, { commandId, actor: admin }).envelope]))[0] as CommandOutcome;
+    ok(
+      await run(
+        {
+          type: "StartConversation",
+          conversationId: c,
+          userId: owner,
+          voiceModelId: null,
+          faceModelId: null,
+        },
+        "kept-start",
+      ),
+    );
+    expect(kept.get(c)).toEqual(await freshState(c));
+    for (let i = 0; i < 5; i++) {
+      expect(ok(await run(turn(c, `k${i}`), `kept-turn-${i}`)).version).toBe(i + 2);
+      expect(kept.get(c)).toEqual(await freshState(c));
+    }
+    ok(await run({ type: "EndConversation", conversationId: c }, "kept-end"));
+    expect(kept.get(c)).toEqual(await freshState(c));
+    const late = await run(turn(c, "late"), "kept-late");
+    expect(late.ok ? "ok" : late.error.code).toBe("FAILED_PRECONDITION");
+
+    // A replay of an applied command on the kept conversation: the stored answer, no second effect.
+    const replay = ok(await run(turn(c, "k4"), "kept-turn-4"));
+    expect(replay).toMatchObject({ duplicate: true, version: 6 });
+    const turns = await db.pool.query("SELECT count(*)::int AS n FROM turns WHERE conversation_id = $1", [c]);
+    expect(turns.rows[0].n).toBe(5);
+    expect(kept.get(c)).toBeUndefined(); // forgotten after the failed attempt; read again next time
+  });
+
+  test("a kept state that changed elsewhere fails the version check; the command is applied on a fresh read", async () => {
+    const kept = new Map<string, Versioned>();
+    const exec = createCommandExecutor({ connect: () => db.pool.connect(), stateCache: kept });
+    const c = id("kept-conv-2");
+    ok(
+      await send({
+        type: "StartConversation",
+        conversationId: c,
+        userId: id("kept-owner"),
+        voiceModelId: null,
+        faceModelId: null,
+      }),
+    );
+    ok((await exec([buildEnvelope(turn(c, "a"), { commandId: "kept2-a", actor: admin }).envelope]))[0]!);
+    // Another worker (the shared executor here) records a turn the kept state does not know of.
+    ok(await send(turn(c, "b"), "kept2-b"));
+    const third = ok(
+      (await exec([buildEnvelope(turn(c, "c"), { commandId: "kept2-c", actor: admin }).envelope]))[0]!,
+    );
+    expect(third.version).toBe(4);
+    const seqs = await db.pool.query(
+      "SELECT sequence, text FROM turns WHERE conversation_id = $1 ORDER BY sequence",
+      [c],
+    );
+    expect(seqs.rows).toEqual([
+      { sequence: 1, text: "a" },
+      { sequence: 2, text: "b" },
+      { sequence: 3, text: "c" },
+    ]);
+    expect(kept.get(c)).toEqual(await freshState(c));
   });
 });
 

@@ -19,7 +19,7 @@
  * anything else answers that command alone. Only a lost connection answers UNAVAILABLE, without storing
  * anything, so the transport delivers those commands again.
  */
-import type { AggregateType } from "../domain";
+import type { AggregateType, Versioned } from "../domain";
 import { AppError, isConnectionError } from "../errors";
 import {
   combineParts,
@@ -52,15 +52,34 @@ export interface CommandExecutorOptions {
   /** Attempts per command on version conflicts. */
   readonly maxAttempts?: number;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  /**
+   * The conversations' states this executor keeps after applying their commands (an actor's memory): a
+   * command on a kept conversation skips the read. Its write still checks the version, and its stored result
+   * the command id's key, so a state changed elsewhere (another worker after a partition handover) or a
+   * command applied before fails the statement, and the batch is applied again command by command with
+   * reads. Default: a map of its own, bounded by `stateCacheSize`.
+   */
+  readonly stateCache?: Map<string, Versioned>;
+  /** Most conversations kept (default 10,000; 0 keeps none). */
+  readonly stateCacheSize?: number;
 }
 
 /** Applies batches of commands. */
 export type CommandExecutor = (batch: readonly CommandEnvelope[]) => Promise<readonly CommandOutcome[]>;
 
+/** The read row of a command whose aggregate's state is known: no stored result seen, the aggregate exists. */
+const KNOWN_ROW: Record<string, unknown> = Object.freeze({ a_exists: true });
+
 /** One command's part of a batch: answered from its read, or written by the batch's statement. */
 type Plan =
   | { readonly kind: "answered"; readonly outcome: CommandOutcome }
-  | { readonly kind: "write"; readonly outcome: CommandOutcome; readonly part: StatementPart };
+  | {
+      readonly kind: "write";
+      readonly outcome: CommandOutcome;
+      readonly part: StatementPart;
+      /** The aggregate's state once written (absent when the command was refused). */
+      readonly state?: Versioned;
+    };
 
 type BatchRun =
   | { readonly kind: "committed"; readonly outcomes: CommandOutcome[] }
@@ -74,6 +93,14 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
   const now = options.now ?? (() => new Date());
   const newId = options.newId ?? (() => crypto.randomUUID());
   const maxAttempts = options.maxAttempts ?? 8;
+  const known = options.stateCache ?? new Map<string, Versioned>();
+  const knownMax = options.stateCacheSize ?? 10_000;
+  const remember = (aggregateId: string, state: Versioned): void => {
+    if (knownMax === 0) return;
+    known.delete(aggregateId); // re-inserted last: least recently used first
+    known.set(aggregateId, state);
+    if (known.size > knownMax) known.delete(known.keys().next().value as string);
+  };
 
   /**
    * Decides one command on the row read for it. An answer needs no write (a duplicate, a reused id);
@@ -84,6 +111,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
     client: SqlClient,
     envelope: CommandEnvelope,
     row: Record<string, unknown>,
+    knownState: Versioned | undefined,
   ): Promise<Plan> {
     const b = new SqlBuilder().scoped(PART_SCOPE);
     if (row.r_hash !== null && row.r_hash !== undefined) {
@@ -108,7 +136,15 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
     } else {
       blob = await claimBlob(client, envelope);
       const command = fromWire(envelope.payload as WirePayload, blob);
-      decision = await decideInto(b, client, command, row, { now: now(), newId }, envelope.expectedVersion);
+      decision = await decideInto(
+        b,
+        client,
+        command,
+        row,
+        { now: now(), newId },
+        envelope.expectedVersion,
+        knownState,
+      );
     }
     let outcome: CommandOutcome;
     if (decision instanceof AppError) {
@@ -173,7 +209,10 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
     const tokenCols = tok
       ? `(SELECT transaction_id::text FROM ${tok}) AS tx, (SELECT position FROM ${tok}) AS pos`
       : "NULL::text AS tx, NULL::bigint AS pos";
-    return { kind: "write", outcome, part: b.part(`${stateRows} AS state_rows, ${tokenCols}`) };
+    const part = b.part(`${stateRows} AS state_rows, ${tokenCols}`);
+    return decision instanceof AppError
+      ? { kind: "write", outcome, part }
+      : { kind: "write", outcome, part, state: decision.state };
   }
 
   /** The read rows of a batch, one per command in batch order: one statement per aggregate type. */
@@ -207,7 +246,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
    * Applies a batch: its reads, its decisions, then ONE write statement for all of it, which commits by
    * itself (atomic: a failed version check or constraint anywhere writes nothing).
    */
-  async function runBatch(batch: readonly CommandEnvelope[]): Promise<BatchRun> {
+  async function runBatch(batch: readonly CommandEnvelope[], useKnown: boolean): Promise<BatchRun> {
     let client: TransactionClient;
     try {
       client = await options.connect();
@@ -216,10 +255,22 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
     }
     let broken = false;
     try {
-      const rows = await readRows(client, batch);
+      const knownStates = batch.map((e) =>
+        useKnown && e.aggregateType === "conversation" ? known.get(e.aggregateId) : undefined,
+      );
+      const unknown = batch.flatMap((_, i) => (knownStates[i] === undefined ? [i] : []));
+      const read = await readRows(
+        client,
+        unknown.map((i) => batch[i] as CommandEnvelope),
+      );
+      const rows: Record<string, unknown>[] = batch.map(() => KNOWN_ROW);
+      unknown.forEach((i, k) => {
+        rows[i] = read[k] as Record<string, unknown>;
+      });
       const plans: Plan[] = [];
       for (let i = 0; i < batch.length; i++) {
-        plans.push(await plan(client, batch[i] as CommandEnvelope, rows[i] as Record<string, unknown>));
+        const envelope = batch[i] as CommandEnvelope;
+        plans.push(await plan(client, envelope, rows[i] as Record<string, unknown>, knownStates[i]));
       }
       const writing = plans.flatMap((p, i) => (p.kind === "write" ? [i] : []));
       const written = new Map<number, { state_rows: number; tx: string | null; pos: string | null }>();
@@ -250,8 +301,16 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
             : encodeToken({ transactionId: BigInt(w.tx), position: BigInt(w.pos) });
         return { ok: true, result: { ...p.outcome.result, position: token } };
       });
+      plans.forEach((p, i) => {
+        const envelope = batch[i] as CommandEnvelope;
+        if (p.kind === "write" && p.state !== undefined && envelope.aggregateType === "conversation") {
+          remember(envelope.aggregateId, p.state);
+        }
+      });
       return { kind: "committed", outcomes };
     } catch (error) {
+      // Whatever this batch's aggregates are now, their next commands read them.
+      for (const envelope of batch) known.delete(envelope.aggregateId);
       if (isConnectionError(error)) {
         broken = true;
         return { kind: "unavailable", error };
@@ -265,7 +324,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
   /** One command in its own transaction, with retries on conflicts. */
   async function runAlone(envelope: CommandEnvelope): Promise<CommandOutcome> {
     for (let attempt = 1; ; attempt++) {
-      const run = await runBatch([envelope]);
+      const run = await runBatch([envelope], false);
       if (run.kind === "committed") return run.outcomes[0] as CommandOutcome;
       if (run.kind === "unavailable") {
         options.log?.("command transaction failed", {
@@ -307,8 +366,11 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
   }
 
   return async (batch) => {
-    if (batch.length > 1) {
-      const run = await runBatch(batch);
+    // A lone command runs the same way when its conversation is known (it skips the read); a failure of
+    // that attempt, like one of a batch, is retried on its own with reads.
+    const first = batch[0] as CommandEnvelope;
+    if (batch.length > 1 || (first.aggregateType === "conversation" && known.has(first.aggregateId))) {
+      const run = await runBatch(batch, true);
       if (run.kind === "committed") return run.outcomes;
       if (run.kind === "unavailable") {
         options.log?.("command transaction failed", { error: String(run.error), commands: batch.length });

@@ -10,6 +10,7 @@ import {
   type AggregateType,
   aggregateOf,
   type ConversationCommand,
+  type ConversationState,
   conversationDecider,
   type DecideContext,
   type Decider,
@@ -46,6 +47,8 @@ export interface Decision {
   /** Version after the command (unchanged when it emitted nothing). */
   readonly version: number;
   readonly events: readonly DomainEvent[];
+  /** The aggregate's state after the command (what a fresh read would give once it is written). */
+  readonly state: Versioned;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: stores of different aggregates in one map
@@ -105,6 +108,8 @@ export async function decideInto(
   row: Row,
   ctx: DecideContext,
   expectedVersion: number | undefined,
+  /** The aggregate's state when the caller knows it (a worker's cache of conversations); else read from `row`. */
+  known?: Versioned,
 ): Promise<Decision | AppError> {
   const aggregate = aggregateOf(command);
   const exists = row.a_exists === true;
@@ -153,7 +158,9 @@ export async function decideInto(
     }
     case "conversation": {
       const c = command as ConversationCommand;
-      const state = exists ? conversationStore.fromRow(row) : initialConversationState;
+      const state =
+        (known as ConversationState | undefined) ??
+        (exists ? conversationStore.fromRow(row) : initialConversationState);
       let resolved = c as Parameters<typeof conversationDecider.decide>[0];
       if (c.type === "StartConversation") {
         resolved = {
@@ -189,9 +196,9 @@ export async function decideInto(
     }
     const events = decider.decide(resolved, state, ctx);
     if (isRejection(events)) return events;
-    if (events.length === 0) return { aggregate, version: state.version, events };
+    if (events.length === 0) return { aggregate, version: state.version, events, state };
     const after = evolveAll(decider, state, events);
     store.save(b, state, after, events, command);
-    return { aggregate, version: after.version, events };
+    return { aggregate, version: after.version, events, state: after };
   }
 }
