@@ -35,6 +35,10 @@ function ok(outcome: CommandOutcome) {
 
 const id = (name: string) => uuidFrom(`executor-test:${name}`);
 
+/** Starts a conversation of `userId` with no models. */
+const startConversation = (conversationId: string, userId: string) =>
+  send({ type: "StartConversation", conversationId, userId, voiceModelId: null, faceModelId: null });
+
 describe("command executor (real Postgres)", () => {
   test("creates a user, writes its row, its outbox event and its stored result in one transaction", async () => {
     const r = ok(
@@ -202,15 +206,7 @@ describe("command executor (real Postgres)", () => {
 
   test("conversation turns are numbered 1, 2, 3 and an ended conversation takes no turn", async () => {
     const c = id("conv1");
-    ok(
-      await send({
-        type: "StartConversation",
-        conversationId: c,
-        userId: id("u1"),
-        voiceModelId: null,
-        faceModelId: null,
-      }),
-    );
+    ok(await startConversation(c, id("u1")));
     for (let i = 0; i < 3; i++) {
       ok(
         await send({
@@ -502,15 +498,7 @@ describe("command executor: conversations it keeps in memory", () => {
     const kept = new Map<string, Versioned>();
     const exec = createCommandExecutor({ connect: () => db.pool.connect(), stateCache: kept });
     const c = id("kept-conv-2");
-    ok(
-      await send({
-        type: "StartConversation",
-        conversationId: c,
-        userId: id("kept-owner"),
-        voiceModelId: null,
-        faceModelId: null,
-      }),
-    );
+    ok(await startConversation(c, id("kept-owner")));
     ok((await exec([buildEnvelope(turn(c, "a"), { commandId: "kept2-a", actor: admin }).envelope]))[0]!);
     // Another worker (the shared executor here) records a turn the kept state does not know of.
     ok(await send(turn(c, "b"), "kept2-b"));
