@@ -516,6 +516,13 @@ describe("command executor: conversations it keeps in memory", () => {
       { sequence: 3, text: "c" },
     ]);
     expect(kept.get(c)).toEqual(await freshState(c));
+
+    // A refusal decided on a stale kept state is not stored: the expected version is checked on a fresh read.
+    ok(await send(turn(c, "d"), "kept2-d")); // elsewhere again: now at 5, the kept state says 4
+    const expected = await exec([
+      buildEnvelope(turn(c, "e"), { commandId: "kept2-e", actor: admin, expectedVersion: 5 }).envelope,
+    ]);
+    expect(ok(expected[0] as CommandOutcome).version).toBe(6);
   });
 });
 

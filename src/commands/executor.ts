@@ -25,6 +25,7 @@ import {
   combineParts,
   type Decision,
   decideInto,
+  expectVersion,
   PART_SCOPE,
   readStatement,
   SqlBuilder,
@@ -203,6 +204,11 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
     );
     if (blob)
       b.cte("claimed", `DELETE FROM command_blobs WHERE command_id = ${b.param(envelope.commandId, "text")}`);
+    // Decided on a kept state but writing no state row (a rejection, a no-op): stored only if that state is
+    // still current, or a stale state's answer would be kept for good.
+    if (knownState !== undefined && !b.has("state")) {
+      expectVersion(b, envelope.aggregateType, envelope.aggregateId, knownState.version);
+    }
     // A version check that matched no row, or a row update another part of the statement made first, fails
     // the whole statement (sql/0013_write_version_check.sql).
     const stateRows = b.expectedRows();

@@ -63,6 +63,19 @@ const stores: Record<AggregateType, AnyStore> = {
 };
 
 /**
+ * Adds a check that the aggregate is still at `version` (one row, or the statement fails): for a command
+ * decided on a state the caller kept rather than read, whose write changes no state row of its own (a
+ * rejection, a no-op), so that what it stores was decided on the current state.
+ */
+export function expectVersion(b: SqlBuilder, type: AggregateType, id: string, version: number): void {
+  b.cte(
+    "seen",
+    `SELECT 1 FROM ${stores[type].table} WHERE id = ${b.param(id, "uuid")} AND version = ${b.param(version, "bigint")}`,
+  );
+  b.expectOne("seen");
+}
+
+/**
  * The read of a batch's commands of one aggregate type, in ONE statement: `$1` the aggregate ids, `$2` the
  * command ids (same length). One row per command, `k_ord` its 1-based place in the arrays: the stored result
  * columns (`r_*`, null when the command id is new), `a_exists`, and the aggregate's columns.

@@ -1,5 +1,5 @@
 export type { Decision } from "./aggregates";
-export { decideInto, readStatement } from "./aggregates";
+export { decideInto, expectVersion, readStatement } from "./aggregates";
 export type { CombinedStatement, StatementPart } from "./combined-statement";
 export { combineParts, PART_SCOPE } from "./combined-statement";
 export { SqlBuilder } from "./sql-builder";
