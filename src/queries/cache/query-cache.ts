@@ -24,6 +24,9 @@ interface Flight<V> {
   readonly promise: Promise<LoadResult<V>>;
 }
 
+/** How long refresh ahead leaves a key alone after its background load failed, ms. */
+const REFRESH_RETRY_MS = 1_000;
+
 /** Invalidation records kept before pruning them against the oldest running load. */
 const MIN_PRUNE_AT = 1024;
 
@@ -57,6 +60,8 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
   let expirations = 0;
   let loads = 0;
   let refreshes = 0;
+  /** Keys whose last background refresh failed, and when: refresh ahead waits a while before trying again. */
+  const failedRefreshes = new Map<string, number>();
 
   const expired = (storedAt: number, at: number) => at - storedAt >= ttlMs;
 
@@ -155,7 +160,14 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
     if (flights.has(key)) return;
     refreshes++;
     onRefresh?.(key, queryTypeOfKey(key), reason);
-    startLoad(key, tags, load, true, lastReadAt).catch(() => {});
+    startLoad(key, tags, load, true, lastReadAt).then(
+      () => failedRefreshes.delete(key),
+      () => {
+        // The entry (if any) stays until its TTL; hits do not try again before REFRESH_RETRY_MS.
+        if (failedRefreshes.size >= maxEntries) failedRefreshes.clear();
+        failedRefreshes.set(key, now());
+      },
+    );
   }
 
   /** Whether a key last read at `lastReadAt` is still in use (read within the last TTL). */
@@ -182,7 +194,12 @@ export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V
       if (entry) {
         const at = now();
         entry.lastReadAt = at;
-        if (refreshAfterMs !== undefined && at - entry.storedAt >= refreshAfterMs) {
+        const failedAt = failedRefreshes.get(key);
+        if (
+          refreshAfterMs !== undefined &&
+          at - entry.storedAt >= refreshAfterMs &&
+          (failedAt === undefined || at - failedAt >= REFRESH_RETRY_MS)
+        ) {
           refresh(key, tags, load, "ahead", at);
         }
         return { value: entry.value, fromCache: true, storedAt: entry.storedAt };
