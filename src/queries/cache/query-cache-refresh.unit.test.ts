@@ -7,7 +7,7 @@ import { deferred, fakeClock } from "./test-helpers";
 const key = cacheKey("GetUserProfile", { userId: "u1" });
 const tags = ["user:u1"];
 
-function setup(options: { refreshAhead?: number; reloadInvalidated?: boolean }) {
+function setup(options: { refreshAhead?: number; reloadInvalidated?: boolean; ttlMs?: number }) {
   const clock = fakeClock(0);
   const refreshed: string[] = [];
   const cache = createQueryCache<string>({
@@ -119,28 +119,19 @@ describe("query cache refresh", () => {
   });
 
   test("after a failed refresh, hits leave the key alone for a second, then try again", async () => {
-    const clock = fakeClock(0);
-    const refreshed: string[] = [];
-    const cache = createQueryCache<string>({
-      ttlMs: 10_000,
-      maxEntries: 10,
-      maxBytes: 1e6,
-      now: clock.now,
-      refreshAhead: 0.5,
-      onRefresh: (_k, _t, reason) => refreshed.push(reason),
-    });
+    const t = setup({ refreshAhead: 0.5, ttlMs: 10_000 });
     let failing = false;
     const load = async () => {
       if (failing) throw new Error("database down");
       return "v";
     };
-    await cache.getOrLoad(key, tags, load);
+    await t.cache.getOrLoad(key, tags, load);
     failing = true;
     for (const at of [6_000, 6_500, 7_100]) {
-      clock.advance(at - clock.now());
-      expect(await cache.getOrLoad(key, tags, load)).toMatchObject({ value: "v", fromCache: true });
+      t.clock.advance(at - t.clock.now());
+      expect(await t.cache.getOrLoad(key, tags, load)).toMatchObject({ value: "v", fromCache: true });
       await Bun.sleep(0);
     }
-    expect(refreshed).toEqual(["ahead", "ahead"]);
+    expect(t.refreshed).toEqual(["ahead", "ahead"]);
   });
 });
