@@ -157,7 +157,6 @@ async function jetStreamSender(): Promise<CommandSender> {
   await ensureStreams(nats.jsm, prefix);
   return createJetStreamCommandSender({
     nc: nats.nc,
-    js: nats.js,
     prefix,
     partitions: PARTITIONS,
     defaultTimeoutMs: 10_000,

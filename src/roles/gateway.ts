@@ -5,7 +5,6 @@
  */
 import type { Server } from "@grpc/grpc-js";
 import type pg from "pg";
-import { findStoredOutcome } from "../commands/command-results";
 import { createCommandService } from "../commands/command-service";
 import type { CommandSender } from "../commands/envelope";
 import { createOwnerLookup } from "../commands/owners";
@@ -22,9 +21,8 @@ import { type Metrics, metricsInterceptor } from "../metrics";
 import { connectNats } from "../nats";
 import { createNatsLiveTurns } from "../queries/live-turns";
 import { createReadSide, type ReadSide } from "../queries/read-side";
-import { createJetStreamCommandSender } from "../transport/jetstream/command-sender";
 import { ensureStreams } from "../transport/jetstream/streams";
-import { type RunningRole, requireUrl } from "./worker";
+import { commandSenderOf, type RunningRole, requireUrl } from "./worker";
 
 /** A 2 MiB document plus the rest of the request fits; a 5 MiB one is refused with RESOURCE_EXHAUSTED. */
 export const MAX_RECEIVE_MESSAGE_BYTES = 3 * 1024 * 1024;
@@ -109,14 +107,7 @@ export async function startGatewayRole(
   });
   const nats = await connectNats(requireUrl(config.natsUrl, "NATS_URL"), "clone-gateway");
   await ensureStreams(nats.jsm, config.natsPrefix);
-  const sender = createJetStreamCommandSender({
-    nc: nats.nc,
-    js: nats.js,
-    prefix: config.natsPrefix,
-    partitions: config.commandPartitions,
-    defaultTimeoutMs: config.commandTimeoutMs,
-    lookup: (commandId) => findStoredOutcome(db, commandId),
-  });
+  const sender = commandSenderOf(config, nats.nc, db);
   const live = createNatsLiveTurns(nats.nc, config.natsPrefix);
   const readSide = await createReadSide({
     db,

@@ -4,9 +4,11 @@
  * Several worker processes may run against one NATS and one Postgres; they share the command partitions
  * (see src/transport/partition-ownership.ts) and each runs `WORKER_THREADS` threads.
  */
+
+import type { NatsConnection } from "@nats-io/nats-core";
 import { createCommandThreadPool } from "../actors/thread-pool";
 import { findStoredOutcome } from "../commands/command-results";
-import type { CommandHandler } from "../commands/envelope";
+import type { CommandHandler, CommandSender } from "../commands/envelope";
 import type { Config } from "../config";
 import { createPool } from "../db";
 import { startDocumentProcessor } from "../documents/processor";
@@ -18,6 +20,7 @@ import { connectNats } from "../nats";
 import { startJetStreamCommandReceiver } from "../transport/jetstream/command-receiver";
 import { createJetStreamCommandSender } from "../transport/jetstream/command-sender";
 import { ensureStreams, streamNames } from "../transport/jetstream/streams";
+import type { SqlClient } from "../write-model";
 
 /** A running role. */
 export interface RunningRole {
@@ -60,14 +63,7 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
   });
   // The document processor records its results through the same command path, as role `service`.
   const db = createPool(databaseUrl, { max: 4, applicationName: "clone-document-processor" });
-  const sender = createJetStreamCommandSender({
-    nc: nats.nc,
-    js: nats.js,
-    prefix: config.natsPrefix,
-    partitions: config.commandPartitions,
-    defaultTimeoutMs: config.commandTimeoutMs,
-    lookup: (commandId) => findStoredOutcome(db, commandId),
-  });
+  const sender = commandSenderOf(config, nats.nc, db);
   const documents = await startDocumentProcessor({
     events: instrumentedEvents(
       metrics,
@@ -164,6 +160,20 @@ export function instrumentedEvents(metrics: Metrics | undefined, events: EventSo
     subscribe: (name, types, handler, options) =>
       events.subscribe(name, types, metrics.events.instrument(name, handler), options),
   };
+}
+
+/**
+ * The JetStream command sender of a role (the gateway's, and the worker's document processor): the
+ * configured prefix, partitions and timeout, and stored outcomes read from `db`.
+ */
+export function commandSenderOf(config: Config, nc: NatsConnection, db: SqlClient): CommandSender {
+  return createJetStreamCommandSender({
+    nc,
+    prefix: config.natsPrefix,
+    partitions: config.commandPartitions,
+    defaultTimeoutMs: config.commandTimeoutMs,
+    lookup: (commandId) => findStoredOutcome(db, commandId),
+  });
 }
 
 /** The URL, or a clear error naming the variable. */

@@ -44,7 +44,6 @@ beforeAll(async () => {
   });
   sender = createJetStreamCommandSender({
     nc: nats.nc,
-    js,
     prefix: nats.prefix,
     partitions: 4,
     defaultTimeoutMs: 10_000,

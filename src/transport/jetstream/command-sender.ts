@@ -9,7 +9,6 @@
  * The publish goes through `acked-publisher.ts` (one ack inbox for all commands; about half the CPU of
  * `js.publish`).
  */
-import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
 import type { CommandEnvelope, CommandOutcome, CommandSender } from "../../commands/envelope";
 import { markDuplicate, reusedIdOutcome } from "../../commands/outcomes";
@@ -26,8 +25,6 @@ export type StoredOutcomeLookup = (
 /** Options of {@link createJetStreamCommandSender}. */
 export interface JetStreamCommandSenderOptions {
   readonly nc: NatsConnection;
-  /** Not used: commands are published on `nc` and JetStream's acks read directly (see the header). */
-  readonly js?: JetStreamClient;
   readonly prefix: string;
   readonly partitions: number;
   /** Used when a deadline is not given. */
