@@ -21,6 +21,7 @@
  */
 import type { AggregateType, Versioned } from "../domain";
 import { AppError, isConnectionError } from "../errors";
+import { LruMap } from "../lru/lru-map";
 import {
   combineParts,
   type Decision,
@@ -58,10 +59,10 @@ export interface CommandExecutorOptions {
    * command on a kept conversation skips the read. Its write still checks the version, and its stored result
    * the command id's key, so a state changed elsewhere (another worker after a partition handover) or a
    * command applied before fails the statement, and the batch is applied again command by command with
-   * reads. Default: a map of its own, bounded by `stateCacheSize`.
+   * reads. Default: an LRU map of its own, bounded by `stateCacheSize`.
    */
   readonly stateCache?: Map<string, Versioned>;
-  /** Most conversations kept (default 10,000; 0 keeps none). */
+  /** Most conversations the default map keeps (default 10,000; 0 keeps none). */
   readonly stateCacheSize?: number;
 }
 
@@ -94,14 +95,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
   const now = options.now ?? (() => new Date());
   const newId = options.newId ?? (() => crypto.randomUUID());
   const maxAttempts = options.maxAttempts ?? 8;
-  const known = options.stateCache ?? new Map<string, Versioned>();
-  const knownMax = options.stateCacheSize ?? 10_000;
-  const remember = (aggregateId: string, state: Versioned): void => {
-    if (knownMax === 0) return;
-    known.delete(aggregateId); // re-inserted last: least recently used first
-    known.set(aggregateId, state);
-    if (known.size > knownMax) known.delete(known.keys().next().value as string);
-  };
+  const known = options.stateCache ?? new LruMap<string, Versioned>(options.stateCacheSize ?? 10_000);
 
   /**
    * Decides one command on the row read for it. An answer needs no write (a duplicate, a reused id);
@@ -310,7 +304,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
       plans.forEach((p, i) => {
         const envelope = batch[i] as CommandEnvelope;
         if (p.kind === "write" && p.state !== undefined && envelope.aggregateType === "conversation") {
-          remember(envelope.aggregateId, p.state);
+          known.set(envelope.aggregateId, p.state);
         }
       });
       return { kind: "committed", outcomes };

@@ -4,6 +4,7 @@
  * An aggregate's owner never changes, so answers are cached (bounded LRU); a miss costs one primary-key read.
  */
 import type { AggregateType } from "../domain";
+import { LruMap } from "../lru/lru-map";
 import type { SqlClient } from "../write-model";
 
 /** The owning user id of an aggregate, or undefined when it does not exist. */
@@ -19,20 +20,15 @@ const ownerSql: Record<AggregateType, string> = {
 
 /** An owner lookup over the write model with an LRU of `maxEntries`. */
 export function createOwnerLookup(db: SqlClient, maxEntries = 100_000): OwnerLookup {
-  const cache = new Map<string, string>();
+  const cache = new LruMap<string, string>(maxEntries);
   return async (type, id) => {
     const key = `${type}:${id}`;
     const hit = cache.get(key);
-    if (hit !== undefined) {
-      cache.delete(key);
-      cache.set(key, hit);
-      return hit;
-    }
+    if (hit !== undefined) return hit;
     const res = await db.query<{ owner: string }>(ownerSql[type], [id]);
     const owner = res.rows[0]?.owner;
     if (owner === undefined) return undefined;
     cache.set(key, owner);
-    if (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
     return owner;
   };
 }

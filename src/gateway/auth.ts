@@ -13,6 +13,7 @@
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import type { Actor, Role } from "../commands/envelope";
 import { AppError } from "../errors";
+import { LruMap } from "../lru/lru-map";
 import type { Interceptor } from "./handler";
 
 /** The roles a token may carry. */
@@ -62,7 +63,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const secret = secretKey(options.jwtSecret);
   const now = options.now ?? Date.now;
   const cacheSize = options.cacheSize ?? defaultTokenCacheSize;
-  const verified = new Map<string, VerifiedToken>();
+  const verified = new LruMap<string, VerifiedToken>(Math.max(0, cacheSize));
   const verify = (token: string) =>
     jwks === undefined
       ? jwtVerify(token, secret, { algorithms: ["HS256"], currentDate: new Date(now()) })
@@ -73,11 +74,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     const entry = verified.get(header);
     if (entry === undefined) return undefined;
     const t = now();
-    verified.delete(header);
     if (t >= entry.validUntilMs || (entry.exp !== undefined && Math.floor(t / 1000) >= entry.exp)) {
+      verified.delete(header);
       return undefined;
     }
-    verified.set(header, entry);
     return entry.actor;
   };
 
@@ -86,7 +86,6 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     const exp = typeof payload.exp === "number" ? payload.exp : undefined;
     const validUntilMs = jwks === undefined ? Number.POSITIVE_INFINITY : verifiedAt + jwksCacheTtlMs;
     verified.set(header, { actor, validUntilMs, exp });
-    if (verified.size > cacheSize) verified.delete(verified.keys().next().value as string);
   };
 
   return {
