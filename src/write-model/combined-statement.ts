@@ -10,8 +10,7 @@
  * a bound on the parts of a prepared batch, keep rare combinations unnamed, so a connection's statement cache
  * does not grow without end.
  */
-import { createHash } from "node:crypto";
-import { preparedName } from "./sql-builder";
+import { preparedName, statementName } from "./sql-builder";
 
 /** The marker standing for a part's CTE prefix until the parts are combined. */
 export const PART_SCOPE = "__part__";
@@ -32,12 +31,13 @@ export interface CombinedStatement {
 }
 
 /**
- * Sightings of combined texts so far, by a hash of the text (not the text: most combinations are rare and
- * long): a text is prepared from its second sighting on. Forgotten all at once when full (approximate).
+ * Sightings of combined texts so far, by statement name (a hash of the text; not the text: most combinations
+ * are rare and long): a text is prepared from its second sighting on. Forgotten all at once when full
+ * (approximate).
  */
 const seen = new Set<string>();
 const SEEN_MAX = 5_000;
-/** Hashes of the texts being prepared (bounded by the budget below, never forgotten). */
+/** Names of the texts being prepared (bounded by the budget below, never forgotten). */
 const prepared = new Set<string>();
 /**
  * Characters of combined texts that may be prepared, per thread (this module's state is per worker thread;
@@ -77,19 +77,18 @@ export function combineParts(parts: readonly StatementPart[]): CombinedStatement
 
 function named(text: string, values: unknown[], always: boolean) {
   if (always) return { name: preparedName(text), text, values };
-  const hash = createHash("sha1").update(text).digest("hex");
-  const name = `s_${hash.slice(0, 16)}`;
-  if (prepared.has(hash)) return { name, text, values };
-  if (!seen.has(hash)) {
+  const name = statementName(text);
+  if (prepared.has(name)) return { name, text, values };
+  if (!seen.has(name)) {
     if (seen.size >= SEEN_MAX) seen.clear();
-    seen.add(hash);
+    seen.add(name);
     return { text, values };
   }
   // Second sighting: prepare it from now on, while the budget lasts.
   if (preparedBudget < text.length) return { text, values };
   preparedBudget -= text.length;
-  seen.delete(hash);
-  prepared.add(hash);
+  seen.delete(name);
+  prepared.add(name);
   return { name, text, values };
 }
 

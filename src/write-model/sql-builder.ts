@@ -97,12 +97,17 @@ export class SqlBuilder {
 /** Names of the statement texts seen so far: a few shapes per aggregate type, so hashed once each. */
 const names = new Map<string, string>();
 
-/** A prepared-statement name for a text (stable, collision-free in practice). */
+/** A prepared-statement name for a text (stable, collision-free in practice), hashed once per text. */
 export function preparedName(text: string): string {
   let name = names.get(text);
   if (name === undefined) {
-    name = `s_${createHash("sha1").update(text).digest("hex").slice(0, 16)}`;
+    name = statementName(text);
     if (names.size < 10_000) names.set(text, name);
   }
   return name;
+}
+
+/** The prepared-statement name of a text, hashed each time (for texts too many or long to remember). */
+export function statementName(text: string): string {
+  return `s_${createHash("sha1").update(text).digest("hex").slice(0, 16)}`;
 }
