@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
-import { UNPUBLISHED_WHERE } from "../outbox/sql";
+import { READ_CHECKPOINT_SQL, UNPUBLISHED_WHERE } from "../outbox/sql";
 import { createMetrics } from "./create-metrics";
 import { findSamples } from "./parse-exposition";
 import { createMetricsHandler } from "./server";
@@ -57,7 +57,7 @@ describe("outbox backlog gauge", () => {
     expect(statements).toEqual([
       "BEGIN READ ONLY",
       "SET LOCAL statement_timeout = 500",
-      expect.stringContaining("FROM outbox_relay_state WHERE name = 'default'"),
+      READ_CHECKPOINT_SQL,
       `SELECT count(*)::bigint AS n FROM events e WHERE ${UNPUBLISHED_WHERE}`,
       "COMMIT",
     ]);

@@ -49,23 +49,20 @@ export const ENSURE_CHECKPOINT_SQL =
 export const UNPUBLISHED_WHERE =
   "e.published_at IS NULL AND (e.transaction_id, e.position) > ($1::xid8, $2::bigint)";
 
-/** The `default` relay's checkpoint as the parameters of {@link UNPUBLISHED_WHERE} (the origin before any). */
-export async function unpublishedParams(client: {
-  query(text: string): Promise<{ readonly rows: readonly unknown[] }>;
-}): Promise<[string, string]> {
-  const res = await client.query(
-    `SELECT last_published_transaction_id::text AS transaction_id, last_published_position::text AS position
-       FROM outbox_relay_state WHERE name = 'default'`,
-  );
-  const row = res.rows[0] as { transaction_id?: string; position?: string } | undefined;
-  return [row?.transaction_id ?? "0", row?.position ?? "0"];
-}
-
 /** Reads the checkpoint. $1 = relay name. Returns `{ transaction_id, position }` as decimal strings. */
 export const READ_CHECKPOINT_SQL = `SELECT last_published_transaction_id::text AS transaction_id,
        last_published_position::text AS position
   FROM outbox_relay_state
  WHERE name = $1`;
+
+/** The `default` relay's checkpoint as the parameters of {@link UNPUBLISHED_WHERE} (the origin before any). */
+export async function unpublishedParams(client: {
+  query(text: string, values: unknown[]): Promise<{ readonly rows: readonly unknown[] }>;
+}): Promise<[string, string]> {
+  const res = await client.query(READ_CHECKPOINT_SQL, ["default"]);
+  const row = res.rows[0] as { transaction_id?: string; position?: string } | undefined;
+  return [row?.transaction_id ?? "0", row?.position ?? "0"];
+}
 
 /**
  * The next events to publish, as {@link OutboxRow}s, each also carrying `held_back` (see {@link HELD_BACK_SQL},
