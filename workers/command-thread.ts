@@ -10,6 +10,7 @@ import type {
   ThreadOutcome,
   ThreadOutput,
 } from "../src/actors/thread-messages";
+import { createTickBatch } from "../src/actors/tick-batch";
 import type { CommandOutcome } from "../src/commands/envelope";
 import { createPool } from "../src/db";
 import { AppError } from "../src/errors";
@@ -41,16 +42,10 @@ let shuttingDown = false;
 let drained: () => void = () => {};
 
 /** Outcomes settled in this tick, posted together at its end. */
-let settled: ThreadOutcome[] = [];
+const answers = createTickBatch<ThreadOutcome>((outcomes) => post({ kind: "outcomes", outcomes }));
 
 function answer(id: number, outcome: CommandOutcome): void {
-  if (settled.push({ id, outcome }) === 1) {
-    queueMicrotask(() => {
-      const outcomes = settled;
-      settled = [];
-      post({ kind: "outcomes", outcomes });
-    });
-  }
+  answers.add({ id, outcome });
 }
 
 function accept({ id, envelope }: ThreadCommand): void {

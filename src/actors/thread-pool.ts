@@ -12,6 +12,7 @@ import type { CommandEnvelope, CommandHandler, CommandOutcome } from "../command
 import { AppError } from "../errors";
 import { fnv1a } from "../transport/partition";
 import type { CommandThreadData, ThreadCommand, ThreadInput, ThreadOutput } from "./thread-messages";
+import { createTickBatch, type TickBatch } from "./tick-batch";
 
 /** Options of {@link createCommandThreadPool}. */
 export interface CommandThreadPoolOptions {
@@ -38,7 +39,7 @@ interface Slot {
   worker: Worker;
   readonly pending: Map<number, (outcome: CommandOutcome) => void>;
   /** Commands handed in this tick, posted together at its end. */
-  outbox: ThreadCommand[];
+  readonly outbox: TickBatch<ThreadCommand>;
   ready: Promise<void>;
   /** Resolves when the current thread exited. */
   exited: Promise<void>;
@@ -57,7 +58,10 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
     const s: Slot = slot ?? {
       worker,
       pending: new Map(),
-      outbox: [],
+      outbox: createTickBatch((commands) => {
+        const input: ThreadInput = { kind: "commands", commands };
+        s.worker.postMessage(input);
+      }),
       ready: Promise.resolve(),
       exited: Promise.resolve(),
     };
@@ -86,21 +90,13 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
       const unavailable = new AppError("UNAVAILABLE", "command thread exited").serialize();
       for (const settle of s.pending.values()) settle({ ok: false, error: unavailable });
       s.pending.clear();
-      s.outbox = [];
+      s.outbox.clear();
       if (!stopping) {
         options.log?.("command thread exited; starting a new one", { thread: index, code });
         spawn(index, s);
       }
     });
     return s;
-  }
-
-  /** Posts what a slot was handed since its last post. */
-  function post(slot: Slot): void {
-    if (slot.outbox.length === 0) return;
-    const input: ThreadInput = { kind: "commands", commands: slot.outbox };
-    slot.outbox = [];
-    slot.worker.postMessage(input);
   }
 
   for (let i = 0; i < options.threads; i++) slots.push(spawn(i));
@@ -117,7 +113,7 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
       return new Promise<CommandOutcome>((resolve) => {
         slot.pending.set(id, resolve);
         // The transport hands over every message of a read in one synchronous run: post them once, after it.
-        if (slot.outbox.push({ id, envelope }) === 1) queueMicrotask(() => post(slot));
+        slot.outbox.add({ id, envelope });
       });
     },
     stop(graceMs = 30_000) {
@@ -126,7 +122,7 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
         await Promise.all(
           slots.map(async (s, index) => {
             // The thread answers everything it was sent before this message, then exits by itself.
-            post(s);
+            s.outbox.flush();
             const input: ThreadInput = { kind: "shutdown" };
             s.worker.postMessage(input);
             const timer = setTimeout(() => {
