@@ -22,12 +22,27 @@ const otherId = crypto.randomUUID();
 let token: string;
 let otherToken: string;
 let service: string;
+let metricsUrl: string;
+
+/** The gateway's `clone_query_cache_refreshes_total{reason}` summed over query types. */
+async function refreshes(reason: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  let total = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("clone_query_cache_refreshes_total{") && line.includes(`reason="${reason}"`)) {
+      total += Number(line.slice(line.lastIndexOf(" ") + 1));
+    }
+  }
+  return total;
+}
 
 beforeAll(async () => {
   stack = await createTestStack({ AUTH_JWT_SECRET: secret, OUTBOX_POLL_MS: "200" });
   db = stack.db;
   for (const role of ["worker", "relay", "consistency"] as const) await stack.start(role);
-  const address = (await stack.addresses(await stack.start("gateway"))).grpc;
+  const addresses = await stack.addresses(await stack.start("gateway"));
+  const address = addresses.grpc;
+  metricsUrl = `${addresses.http}/metrics`;
   commands = createGrpcClient(CommandService, address);
   queries = createGrpcClient(QueryService, address);
   token = await mintToken({ sub: userId, role: "user", secret });
@@ -97,6 +112,21 @@ describe("QueryService over gRPC (processes on Postgres + JetStream)", () => {
       { token },
     );
     expect(bypass.meta?.fromCache).toBe(false);
+  });
+
+  test("cache: an answer in use is loaded again right after its invalidation, so the next read is a hit", async () => {
+    await queries.call("getUserProfile", { options: fresh(), userId }, { token });
+    expect((await queries.call("getUserProfile", { userId }, { token })).meta?.fromCache).toBe(true); // in use
+    const before = await refreshes("invalidated");
+    await run(commands.call("updateUserProfile", { userId, displayName: "Reloaded" }, { token }));
+    // The invalidation reaches the gateway, which loads the answer again in the background.
+    const deadline = Date.now() + 4_000;
+    while ((await refreshes("invalidated")) === before && Date.now() < deadline) await Bun.sleep(10);
+    expect(await refreshes("invalidated")).toBeGreaterThan(before);
+    await Bun.sleep(100); // the reload's read of the view
+    const r = await queries.call("getUserProfile", { userId }, { token });
+    expect(r.profile?.displayName).toBe("Reloaded");
+    expect(r.meta?.fromCache).toBe(true);
   });
 
   test("models: list with status and is_active, profile names the active model", async () => {
