@@ -37,6 +37,11 @@ export interface OutboxRelayOptions {
   readonly name?: string;
   /** Polling fallback and standby retry period, ms. Default config `OUTBOX_POLL_MS`. */
   readonly pollMs?: number;
+  /**
+   * How long a wake-up waits before the round it starts, so the commits of those milliseconds share it
+   * (config `OUTBOX_WAKE_DELAY_MS`). Default 0: at once.
+   */
+  readonly wakeDelayMs?: number;
   /** Events per round. Default 500. */
   readonly batchSize?: number;
   /** Ack timeout per published message, ms. Default 5000. */
@@ -145,7 +150,7 @@ export interface RelayDriver {
 /** The settings every relay shares (see {@link OutboxRelayOptions}). */
 export type RelayLoopOptions = Pick<
   OutboxRelayOptions,
-  "name" | "pollMs" | "batchSize" | "maxBackoffMs" | "log" | "onPublished"
+  "name" | "pollMs" | "batchSize" | "maxBackoffMs" | "log" | "onPublished" | "wakeDelayMs"
 >;
 
 /**
@@ -165,7 +170,7 @@ export async function runRelay(
   }
   if (!(pollMs > 0)) throw new AppError("INVALID_ARGUMENT", "outbox relay pollMs must be positive");
   const log = options.log ?? (() => {});
-  const signal = createWakeSignal();
+  const signal = createWakeSignal(options.wakeDelayMs ?? 0);
   io.setWake?.(() => signal.wake());
   let point: StreamPoint = ORIGIN;
   /** The connection on which this relay last moved the checkpoint to `point` (it need not read it there). */

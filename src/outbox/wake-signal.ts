@@ -1,7 +1,9 @@
 /**
  * The relay's waits: a nap until the next poll that a NOTIFY or `wake()` ends early, and a backoff pause
  * that only `stop()` ends (a burst of appends while NATS is down must not turn backoff into a busy loop).
- * A wake that arrives while the relay is busy is remembered, so the following nap returns at once.
+ * A wake that arrives while the relay is busy is remembered, so the following nap returns at once. With a
+ * wake delay, a wake takes effect that long after it (later wakes meanwhile add nothing), so the commits of
+ * those milliseconds share one round.
  */
 
 /** Wakeable waits; see the module comment. */
@@ -16,10 +18,11 @@ export interface WakeSignal {
   pause(ms: number): Promise<void>;
 }
 
-/** Creates a {@link WakeSignal}. */
-export function createWakeSignal(): WakeSignal {
+/** Creates a {@link WakeSignal}; `wakeDelayMs` (default 0) delays what a wake does, see the module comment. */
+export function createWakeSignal(wakeDelayMs = 0): WakeSignal {
   let pending = false;
   let stopped = false;
+  let delayed: ReturnType<typeof setTimeout> | undefined;
   const waiters = new Set<{ end: () => void; wakeable: boolean }>();
 
   function wait(ms: number, wakeable: boolean): Promise<void> {
@@ -42,14 +45,23 @@ export function createWakeSignal(): WakeSignal {
     });
   }
 
+  function wakeNow(): void {
+    const napping = [...waiters].filter((w) => w.wakeable);
+    if (napping.length === 0) pending = true;
+    for (const w of napping) w.end();
+  }
+
   return {
     wake() {
-      const napping = [...waiters].filter((w) => w.wakeable);
-      if (napping.length === 0) pending = true;
-      for (const w of napping) w.end();
+      if (wakeDelayMs <= 0) return wakeNow();
+      delayed ??= setTimeout(() => {
+        delayed = undefined;
+        wakeNow();
+      }, wakeDelayMs);
     },
     stop() {
       stopped = true;
+      clearTimeout(delayed);
       for (const w of [...waiters]) w.end();
     },
     nap: (ms) => wait(ms, true),

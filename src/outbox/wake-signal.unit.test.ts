@@ -30,6 +30,17 @@ describe("wake signal", () => {
     expect(await elapsed(() => signal.nap(5_000))).toBeLessThan(50);
   });
 
+  test("with a wake delay, wakes end the nap that long after the first of them", async () => {
+    const signal = createWakeSignal(40);
+    const napping = elapsed(() => signal.nap(5_000));
+    signal.wake();
+    setTimeout(() => signal.wake(), 10); // within the delay: adds nothing
+    const took = await napping;
+    expect(took).toBeGreaterThanOrEqual(35);
+    expect(took).toBeLessThan(1_000);
+    expect(await elapsed(() => signal.nap(100))).toBeGreaterThanOrEqual(90); // no wake left over
+  });
+
   test("backoff doubles from 100 ms up to its cap", () => {
     expect([1, 2, 3, 4].map((n) => backoffMs(n))).toEqual([100, 200, 400, 800]);
     expect(backoffMs(50)).toBe(30_000);

@@ -21,6 +21,7 @@ export async function startRelayRole(config: Config, log: Logger, metrics?: Metr
     nc: nats.nc,
     prefix: config.natsPrefix,
     pollMs: config.outboxPollMs,
+    wakeDelayMs: config.outboxWakeDelayMs,
     log: logFn(log),
     ...(metrics ? { onPublished: metrics.outbox.published } : {}),
   });
@@ -35,24 +36,12 @@ export async function startRelayRole(config: Config, log: Logger, metrics?: Metr
     metrics.jetstream.trackConsumers(nats.jsm, [names.commandStream, names.eventStream]);
   }
   // Workers wake the relay after each commit with events; wake-ups of the next few milliseconds share a round.
-  const delayMs = config.outboxWakeDelayMs;
-  let pending: ReturnType<typeof setTimeout> | undefined;
-  const onWake =
-    delayMs === 0
-      ? () => relay.wake()
-      : () => {
-          pending ??= setTimeout(() => {
-            pending = undefined;
-            relay.wake();
-          }, delayMs);
-        };
-  const wake = nats.nc.subscribe(streamNames(config.natsPrefix).outboxWake, { callback: onWake });
+  const wake = nats.nc.subscribe(streamNames(config.natsPrefix).outboxWake, { callback: () => relay.wake() });
   log.info({ leader: relay.isLeader() }, "outbox relay started");
   return {
     async stop() {
       // Finishes the round in flight (published and checkpointed), then frees the lock for a standby.
       wake.unsubscribe();
-      clearTimeout(pending);
       await relay.stop();
       await backlogDb.end();
       await nats.nc.drain();
