@@ -23,6 +23,8 @@ const log = createLogger({ level: data.logLevel, name: `command-thread-${data.th
 const pool = createPool(data.databaseUrl, {
   max: data.poolSize,
   applicationName: `command-thread-${data.threadIndex}`,
+  // The executor's statements are primary-key reads and writes whose texts repeat (write-model/): one plan each.
+  genericPlans: true,
 });
 const runtime = createCommandRuntime({
   connect: () => pool.connect(),

@@ -7,6 +7,7 @@
  * Short TCP keepalives on both ends bound how long a silently vanished peer (a network partition) can hold it.
  */
 import pg from "pg";
+import { GENERIC_PLANS_SQL } from "../db/pool";
 import { ENSURE_CHECKPOINT_SQL, TRY_LOCK_SQL } from "./sql";
 
 /** The channel the relay LISTENs on (a NOTIFY there wakes it; nothing sends one automatically since sql/0012). */
@@ -65,8 +66,10 @@ export async function openRelaySession(options: RelaySessionOptions): Promise<Re
   });
   try {
     await client.connect();
+    // Generic plans: the round's statements are planned once, not at every round (sql.ts is written so
+    // that the generic plan walks the relay-order index).
     await client.query(
-      "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3",
+      `SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3; ${GENERIC_PLANS_SQL}`,
     );
   } catch (error) {
     closing = true;

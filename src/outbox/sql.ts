@@ -9,12 +9,15 @@
  *
  * The scan walks `events_relay_order_idx` on (transaction_id, position) from the checkpoint, so a round costs
  * O(batch) however large the table grows; the row comparison with the checkpoint and the xmin bound are index
- * conditions on it. `published_at IS NULL` changes no result, because {@link ADVANCE_CHECKPOINT_SQL} sets
- * `published_at` and moves the checkpoint in one statement: for a relay name, "published_at IS NULL" and
- * "above the checkpoint" describe the same rows. The checkpoint condition stays as the authority (it is what
- * resumes the order). The one caveat: published_at is a single flag shared by all relay names, so run one
- * relay name per database; a second name would skip what the first marked. (published_at is in no index, so
- * the mark is a heap-only update: sql/0015.)
+ * conditions on it. The relay's connection uses generic plans (planned once, not at every round), and this
+ * holds for the generic plan too because the batch query has no condition outside the index: adding
+ * `published_at IS NULL` would change no result ({@link ADVANCE_CHECKPOINT_SQL} sets `published_at` and moves
+ * the checkpoint in one statement, so for a relay name "published_at IS NULL" and "above the checkpoint"
+ * describe the same rows), but its estimate of almost no rows turns the generic plan into a bitmap scan of
+ * everything above the checkpoint and a sort. The checkpoint is the authority (it is what resumes the order).
+ * The one caveat: published_at is a single flag shared by all relay names, so run one relay name per
+ * database; a second name would skip what the first marked. (published_at is in no index, so the mark is a
+ * heap-only update: sql/0015.)
  */
 import type { StreamPoint } from "../commands/consistency-token";
 import type { OutboxRow } from "./outbox-row";
@@ -77,8 +80,7 @@ export const SELECT_BATCH_SQL = `SELECT e.event_id, e.type, e.aggregate_type, e.
                         WHERE h.published_at IS NULL
                           AND h.transaction_id >= pg_snapshot_xmin(pg_current_snapshot()))) AS held_back
   FROM events e
- WHERE e.published_at IS NULL
-   AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ WHERE e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
    AND (e.transaction_id, e.position) > ($1::xid8, $2::bigint)
  ORDER BY e.transaction_id, e.position
  LIMIT $3`;
