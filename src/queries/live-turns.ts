@@ -1,8 +1,10 @@
 /**
  * Live conversation events for WatchConversation: one subscription per gateway, fanned out to the watchers
  * of each conversation. On NATS it is a core subscription to the EVENTS stream's conversation subjects
- * (what JetStream stores is also delivered to core subscribers); a watcher that misses an event (slow
- * consumer, reconnect) notices the gap in sequence numbers and reads the missing turns from Postgres.
+ * (what JetStream stores is also delivered to core subscribers), held only while this gateway has a watcher:
+ * every turn of every conversation goes to each subscribed gateway, which costs it and the server a delivery
+ * per turn, for nothing when nobody watches. A watcher that misses an event (slow consumer, reconnect) notices
+ * the gap in sequence numbers and reads the missing turns from Postgres.
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { decodePublishedEvent, PUBLISHED_EVENT_HEADERS, type PublishedEvent } from "../outbox";
@@ -10,8 +12,11 @@ import { streamNames } from "../transport/jetstream/streams";
 
 /** Delivers a conversation's `conversation.turn_recorded` and `conversation.ended` events as they are published. */
 export interface LiveTurns {
-  /** Starts delivering; returns the function that stops. */
-  listen(conversationId: string, listener: (event: PublishedEvent) => void): () => void;
+  /**
+   * Starts delivering; resolves, once events published from then on will reach `listener`, with the function
+   * that stops.
+   */
+  listen(conversationId: string, listener: (event: PublishedEvent) => void): Promise<() => void>;
 }
 
 /** The types a watcher needs. */
@@ -26,7 +31,7 @@ export function createLiveTurnsHub(): LiveTurns & {
 } {
   const listeners = new Map<string, Set<(event: PublishedEvent) => void>>();
   return {
-    listen(conversationId, listener) {
+    async listen(conversationId, listener) {
       let set = listeners.get(conversationId);
       if (!set) {
         set = new Set();
@@ -47,29 +52,49 @@ export function createLiveTurnsHub(): LiveTurns & {
   };
 }
 
-/** Live turns from NATS. */
+/** Live turns from NATS: subscribed while someone listens. */
 export function createNatsLiveTurns(nc: NatsConnection, prefix: string): LiveTurns & { close(): void } {
   const hub = createLiveTurnsHub();
   const names = streamNames(prefix);
-  const subs: Subscription[] = liveTypes.map((type) =>
-    nc.subscribe(names.eventSubject(type), {
-      callback: (err, msg) => {
-        if (err) return;
-        // Most turns have no watcher on this gateway: skip them without decoding (the relay sets the header).
-        const conversationId = msg.headers?.get(PUBLISHED_EVENT_HEADERS.aggregateId);
-        if (conversationId && !hub.watched(conversationId)) return;
-        try {
-          hub.dispatch(decodePublishedEvent(msg.data));
-        } catch {
-          // Not an event we can read: ignore it.
-        }
-      },
-    }),
-  );
+  let subs: Subscription[] = [];
+  /** Resolves once the server has the current subscriptions. */
+  let subscribed: Promise<void> = Promise.resolve();
+  const unsubscribe = () => {
+    for (const s of subs) s.unsubscribe();
+    subs = [];
+  };
+  const subscribe = () => {
+    subs = liveTypes.map((type) =>
+      nc.subscribe(names.eventSubject(type), {
+        callback: (err, msg) => {
+          if (err) return;
+          // Most turns have no watcher on this gateway: skip them without decoding (the relay sets the header).
+          const conversationId = msg.headers?.get(PUBLISHED_EVENT_HEADERS.aggregateId);
+          if (conversationId && !hub.watched(conversationId)) return;
+          try {
+            hub.dispatch(decodePublishedEvent(msg.data));
+          } catch {
+            // Not an event we can read: ignore it.
+          }
+        },
+      }),
+    );
+    // A flush round trip: the server has processed the SUBs before it answers.
+    subscribed = nc.flush().catch(() => {});
+  };
   return {
-    listen: hub.listen,
-    close() {
-      for (const s of subs) s.unsubscribe();
+    async listen(conversationId, listener) {
+      if (subs.length === 0) subscribe();
+      const stop = await hub.listen(conversationId, listener);
+      await subscribed;
+      let stopped = false;
+      return () => {
+        if (stopped) return;
+        stopped = true;
+        stop();
+        if (hub.size() === 0) unsubscribe();
+      };
     },
+    close: unsubscribe,
   };
 }

@@ -63,7 +63,7 @@ export function createWatchConversation(deps: WatchDeps) {
     const queue: PublishedEvent[] = [];
     let overflowed = false;
     let wake: (() => void) | undefined;
-    const stop = deps.live.listen(p.conversationId, (event) => {
+    const stop = await deps.live.listen(p.conversationId, (event) => {
       if (queue.length >= maxQueued) overflowed = true;
       else queue.push(event);
       wake?.();
