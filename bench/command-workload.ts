@@ -1,14 +1,15 @@
 /**
  * The end-to-end command mix: mostly RecordConversationTurn, each on a random one of many conversations and
  * sent with its owner's `user` token (as the app would), plus a share of CreateUser sent by a `service` token
- * (a sign-up backend). Every command carries a fresh command id.
+ * (a sign-up backend). Every command carries a fresh command id. `op` sends it unobserved (the timed cells);
+ * `observedBy` gives the same mix reporting each send and answer (the path probe's pass, see path-probe.ts).
  */
 import { createGrpcClient, type GrpcCallOptions, mintToken } from "../src/gateway";
 import { CommandService } from "../src/gen/clone/v1/command_service_pb";
 import { Speaker } from "../src/gen/clone/v1/enums_pb";
 import type { Operation } from "./load";
 
-/** Told when each measured command is sent and answered (see path-probe.ts). */
+/** Told when each probed command is sent and answered (see path-probe.ts). */
 export interface CommandObserver {
   sent(commandId: string): void;
   answered(commandId: string): void;
@@ -24,8 +25,10 @@ export interface CommandMixOptions {
 
 /** The prepared mix and its client. */
 export interface CommandWorkload {
-  /** One command of the mix. */
+  /** One command of the mix, unobserved. */
   readonly op: Operation;
+  /** The same mix, telling `observer` when each command is sent and answered. */
+  observedBy(observer: CommandObserver): Operation;
   /** One RecordConversationTurn request (with a fresh id), to send the same bytes to the echo baseline. */
   turnRequest(seq: number): TurnRequest;
   readonly userToken: string;
@@ -57,7 +60,6 @@ export async function prepareCommandWorkload(
   gatewayAddress: string,
   secret: string,
   options: CommandMixOptions,
-  observer?: CommandObserver,
 ): Promise<CommandWorkload> {
   const client = createGrpcClient(CommandService, gatewayAddress);
   try {
@@ -91,31 +93,33 @@ export async function prepareCommandWorkload(
       const conversation = conversations[i] as Conversation;
       await client.call("recordConversationTurn", turnOf(conversation, 0), withToken(conversation.token));
     });
+    const send = async (lane: number, seq: number, observer?: CommandObserver) => {
+      let commandId: string;
+      let answer: Promise<unknown>;
+      if (Math.random() < options.createUserShare) {
+        commandId = crypto.randomUUID();
+        const request = {
+          options: { commandId },
+          email: `u-${commandId}@bench.test`,
+          displayName: `L${lane}`,
+        };
+        observer?.sent(commandId);
+        answer = client.call("createUser", request, withToken(serviceToken));
+      } else {
+        const conversation = randomConversation();
+        const request = turnOf(conversation, seq);
+        commandId = request.options.commandId;
+        observer?.sent(commandId);
+        answer = client.call("recordConversationTurn", request, withToken(conversation.token));
+      }
+      await answer;
+      observer?.answered(commandId);
+    };
     return {
       userToken: (owners[0] as (typeof owners)[number]).token,
       turnRequest: (seq) => turnOf(randomConversation(), seq),
-      op: async (lane, seq) => {
-        let commandId: string;
-        let answer: Promise<unknown>;
-        if (Math.random() < options.createUserShare) {
-          commandId = crypto.randomUUID();
-          const request = {
-            options: { commandId },
-            email: `u-${commandId}@bench.test`,
-            displayName: `L${lane}`,
-          };
-          observer?.sent(commandId);
-          answer = client.call("createUser", request, withToken(serviceToken));
-        } else {
-          const conversation = randomConversation();
-          const request = turnOf(conversation, seq);
-          commandId = request.options.commandId;
-          observer?.sent(commandId);
-          answer = client.call("recordConversationTurn", request, withToken(conversation.token));
-        }
-        await answer;
-        observer?.answered(commandId);
-      },
+      op: (lane, seq) => send(lane, seq),
+      observedBy: (observer) => (lane, seq) => send(lane, seq, observer),
       close: () => client.close(),
     };
   } catch (error) {

@@ -10,7 +10,12 @@
  *
  * Each is run closed-loop at each concurrency for BENCH_SECONDS in total (see options.ts), in slices taken in
  * turn with the other workloads' (interleave.ts), so that drift and other load on the machine hit all alike.
- * Prints a markdown table and the two target ratios. It reports and exits 0 whatever they are (a benchmark,
+ * These timed cells run unprobed. After them, at each concurrency, a separate probed pass (matrix.ts) runs e2e
+ * alone for one slice's time (at least 1 s) with the path probe on (path-probe.ts: an observer process
+ * subscribed to the command and reply subjects, the client stamping each command), which is all the "where e2e
+ * time goes" breakdown comes from; the observer runs only during those passes, so it loads no timed cell.
+ * Prints a markdown table, the two target ratios, the breakdown, CPU per operation of the timed cells and the
+ * commands per commit of their e2e slices. It reports and exits 0 whatever they are (a benchmark,
  * not a test; 1 only when it could not run), and cleans up (processes, database, streams) also on error or
  * Ctrl-C.
  */
@@ -68,9 +73,7 @@ async function main(): Promise<void> {
   cleanups.push(async () => echoClient.close());
 
   const setupStart = performance.now();
-  const probe = await createPathProbe(nats.url, nats.prefix);
-  cleanups.push(() => probe.close());
-  const commands = await prepareCommandWorkload(stack.gatewayAddress, JWT_SECRET, options, probe);
+  const commands = await prepareCommandWorkload(stack.gatewayAddress, JWT_SECRET, options);
   cleanups.push(async () => commands.close());
   // Statistics of the freshly loaded tables, as autovacuum keeps them in a deployment that has been running:
   // without them the workers' prepared reads keep a plan made for empty tables (full scans of command_results).
@@ -93,16 +96,13 @@ async function main(): Promise<void> {
   const warmInsert = await prepareInsertWorkload(db.url, warmLanes, db.pool);
   await runClosedLoop(warmLanes, options.warmupMs / 3, warmInsert.op);
   await warmInsert.close();
-  await probe.collect(db.pool);
 
   const meter = createCpuMeter({
-    pids: new Map([
-      ...stack.processes.map((p) => [p.role, p.pid] as const),
-      ["echo server", echo.pid],
-      ["path observer", probe.pid],
-    ]),
+    pids: new Map([...stack.processes.map((p) => [p.role, p.pid] as const), ["echo server", echo.pid]]),
     database: { pool: db.pool, name: db.name },
   });
+  const probe = createPathProbe(nats.url, nats.prefix);
+  cleanups.push(() => probe.close());
   const measured = await runMatrix({
     concurrencies: options.concurrencies,
     durationMs: options.durationMs,
@@ -111,6 +111,7 @@ async function main(): Promise<void> {
     ops: { e2e: commands.op, echo: echoOp, ...(natsOp ? { jsPublish: natsOp } : {}) },
     database: { url: db.url, pool: db.pool },
     probe,
+    probedE2e: commands.observedBy,
     meter,
     progress,
   });

@@ -1,5 +1,6 @@
 /**
- * Child-process entry of the path probe (path-probe.ts): `bun bench/path-observer.ts <nats-url> <prefix>`.
+ * Child-process entry of the path probe (path-probe.ts): `bun bench/path-observer.ts <nats-url> <prefix>`,
+ * started for each probed pass and stopped after it, so that it receives nothing while the timed cells run.
  * Watches the command subjects and the reply subjects of the prefix with plain NATS subscriptions and prints
  * `<commandId> <published> <replied>` (epoch ms) once both were seen. In its own process, so that its stamps
  * are not late by the load generator's event-loop lag.

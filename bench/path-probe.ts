@@ -11,10 +11,15 @@
  *
  * The client stamps sends and answers; the publish and the reply are stamped by path-observer.ts, a child
  * process with an idle event loop; the transaction start comes from Postgres. All are epoch milliseconds on
- * one machine's clock. Means are shown: they add up to the mean latency.
+ * one machine's clock. Means are shown: they add up to the mean latency of the probed pass.
+ *
+ * Probing costs CPU (two more deliveries per command to the observer, a line per command to parse, the stamps),
+ * so it only runs in a pass of its own: {@link PathProbe.measure} starts the observer, runs the pass, and stops
+ * the observer again. Outside those passes nothing is subscribed and nothing is stamped.
  */
 import type pg from "pg";
 import { type BenchChild, startBenchChild } from "./child-process";
+import type { CommandObserver } from "./command-workload";
 
 /** Mean milliseconds of each segment over the commands seen whole. */
 export interface PathBreakdown {
@@ -25,14 +30,17 @@ export interface PathBreakdown {
   readonly gatewayOut: number;
 }
 
-/** Collects the stamps; the command workload reports its sends and answers. */
+/** Runs probed passes: the observer is up (and the client stamping) only during one. */
 export interface PathProbe {
-  /** The observer process (its CPU is the probe's own cost: two more deliveries per command). */
-  readonly pid: number;
-  sent(commandId: string): void;
-  answered(commandId: string): void;
-  /** The breakdown of what was collected since the last call, joined with the events table; then forgets it. */
-  collect(db: pg.Pool): Promise<PathBreakdown>;
+  /**
+   * Starts the observer, runs `pass` with the observer the command workload must report its sends and answers
+   * to, stops the observer and returns what the pass returned with its breakdown, joined with the events table.
+   */
+  measure<T>(
+    db: pg.Pool,
+    pass: (observer: CommandObserver) => Promise<T>,
+  ): Promise<{ readonly result: T; readonly breakdown: PathBreakdown }>;
+  /** Stops an observer still running (a pass interrupted by an error or a signal). */
   close(): Promise<void>;
 }
 
@@ -40,7 +48,7 @@ type Stamp = "sent" | "published" | "replied" | "answered";
 type Stamps = Partial<Record<Stamp, number>>;
 
 const epochMs = () => performance.timeOrigin + performance.now();
-/** How long `collect` waits for the observer's last lines. */
+/** How long a pass waits for the observer's last lines once its last command was answered. */
 const SETTLE_MS = 300;
 
 function isWhole(s: Stamps): s is Record<Stamp, number> {
@@ -49,69 +57,97 @@ function isWhole(s: Stamps): s is Record<Stamp, number> {
   );
 }
 
-/** Starts the observer on the prefix's subjects. */
-export async function createPathProbe(natsUrl: string, prefix: string): Promise<PathProbe> {
-  const stamps = new Map<string, Stamps>();
-  const entry = (id: string) => {
-    let s = stamps.get(id);
-    if (s === undefined) {
-      s = {};
-      stamps.set(id, s);
-    }
-    return s;
+/** A probe of the prefix's subjects; no observer runs until {@link PathProbe.measure}. */
+export function createPathProbe(natsUrl: string, prefix: string): PathProbe {
+  // The observer of the pass under way, from its start on, so that `close` also stops one still starting.
+  let current: Promise<BenchChild> | undefined;
+  let closed = false;
+  const stop = async () => {
+    const observer = current;
+    current = undefined;
+    await observer?.then(
+      (child) => child.stop(),
+      () => undefined, // it did not start, and startBenchChild stopped it
+    );
   };
-  const observer: BenchChild = await startBenchChild(
-    new URL("./path-observer.ts", import.meta.url),
-    (l) => l.msg === "observing",
-    {
-      args: [natsUrl, prefix],
-      onLine: (line) => {
-        const [id, published, replied] = line.split(" ");
-        if (id === undefined || published === undefined || replied === undefined) return;
-        const s = entry(id);
-        s.published = Number(published);
-        s.replied = Number(replied);
-      },
-    },
-  );
   return {
-    pid: observer.pid,
-    sent: (id) => {
-      entry(id).sent = epochMs();
-    },
-    answered: (id) => {
-      entry(id).answered = epochMs();
-    },
-    async collect(db) {
-      await Bun.sleep(SETTLE_MS);
-      const whole: Array<[string, Record<Stamp, number>]> = [];
-      for (const [id, s] of stamps) if (isWhole(s)) whole.push([id, s]);
-      stamps.clear();
-      const started = await transactionStarts(
-        db,
-        whole.map(([id]) => id),
-      );
-      const sums = { gatewayIn: 0, toTransaction: 0, transaction: 0, gatewayOut: 0 };
-      let n = 0;
-      for (const [id, s] of whole) {
-        const txStart = started.get(id);
-        if (txStart === undefined) continue;
-        sums.gatewayIn += s.published - s.sent;
-        sums.toTransaction += txStart - s.published;
-        sums.transaction += s.replied - txStart;
-        sums.gatewayOut += s.answered - s.replied;
-        n++;
-      }
-      const mean = (x: number) => (n > 0 ? x / n : Number.NaN);
-      return {
-        commands: n,
-        gatewayIn: mean(sums.gatewayIn),
-        toTransaction: mean(sums.toTransaction),
-        transaction: mean(sums.transaction),
-        gatewayOut: mean(sums.gatewayOut),
+    async measure<T>(db: pg.Pool, pass: (observer: CommandObserver) => Promise<T>) {
+      if (closed || current !== undefined) throw new Error("path probe: closed, or a pass is under way");
+      const stamps = new Map<string, Stamps>();
+      const entry = (id: string) => {
+        let s = stamps.get(id);
+        if (s === undefined) {
+          s = {};
+          stamps.set(id, s);
+        }
+        return s;
       };
+      const started = startBenchChild(
+        new URL("./path-observer.ts", import.meta.url),
+        (l) => l.msg === "observing",
+        {
+          args: [natsUrl, prefix],
+          onLine: (line) => {
+            const [id, published, replied] = line.split(" ");
+            if (id === undefined || published === undefined || replied === undefined) return;
+            const s = entry(id);
+            s.published = Number(published);
+            s.replied = Number(replied);
+          },
+        },
+      );
+      current = started;
+      let result: T;
+      try {
+        await started;
+        if (closed) throw new Error("path probe: closed");
+        result = await pass({
+          sent: (id) => {
+            entry(id).sent = epochMs();
+          },
+          answered: (id) => {
+            entry(id).answered = epochMs();
+          },
+        });
+        await Bun.sleep(SETTLE_MS);
+      } finally {
+        await stop();
+      }
+      return { result, breakdown: await breakdown(db, stamps) };
     },
-    close: () => observer.stop(),
+    async close() {
+      closed = true;
+      await stop();
+    },
+  };
+}
+
+/** Means of the segments over the commands stamped whole whose transaction is found. */
+async function breakdown(db: pg.Pool, stamps: ReadonlyMap<string, Stamps>): Promise<PathBreakdown> {
+  const whole: Array<[string, Record<Stamp, number>]> = [];
+  for (const [id, s] of stamps) if (isWhole(s)) whole.push([id, s]);
+  const started = await transactionStarts(
+    db,
+    whole.map(([id]) => id),
+  );
+  const sums = { gatewayIn: 0, toTransaction: 0, transaction: 0, gatewayOut: 0 };
+  let n = 0;
+  for (const [id, s] of whole) {
+    const txStart = started.get(id);
+    if (txStart === undefined) continue;
+    sums.gatewayIn += s.published - s.sent;
+    sums.toTransaction += txStart - s.published;
+    sums.transaction += s.replied - txStart;
+    sums.gatewayOut += s.answered - s.replied;
+    n++;
+  }
+  const mean = (x: number) => (n > 0 ? x / n : Number.NaN);
+  return {
+    commands: n,
+    gatewayIn: mean(sums.gatewayIn),
+    toTransaction: mean(sums.toTransaction),
+    transaction: mean(sums.transaction),
+    gatewayOut: mean(sums.gatewayOut),
   };
 }
 

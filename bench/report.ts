@@ -1,4 +1,7 @@
-/** The printed result: a markdown table of every cell, then the two target ratios with their verdicts. */
+/**
+ * The printed result: a markdown table of every timed cell, the two target ratios with their verdicts, where e2e
+ * time goes (from the separate probed passes, not the timed cells), CPU per operation and group commit.
+ */
 import type { CpuSample } from "./cpu-meter";
 import type { MatrixOutput } from "./matrix";
 import type { PathBreakdown } from "./path-probe";
@@ -69,10 +72,15 @@ export function formatVerdicts(results: Results): string {
   ].join("\n");
 }
 
-/** Where the e2e time goes, per concurrency: mean ms of each segment of the path (see path-probe.ts). */
-export function formatBreakdown(breakdowns: ReadonlyMap<number, PathBreakdown>): string {
+/**
+ * Where the e2e time goes, per concurrency: mean ms of each segment of the path (see path-probe.ts), measured in
+ * a probed pass of `passMs` after the timed cells, not in them.
+ */
+export function formatBreakdown(breakdowns: ReadonlyMap<number, PathBreakdown>, passMs: number): string {
   const lines = [
-    "where e2e time goes (mean ms per command; segments add up to the mean latency):",
+    `where e2e time goes (mean ms per command; from a separate probed pass of ${fmt(passMs / 1000, 1)} s of e2e ` +
+      "alone after the timed cells at each concurrency, with the path observer subscribed and every command " +
+      "stamped, so not the table's e2e cells; segments add up to that pass's mean latency):",
     "| concurrency | client → gateway → JetStream publish | JetStream → worker → txn start | txn start → worker reply | reply → gateway → client | total | commands |",
     "|---:|---:|---:|---:|---:|---:|---:|",
   ];
@@ -87,16 +95,7 @@ export function formatBreakdown(breakdowns: ReadonlyMap<number, PathBreakdown>):
 }
 
 /** Processes in the CPU table, in print order. */
-const cpuColumns = [
-  "bench client",
-  "path observer",
-  "gateway",
-  "worker",
-  "relay",
-  "echo server",
-  "nats-server",
-  "postgres",
-];
+const cpuColumns = ["bench client", "gateway", "worker", "relay", "echo server", "nats-server", "postgres"];
 
 /**
  * CPU per operation by process, and how busy our processes and the whole machine were (in cores) while each
@@ -144,10 +143,10 @@ export function formatReport(m: MatrixOutput, setting: string): string {
     "",
     formatVerdicts(m.results),
     "",
-    formatBreakdown(m.breakdowns),
+    formatBreakdown(m.breakdowns, m.probedPassMs),
     "",
     ...(m.cpu.size > 0 && [...m.cpu.values()].some((r) => r.size > 0) ? [formatCpu(m.cpu), ""] : []),
-    `group commit in the worker: ${batching}`,
+    `group commit in the worker (the timed e2e slices): ${batching}`,
     `(${setting})`,
   ].join("\n");
 }
