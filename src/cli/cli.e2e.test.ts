@@ -5,23 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "bun";
-import {
-  createTestDatabase,
-  createTestNats,
-  gatewayReady,
-  type RoleProcess,
-  startRole,
-  type TestDatabase,
-  type TestNats,
-  workerReady,
-} from "../testing";
+import { createTestStack, type TestStack } from "../testing";
 
 const cli = new URL("./main.ts", import.meta.url).pathname;
 const secret = "cli-e2e-secret-0123456789abcdef";
-let db: TestDatabase;
-let nats: TestNats;
+let stack: TestStack;
 let addr: string;
-const processes: RoleProcess[] = [];
 
 function start(args: string[]) {
   return spawn(["bun", cli, ...args, "--addr", addr], {
@@ -50,35 +39,17 @@ async function ok(args: string[]): Promise<Record<string, unknown>> {
 type Result = { result: { aggregateId: string; consistencyToken: string; version: string } };
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  nats = await createTestNats();
-  const env = {
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
-    NATS_PREFIX: nats.prefix,
-    AUTH_JWT_SECRET: secret,
-    GRPC_PORT: "0",
-    HTTP_PORT: "0",
-    METRICS_PORT: "0",
-    COMMAND_PARTITIONS: "4",
-  };
-  processes.push(
-    ...(await Promise.all([
-      startRole("worker", env, workerReady),
-      startRole("relay", env, (l) => l.msg === "outbox relay started"),
-      startRole("consistency", env, (l) => l.msg === "consistency started"),
-      startRole("gateway", env, gatewayReady),
-    ])),
-  );
-  const gateway = processes[3] as RoleProcess;
-  addr = `127.0.0.1:${(await gateway.waitForLog(gatewayReady)).grpcPort as number}`;
+  stack = await createTestStack({ AUTH_JWT_SECRET: secret });
+  const [gateway] = await Promise.all([
+    stack.start("gateway"),
+    stack.start("worker"),
+    stack.start("relay"),
+    stack.start("consistency"),
+  ]);
+  addr = (await stack.addresses(gateway)).grpc;
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.all(processes.map((p) => p.kill("SIGTERM")));
-  await nats?.cleanup();
-  await db?.drop();
-});
+afterAll(() => stack?.stop());
 
 describe("cli command / query over gRPC", () => {
   test("a command, then a query that reads it with the consistency token", async () => {

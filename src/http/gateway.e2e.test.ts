@@ -24,24 +24,13 @@ import {
   type ServerReflectionResponse,
   ServerReflectionResponseSchema,
 } from "../gen/grpc/reflection/v1/reflection_pb";
-import {
-  createTestDatabase,
-  createTestNats,
-  gatewayReady,
-  type RoleProcess,
-  startRole,
-  type TestDatabase,
-  type TestNats,
-  workerReady,
-} from "../testing";
+import { createTestStack, type TestStack } from "../testing";
 import { startTcpProxy, type TcpProxy } from "./test-tcp-proxy";
 
 const secret = "http-e2e-secret-0123456789abcdef";
 const appOrigin = "http://app.example";
-let db: TestDatabase;
-let nats: TestNats;
+let stack: TestStack;
 let proxy: TcpProxy;
-const processes: RoleProcess[] = [];
 let httpBase: string;
 let grpcAddress: string;
 let proxiedGrpcAddress: string;
@@ -52,48 +41,25 @@ let adaToken: string;
 let bobToken: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  nats = await createTestNats();
-  const env = {
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
-    NATS_PREFIX: nats.prefix,
-    AUTH_JWT_SECRET: secret,
-    GRPC_PORT: "0",
-    HTTP_PORT: "0",
-    CORS_ORIGINS: appOrigin,
-    COMMAND_PARTITIONS: "4",
-    OUTBOX_POLL_MS: "200",
-  };
-  processes.push(await startRole("worker", env, workerReady));
-  processes.push(await startRole("relay", env, (l) => l.msg === "outbox relay started"));
-  processes.push(await startRole("consistency", env, (l) => l.msg === "consistency started"));
-  const gateway = await startRole("gateway", env, gatewayReady);
-  processes.push(gateway);
-  const ready = await gateway.waitForLog(gatewayReady);
-  grpcAddress = `127.0.0.1:${ready.grpcPort as number}`;
-  httpBase = `http://127.0.0.1:${ready.httpPort as number}`;
+  stack = await createTestStack({ AUTH_JWT_SECRET: secret, CORS_ORIGINS: appOrigin, OUTBOX_POLL_MS: "200" });
+  for (const role of ["worker", "relay", "consistency"] as const) await stack.start(role);
+  ({ grpc: grpcAddress, http: httpBase } = await stack.addresses(await stack.start("gateway")));
 
   // A second gateway reaching Postgres through a proxy the test can cut.
-  const pgUrl = new URL(db.url);
+  const pgUrl = new URL(stack.db.url);
   proxy = startTcpProxy(pgUrl.hostname, Number(pgUrl.port || 5432));
   pgUrl.hostname = "127.0.0.1";
   pgUrl.port = String(proxy.port);
-  const proxied = await startRole("gateway", { ...env, DATABASE_URL: pgUrl.toString() }, gatewayReady);
-  processes.push(proxied);
-  const proxiedReady = await proxied.waitForLog(gatewayReady);
-  proxiedGrpcAddress = `127.0.0.1:${proxiedReady.grpcPort as number}`;
-  proxiedHttpBase = `http://127.0.0.1:${proxiedReady.httpPort as number}`;
+  const proxied = await stack.start("gateway", { DATABASE_URL: pgUrl.toString() });
+  ({ grpc: proxiedGrpcAddress, http: proxiedHttpBase } = await stack.addresses(proxied));
 
   adaToken = await mintToken({ sub: ada, role: "user", secret });
   bobToken = await mintToken({ sub: bob, role: "user", secret });
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(processes.map((p) => p.kill()));
+  await stack?.stop();
   proxy?.close();
-  await nats?.cleanup();
-  await db?.drop();
 });
 
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });

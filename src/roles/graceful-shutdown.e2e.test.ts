@@ -12,16 +12,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { createGrpcClient, type GrpcClient, mintToken } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { Speaker } from "../gen/clone/v1/enums_pb";
-import {
-  createTestDatabase,
-  createTestNats,
-  gatewayReady,
-  type RoleProcess,
-  startRole,
-  type TestDatabase,
-  type TestNats,
-  workerReady,
-} from "../testing";
+import { createTestStack, type RoleProcess, roleReady, type TestStack } from "../testing";
 import { streamNames } from "../transport/jetstream/streams";
 
 type Client = GrpcClient<typeof CommandService>;
@@ -34,11 +25,8 @@ const CONVERSATIONS = 10;
 /** Retried with the same command id; anything else is a real answer. */
 const RETRYABLE = new Set([Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED, Status.CANCELLED]);
 
-let db: TestDatabase;
-let nats: TestNats;
-let env: Record<string, string>;
+let stack: TestStack;
 let token: string;
-const processes: RoleProcess[] = [];
 let workers: RoleProcess[] = [];
 let gateways: RoleProcess[] = [];
 /** One client per gateway slot; a slot's client is swapped when its gateway is restarted. */
@@ -47,32 +35,19 @@ const opened: Client[] = [];
 const userId = crypto.randomUUID();
 
 async function connectTo(gateway: RoleProcess): Promise<Client> {
-  const port = (await gateway.waitForLog(gatewayReady)).grpcPort as number;
-  const client = createGrpcClient(CommandService, `127.0.0.1:${port}`);
+  const client = createGrpcClient(CommandService, (await stack.addresses(gateway)).grpc);
   opened.push(client);
   return client;
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  nats = await createTestNats();
-  env = {
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
-    NATS_PREFIX: nats.prefix,
+  stack = await createTestStack({
     AUTH_JWT_SECRET: secret,
-    GRPC_PORT: "0",
-    HTTP_PORT: "0",
-    METRICS_PORT: "0",
     COMMAND_PARTITIONS: String(PARTITIONS),
     WORKER_THREADS: "2",
-  };
-  workers = await Promise.all([startRole("worker", env, workerReady), startRole("worker", env, workerReady)]);
-  gateways = await Promise.all([
-    startRole("gateway", env, gatewayReady),
-    startRole("gateway", env, gatewayReady),
-  ]);
-  processes.push(...workers, ...gateways);
+  });
+  workers = await Promise.all([stack.start("worker"), stack.start("worker")]);
+  gateways = await Promise.all([stack.start("gateway"), stack.start("gateway")]);
   clients.push(...(await Promise.all(gateways.map(connectTo))));
   token = await mintToken({ sub: "ops", role: "admin", secret });
   await clients[0]?.call(
@@ -84,14 +59,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of opened) c.close();
-  await Promise.all(processes.map((p) => p.kill("SIGKILL")));
-  await nats?.cleanup();
-  await db?.drop();
+  await stack?.stop("SIGKILL");
 });
 
 /** Advisory locks held in this test's database: member locks and partition locks. */
 async function heldLocks(): Promise<number> {
-  const res = await db.pool.query(
+  const res = await stack.db.pool.query(
     `SELECT count(*)::int AS n FROM pg_locks
       WHERE locktype = 'advisory' AND granted AND objsubid = 2
         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
@@ -165,16 +138,17 @@ describe("graceful shutdown (SIGTERM)", () => {
     /** Calls to the gateway being stopped that began before its SIGTERM and still ended OK. */
     let finishedAcrossSigterm = 0;
     let restart: Promise<void> | undefined;
+    /** The worker (and the gateway) of slot 0 get SIGTERM and are started again. */
+    const stoppedWorker = workers[0] as RoleProcess;
     const stops: Record<string, { code: number | null; ms: number }> = {};
     let takeoverMs = Number.NaN;
 
     async function restartHalf(): Promise<void> {
-      const worker = workers[0] as RoleProcess;
       const gateway = gateways[0] as RoleProcess;
       stoppingClient = clients[0];
       sigtermAt = performance.now();
       const [w, g] = await Promise.all([
-        terminate(worker).then(async (r) => {
+        terminate(stoppedWorker).then(async (r) => {
           // The survivor took every partition as it came free, not at its next rebalance.
           const exitedAt = performance.now();
           while ((await heldLocks()) !== 1 + PARTITIONS && performance.now() - exitedAt < 5_000)
@@ -186,11 +160,7 @@ describe("graceful shutdown (SIGTERM)", () => {
       ]);
       stops.worker = w;
       stops.gateway = g;
-      const [newWorker, newGateway] = await Promise.all([
-        startRole("worker", env, workerReady),
-        startRole("gateway", env, gatewayReady),
-      ]);
-      processes.push(newWorker, newGateway);
+      const [newWorker, newGateway] = await Promise.all([stack.start("worker"), stack.start("gateway")]);
       workers[0] = newWorker;
       gateways[0] = newGateway;
       clients[0] = await connectTo(newGateway);
@@ -231,7 +201,6 @@ describe("graceful shutdown (SIGTERM)", () => {
     expect(stops.worker?.ms).toBeLessThan(5_000);
     expect(stops.gateway?.ms).toBeLessThan(7_000);
     expect(takeoverMs).toBeLessThan(500);
-    const stoppedWorker = processes[0] as RoleProcess;
     expect(stoppedWorker.logs.some((l) => l.msg === "command worker stopped")).toBe(true);
     expect(stoppedWorker.logs.at(-1)?.msg).toBe("stopped");
     const drained = stoppedWorker.logs
@@ -240,12 +209,12 @@ describe("graceful shutdown (SIGTERM)", () => {
 
     // Every command ended OK (the clients retried), and each is stored and applied exactly once.
     expect(ok.size).toBe(COMMANDS);
-    const stored = await db.pool.query(
+    const stored = await stack.db.pool.query(
       "SELECT count(*)::int AS n FROM command_results WHERE command_id = ANY($1::text[])",
       [[...ok]],
     );
     expect(stored.rows[0].n).toBe(COMMANDS);
-    const perCommand = await db.pool.query(
+    const perCommand = await stack.db.pool.query(
       `SELECT metadata->>'commandId' AS id, count(*)::int AS n FROM events
         WHERE metadata->>'commandId' LIKE 'gs-%' GROUP BY 1`,
     );
@@ -255,7 +224,7 @@ describe("graceful shutdown (SIGTERM)", () => {
     // Turns: every conversation numbered 1..n without a gap, each turn command applied once.
     const perConversation = COMMANDS / 5 / CONVERSATIONS;
     for (const conversationId of conversations) {
-      const turns = await db.pool.query(
+      const turns = await stack.db.pool.query(
         "SELECT sequence, text FROM turns WHERE conversation_id = $1 ORDER BY sequence",
         [conversationId],
       );
@@ -266,8 +235,8 @@ describe("graceful shutdown (SIGTERM)", () => {
     }
 
     // Nothing left in the work queue: every applied command was acked (late duplicates answered and acked).
-    const jsm = await jetstreamManager(nats.nc);
-    const commandStream = streamNames(nats.prefix).commandStream;
+    const jsm = await jetstreamManager(stack.nats.nc);
+    const commandStream = streamNames(stack.nats.prefix).commandStream;
     let left = -1;
     for (let i = 0; i < 100 && left !== 0; i++) {
       left = (await jsm.streams.info(commandStream)).state.messages;
@@ -285,22 +254,19 @@ describe("graceful shutdown (SIGTERM)", () => {
     expect(finishedAcrossSigterm).toBeGreaterThan(0);
   }, 180_000);
   test("a relay and a consistency leader stop on SIGTERM, exit 0, and their standbys take over", async () => {
-    const relayEnv = { ...env, OUTBOX_POLL_MS: "200" };
-    const relayStarted = (l: Record<string, unknown>) => l.msg === "outbox relay started";
-    const consistencyStarted = (l: Record<string, unknown>) => l.msg === "consistency started";
-    const relays = [await startRole("relay", relayEnv, relayStarted)];
-    relays.push(await startRole("relay", relayEnv, relayStarted));
-    const deciders = [await startRole("consistency", relayEnv, consistencyStarted)];
-    deciders.push(await startRole("consistency", relayEnv, consistencyStarted));
-    processes.push(...relays, ...deciders);
+    const pollEnv = { OUTBOX_POLL_MS: "200" };
+    const relays = [await stack.start("relay", pollEnv)];
+    relays.push(await stack.start("relay", pollEnv));
+    const deciders = [await stack.start("consistency", pollEnv)];
+    deciders.push(await stack.start("consistency", pollEnv));
     const leaderOf = async (ps: RoleProcess[], started: (l: Record<string, unknown>) => boolean) => {
       const flags = await Promise.all(ps.map(async (p) => (await p.waitForLog(started)).leader === true));
       expect(flags.filter(Boolean)).toHaveLength(1);
       const i = flags.indexOf(true);
       return { leader: ps[i] as RoleProcess, standby: ps[1 - i] as RoleProcess };
     };
-    const relay = await leaderOf(relays, relayStarted);
-    const consistency = await leaderOf(deciders, consistencyStarted);
+    const relay = await leaderOf(relays, roleReady.relay);
+    const consistency = await leaderOf(deciders, roleReady.consistency);
 
     const [relayStop, consistencyStop] = await Promise.all([
       terminate(relay.leader),
@@ -325,7 +291,7 @@ describe("graceful shutdown (SIGTERM)", () => {
     const newUser = created.result?.aggregateId;
     let seen = 0;
     for (let i = 0; i < 200 && seen === 0; i++) {
-      const r = await db.pool.query("SELECT 1 FROM user_profile_view WHERE user_id = $1", [newUser]);
+      const r = await stack.db.pool.query("SELECT 1 FROM user_profile_view WHERE user_id = $1", [newUser]);
       seen = r.rowCount ?? 0;
       if (seen === 0) await Bun.sleep(50);
     }
