@@ -13,16 +13,7 @@ import { join } from "node:path";
 import type { Server } from "bun";
 import { type BrowserContext, chromium } from "playwright-core";
 import { mintToken } from "../gateway";
-import {
-  createTestDatabase,
-  createTestNats,
-  gatewayReady,
-  type RoleProcess,
-  startRole,
-  type TestDatabase,
-  type TestNats,
-  workerReady,
-} from "../testing";
+import { createTestStack, type TestStack } from "../testing";
 
 /** Debian's package (`apt-get install -y chromium`), which .ci/run installs when it is missing. */
 const chromiumPath = "/usr/bin/chromium";
@@ -37,10 +28,8 @@ const chromiumArgs = [
   "--disable-sync",
 ];
 const secret = "browser-e2e-secret-0123456789abcdef";
-let db: TestDatabase;
-let nats: TestNats;
+let stack: TestStack;
 let page: Server<undefined>;
-const processes: RoleProcess[] = [];
 let gatewayUrl: string;
 
 const html = `<!doctype html>
@@ -70,33 +59,22 @@ beforeAll(async () => {
     },
   });
 
-  db = await createTestDatabase();
-  nats = await createTestNats();
-  const env = {
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
-    NATS_PREFIX: nats.prefix,
+  stack = await createTestStack({
     AUTH_JWT_SECRET: secret,
-    GRPC_PORT: "0",
-    HTTP_PORT: "0",
     // Only the page's origin may call: the browser enforces it.
     CORS_ORIGINS: `http://127.0.0.1:${page.port}`,
     COMMAND_PARTITIONS: "2",
     OUTBOX_POLL_MS: "200",
-  };
-  processes.push(await startRole("worker", env, workerReady));
-  processes.push(await startRole("relay", env, (l) => l.msg === "outbox relay started"));
-  processes.push(await startRole("consistency", env, (l) => l.msg === "consistency started"));
-  const gateway = await startRole("gateway", env, gatewayReady);
-  processes.push(gateway);
-  gatewayUrl = `http://127.0.0.1:${(await gateway.waitForLog(gatewayReady)).httpPort as number}`;
+  });
+  await stack.start("worker");
+  await stack.start("relay");
+  await stack.start("consistency");
+  gatewayUrl = (await stack.addresses(await stack.start("gateway"))).http;
 }, 60_000);
 
 afterAll(async () => {
   await page?.stop(true);
-  await Promise.all(processes.map((p) => p.kill()));
-  await nats?.cleanup();
-  await db?.drop();
+  await stack?.stop();
 });
 
 /** A fresh headless Chromium (own profile directory) for `use`; fails when Chromium is not installed. */
