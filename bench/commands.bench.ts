@@ -6,7 +6,12 @@
  *   reply, with a realistic mix (mostly RecordConversationTurn over many conversations, some CreateUser);
  * - echo: a bare grpc-js server in a child process answering the same request at once;
  * - insert: a bare pg single-row insert transaction on a pool as large as the concurrency;
- * - js-publish: a bare JetStream publish awaiting its ack (one leg of the command path's messaging).
+ * - js-publish: a bare JetStream publish awaiting its ack (one leg of the command path's messaging);
+ * - floor: the messaging floor (messaging-floor.ts), the command path's gRPC and messaging alone: a gRPC call to
+ *   a server process that publishes it to a work-queue stream of its own partitioned like COMMANDS (PubAck
+ *   awaited), a responder process pulling it with JetStream consumers, replying on core NATS and acking, then
+ *   the answer; no Postgres, no threads. Its ratios, printed after the targets', say what any worker behind this
+ *   transport could reach on this machine.
  *
  * Each is run closed-loop at each concurrency for BENCH_SECONDS in total (see options.ts), in slices taken in
  * turn with the other workloads' (interleave.ts), so that drift and other load on the machine hit all alike.
@@ -14,12 +19,12 @@
  * alone for one slice's time (at least 1 s) with the path probe on (path-probe.ts: an observer process
  * subscribed to the command and reply subjects, the client stamping each command), which is all the "where e2e
  * time goes" breakdown comes from; the observer runs only during those passes, so it loads no timed cell.
- * Prints a markdown table, the two target ratios, the breakdown, CPU per operation of the timed cells and the
- * commands per commit of their e2e slices. It reports and exits 0 whatever they are (a benchmark,
- * not a test; 1 only when it could not run), and cleans up (processes, database, streams) also on error or
- * Ctrl-C.
+ * Prints a markdown table, the two target ratios, the floor's ratios, the breakdown, CPU per operation of the
+ * timed cells and the commands per commit of their e2e slices. It reports and exits 0 whatever they are (a
+ * benchmark, not a test; 1 only when it could not run), and cleans up (processes, database, streams) also on
+ * error or Ctrl-C.
  */
-import { createGrpcClient } from "../src/gateway";
+import { createGrpcClient, type GrpcClient } from "../src/gateway";
 import { CommandService } from "../src/gen/clone/v1/command_service_pb";
 import { createTestDatabase, createTestNats } from "../src/testing";
 import { startBenchChild } from "./child-process";
@@ -28,6 +33,7 @@ import { createCpuMeter } from "./cpu-meter";
 import { createScratchTable, prepareInsertWorkload } from "./insert-workload";
 import { type Operation, runClosedLoop } from "./load";
 import { runMatrix } from "./matrix";
+import { startMessagingFloor } from "./messaging-floor";
 import { prepareNatsPublishWorkload } from "./nats-workload";
 import { loadBenchOptions } from "./options";
 import { createPathProbe } from "./path-probe";
@@ -71,6 +77,10 @@ async function main(): Promise<void> {
   cleanups.push(() => echo.stop());
   const echoClient = createGrpcClient(CommandService, `127.0.0.1:${echo.ready.port as number}`);
   cleanups.push(async () => echoClient.close());
+  const floor = options.floorRow ? await startMessagingFloor(nats) : undefined;
+  if (floor) cleanups.push(() => floor.stop());
+  const floorClient = floor && createGrpcClient(CommandService, floor.address);
+  if (floorClient) cleanups.push(async () => floorClient.close());
 
   const setupStart = performance.now();
   const commands = await prepareCommandWorkload(stack.gatewayAddress, JWT_SECRET, options);
@@ -81,11 +91,16 @@ async function main(): Promise<void> {
   progress(
     `setup: ${options.users} users, ${options.conversations} conversations with a turn each in ${((performance.now() - setupStart) / 1000).toFixed(1)} s`,
   );
-  const echoOp: Operation = (_lane, seq) =>
-    echoClient.call("recordConversationTurn", commands.turnRequest(seq), {
-      token: commands.userToken,
-      deadline: Date.now() + 30_000,
-    });
+  // The same turn requests as e2e sends, with the same token, to a server that is not the gateway.
+  const turnOp =
+    (client: GrpcClient<typeof CommandService>): Operation =>
+    (_lane, seq) =>
+      client.call("recordConversationTurn", commands.turnRequest(seq), {
+        token: commands.userToken,
+        deadline: Date.now() + 30_000,
+      });
+  const echoOp = turnOp(echoClient);
+  const floorOp = floorClient && turnOp(floorClient);
   const natsOp = options.natsRow ? await prepareNatsPublishWorkload(nats.nc, nats.prefix) : undefined;
 
   // Warm-up: JIT, connections, pools and caches (owner lookups) of every process.
@@ -93,12 +108,17 @@ async function main(): Promise<void> {
   await runClosedLoop(warmLanes, options.warmupMs, commands.op);
   await runClosedLoop(warmLanes, options.warmupMs / 3, echoOp);
   if (natsOp) await runClosedLoop(warmLanes, options.warmupMs / 3, natsOp);
+  if (floorOp) await runClosedLoop(warmLanes, options.warmupMs / 3, floorOp);
   const warmInsert = await prepareInsertWorkload(db.url, warmLanes, db.pool);
   await runClosedLoop(warmLanes, options.warmupMs / 3, warmInsert.op);
   await warmInsert.close();
 
   const meter = createCpuMeter({
-    pids: new Map([...stack.processes.map((p) => [p.role, p.pid] as const), ["echo server", echo.pid]]),
+    pids: new Map([
+      ...stack.processes.map((p) => [p.role, p.pid] as const),
+      ["echo server", echo.pid],
+      ...(floor?.pids ?? []),
+    ]),
     database: { pool: db.pool, name: db.name },
   });
   const probe = createPathProbe(nats.url, nats.prefix);
@@ -108,7 +128,12 @@ async function main(): Promise<void> {
     durationMs: options.durationMs,
     slices: options.slices,
     maxPool: options.maxPool,
-    ops: { e2e: commands.op, echo: echoOp, ...(natsOp ? { jsPublish: natsOp } : {}) },
+    ops: {
+      e2e: commands.op,
+      echo: echoOp,
+      ...(natsOp ? { jsPublish: natsOp } : {}),
+      ...(floorOp ? { floor: floorOp } : {}),
+    },
     database: { url: db.url, pool: db.pool },
     probe,
     probedE2e: commands.observedBy,
@@ -120,7 +145,8 @@ async function main(): Promise<void> {
     `${options.durationMs / 1000} s per cell in ${options.slices} interleaved slices; ` +
     `mix ${Math.round((1 - options.createUserShare) * 100)}% RecordConversationTurn over ` +
     `${options.conversations} conversations, ${Math.round(options.createUserShare * 100)}% CreateUser; ` +
-    `1 gateway, 1 worker${options.relay ? ", 1 relay" : ""}; total ${((performance.now() - startedAt) / 1000).toFixed(0)} s`;
+    `1 gateway, 1 worker${options.relay ? ", 1 relay" : ""}` +
+    `${floor ? "; floor: 1 server, 1 responder" : ""}; total ${((performance.now() - startedAt) / 1000).toFixed(0)} s`;
   console.log(formatReport(measured, setting));
 }
 

@@ -18,7 +18,7 @@
  * Each mode runs in its own process so that the driver can read its CPU time from /proc. Run with
  * `GATEWAY_OVERHEAD_PROFILE=1` in the driver to have the children write CPU profiles (`bun --cpu-prof`).
  */
-import { headers, nuid } from "@nats-io/nats-core";
+import { nuid } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { createCommandService } from "../src/commands/command-service";
 import type { CommandEnvelope, CommandOutcome, CommandSender } from "../src/commands/envelope";
@@ -34,14 +34,11 @@ import {
 import { CommandService } from "../src/gen/clone/v1/command_service_pb";
 import { connectNats } from "../src/nats";
 import { createPublishedEvent, encodePublishedEvent } from "../src/outbox";
-import {
-  COMMAND_ID_HEADER,
-  createJetStreamCommandSender,
-  REPLY_HEADER,
-} from "../src/transport/jetstream/command-sender";
+import { createJetStreamCommandSender } from "../src/transport/jetstream/command-sender";
 import { ensureStreams, streamNames } from "../src/transport/jetstream/streams";
 import { partitionOf } from "../src/transport/partition";
 import type { SqlClient } from "../src/write-model";
+import { answerCommand, commandHeaders, createReplyWaiter } from "./bare-messaging";
 import { OVERHEAD_JWT_SECRET, OVERHEAD_USER_ID } from "./gateway-overhead-shared";
 
 const PARTITIONS = 16;
@@ -97,25 +94,11 @@ async function echoPublishServices(): Promise<ServiceRegistration[]> {
   const nats = await connectNats(natsUrl, "overhead-echo-publish");
   await ensureStreams(nats.jsm, prefix);
   const names = streamNames(prefix);
-  const replySubject = names.replySubject(nuid.next());
-  const pending = new Map<string, (data: Uint8Array) => void>();
-  nats.nc.subscribe(replySubject, {
-    callback: (_err, msg) => {
-      const id = msg.headers?.get(COMMAND_ID_HEADER);
-      const resolve = id ? pending.get(id) : undefined;
-      if (id && resolve) {
-        pending.delete(id);
-        resolve(msg.data);
-      }
-    },
-  });
+  const replies = createReplyWaiter(nats.nc, names.replySubject(nuid.next()));
   return [
     registerService(CommandService, {
       recordConversationTurn: async (request) => {
         const commandId = request.options?.commandId ?? "";
-        const reply = new Promise<Uint8Array>((resolve) => pending.set(commandId, resolve));
-        const h = headers();
-        h.set(REPLY_HEADER, replySubject);
         // About the size of a real envelope: the request's fields plus ~300 bytes of envelope.
         const body = JSON.stringify({
           commandId,
@@ -131,11 +114,11 @@ async function echoPublishServices(): Promise<ServiceRegistration[]> {
           actor: { sub: OVERHEAD_USER_ID, role: "user" },
           issuedAt: Date.now(),
         });
-        await nats.js.publish(names.commandSubject(partitionOf(request.conversationId, PARTITIONS)), body, {
-          msgID: commandId,
-          headers: h,
-        });
-        const outcome = JSON.parse(new TextDecoder().decode(await reply)) as CommandOutcome;
+        const subject = names.commandSubject(partitionOf(request.conversationId, PARTITIONS));
+        const reply = await replies.request(commandId, () =>
+          nats.js.publish(subject, body, { headers: commandHeaders(commandId, replies.subject) }),
+        );
+        const outcome = JSON.parse(new TextDecoder().decode(reply)) as CommandOutcome;
         if (!outcome.ok) throw new Error("responder failed");
         return {
           result: {
@@ -189,13 +172,10 @@ async function runResponder(): Promise<void> {
   const nc = await connect({ servers: natsUrl, name: "overhead-responder" });
   nc.subscribe(`${prefix}.cmd.*`, {
     callback: (_err, msg) => {
-      const replyTo = msg.headers?.get(REPLY_HEADER);
-      const commandId = msg.headers?.get("Nats-Msg-Id");
-      if (!replyTo || !commandId) return;
-      const h = headers();
-      h.set(COMMAND_ID_HEADER, commandId);
-      nc.publish(replyTo, encoder.encode(JSON.stringify(okOutcome(commandId, "aggregate"))), { headers: h });
-      nc.publish(`${prefix}.evt.conversation.turn_recorded`, turnEvent(commandId));
+      const commandId = answerCommand(nc, msg.headers, (id) =>
+        encoder.encode(JSON.stringify(okOutcome(id, "aggregate"))),
+      );
+      if (commandId) nc.publish(`${prefix}.evt.conversation.turn_recorded`, turnEvent(commandId));
     },
   });
   await nc.flush();

@@ -1,9 +1,10 @@
 /**
  * The measurement proper: for each concurrency, the workloads interleaved (interleave.ts), unprobed: these are
- * the timed cells of the table and the ratios. Then the command path's batching in those cells (from the events
- * they wrote), and then a separate probed pass, e2e alone at the same concurrency with the path probe on
- * (path-probe.ts), which is all the "where e2e time goes" breakdown is taken from: the probe's subscriptions and
- * stamps cost CPU, so they are kept out of the cells they explain.
+ * the timed cells of the table and the ratios (e2e, the echo, insert and JetStream-publish baselines, and the
+ * messaging floor when it runs). Then the command path's batching in those cells (from the events they wrote),
+ * and then a separate probed pass, e2e alone at the same concurrency with the path probe on (path-probe.ts),
+ * which is all the "where e2e time goes" breakdown is taken from: the probe's subscriptions and stamps cost
+ * CPU, so they are kept out of the cells they explain.
  */
 import type pg from "pg";
 import type { CommandObserver } from "./command-workload";
@@ -23,7 +24,13 @@ export interface MatrixInput {
   readonly slices: number;
   readonly maxPool: number;
   /** The workloads other than the bare insert, whose pool is sized per concurrency here. */
-  readonly ops: { readonly e2e: Operation; readonly echo: Operation; readonly jsPublish?: Operation };
+  readonly ops: {
+    readonly e2e: Operation;
+    readonly echo: Operation;
+    readonly jsPublish?: Operation;
+    /** The messaging floor (messaging-floor.ts). */
+    readonly floor?: Operation;
+  };
   readonly database: { readonly url: string; readonly pool: pg.Pool };
   readonly probe: PathProbe;
   /** The e2e mix reporting to the probe's observer, for the probed pass only. */
@@ -78,6 +85,7 @@ async function runTimedCells(input: MatrixInput, concurrency: number, out: Matri
         { name: "echo", op: input.ops.echo },
         { name: "insert", op: insert.op },
         ...(input.ops.jsPublish ? [{ name: "js-publish" as const, op: input.ops.jsPublish }] : []),
+        ...(input.ops.floor ? [{ name: "floor" as const, op: input.ops.floor }] : []),
       ],
       concurrency,
       input.durationMs,

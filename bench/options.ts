@@ -24,6 +24,7 @@ const benchEnvSchema = z.object({
   BENCH_MAX_POOL: positiveInt.default(64),
   BENCH_RELAY: flag.default(true),
   BENCH_NATS_ROW: flag.default(true),
+  BENCH_FLOOR_ROW: flag.default(true),
   BENCH_PROFILE_DIR: z.string().min(1).optional(),
 });
 
@@ -53,6 +54,11 @@ export interface BenchOptions {
   /** Also measure a bare JetStream publish (ack round trip) row (`BENCH_NATS_ROW`). */
   readonly natsRow: boolean;
   /**
+   * Also measure the messaging floor row (`BENCH_FLOOR_ROW`): the command path's gRPC and JetStream messaging
+   * alone, with a responder in place of the worker (messaging-floor.ts).
+   */
+  readonly floorRow: boolean;
+  /**
    * When set (`BENCH_PROFILE_DIR`), the service's role processes run under Bun's CPU profiler and write
    * `<role>-<n>.md` (and `.cpuprofile`) there when the run ends. Main threads only: command threads are not
    * sampled. The profiler costs some CPU itself, so compare shares, not the run's numbers.
@@ -79,6 +85,7 @@ export function loadBenchOptions(env: Record<string, string | undefined> = proce
     maxPool: e.BENCH_MAX_POOL,
     relay: e.BENCH_RELAY,
     natsRow: e.BENCH_NATS_ROW,
+    floorRow: e.BENCH_FLOOR_ROW,
     ...(e.BENCH_PROFILE_DIR === undefined ? {} : { profileDir: e.BENCH_PROFILE_DIR }),
   };
 }

@@ -1,6 +1,7 @@
 /**
- * The printed result: a markdown table of every timed cell, the two target ratios with their verdicts, where e2e
- * time goes (from the separate probed passes, not the timed cells), CPU per operation and group commit.
+ * The printed result: a markdown table of every timed cell, the two target ratios with their verdicts, the
+ * messaging floor in the targets' terms (when it ran), where e2e time goes (from the separate probed passes, not
+ * the timed cells), CPU per operation and group commit.
  */
 import type { CpuSample } from "./cpu-meter";
 import type { MatrixOutput } from "./matrix";
@@ -8,7 +9,7 @@ import type { PathBreakdown } from "./path-probe";
 import type { Summary } from "./stats";
 
 /** The workloads of a row, in print order. */
-export const workloads = ["e2e", "echo", "insert", "js-publish"] as const;
+export const workloads = ["e2e", "echo", "insert", "js-publish", "floor"] as const;
 /** A workload name. */
 export type Workload = (typeof workloads)[number];
 
@@ -17,6 +18,7 @@ const labels: Record<Workload, string> = {
   echo: "bare grpc-js echo (child process)",
   insert: "bare pg BEGIN; INSERT; COMMIT",
   "js-publish": "bare JetStream publish + ack",
+  floor: "messaging floor: gRPC → JetStream publish+ack → pull consumer → core reply, no Postgres",
 };
 
 /** Measured cells by concurrency and workload. */
@@ -50,25 +52,64 @@ export function formatTable(results: Results, insertNotes: ReadonlyMap<number, s
   return lines.join("\n");
 }
 
+/** `workload` ops/s ÷ insert-transaction ops/s at the throughput target's concurrency; NaN when unmeasured. */
+function throughputRatio(results: Results, workload: Workload): number {
+  const row = results.get(targets.throughput.concurrency);
+  const w = row?.get(workload);
+  const insert = row?.get("insert");
+  return w && insert ? w.opsPerSecond / insert.opsPerSecond : Number.NaN;
+}
+
+/** `workload` p50 ÷ (echo p50 + insert p50) at the latency target's concurrency; NaN when unmeasured. */
+function latencyRatio(results: Results, workload: Workload): number {
+  const row = results.get(targets.latency.concurrency);
+  const w = row?.get(workload);
+  const echo = row?.get("echo");
+  const insert = row?.get("insert");
+  return w && echo && insert ? w.p50Ms / (echo.p50Ms + insert.p50Ms) : Number.NaN;
+}
+
 /** The two ratio lines with PASS/FAIL (or n/a when a needed cell was not measured). */
 export function formatVerdicts(results: Results): string {
-  const cell = (c: number, w: Workload) => results.get(c)?.get(w);
   const t = targets.throughput;
-  const e2eHigh = cell(t.concurrency, "e2e");
-  const insertHigh = cell(t.concurrency, "insert");
-  const throughput = e2eHigh && insertHigh ? e2eHigh.opsPerSecond / insertHigh.opsPerSecond : Number.NaN;
+  const throughput = throughputRatio(results, "e2e");
   const l = targets.latency;
-  const e2eLow = cell(l.concurrency, "e2e");
-  const echoLow = cell(l.concurrency, "echo");
-  const insertLow = cell(l.concurrency, "insert");
-  const latency =
-    e2eLow && echoLow && insertLow ? e2eLow.p50Ms / (echoLow.p50Ms + insertLow.p50Ms) : Number.NaN;
+  const latency = latencyRatio(results, "e2e");
   const verdict = (ok: boolean, value: number) => (Number.isNaN(value) ? "n/a" : ok ? "PASS" : "FAIL");
   return [
     `throughput @${t.concurrency}: e2e ops/s / insert-txn ops/s = ${fmt(throughput, 2)} ` +
       `(target >= ${t.min}) ${verdict(throughput >= t.min, throughput)}`,
     `latency @${l.concurrency}: e2e p50 / (echo p50 + insert p50) = ${fmt(latency, 2)} ` +
       `(target <= ${l.max}) ${verdict(latency <= l.max, latency)}`,
+  ].join("\n");
+}
+
+/** How near the throughput target (a share of it) the floor's ratio is too close to call from one run. */
+const FLOOR_CLOSE_CALL = 0.1;
+
+/**
+ * The messaging floor in the targets' terms, or undefined when it did not run. The floor is the command path's
+ * messaging with no worker work at all (messaging-floor.ts), so its throughput ratio bounds what any worker
+ * behind this transport could reach on this machine: clearly below the target, the target is out of reach here.
+ */
+export function formatFloor(results: Results): string | undefined {
+  if (![...results.values()].some((row) => row.has("floor"))) return undefined;
+  const t = targets.throughput;
+  const throughput = throughputRatio(results, "floor");
+  const reach = Number.isNaN(throughput)
+    ? ""
+    : Math.abs(throughput - t.min) < FLOOR_CLOSE_CALL * t.min
+      ? `; within ${FLOOR_CLOSE_CALL * 100}% of the target of ${t.min}, too close to call from one run`
+      : throughput < t.min
+        ? `; below the target of ${t.min}, so no worker behind it can meet the target here`
+        : `; above the target of ${t.min}, so the messaging alone does not rule the target out here`;
+  const l = targets.latency;
+  const latency = latencyRatio(results, "floor");
+  return [
+    `messaging floor @${t.concurrency}: floor ops/s / insert-txn ops/s = ${fmt(throughput, 2)} ` +
+      `(the most any worker behind this transport could reach on this machine${reach})`,
+    `messaging floor @${l.concurrency}: floor p50 / (echo p50 + insert p50) = ${fmt(latency, 2)} ` +
+      `(the e2e target is <= ${l.max}; the floor does no insert)`,
   ].join("\n");
 }
 
@@ -95,7 +136,17 @@ export function formatBreakdown(breakdowns: ReadonlyMap<number, PathBreakdown>, 
 }
 
 /** Processes in the CPU table, in print order. */
-const cpuColumns = ["bench client", "gateway", "worker", "relay", "echo server", "nats-server", "postgres"];
+const cpuColumns = [
+  "bench client",
+  "gateway",
+  "worker",
+  "relay",
+  "echo server",
+  "floor server",
+  "floor responder",
+  "nats-server",
+  "postgres",
+];
 
 /**
  * CPU per operation by process, and how busy our processes and the whole machine were (in cores) while each
@@ -128,6 +179,8 @@ export function formatCpu(
   return lines.join("\n");
 }
 
+const optional = (line: string | undefined) => (line === undefined ? [] : [line]);
+
 /** The whole printed report. */
 export function formatReport(m: MatrixOutput, setting: string): string {
   const batching = [...m.batching]
@@ -142,6 +195,7 @@ export function formatReport(m: MatrixOutput, setting: string): string {
     formatTable(m.results, m.insertNotes),
     "",
     formatVerdicts(m.results),
+    ...optional(formatFloor(m.results)),
     "",
     formatBreakdown(m.breakdowns, m.probedPassMs),
     "",
