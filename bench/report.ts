@@ -1,8 +1,9 @@
 /**
  * The printed result: a markdown table of every timed cell, the two target ratios with their verdicts, the
- * messaging floor in the targets' terms (when it ran), where e2e time goes (from the separate probed passes, not
+ * messaging floor in the targets' terms and the throughput target as a CPU budget (when it ran), where e2e time goes (from the separate probed passes, not
  * the timed cells), CPU per operation and group commit.
  */
+import { availableParallelism } from "node:os";
 import type { CpuSample } from "./cpu-meter";
 import type { MatrixOutput } from "./matrix";
 import type { PathBreakdown } from "./path-probe";
@@ -113,6 +114,45 @@ export function formatFloor(results: Results): string | undefined {
   ].join("\n");
 }
 
+/** CPU per operation of each workload at each concurrency, as the matrix measured it. */
+export type CpuByWorkload = ReadonlyMap<number, ReadonlyMap<Workload, { sample: CpuSample; ops: number }>>;
+
+/** Milliseconds of CPU of every measured process in a sample. */
+function cpuTotal(sample: CpuSample): number {
+  return [...sample.byProcess.values()].reduce((a, b) => a + b, 0);
+}
+
+/**
+ * The throughput target as a CPU budget, or undefined without the floor's and the insert's CPU at its
+ * concurrency. On a machine where every process shares the same cores, a command at the target's rate
+ * (`min` × the insert rate) may cost at most `cores` ÷ that rate of CPU, all processes together. A command
+ * costs at least the messaging floor's CPU (its gRPC and messaging, nothing else) plus the bare insert's own
+ * Postgres work (it writes at least that row): when those two alone are over the budget, no implementation of
+ * this path can meet the target on this machine, whatever its worker does. `cores` is every core of the
+ * machine, the most generous budget.
+ */
+export function formatCpuBudget(results: Results, cpu: CpuByWorkload, cores: number): string | undefined {
+  const t = targets.throughput;
+  const insert = results.get(t.concurrency)?.get("insert");
+  const floorCpu = cpu.get(t.concurrency)?.get("floor");
+  const insertCpu = cpu.get(t.concurrency)?.get("insert");
+  if (!insert || !floorCpu || !insertCpu || floorCpu.ops === 0 || insertCpu.ops === 0) return undefined;
+  const rate = t.min * insert.opsPerSecond;
+  const budgetMs = (cores * 1000) / rate;
+  const floorMs = cpuTotal(floorCpu.sample) / floorCpu.ops;
+  const postgresMs = (insertCpu.sample.byProcess.get("postgres") ?? 0) / insertCpu.ops;
+  const needed = floorMs + postgresMs;
+  const verdict =
+    needed > budgetMs
+      ? "over the budget: the target cannot be met on this machine, whatever the worker does"
+      : "within the budget: the messaging and one row alone do not rule the target out here";
+  return (
+    `CPU budget @${t.concurrency}: the target's rate (${t.min} × insert = ${fmt(rate, 0)}/s) leaves ` +
+    `${fmt(budgetMs, 3)} ms of CPU per command on ${cores} cores; the messaging floor (${fmt(floorMs, 3)} ms) ` +
+    `plus the bare insert's Postgres work (${fmt(postgresMs, 3)} ms) take ${fmt(needed, 3)} ms, ${verdict}`
+  );
+}
+
 /**
  * Where the e2e time goes, per concurrency: mean ms of each segment of the path (see path-probe.ts), measured in
  * a probed pass of `passMs` after the timed cells, not in them.
@@ -152,9 +192,7 @@ const cpuColumns = [
  * CPU per operation by process, and how busy our processes and the whole machine were (in cores) while each
  * workload ran: `ops` is every successful operation of its slices, including those finished after the window.
  */
-export function formatCpu(
-  cpu: ReadonlyMap<number, ReadonlyMap<Workload, { sample: CpuSample; ops: number }>>,
-): string {
+export function formatCpu(cpu: CpuByWorkload): string {
   const lines = [
     "CPU per operation (ms of CPU, summed over cores) by process, and cores busy while it ran:",
     `| concurrency | workload | total | ${cpuColumns.join(" | ")} | ours, cores | machine, cores |`,
@@ -165,7 +203,7 @@ export function formatCpu(
       const c = row.get(workload);
       if (!c || c.ops === 0) continue;
       const per = (ms: number) => fmt(ms / c.ops, 3);
-      const ours = [...c.sample.byProcess.values()].reduce((a, b) => a + b, 0);
+      const ours = cpuTotal(c.sample);
       const cells = cpuColumns.map((p) => {
         const ms = c.sample.byProcess.get(p);
         return ms === undefined ? "" : per(ms);
@@ -196,6 +234,7 @@ export function formatReport(m: MatrixOutput, setting: string): string {
     "",
     formatVerdicts(m.results),
     ...optional(formatFloor(m.results)),
+    ...optional(formatCpuBudget(m.results, m.cpu, availableParallelism())),
     "",
     formatBreakdown(m.breakdowns, m.probedPassMs),
     "",

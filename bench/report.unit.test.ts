@@ -1,5 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { formatFloor, formatVerdicts, type Results, type Workload } from "./report";
+import type { CpuSample } from "./cpu-meter";
+import {
+  type CpuByWorkload,
+  formatCpuBudget,
+  formatFloor,
+  formatVerdicts,
+  type Results,
+  type Workload,
+} from "./report";
 import type { Summary } from "./stats";
 
 const cell = (opsPerSecond: number, p50Ms: number): Summary => ({
@@ -47,5 +55,42 @@ describe("formatFloor", () => {
     expect(formatFloor(without)).toBeUndefined();
     expect(formatVerdicts(without)).toBe(formatVerdicts(results(1_600)));
     expect(formatVerdicts(without)).toContain("e2e ops/s / insert-txn ops/s = 0.20");
+  });
+});
+
+describe("formatCpuBudget", () => {
+  const sample = (byProcess: Record<string, number>): CpuSample => ({
+    byProcess: new Map(Object.entries(byProcess)),
+    backends: new Map(),
+    machineBusyMs: 0,
+    wallMs: 1000,
+  });
+  /** At 64: 1,000 floor ops and 1,000 inserts with the given CPU totals (ms). */
+  const cpu = (floorMs: number, insertPostgresMs: number): CpuByWorkload =>
+    new Map([
+      [
+        64,
+        new Map<Workload, { sample: CpuSample; ops: number }>([
+          [
+            "floor",
+            { sample: sample({ "floor server": floorMs / 2, "nats-server": floorMs / 2 }), ops: 1000 },
+          ],
+          ["insert", { sample: sample({ "bench client": 100, postgres: insertPostgresMs }), ops: 1000 }],
+        ]),
+      ],
+    ]);
+
+  test("sets the floor's CPU plus the insert's Postgres CPU against what the target's rate leaves per command", () => {
+    // Target rate 0.5 × 4,000/s = 2,000/s: 2 cores leave 1 ms per command.
+    const over = formatCpuBudget(results(1_600), cpu(900, 150), 2);
+    expect(over).toContain("leaves 1.000 ms of CPU per command on 2 cores");
+    expect(over).toContain("messaging floor (0.900 ms)");
+    expect(over).toContain("Postgres work (0.150 ms) take 1.050 ms, over the budget");
+    expect(formatCpuBudget(results(1_600), cpu(700, 150), 2)).toContain("within the budget");
+    expect(formatCpuBudget(results(1_600), cpu(900, 150), 4)).toContain("within the budget");
+  });
+
+  test("is left out without the floor's CPU", () => {
+    expect(formatCpuBudget(results(1_600), new Map(), 2)).toBeUndefined();
   });
 });
