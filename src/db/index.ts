@@ -10,4 +10,4 @@ export {
   toMigration,
 } from "./migrations";
 export type { IsolationLevel, PoolOptions } from "./pool";
-export { createPool, GENERIC_PLANS_SQL, withTransaction } from "./pool";
+export { createPool, GENERIC_PLANS_OPTION, withTransaction } from "./pool";

@@ -7,7 +7,7 @@
  * Short TCP keepalives on both ends bound how long a silently vanished peer (a network partition) can hold it.
  */
 import pg from "pg";
-import { GENERIC_PLANS_SQL } from "../db/pool";
+import { GENERIC_PLANS_OPTION } from "../db/pool";
 import { ENSURE_CHECKPOINT_SQL, TRY_LOCK_SQL } from "./sql";
 
 /** The channel the relay LISTENs on (a NOTIFY there wakes it; nothing sends one automatically since sql/0012). */
@@ -47,6 +47,9 @@ export async function openRelaySession(options: RelaySessionOptions): Promise<Re
     connectionString: options.databaseUrl,
     application_name: `clone-outbox-relay:${options.name}`,
     connectionTimeoutMillis: 5_000,
+    // Generic plans: the round's statements are planned once, not at every round (sql.ts is written so
+    // that the generic plan walks the relay-order index).
+    options: GENERIC_PLANS_OPTION,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
   });
@@ -66,10 +69,8 @@ export async function openRelaySession(options: RelaySessionOptions): Promise<Re
   });
   try {
     await client.connect();
-    // Generic plans: the round's statements are planned once, not at every round (sql.ts is written so
-    // that the generic plan walks the relay-order index).
     await client.query(
-      `SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3; ${GENERIC_PLANS_SQL}`,
+      "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3",
     );
   } catch (error) {
     closing = true;

@@ -15,9 +15,10 @@
  * the checkpoint in one statement, so for a relay name "published_at IS NULL" and "above the checkpoint"
  * describe the same rows), but its estimate of almost no rows turns the generic plan into a bitmap scan of
  * everything above the checkpoint and a sort. The checkpoint is the authority (it is what resumes the order).
- * The one caveat: published_at is a single flag shared by all relay names, and what reads it (the backlog
- * metric, `cli lag`, the embedded drain) follows the `default` relay's checkpoint, so run one relay name per
- * database. (published_at is in no index, so the mark is a heap-only update: sql/0015.)
+ * The one caveat: run one relay name per database. A second name starts from the origin and publishes the
+ * whole history again (JetStream drops copies only within its two-minute duplicate window), and published_at
+ * is a single flag shared by all names, read (by the backlog metric, `cli lag`, the embedded drain) against
+ * the `default` relay's checkpoint. (published_at is in no index, so the mark is a heap-only update: sql/0015.)
  */
 import type { StreamPoint } from "../commands/consistency-token";
 import type { OutboxRow } from "./outbox-row";
