@@ -1,6 +1,7 @@
 /** Live turns on a real NATS server: subscribed only while this gateway has a watcher. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { headers } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
 import {
   createPublishedEvent,
   encodePublishedEvent,
@@ -47,39 +48,54 @@ async function someoneSubscribed(): Promise<boolean> {
   }
 }
 
+/** Publishes a turn as the relay does, from the test's own connection (not the watching gateway's). */
+async function publishTurn(sequence: number): Promise<void> {
+  const event = turn(sequence);
+  const h = headers();
+  h.set(PUBLISHED_EVENT_HEADERS.aggregateId, conversationId);
+  nats.nc.publish(streamNames(nats.prefix).eventSubject(event.type), encodePublishedEvent(event), {
+    headers: h,
+  });
+  await nats.nc.flush();
+}
+
+async function waitFor(seen: readonly number[], count: number): Promise<void> {
+  for (let i = 0; i < 100 && seen.length < count; i++) await Bun.sleep(10);
+}
+
 describe("live turns on NATS", () => {
   test("subscribes with the first watcher, delivers its conversation's turns, unsubscribes after the last", async () => {
-    const live = createNatsLiveTurns(nats.nc, nats.prefix);
+    // The gateway's connection is not the publisher's: only the awaited subscription orders them.
+    const gateway = await connect({ servers: nats.url });
+    const live = createNatsLiveTurns(gateway, nats.prefix);
     try {
       expect(await someoneSubscribed()).toBe(false);
 
-      const seen: number[] = [];
-      const stopA = await live.listen(conversationId, (e) => seen.push(Number(e.data.sequence)));
-      const stopB = await live.listen(crypto.randomUUID(), () => {});
-      expect(await someoneSubscribed()).toBe(true);
+      // Published as soon as listen resolved, from another connection: delivered.
+      const seenA: number[] = [];
+      const stopA = await live.listen(conversationId, (e) => seenA.push(Number(e.data.sequence)));
+      await publishTurn(1);
+      await waitFor(seenA, 1);
+      expect(seenA).toEqual([1]);
 
-      const event = turn(1);
-      const h = headers();
-      h.set(PUBLISHED_EVENT_HEADERS.aggregateId, conversationId);
-      nats.nc.publish(streamNames(nats.prefix).eventSubject(event.type), encodePublishedEvent(event), {
-        headers: h,
-      });
-      await nats.nc.flush();
-      for (let i = 0; i < 100 && seen.length === 0; i++) await Bun.sleep(10);
-      expect(seen).toEqual([1]);
-
+      // A stop called twice does not end a later watcher of the same conversation.
       stopA();
-      stopA(); // stopping twice changes nothing
+      const seenA2: number[] = [];
+      const stopA2 = await live.listen(conversationId, (e) => seenA2.push(Number(e.data.sequence)));
+      stopA();
+      await publishTurn(2);
+      await waitFor(seenA2, 1);
+      expect(seenA2).toEqual([2]);
+      expect(seenA).toEqual([1]);
+
+      const stopB = await live.listen(crypto.randomUUID(), () => {});
+      stopA2();
       expect(await someoneSubscribed()).toBe(true); // B still watches
       stopB();
       expect(await someoneSubscribed()).toBe(false);
-
-      // A new watcher subscribes again.
-      const stopC = await live.listen(conversationId, () => {});
-      expect(await someoneSubscribed()).toBe(true);
-      stopC();
     } finally {
       live.close();
+      await gateway.close();
     }
   });
 });

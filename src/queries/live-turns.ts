@@ -13,8 +13,10 @@ import { streamNames } from "../transport/jetstream/streams";
 /** Delivers a conversation's `conversation.turn_recorded` and `conversation.ended` events as they are published. */
 export interface LiveTurns {
   /**
-   * Starts delivering; resolves, once events published from then on will reach `listener`, with the function
-   * that stops.
+   * Starts delivering; resolves with the function that stops (safe to call twice) once the NATS server this
+   * gateway is connected to has the subscription, so events published from then on reach `listener`. (While
+   * disconnected it resolves at once; in a cluster the subscription reaches the other servers a moment later.
+   * A watcher catches what it missed from Postgres at the next event's sequence number.)
    */
   listen(conversationId: string, listener: (event: PublishedEvent) => void): Promise<() => void>;
 }
@@ -38,9 +40,11 @@ export function createLiveTurnsHub(): LiveTurns & {
         listeners.set(conversationId, set);
       }
       set.add(listener);
+      // Safe to call twice: a second call must not drop the set of a later watcher of the same conversation.
       return () => {
-        set.delete(listener);
-        if (set.size === 0) listeners.delete(conversationId);
+        if (set.delete(listener) && set.size === 0 && listeners.get(conversationId) === set) {
+          listeners.delete(conversationId);
+        }
       };
     },
     dispatch(event) {
@@ -87,10 +91,7 @@ export function createNatsLiveTurns(nc: NatsConnection, prefix: string): LiveTur
       if (subs.length === 0) subscribe();
       const stop = await hub.listen(conversationId, listener);
       await subscribed;
-      let stopped = false;
       return () => {
-        if (stopped) return;
-        stopped = true;
         stop();
         if (hub.size() === 0) unsubscribe();
       };
