@@ -92,6 +92,7 @@ describe("live turns on NATS", () => {
       stopA2();
       expect(await someoneSubscribed()).toBe(true); // B still watches
       stopB();
+      await gateway.flush(); // the UNSUB leaves with the gateway connection's next write
       expect(await someoneSubscribed()).toBe(false);
     } finally {
       live.close();
