@@ -1,31 +1,23 @@
 /**
  * The command path's messaging without the service around it, for the benchmark servers that measure it bare
  * (floor-server.ts and floor-responder.ts, bench:commands' messaging floor; gateway-overhead-server.ts's
- * `echo-publish` mode and its responder): the headers a command is published with, the gateway side's wait for
- * its reply on a core NATS subject, and the worker side's answer, with the header names of
- * src/transport/jetstream (so the same responder answers the real command sender too).
+ * `echo-publish` mode and its responder): the gateway side's wait for a reply on a core NATS subject and the
+ * worker side's answer, with the headers of src/transport/jetstream (`commandHeaders`, re-exported here for
+ * the servers; so the same responder answers the real command sender too).
  */
 import { headers, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
 import { COMMAND_ID_HEADER, REPLY_HEADER } from "../src/transport/jetstream/command-sender";
 
-/** The header JetStream drops a re-sent copy by (within the stream's duplicate window). */
-const MSG_ID_HEADER = "Nats-Msg-Id";
-
-/** Headers of a published command: `Nats-Msg-Id` = its id, and the subject its reply is wanted on. */
-export function commandHeaders(commandId: string, replySubject: string): MsgHdrs {
-  const h = headers();
-  h.set(MSG_ID_HEADER, commandId);
-  h.set(REPLY_HEADER, replySubject);
-  return h;
-}
+export { commandHeaders } from "../src/transport/jetstream/command-sender";
 
 /** One reply subject, subscribed, and the commands waiting for their reply on it. */
 export interface ReplyWaiter {
   readonly subject: string;
   /**
    * Registers the wait for `commandId`'s reply, then runs `publish` (which sends the command); resolves with
-   * the reply's data. The wait comes first because the reply can overtake the publish's ack. No timer: the
-   * gRPC caller's deadline ends a wait whose reply was lost.
+   * the reply's data. The wait comes first because the reply can overtake the publish's ack. No timer: a wait
+   * whose reply was lost stays pending (the caller's deadline ends the RPC, not the wait), which a benchmark
+   * whose replies all arrive can afford.
    */
   request(commandId: string, publish: () => Promise<unknown>): Promise<Uint8Array>;
 }
@@ -70,7 +62,7 @@ export function answerCommand(
   reply: (commandId: string) => Uint8Array,
 ): string | undefined {
   const replyTo = msgHeaders?.get(REPLY_HEADER);
-  const commandId = msgHeaders?.get(MSG_ID_HEADER);
+  const commandId = msgHeaders?.get("Nats-Msg-Id"); // set by commandHeaders
   if (!replyTo || !commandId) return undefined;
   const h = headers();
   h.set(COMMAND_ID_HEADER, commandId);

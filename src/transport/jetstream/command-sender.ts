@@ -9,7 +9,7 @@
  * The publish goes through `acked-publisher.ts` (one ack inbox for all commands; about half the CPU of
  * `js.publish`).
  */
-import { headers, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
+import { headers, type MsgHdrs, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
 import type { CommandEnvelope, CommandOutcome, CommandSender } from "../../commands/envelope";
 import { markDuplicate, reusedIdOutcome } from "../../commands/outcomes";
 import { AppError } from "../../errors";
@@ -36,6 +36,17 @@ export interface JetStreamCommandSenderOptions {
 export const REPLY_HEADER = "Clone-Reply-To";
 /** Header carrying the command id on a reply. */
 export const COMMAND_ID_HEADER = "Clone-Command-Id";
+
+/**
+ * Headers of a published command: `Nats-Msg-Id` = its id (JetStream drops a copy sent again within the
+ * stream's duplicate window), and the subject the sending gateway wants its reply on.
+ */
+export function commandHeaders(commandId: string, replySubject: string): MsgHdrs {
+  const h = headers();
+  h.set("Nats-Msg-Id", commandId);
+  h.set(REPLY_HEADER, replySubject);
+  return h;
+}
 
 interface Waiter {
   readonly payloadHash: string;
@@ -103,9 +114,7 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
    * first copy, or from the stored result.
    */
   async function publish(envelope: CommandEnvelope, timeoutMs: number, isOver: () => boolean): Promise<void> {
-    const h = headers();
-    h.set("Nats-Msg-Id", envelope.commandId);
-    h.set(REPLY_HEADER, replySubject);
+    const h = commandHeaders(envelope.commandId, replySubject);
     let duplicate: boolean;
     try {
       duplicate = await publisher.publish(
