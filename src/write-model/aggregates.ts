@@ -91,8 +91,10 @@ export function readStatement(
   const columns = `r.payload_hash AS r_hash, r.result AS r_result, r.token_transaction_id::text AS r_tx,
                   r.token_position AS r_pos, a.id IS NOT NULL AS a_exists, ${store.columns}`;
   if (aggregateIds.length === 1) {
-    // One command (the usual case at low load): scalar parameters, whose generic plan Postgres keeps, where
-    // arrays make it plan anew on every execution.
+    // One command (the usual case at low load): scalar parameters, whose generic plan Postgres keeps by
+    // itself, where arrays make it plan anew on every execution. The command threads force generic plans
+    // anyway (db/pool.ts); this form keeps the embedded mode's connection, which plans as Postgres chooses,
+    // from planning its most frequent read every time.
     return {
       name: `read_one_${type}`,
       text: `SELECT 1 AS k_ord, ${columns}
