@@ -379,11 +379,14 @@ describe("command executor: a batch in one write statement", () => {
       ),
     );
     expect(first.map((o) => o.ok)).toEqual([true, true]);
-    let row = await db.pool.query(
-      "SELECT active_voice_model_id, active_face_model_id, display_name FROM users WHERE id = $1",
-      [user],
-    );
-    expect(row.rows[0]).toMatchObject({ active_voice_model_id: voice, display_name: "B" });
+    const userRow = async () =>
+      (
+        await db.pool.query(
+          "SELECT active_voice_model_id, active_face_model_id, display_name FROM users WHERE id = $1",
+          [user],
+        )
+      ).rows[0];
+    expect(await userRow()).toMatchObject({ active_voice_model_id: voice, display_name: "B" });
 
     const second = await execute(
       envelopes(
@@ -395,11 +398,7 @@ describe("command executor: a batch in one write statement", () => {
       ),
     );
     expect(second.map((o) => o.ok)).toEqual([true, true]);
-    row = await db.pool.query(
-      "SELECT active_voice_model_id, active_face_model_id, display_name FROM users WHERE id = $1",
-      [user],
-    );
-    expect(row.rows[0]).toEqual({
+    expect(await userRow()).toEqual({
       active_voice_model_id: voice,
       active_face_model_id: face,
       display_name: "C",
@@ -417,10 +416,11 @@ describe("command executor: a batch in one write statement", () => {
       ),
     );
     expect(third.map((o) => o.ok)).toEqual([true, true]);
-    row = await db.pool.query("SELECT active_voice_model_id, active_face_model_id FROM users WHERE id = $1", [
-      user,
-    ]);
-    expect(row.rows[0]).toEqual({ active_voice_model_id: voice2, active_face_model_id: face2 });
+    expect(await userRow()).toEqual({
+      active_voice_model_id: voice2,
+      active_face_model_id: face2,
+      display_name: "C",
+    });
   });
 
   test("a version check that matched no row fails the whole statement, so nothing of it is written", async () => {
