@@ -45,6 +45,7 @@ describe("formatFloor", () => {
     expect(below).toContain("messaging floor @64: floor ops/s / insert-txn ops/s = 0.40");
     expect(below).toContain("below the target of 0.5");
     expect(below).toContain("messaging floor @1: floor p50 / (echo p50 + insert p50) = 1.00");
+    expect(below).toContain("(floor p50 + insert p50) / (echo p50 + insert p50) = 1.75");
     expect(formatFloor(results(2_400))).toContain("above the target of 0.5");
     expect(formatFloor(results(1_960))).toContain("within 10% of the target of 0.5, too close to call");
   });
@@ -65,8 +66,8 @@ describe("formatCpuBudget", () => {
     machineBusyMs: 0,
     wallMs: 1000,
   });
-  /** At 64: 1,000 floor ops and 1,000 inserts with the given CPU totals (ms). */
-  const cpu = (floorMs: number, insertPostgresMs: number): CpuByWorkload =>
+  /** At 64: 1,000 floor ops and 1,000 inserts (and 1,000 bare publishes) with the given CPU totals (ms). */
+  const cpu = (floorMs: number, insertPostgresMs: number, publishMs?: number): CpuByWorkload =>
     new Map([
       [
         64,
@@ -85,6 +86,21 @@ describe("formatCpuBudget", () => {
             },
           ],
           ["insert", { sample: sample({ "bench client": 100, postgres: insertPostgresMs }), ops: 1000 }],
+          ...(publishMs === undefined
+            ? []
+            : [
+                [
+                  "js-publish",
+                  {
+                    sample: sample({
+                      "bench client": publishMs / 2,
+                      "nats-server": publishMs / 2,
+                      worker: 30,
+                    }),
+                    ops: 1000,
+                  },
+                ] as const,
+              ]),
         ]),
       ],
     ]);
@@ -93,12 +109,23 @@ describe("formatCpuBudget", () => {
     // Target rate 0.5 × 4,000/s = 2,000/s: 2 cores leave 1 ms per command.
     const over = formatCpuBudget(results(1_600), cpu(900, 150), 2);
     expect(over).toContain("leaves 1.000 ms of CPU per command on 2 cores");
-    expect(over).toContain("messaging floor (0.900 ms)");
-    expect(over).toContain("Postgres work (0.150 ms) take 1.050 ms; over the budget");
+    expect(over).toContain(
+      "messaging floor (0.900 ms) and the bare insert's Postgres work (0.150 ms) take 1.050 ms",
+    );
+    expect(over).toContain("would have to fit in 0.100 ms per command, 67% of one insert");
     expect(formatCpuBudget(results(1_600), cpu(700, 150), 2)).toContain(
       "0.150 ms left per command for the worker",
     );
     expect(formatCpuBudget(results(1_600), cpu(900, 150), 4)).toContain("0.950 ms left per command");
+  });
+
+  test("counts the relay's event publish as a bare JetStream publish, in its own processes", () => {
+    const line = formatCpuBudget(results(1_600), cpu(700, 150, 200), 2);
+    expect(line).toContain("messaging floor (0.700 ms) plus the relay's event publish (0.200 ms)");
+    expect(line).toContain("take 1.050 ms; over the budget");
+    expect(formatCpuBudget(results(1_600), cpu(900, 150, 100), 2)).toContain(
+      "the messaging alone is over the budget: out of reach here, whatever the database work costs",
+    );
   });
 
   test("is left out without the floor's CPU", () => {
