@@ -1,25 +1,33 @@
 /**
  * Entry point of a command thread (node:worker_threads). Messages: see src/actors/thread-messages.ts.
+ *
+ * The thread consumes the partitions its main thread gives it, on its own NATS connection: each command goes
+ * from the partition's consumer to this thread's mailboxes and group-commit executor, and its answer goes
+ * back to the gateway from here, then the message is acked (src/transport/jetstream/partition-consumer.ts).
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { logged, wakeRelayAfterEvents } from "../src/actors/command-handlers";
 import { createCommandRuntime } from "../src/actors/command-thread";
 import type {
   CommandThreadData,
-  ThreadCommand,
+  ThreadExecution,
   ThreadInput,
-  ThreadOutcome,
   ThreadOutput,
 } from "../src/actors/thread-messages";
 import { createTickBatch } from "../src/actors/tick-batch";
-import type { CommandOutcome } from "../src/commands/envelope";
 import { createPool } from "../src/db";
 import { AppError } from "../src/errors";
 import { createLogger } from "../src/logging";
+import { timeExecution } from "../src/metrics/commands";
+import { connectNats } from "../src/nats";
+import { consumePartition, type PartitionConsumer } from "../src/transport/jetstream/partition-consumer";
+import { streamNames } from "../src/transport/jetstream/streams";
 
 const port = parentPort;
 if (!port) throw new Error("command-thread.ts must run as a worker thread");
 const data = workerData as CommandThreadData;
 const log = createLogger({ level: data.logLevel, name: `command-thread-${data.threadIndex}` });
+const warn = (message: string, fields?: Record<string, unknown>) => log.warn(fields ?? {}, message);
 const pool = createPool(data.databaseUrl, {
   max: data.poolSize,
   applicationName: `command-thread-${data.threadIndex}`,
@@ -31,61 +39,88 @@ const runtime = createCommandRuntime({
   concurrency: data.poolSize,
   maxBatch: data.maxBatch,
   ...(data.minBatchWhileBusy === undefined ? {} : { minBatchWhileBusy: data.minBatchWhileBusy }),
-  log: (message, fields) => log.warn(fields ?? {}, message),
+  log: warn,
 });
 
 function post(message: ThreadOutput): void {
   port?.postMessage(message);
 }
 
-/** Commands received and not yet answered. */
-let unanswered = 0;
-let shuttingDown = false;
-let drained: () => void = () => {};
+/** Executions finished in this tick, posted together at its end for the main thread's metrics. */
+const executions = createTickBatch<ThreadExecution>((items) =>
+  post({ kind: "executions", executions: items }),
+);
 
-/** Outcomes settled in this tick, posted together at its end. */
-const answers = createTickBatch<ThreadOutcome>((outcomes) => post({ kind: "outcomes", outcomes }));
+/** The partitions being consumed (or starting to be), by number. */
+const partitions = new Map<number, Promise<PartitionConsumer | undefined>>();
 
-function answer(id: number, outcome: CommandOutcome): void {
-  answers.add({ id, outcome });
-}
+async function start(): Promise<void> {
+  const nats = await connectNats(data.natsUrl, `clone-worker-thread-${data.threadIndex}`);
+  const wakeSubject = streamNames(data.prefix).outboxWake;
+  const handler = logged(
+    log,
+    timeExecution(
+      wakeRelayAfterEvents(
+        (envelope) => runtime.submit(envelope),
+        () => nats.nc.publish(wakeSubject),
+      ),
+      (commandType, outcome, seconds) => executions.add({ commandType, outcome, seconds }),
+    ),
+  );
 
-function accept({ id, envelope }: ThreadCommand): void {
-  if (shuttingDown) {
-    answer(id, { ok: false, error: new AppError("UNAVAILABLE", "command thread is stopping").serialize() });
-    return;
-  }
-  unanswered++;
-  runtime
-    .submit(envelope)
-    .then(
-      (outcome) => answer(id, outcome),
-      (error: unknown) => answer(id, { ok: false, error: AppError.from(error).serialize() }),
-    )
-    .finally(() => {
-      if (--unanswered === 0) drained();
+  async function consume(partition: number, durable: string): Promise<void> {
+    const starting = consumePartition({
+      nc: nats.nc,
+      js: nats.js,
+      prefix: data.prefix,
+      durable,
+      handler,
+      maxMessages: data.maxMessages,
+      log: warn,
     });
-}
-
-port.on("message", (message: ThreadInput) => {
-  if (message.kind === "commands") {
-    for (const command of message.commands) accept(command);
-  } else if (message.kind === "shutdown") {
-    // Graceful: every command already received runs to its commit and is answered; only then does the
-    // pool close. Messages posted before port.close() still reach the main thread, ahead of `exit`.
-    shuttingDown = true;
-    const allAnswered = unanswered === 0 ? Promise.resolve() : new Promise<void>((r) => (drained = r));
-    void allAnswered
-      .then(() => pool.end())
-      .catch((error: unknown) => log.warn({ error: String(error) }, "closing the pool failed"))
-      .finally(() => {
-        post({ kind: "stopped" });
-        port.close();
-      });
+    partitions.set(
+      partition,
+      starting.catch(() => undefined),
+    );
+    try {
+      await starting;
+      post({ kind: "consuming", partition });
+    } catch (error) {
+      partitions.delete(partition);
+      post({ kind: "consume-failed", partition, error: AppError.from(error).serialize() });
+    }
   }
-});
+
+  async function release(partition: number): Promise<void> {
+    const consumer = await partitions.get(partition);
+    partitions.delete(partition);
+    const draining = (await consumer?.close()) ?? 0;
+    if (draining > 0) log.info({ partition, commands: draining }, "drained partition");
+  }
+
+  port?.on("message", (message: ThreadInput) => {
+    if (message.kind === "consume") {
+      void consume(message.partition, message.durable);
+    } else if (message.kind === "release") {
+      void release(message.partition).finally(() => post({ kind: "released", partition: message.partition }));
+    } else if (message.kind === "shutdown") {
+      // Graceful: every command already delivered runs to its commit, is answered and acked; only then do
+      // the connections close. Messages posted before port.close() still reach the main thread, ahead of `exit`.
+      void Promise.all([...partitions.keys()].map(release))
+        .then(() => nats.nc.drain())
+        .then(() => pool.end())
+        .catch((error: unknown) => warn("closing the command thread failed", { error: String(error) }))
+        .finally(() => {
+          executions.flush();
+          post({ kind: "stopped" });
+          port?.close();
+        });
+    }
+  });
+}
 
 pool
   .query("SELECT 1")
+  .then(start)
   .then(() => post({ kind: "ready" }))
   .catch((error: unknown) => post({ kind: "fatal", error: AppError.from(error).serialize() }));

@@ -1,49 +1,52 @@
 /**
  * Messages between a worker process's main thread and its command threads (discriminated unions, as in
- * Temporal's `input.ts` / `output.ts`). Errors cross as {@link SerializedAppError}.
+ * Temporal's `input.ts` / `output.ts`). Errors cross as {@link SerializedAppError}. Commands themselves do
+ * not cross: a thread consumes its partitions from NATS and answers the gateways itself.
  */
-import type { CommandEnvelope, CommandOutcome } from "../commands/envelope";
 import type { SerializedAppError } from "../errors";
 
-/** A command sent to a thread, with the id its outcome comes back under. */
-export interface ThreadCommand {
-  readonly id: number;
-  readonly envelope: CommandEnvelope;
-}
-
-/** A command's outcome, under the id it was sent with. */
-export interface ThreadOutcome {
-  readonly id: number;
-  readonly outcome: CommandOutcome;
-}
-
-/**
- * Main thread -> command thread. Commands go in batches: all those handed to a thread in one tick share one
- * message (one structured clone, one wake-up of the thread).
- */
+/** Main thread -> command thread. */
 export type ThreadInput =
-  | { readonly kind: "commands"; readonly commands: readonly ThreadCommand[] }
+  /** Consume this partition's durable consumer (recreated just before by the main thread). */
+  | { readonly kind: "consume"; readonly partition: number; readonly durable: string }
+  /** Stop consuming it once its commands in flight are answered and acked. */
+  | { readonly kind: "release"; readonly partition: number }
+  /** Release every partition, close the connections, exit. */
   | { readonly kind: "shutdown" };
 
-/**
- * Command thread -> main thread. Outcomes go in batches too (those settled in one tick: usually a whole
- * group commit), so the main thread answers them in one task and NATS sends their replies in one write.
- */
+/** One command's execution, timed in the thread, for the main thread's metrics. */
+export interface ThreadExecution {
+  readonly commandType: string;
+  /** `ok` or the error code. */
+  readonly outcome: string;
+  readonly seconds: number;
+}
+
+/** Command thread -> main thread. */
 export type ThreadOutput =
   | { readonly kind: "ready" }
-  | { readonly kind: "outcomes"; readonly outcomes: readonly ThreadOutcome[] }
   | { readonly kind: "fatal"; readonly error: SerializedAppError }
+  | { readonly kind: "consuming"; readonly partition: number }
+  | { readonly kind: "consume-failed"; readonly partition: number; readonly error: SerializedAppError }
+  | { readonly kind: "released"; readonly partition: number }
+  /** The executions finished in one tick (usually a whole group commit). */
+  | { readonly kind: "executions"; readonly executions: readonly ThreadExecution[] }
   | { readonly kind: "stopped" };
 
 /** What every command thread is started with (its `workerData`). */
 export interface CommandThreadData {
   readonly databaseUrl: string;
+  readonly natsUrl: string;
+  /** NATS subject and stream prefix. */
+  readonly prefix: string;
   /** Connections this thread opens: the number of transactions (batches) it runs at once. */
   readonly poolSize: number;
   /** Most commands in one transaction. */
   readonly maxBatch: number;
   /** Commands that must be waiting to start a transaction beside a running one (see mailboxes.ts). */
   readonly minBatchWhileBusy?: number;
+  /** Messages a partition's consumer pulls ahead (at most its max_ack_pending). */
+  readonly maxMessages: number;
   readonly logLevel: string;
   readonly threadIndex: number;
 }

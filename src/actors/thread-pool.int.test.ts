@@ -1,58 +1,229 @@
 /**
- * The command threads' graceful stop on a real Postgres: every command handed to the pool before stop() is
- * applied and answered with its real outcome (after its commit); anything handed in after is UNAVAILABLE and
- * not applied, so the transport leaves it unacked.
+ * The command threads on a real Postgres and NATS: each thread consumes its partitions itself.
+ *
+ * - A graceful stop in the middle of a stream of commands: what a thread had received is applied, answered and
+ *   acked; the rest stays in the work queue, and a pool started afterwards applies it, each command once.
+ * - A thread that dies in the middle of its work is replaced and its partitions start over from their first
+ *   unacked command: every command is answered, applied once, and each conversation's turns keep the order
+ *   they were sent in.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { buildEnvelope } from "../commands/build-envelope";
-import type { CommandOutcome } from "../commands/envelope";
+import { findStoredOutcome } from "../commands/command-results";
+import type { CommandOutcome, CommandSender } from "../commands/envelope";
 import { uuidFrom } from "../commands/payload";
-import { createTestDatabase, type TestDatabase } from "../testing";
-import { createCommandThreadPool } from "./thread-pool";
+import type { DomainCommand } from "../domain";
+import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "../testing";
+import { crashMarker } from "../testing/crashing-command-thread";
+import {
+  type JetStreamCommandReceiver,
+  startJetStreamCommandReceiver,
+} from "../transport/jetstream/command-receiver";
+import { createJetStreamCommandSender } from "../transport/jetstream/command-sender";
+import { ensureStreams, streamNames } from "../transport/jetstream/streams";
+import type { ThreadExecution } from "./thread-messages";
+import { type CommandThreadPool, createCommandThreadPool } from "./thread-pool";
+
+const PARTITIONS = 4;
+const actor = { sub: "ops", role: "admin" } as const;
 
 let db: TestDatabase;
-const actor = { sub: "ops", role: "admin" } as const;
+let nats: TestNats;
+let sender: CommandSender;
+/** Pools and receivers still running, stopped after each test. */
+let running: Array<{ pool: CommandThreadPool; receiver: JetStreamCommandReceiver }> = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
+  nats = await createTestNats();
+  await ensureStreams(await jetstreamManager(nats.nc), nats.prefix);
+  sender = createJetStreamCommandSender({
+    nc: nats.nc,
+    prefix: nats.prefix,
+    partitions: PARTITIONS,
+    defaultTimeoutMs: 30_000,
+    lookup: (commandId) => findStoredOutcome(db.pool, commandId),
+  });
 });
 
-afterAll(() => db?.drop());
+afterEach(async () => {
+  for (const r of running) await stopWorker(r);
+  running = [];
+});
 
-function createUser(i: number) {
-  const userId = uuidFrom(`thread-pool-stop:${i}`);
-  return buildEnvelope(
-    { type: "CreateUser", userId, email: `tp${i}@example.com`, displayName: `TP ${i}` },
-    { commandId: `tp-${i}`, actor },
-  ).envelope;
+afterAll(async () => {
+  rmSync(crashMarker(nats.prefix), { force: true });
+  await sender?.close();
+  await nats?.cleanup();
+  await db?.drop();
+});
+
+/** What the pools logged, and when. */
+const poolLog: Array<{ message: string; at: number }> = [];
+
+async function startWorker(
+  entry = "../../workers/command-thread.ts",
+  onExecutions?: (executions: readonly ThreadExecution[]) => void,
+) {
+  const pool = await createCommandThreadPool({
+    threads: 2,
+    entry: new URL(entry, import.meta.url),
+    data: {
+      databaseUrl: db.url,
+      natsUrl: nats.url,
+      prefix: nats.prefix,
+      // One command per transaction: slow enough that a stop or a crash lands in the middle of the stream.
+      poolSize: 1,
+      maxBatch: 1,
+      maxMessages: 64,
+      logLevel: "error",
+    },
+    ...(onExecutions === undefined ? {} : { onExecutions }),
+    log: (message) => poolLog.push({ message, at: performance.now() }),
+  });
+  const receiver = await startJetStreamCommandReceiver({
+    jsm: await jetstreamManager(nats.nc),
+    prefix: nats.prefix,
+    partitions: PARTITIONS,
+    databaseUrl: db.url,
+    host: pool,
+  });
+  const worker = { pool, receiver };
+  running.push(worker);
+  return worker;
 }
 
-describe("command thread pool stop", () => {
-  test("waits for the commands in flight, answers each after its commit, refuses new ones", async () => {
-    const pool = await createCommandThreadPool({
-      threads: 2,
-      entry: new URL("../../workers/command-thread.ts", import.meta.url),
-      data: { databaseUrl: db.url, poolSize: 2, maxBatch: 8, logLevel: "warn" },
-    });
-    const inFlight: Promise<CommandOutcome>[] = Array.from({ length: 200 }, (_, i) =>
-      pool.handle(createUser(i)),
-    );
-    const stopped = pool.stop();
-    const late = await pool.handle(createUser(1000));
-    await stopped;
+async function stopWorker(worker: { pool: CommandThreadPool; receiver: JetStreamCommandReceiver }) {
+  running = running.filter((r) => r !== worker);
+  await worker.receiver.stop();
+  await worker.pool.stop();
+}
 
-    const outcomes = await Promise.all(inFlight);
-    expect(outcomes.filter((o) => !o.ok)).toEqual([]);
-    const stored = await db.pool.query(
-      "SELECT count(*)::int AS n FROM command_results WHERE command_id LIKE 'tp-%'",
-    );
-    expect(stored.rows[0].n).toBe(200);
+function send(command: DomainCommand, commandId: string): Promise<CommandOutcome> {
+  return sender.send(buildEnvelope(command, { commandId, actor }).envelope);
+}
 
-    expect(late.ok).toBe(false);
-    expect(late.ok ? "" : late.error.code).toBe("UNAVAILABLE");
-    const lateStored = await db.pool.query("SELECT 1 FROM command_results WHERE command_id = 'tp-1000'");
-    expect(lateStored.rowCount).toBe(0);
-    // stop() is idempotent.
-    await pool.stop();
-  });
+async function count(sql: string, values: unknown[]): Promise<number> {
+  return (await db.pool.query(sql, values)).rows[0].n as number;
+}
+
+/** Messages still in the COMMANDS work queue. */
+async function queued(): Promise<number> {
+  const jsm = await jetstreamManager(nats.nc);
+  return (await jsm.streams.info(streamNames(nats.prefix).commandStream)).state.messages;
+}
+
+describe("command thread pool", () => {
+  test("a graceful stop mid-stream answers what the threads received; a later pool applies the rest once", async () => {
+    const executions: ThreadExecution[] = [];
+    const first = await startWorker(undefined, (e) => executions.push(...e));
+    // More than the threads pull ahead (64 per partition), so some are still in the work queue at the stop.
+    const total = 2_000;
+    const answered: CommandOutcome[] = [];
+    const outcomes = Array.from({ length: total }, (_, i) =>
+      send(
+        {
+          type: "CreateUser",
+          userId: uuidFrom(`tp-stop:${i}`),
+          email: `tp${i}@example.com`,
+          displayName: `TP ${i}`,
+        },
+        `tp-stop-${i}`,
+      ).then((o) => {
+        answered.push(o);
+        return o;
+      }),
+    );
+    while (answered.length < 50) await Bun.sleep(5);
+    await stopWorker(first);
+    const appliedBeforeStop = await count(
+      "SELECT count(*)::int AS n FROM command_results WHERE command_id LIKE 'tp-stop-%'",
+      [],
+    );
+    // Everything stored was answered and acked; the rest waits in the work queue.
+    for (let waited = 0; answered.length < appliedBeforeStop && waited < 5_000; waited += 10)
+      await Bun.sleep(10);
+    expect(answered.length).toBe(appliedBeforeStop);
+    expect(answered.every((o) => o.ok && !o.result.duplicate)).toBe(true);
+    expect(appliedBeforeStop).toBeLessThan(total);
+    expect(await queued()).toBe(total - appliedBeforeStop);
+    // The threads' executions reached the main thread (for its metrics), each with its type and outcome.
+    expect(executions.length).toBe(appliedBeforeStop);
+    expect(executions.every((e) => e.commandType === "CreateUser" && e.outcome === "ok")).toBe(true);
+
+    await startWorker();
+    const all = await Promise.all(outcomes);
+    expect(all.every((o) => o.ok)).toBe(true);
+    expect(
+      await count(
+        "SELECT count(*)::int AS n FROM events WHERE type = 'user.created' AND metadata->>'commandId' LIKE 'tp-stop-%'",
+        [],
+      ),
+    ).toBe(total);
+    expect(await queued()).toBe(0);
+  }, 60_000);
+
+  test("a thread that dies mid-work is replaced; its partitions start over, each command applied once, in order", async () => {
+    await startWorker("../testing/crashing-command-thread.ts");
+    const userId = uuidFrom("tp-crash-owner");
+    expect(
+      (await send({ type: "CreateUser", userId, email: "owner@example.com", displayName: "O" }, "tp-crash-u"))
+        .ok,
+    ).toBe(true);
+    const conversations = Array.from({ length: 8 }, (_, i) => uuidFrom(`tp-crash-conv:${i}`));
+    for (const [i, conversationId] of conversations.entries()) {
+      const started = await send(
+        { type: "StartConversation", conversationId, userId, voiceModelId: null, faceModelId: null },
+        `tp-crash-start-${i}`,
+      );
+      expect(started.ok).toBe(true);
+    }
+    // Turns keep coming, sent in order per conversation, while thread 0 dies (CRASH_AFTER_MS after it started).
+    const perConversation = 60;
+    const outcomes: Promise<CommandOutcome>[] = [];
+    for (let k = 0; k < perConversation; k++) {
+      for (const [i, conversationId] of conversations.entries()) {
+        outcomes.push(
+          send(
+            {
+              type: "RecordConversationTurn",
+              conversationId,
+              speaker: "USER",
+              text: `#${k}`,
+              audioMs: 1,
+              latencyMs: 1,
+            },
+            `tp-crash-turn-${i}-${k}`,
+          ),
+        );
+      }
+      await Bun.sleep(10);
+    }
+    const sendingEnded = performance.now();
+    const all = await Promise.all(outcomes);
+    expect(all.filter((o) => !o.ok)).toEqual([]);
+    // The thread died while turns were still being sent, and was replaced.
+    const restart = poolLog.find((l) => l.message === "command thread exited; starting a new one");
+    expect(restart?.at).toBeLessThan(sendingEnded);
+    for (const conversationId of conversations) {
+      const turns = await db.pool.query(
+        "SELECT sequence, text FROM turns WHERE conversation_id = $1 ORDER BY sequence",
+        [conversationId],
+      );
+      expect(turns.rows.map((r) => r.sequence)).toEqual(
+        Array.from({ length: perConversation }, (_, k) => k + 1),
+      );
+      expect(turns.rows.map((r) => r.text)).toEqual(
+        Array.from({ length: perConversation }, (_, k) => `#${k}`),
+      );
+    }
+    expect(
+      await count(
+        "SELECT count(*)::int AS n FROM events WHERE type = 'conversation.turn_recorded' AND metadata->>'commandId' LIKE 'tp-crash-turn-%'",
+        [],
+      ),
+    ).toBe(perConversation * conversations.length);
+  }, 60_000);
 });

@@ -1,18 +1,21 @@
 /**
- * The command threads of a worker process, seen from its main thread.
+ * The command threads of a worker process, seen from its main thread: the host of the partitions this process
+ * owns (a {@link PartitionHost} of the JetStream command receiver).
  *
- * Why threads: JSON decoding, validation-free deciding and result encoding for thousands of commands a second
- * would otherwise share one event loop with NATS I/O. Each aggregate id is pinned to one thread (by hash), so its
- * mailbox lives in exactly one place and its commands keep their order; threads run in parallel, each with its own
- * Postgres pool and group commit. If a thread dies, its pending commands are rejected as UNAVAILABLE (the
- * transport then leaves them unacked, to be delivered again) and a new thread takes its place.
+ * Why threads: decoding, deciding and encoding thousands of commands a second would otherwise share one event
+ * loop. Partition `p` is consumed by thread `p % threads`, on that thread's own NATS connection, so every
+ * aggregate (whose partition is a hash of its id) has its mailbox in exactly one thread and its commands keep
+ * their order, and a command crosses no thread boundary between NATS, its transaction and its answer. Threads
+ * run in parallel, each with its own Postgres pool and group commit.
+ *
+ * If a thread dies, a new one takes its place and starts its partitions over: each consumer is recreated from
+ * the first unacked message, so the commands the dead thread had not acked come again, in order, and those it
+ * had applied are answered from their stored results.
  */
 import { Worker } from "node:worker_threads";
-import type { CommandEnvelope, CommandHandler, CommandOutcome } from "../commands/envelope";
 import { AppError } from "../errors";
-import { fnv1a } from "../transport/partition";
-import type { CommandThreadData, ThreadCommand, ThreadInput, ThreadOutput } from "./thread-messages";
-import { createTickBatch, type TickBatch } from "./tick-batch";
+import type { PartitionHost } from "../transport/jetstream/command-receiver";
+import type { CommandThreadData, ThreadExecution, ThreadInput, ThreadOutput } from "./thread-messages";
 
 /** Options of {@link createCommandThreadPool}. */
 export interface CommandThreadPoolOptions {
@@ -20,34 +23,38 @@ export interface CommandThreadPoolOptions {
   /** Entry module of a command thread. */
   readonly entry: URL;
   readonly data: Omit<CommandThreadData, "threadIndex">;
+  /** Told the commands each thread executed, timed there (the worker's execution metrics). */
+  readonly onExecutions?: (executions: readonly ThreadExecution[]) => void;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
 /** A running pool. */
-export interface CommandThreadPool {
-  /** Sends a command to the thread that owns its aggregate; UNAVAILABLE once the pool is stopping. */
-  readonly handle: CommandHandler;
+export interface CommandThreadPool extends PartitionHost {
   /**
-   * Lets every thread finish the commands it was given (each answered with its real outcome, after its
-   * transaction), then ends them. A thread that does not finish within `graceMs` is terminated; what it
-   * still had is answered UNAVAILABLE (not applied, so the transport leaves it unacked).
+   * Has every thread release its partitions (each command in flight answered with its real outcome, after
+   * its transaction, and acked), then ends the threads. A thread that does not finish within `graceMs` is
+   * terminated; what it had not acked comes again to the partition's next owner.
    */
   stop(graceMs?: number): Promise<void>;
 }
 
+/** A reply the main thread waits for: `consuming` or `released`, of one partition. */
+type ReplyKey = `${"consuming" | "released"}:${number}`;
+
 interface Slot {
+  readonly index: number;
   worker: Worker;
-  readonly pending: Map<number, (outcome: CommandOutcome) => void>;
-  /** Commands handed in this tick, posted together at its end. */
-  readonly outbox: TickBatch<ThreadCommand>;
+  /** Partitions this thread consumes, with how to recreate each one's consumer. */
+  readonly partitions: Map<number, () => Promise<string>>;
+  readonly waiting: Map<ReplyKey, { resolve(): void; reject(error: Error): void }>;
   ready: Promise<void>;
   /** Resolves when the current thread exited. */
   exited: Promise<void>;
+  alive: boolean;
 }
 
 /** Starts the threads and resolves when all of them are ready. */
 export async function createCommandThreadPool(options: CommandThreadPoolOptions): Promise<CommandThreadPool> {
-  let nextId = 1;
   let stopping = false;
   let stopped: Promise<void> | undefined;
   const slots: Slot[] = [];
@@ -56,29 +63,37 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
     const data: CommandThreadData = { ...options.data, threadIndex: index };
     const worker = new Worker(options.entry, { workerData: data });
     const s: Slot = slot ?? {
+      index,
       worker,
-      pending: new Map(),
-      outbox: createTickBatch((commands) => {
-        const input: ThreadInput = { kind: "commands", commands };
-        s.worker.postMessage(input);
-      }),
+      partitions: new Map(),
+      waiting: new Map(),
       ready: Promise.resolve(),
       exited: Promise.resolve(),
+      alive: true,
     };
     s.worker = worker;
+    s.alive = true;
     s.exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
     s.ready = new Promise<void>((resolve, reject) => {
       worker.on("message", (message: ThreadOutput) => {
-        if (message.kind === "ready") resolve();
-        else if (message.kind === "outcomes") {
-          for (const { id, outcome } of message.outcomes) {
-            const settle = s.pending.get(id);
-            s.pending.delete(id);
-            settle?.(outcome);
-          }
-        } else if (message.kind === "fatal") {
-          options.log?.("command thread failed", { thread: index, error: message.error.message });
-          reject(AppError.deserialize(message.error));
+        switch (message.kind) {
+          case "ready":
+            resolve();
+            break;
+          case "fatal":
+            options.log?.("command thread failed", { thread: index, error: message.error.message });
+            reject(AppError.deserialize(message.error));
+            break;
+          case "consuming":
+          case "released":
+            settle(s, `${message.kind}:${message.partition}`);
+            break;
+          case "consume-failed":
+            settle(s, `consuming:${message.partition}`, AppError.deserialize(message.error));
+            break;
+          case "executions":
+            options.onExecutions?.(message.executions);
+            break;
         }
       });
       worker.on("error", (error) => {
@@ -86,49 +101,95 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
         reject(error);
       });
     });
+    // A thread that fails before it is ready fails the pool's start; nothing else awaits `ready` then.
+    s.ready.catch(() => {});
     worker.on("exit", (code) => {
-      const unavailable = new AppError("UNAVAILABLE", "command thread exited").serialize();
-      for (const settle of s.pending.values()) settle({ ok: false, error: unavailable });
-      s.pending.clear();
-      s.outbox.clear();
-      if (!stopping) {
-        options.log?.("command thread exited; starting a new one", { thread: index, code });
-        spawn(index, s);
+      s.alive = false;
+      const gone = new AppError("UNAVAILABLE", "command thread exited");
+      for (const key of [...s.waiting.keys()]) settle(s, key, gone);
+      if (stopping) return;
+      options.log?.("command thread exited; starting a new one", {
+        thread: index,
+        code,
+        partitions: [...s.partitions.keys()],
+      });
+      spawn(index, s);
+      for (const partition of s.partitions.keys()) {
+        consumeOn(s, partition).catch((error: unknown) =>
+          options.log?.("could not start a partition over after its thread died", {
+            thread: index,
+            partition,
+            error: String(error),
+          }),
+        );
       }
     });
     return s;
   }
 
+  function settle(slot: Slot, key: ReplyKey, error?: Error): void {
+    const waiter = slot.waiting.get(key);
+    slot.waiting.delete(key);
+    if (error) waiter?.reject(error);
+    else waiter?.resolve();
+  }
+
+  /** Posts `input` and resolves when the thread answers `key`. */
+  function request(slot: Slot, input: ThreadInput, key: ReplyKey): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      slot.waiting.get(key)?.reject(new AppError("ABORTED", `superseded: ${key}`));
+      slot.waiting.set(key, { resolve, reject });
+      slot.worker.postMessage(input);
+    });
+  }
+
+  /** Recreates the partition's consumer and has the slot's current thread consume it. */
+  async function consumeOn(slot: Slot, partition: number): Promise<void> {
+    await slot.ready;
+    const prepare = slot.partitions.get(partition);
+    if (prepare === undefined) return; // released meanwhile
+    const durable = await prepare();
+    await request(slot, { kind: "consume", partition, durable }, `consuming:${partition}`);
+  }
+
+  const slotOf = (partition: number) => slots[partition % slots.length] as Slot;
+
   for (let i = 0; i < options.threads; i++) slots.push(spawn(i));
   await Promise.all(slots.map((s) => s.ready));
 
   return {
-    handle(envelope: CommandEnvelope) {
-      if (stopping) {
-        const error = new AppError("UNAVAILABLE", "command threads are stopping").serialize();
-        return Promise.resolve<CommandOutcome>({ ok: false, error });
+    async consume(partition, prepare) {
+      if (stopping) throw new AppError("UNAVAILABLE", "command threads are stopping");
+      const slot = slotOf(partition);
+      slot.partitions.set(partition, prepare);
+      try {
+        await consumeOn(slot, partition);
+      } catch (error) {
+        slot.partitions.delete(partition);
+        throw error;
       }
-      const slot = slots[fnv1a(envelope.aggregateId) % slots.length] as Slot;
-      const id = nextId++;
-      return new Promise<CommandOutcome>((resolve) => {
-        slot.pending.set(id, resolve);
-        // The transport hands over every message of a read in one synchronous run: post them once, after it.
-        slot.outbox.add({ id, envelope });
+    },
+    async release(partition) {
+      const slot = slotOf(partition);
+      if (!slot.partitions.delete(partition)) return;
+      // A dead thread acked nothing more: its partition's next owner gets the rest again.
+      if (!slot.alive) return;
+      await request(slot, { kind: "release", partition }, `released:${partition}`).catch((error: unknown) => {
+        if (!(error instanceof AppError && error.code === "UNAVAILABLE")) throw error;
       });
     },
     stop(graceMs = 30_000) {
       stopped ??= (async () => {
         stopping = true;
         await Promise.all(
-          slots.map(async (s, index) => {
-            // The thread answers everything it was sent before this message, then exits by itself.
-            s.outbox.flush();
+          slots.map(async (s) => {
+            // The thread releases what it still consumes (answering and acking what it had), then exits.
             const input: ThreadInput = { kind: "shutdown" };
-            s.worker.postMessage(input);
+            if (s.alive) s.worker.postMessage(input);
             const timer = setTimeout(() => {
               options.log?.("command thread did not stop in time; terminating it", {
-                thread: index,
-                pending: s.pending.size,
+                thread: s.index,
+                partitions: [...s.partitions.keys()],
               });
               void s.worker.terminate();
             }, graceMs);

@@ -35,15 +35,8 @@ export interface CommandMetrics {
   readonly failures: Counter<"command_type" | "code">;
   /** Records one command at the gateway; a non-`ok` outcome also counts as a failure. */
   observe(commandType: string, outcome: string, seconds: number): void;
-  /** Records one command's execution in a worker (e.g. seconds measured in a command thread). */
+  /** Records one command's execution in a worker (seconds measured in a command thread, see {@link timeExecution}). */
   observeExecution(commandType: string, outcome: string, seconds: number): void;
-  /**
-   * Wraps a worker-side command handler (`CommandHandler`): times each envelope from hand-over to outcome
-   * into `clone_command_execution_seconds`. A rejection is recorded with its code and rethrown.
-   */
-  instrumentHandler<E extends { readonly commandType: string }, O extends OutcomeLike>(
-    handler: (envelope: E) => Promise<O>,
-  ): (envelope: E) => Promise<O>;
 }
 
 /** Creates the command metrics on `registry`. */
@@ -80,19 +73,28 @@ export function createCommandMetrics(registry: Registry): CommandMetrics {
       if (outcome !== "ok") failures.inc({ command_type: commandType, code: outcome });
     },
     observeExecution,
-    instrumentHandler(handler) {
-      return async (envelope) => {
-        const started = performance.now();
-        try {
-          const outcome = await handler(envelope);
-          observeExecution(envelope.commandType, outcomeLabel(outcome), secondsSince(started));
-          return outcome;
-        } catch (error) {
-          observeExecution(envelope.commandType, errorCode(error), secondsSince(started));
-          throw error;
-        }
-      };
-    },
+  };
+}
+
+/**
+ * Wraps a worker-side command handler: times each envelope from hand-over to outcome and tells `observe`
+ * its command type, outcome label and seconds (a command thread, which has no registry, passes them on to its
+ * main thread). A rejection is observed with its code and rethrown.
+ */
+export function timeExecution<E extends { readonly commandType: string }, O extends OutcomeLike>(
+  handler: (envelope: E) => Promise<O>,
+  observe: (commandType: string, outcome: string, seconds: number) => void,
+): (envelope: E) => Promise<O> {
+  return async (envelope) => {
+    const started = performance.now();
+    try {
+      const outcome = await handler(envelope);
+      observe(envelope.commandType, outcomeLabel(outcome), secondsSince(started));
+      return outcome;
+    } catch (error) {
+      observe(envelope.commandType, errorCode(error), secondsSince(started));
+      throw error;
+    }
   };
 }
 

@@ -5,7 +5,7 @@
  */
 export type { CollectFailures } from "./collect";
 export type { CommandMetrics, OutcomeLike } from "./commands";
-export { errorCode, outcomeLabel } from "./commands";
+export { errorCode, outcomeLabel, timeExecution } from "./commands";
 export type { Metrics, MetricsOptions } from "./create-metrics";
 export { createMetrics } from "./create-metrics";
 export type { EventMetrics } from "./events";

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { AppError } from "../errors";
+import { timeExecution } from "./commands";
 import { createMetrics } from "./create-metrics";
 import { findSamples } from "./parse-exposition";
 import { scrape } from "./test-helpers";
@@ -22,17 +23,15 @@ describe("command recorders", () => {
     ]);
   });
 
-  test("instrumentHandler times each envelope into the execution histogram, by outcome", async () => {
+  test("timeExecution times each envelope into the execution histogram, by outcome", async () => {
     const m = fresh();
-    const handler = m.commands.instrumentHandler(
-      async (envelope: { commandType: string; fail?: boolean }) => {
-        await Bun.sleep(10);
-        if (envelope.fail) throw new Error("connection lost");
-        return envelope.commandType === "EndConversation"
-          ? ({ ok: false, error: { code: "FAILED_PRECONDITION" } } as const)
-          : ({ ok: true } as const);
-      },
-    );
+    const handler = timeExecution(async (envelope: { commandType: string; fail?: boolean }) => {
+      await Bun.sleep(10);
+      if (envelope.fail) throw new Error("connection lost");
+      return envelope.commandType === "EndConversation"
+        ? ({ ok: false, error: { code: "FAILED_PRECONDITION" } } as const)
+        : ({ ok: true } as const);
+    }, m.commands.observeExecution);
     expect(await handler({ commandType: "CreateUser" })).toEqual({ ok: true });
     expect(await handler({ commandType: "EndConversation" })).toEqual({
       ok: false,

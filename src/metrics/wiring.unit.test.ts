@@ -11,6 +11,7 @@ import type { MetricsSource } from "../http/server";
 import type { OutboxRelayOptions } from "../outbox/relay";
 import type { QueryCacheOptions } from "../queries/cache/types";
 import type { QueryBusOptions } from "../queries/query-bus";
+import { timeExecution } from "./commands";
 import { createMetrics } from "./create-metrics";
 import { findSamples, parseExposition } from "./parse-exposition";
 import { metricsInterceptor } from "./rpc";
@@ -27,10 +28,13 @@ describe("wiring", () => {
       metrics.views.refreshFailed;
     const onPublished: NonNullable<OutboxRelayOptions["onPublished"]> = metrics.outbox.published;
     const source: MetricsSource = metrics.render;
-    const handler: CommandHandler = metrics.commands.instrumentHandler<
+    const handler: CommandHandler = timeExecution<
       Parameters<CommandHandler>[0],
       Awaited<ReturnType<CommandHandler>>
-    >(async () => ({ ok: false, error: { name: "AppError", code: "NOT_FOUND", message: "no such user" } }));
+    >(
+      async () => ({ ok: false, error: { name: "AppError", code: "NOT_FOUND", message: "no such user" } }),
+      metrics.commands.observeExecution,
+    );
     const eventHandler: EventHandler = metrics.events.instrument("document-processor", async () => {});
     expect([
       interceptor,

@@ -1,5 +1,6 @@
 /**
- * The `worker` role: command threads behind the JetStream command receiver.
+ * The `worker` role: command threads consuming the command partitions this process owns (the JetStream
+ * command receiver holds the leases on the main thread), and the document processor.
  *
  * Several worker processes may run against one NATS and one Postgres; they share the command partitions
  * (see src/transport/partition-ownership.ts) and each runs `WORKER_THREADS` threads.
@@ -8,7 +9,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { createCommandThreadPool } from "../actors/thread-pool";
 import { findStoredOutcome } from "../commands/command-results";
-import type { CommandHandler, CommandSender } from "../commands/envelope";
+import type { CommandSender } from "../commands/envelope";
 import type { Config } from "../config";
 import { createPool } from "../db";
 import { startDocumentProcessor } from "../documents/processor";
@@ -17,9 +18,12 @@ import type { Logger } from "../logging";
 import { logFn } from "../logging";
 import type { Metrics } from "../metrics";
 import { connectNats } from "../nats";
-import { startJetStreamCommandReceiver } from "../transport/jetstream/command-receiver";
+import {
+  DEFAULT_MAX_IN_FLIGHT_PER_PARTITION,
+  startJetStreamCommandReceiver,
+} from "../transport/jetstream/command-receiver";
 import { createJetStreamCommandSender } from "../transport/jetstream/command-sender";
-import { ensureStreams, streamNames } from "../transport/jetstream/streams";
+import { ensureStreams } from "../transport/jetstream/streams";
 import type { SqlClient } from "../write-model";
 
 /** A running role. */
@@ -31,34 +35,39 @@ export interface RunningRole {
 /** Starts the command worker role. */
 export async function startWorkerRole(config: Config, log: Logger, metrics?: Metrics): Promise<RunningRole> {
   const databaseUrl = requireUrl(config.databaseUrl, "DATABASE_URL");
-  const nats = await connectNats(requireUrl(config.natsUrl, "NATS_URL"), "clone-worker");
+  const natsUrl = requireUrl(config.natsUrl, "NATS_URL");
+  const nats = await connectNats(natsUrl, "clone-worker");
   await ensureStreams(nats.jsm, config.natsPrefix);
-  // Few transactions at once per thread, so commands queue up behind them and share their commits.
-  const perThreadPool = config.workerTransactions;
   const pool = await createCommandThreadPool({
     threads: config.workerThreads,
     entry: new URL("../../workers/command-thread.ts", import.meta.url),
     data: {
       databaseUrl,
-      poolSize: perThreadPool,
+      natsUrl,
+      prefix: config.natsPrefix,
+      // Few transactions at once per thread, so commands queue up behind them and share their commits.
+      poolSize: config.workerTransactions,
       maxBatch: 64,
       minBatchWhileBusy: config.workerBusyBatch,
+      maxMessages: Math.min(256, DEFAULT_MAX_IN_FLIGHT_PER_PARTITION),
       logLevel: config.logLevel,
     },
+    ...(metrics === undefined
+      ? {}
+      : {
+          onExecutions: (executions) => {
+            for (const e of executions)
+              metrics.commands.observeExecution(e.commandType, e.outcome, e.seconds);
+          },
+        }),
     log: logFn(log, "warn"),
   });
   const receiver = await startJetStreamCommandReceiver({
-    ...nats,
+    jsm: nats.jsm,
     prefix: config.natsPrefix,
     partitions: config.commandPartitions,
     databaseUrl,
-    handler: logged(
-      log,
-      instrumented(
-        metrics,
-        wakeRelayAfterEvents(pool.handle, () => nats.nc.publish(streamNames(config.natsPrefix).outboxWake)),
-      ),
-    ),
+    host: pool,
     log: logFn(log),
   });
   // The document processor records its results through the same command path, as role `service`.
@@ -93,64 +102,6 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
       log.info({ ms: Math.round(performance.now() - started) }, "command worker stopped");
     },
   };
-}
-
-/**
- * Wraps a command handler so that the outbox relay is woken once per tick after commands that wrote events
- * (instead of a NOTIFY inside every transaction, see sql/0012_outbox_wake.sql).
- */
-export function wakeRelayAfterEvents(handler: CommandHandler, wake: () => void): CommandHandler {
-  let scheduled = false;
-  return async (envelope) => {
-    const outcome = await handler(envelope);
-    if (outcome.ok && !outcome.result.duplicate && outcome.result.events.length > 0 && !scheduled) {
-      scheduled = true;
-      queueMicrotask(() => {
-        scheduled = false;
-        wake();
-      });
-    }
-    return outcome;
-  };
-}
-
-/**
- * The handler, logging every command with its ids: at debug when it succeeded or a rule refused it, at warn
- * when it failed for another reason (INTERNAL, UNAVAILABLE, ...).
- */
-export function logged(log: Logger, handler: CommandHandler): CommandHandler {
-  const ruled = new Set([
-    "INVALID_ARGUMENT",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "PERMISSION_DENIED",
-  ]);
-  return async (envelope) => {
-    const started = performance.now();
-    const outcome = await handler(envelope);
-    const fields = {
-      commandId: envelope.commandId,
-      aggregateId: envelope.aggregateId,
-      commandType: envelope.commandType,
-      ms: Math.round((performance.now() - started) * 10) / 10,
-    };
-    if (outcome.ok)
-      log.debug(
-        { ...fields, version: outcome.result.version, duplicate: outcome.result.duplicate },
-        "command applied",
-      );
-    else if (ruled.has(outcome.error.code))
-      log.debug({ ...fields, code: outcome.error.code }, "command refused");
-    else log.warn({ ...fields, code: outcome.error.code, error: outcome.error.message }, "command failed");
-    return outcome;
-  };
-}
-
-/** The handler, timed per command type and outcome when there are metrics. */
-function instrumented(metrics: Metrics | undefined, handler: CommandHandler): CommandHandler {
-  return metrics ? metrics.commands.instrumentHandler(handler) : handler;
 }
 
 /** An event source whose handlers are timed per consumer and event type when there are metrics. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { createCommandRuntime } from "../../actors/command-thread";
 import { createCommandThreadPool } from "../../actors/thread-pool";
 import { buildEnvelope } from "../../commands/build-envelope";
@@ -25,22 +25,27 @@ beforeAll(async () => {
   db = await createTestDatabase();
   nats = await createTestNats();
   const jsm = await jetstreamManager(nats.nc);
-  const js = jetstream(nats.nc);
   await ensureStreams(jsm, nats.prefix);
   const threads = await createCommandThreadPool({
     threads: 2,
     entry: new URL("../../../workers/command-thread.ts", import.meta.url),
-    data: { databaseUrl: db.url, poolSize: 2, maxBatch: 32, logLevel: "warn" },
+    data: {
+      databaseUrl: db.url,
+      natsUrl: nats.url,
+      prefix: nats.prefix,
+      poolSize: 2,
+      maxBatch: 32,
+      maxMessages: 256,
+      logLevel: "warn",
+    },
   });
   stopThreads = threads.stop;
   receiver = await startJetStreamCommandReceiver({
-    nc: nats.nc,
-    js,
     jsm,
     prefix: nats.prefix,
     partitions: 4,
     databaseUrl: db.url,
-    handler: threads.handle,
+    host: threads,
   });
   sender = createJetStreamCommandSender({
     nc: nats.nc,

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import pino from "pino";
 import type { CommandEnvelope, CommandOutcome } from "../commands/envelope";
 import { AppError } from "../errors";
-import { logged, wakeRelayAfterEvents } from "./worker";
+import { logged, wakeRelayAfterEvents } from "./command-handlers";
 
 const envelope = {
   commandId: "cmd-1",

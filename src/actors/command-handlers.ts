@@ -1,0 +1,59 @@
+/**
+ * Wrappers of the command handler that every command thread puts around its mailboxes: logging each
+ * command, and waking the outbox relay after commands that wrote events.
+ */
+import type { CommandHandler } from "../commands/envelope";
+import type { Logger } from "../logging";
+
+/**
+ * Wraps a command handler so that the outbox relay is woken once per tick after commands that wrote events
+ * (instead of a NOTIFY inside every transaction, see sql/0012_outbox_wake.sql).
+ */
+export function wakeRelayAfterEvents(handler: CommandHandler, wake: () => void): CommandHandler {
+  let scheduled = false;
+  return async (envelope) => {
+    const outcome = await handler(envelope);
+    if (outcome.ok && !outcome.result.duplicate && outcome.result.events.length > 0 && !scheduled) {
+      scheduled = true;
+      queueMicrotask(() => {
+        scheduled = false;
+        wake();
+      });
+    }
+    return outcome;
+  };
+}
+
+/**
+ * The handler, logging every command with its ids: at debug when it succeeded or a rule refused it, at warn
+ * when it failed for another reason (INTERNAL, UNAVAILABLE, ...).
+ */
+export function logged(log: Logger, handler: CommandHandler): CommandHandler {
+  const ruled = new Set([
+    "INVALID_ARGUMENT",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "PERMISSION_DENIED",
+  ]);
+  return async (envelope) => {
+    const started = performance.now();
+    const outcome = await handler(envelope);
+    const fields = {
+      commandId: envelope.commandId,
+      aggregateId: envelope.aggregateId,
+      commandType: envelope.commandType,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    };
+    if (outcome.ok)
+      log.debug(
+        { ...fields, version: outcome.result.version, duplicate: outcome.result.duplicate },
+        "command applied",
+      );
+    else if (ruled.has(outcome.error.code))
+      log.debug({ ...fields, code: outcome.error.code }, "command refused");
+    else log.warn({ ...fields, code: outcome.error.code, error: outcome.error.message }, "command failed");
+    return outcome;
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * Consuming one command partition: every message, in stream order and without waiting, goes to the handler,
+ * whose mailboxes keep an aggregate's commands in that order. When the handler's outcome is in (the
+ * transaction committed, or a stored result was read), the gateway is answered and only then the message is
+ * acked, so a crash before the ack replays the command, which the command-results table answers without
+ * applying it twice. A command the handler could not apply (UNAVAILABLE: not applied, not stored) is left to
+ * be delivered again.
+ *
+ * Runs in the command thread that owns the partition, on that thread's own NATS connection, so a command
+ * crosses no thread boundary between NATS and its transaction.
+ */
+import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { headers, type NatsConnection } from "@nats-io/nats-core";
+import type { CommandEnvelope, CommandHandler, CommandOutcome } from "../../commands/envelope";
+import { AppError } from "../../errors";
+import { COMMAND_ID_HEADER, REPLY_HEADER } from "./command-sender";
+import { streamNames } from "./streams";
+
+/** Options of {@link consumePartition}. */
+export interface PartitionConsumerOptions {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly prefix: string;
+  /** The partition's durable consumer, as `resetPartitionConsumer` made it. */
+  readonly durable: string;
+  readonly handler: CommandHandler;
+  /** Messages pulled ahead (at most the consumer's max_ack_pending). */
+  readonly maxMessages: number;
+  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** A partition being consumed. */
+export interface PartitionConsumer {
+  /**
+   * Stops pulling, waits for the commands in flight to be answered and acked, and makes sure the server has
+   * the acks; whatever is delivered after the close began stays unacked for the next owner.
+   * @returns how many commands were still in flight when it began.
+   */
+  close(): Promise<number>;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Starts consuming the partition's durable consumer. */
+export async function consumePartition(options: PartitionConsumerOptions): Promise<PartitionConsumer> {
+  const { nc, handler, log } = options;
+  const inFlight = new Set<Promise<void>>();
+  let closed = false;
+
+  function deliver(msg: JsMsg): void {
+    if (closed) return;
+    let envelope: CommandEnvelope;
+    try {
+      envelope = JSON.parse(decoder.decode(msg.data)) as CommandEnvelope;
+    } catch (error) {
+      log?.("dropping an unreadable command message", { error: String(error), seq: msg.seq });
+      msg.term();
+      return;
+    }
+    const done = handler(envelope)
+      .catch((error: unknown): CommandOutcome => ({ ok: false, error: AppError.from(error).serialize() }))
+      .then((outcome) => {
+        if (!outcome.ok && outcome.error.code === "UNAVAILABLE") {
+          // Not applied and not stored: leave it to be delivered again rather than lose it.
+          msg.nak(1000);
+          return;
+        }
+        const replyTo = msg.headers?.get(REPLY_HEADER);
+        if (replyTo) {
+          const h = headers();
+          h.set(COMMAND_ID_HEADER, envelope.commandId);
+          nc.publish(replyTo, encoder.encode(JSON.stringify(outcome)), { headers: h });
+        }
+        msg.ack();
+      })
+      .finally(() => inFlight.delete(done));
+    inFlight.add(done);
+  }
+
+  const consumer = await options.js.consumers.get(streamNames(options.prefix).commandStream, options.durable);
+  const messages: ConsumerMessages = await consumer.consume({
+    max_messages: options.maxMessages,
+    callback: deliver,
+  });
+  return {
+    async close() {
+      closed = true;
+      await messages.close().catch(() => {});
+      const draining = inFlight.size;
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      // Acks are fire-and-forget publishes: make sure the server has them before the partition is handed
+      // on, or its next owner would get those commands again (harmless, answered from the stored result).
+      await nc.flush().catch(() => {});
+      return draining;
+    },
+  };
+}
