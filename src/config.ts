@@ -4,6 +4,7 @@
  * Every setting is validated by a zod schema with a default and a documented unit; a bad value fails at
  * start-up with an error that names the variable. Everything else receives a typed {@link Config}.
  */
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -46,7 +47,7 @@ export const envSchema = z.object({
     .enum(["0", "1", "true", "false"])
     .default("true")
     .transform((v) => v === "1" || v === "true"),
-  WORKER_THREADS: positiveInt.default(2),
+  WORKER_THREADS: positiveInt.optional(),
   WORKER_TRANSACTIONS: positiveInt.default(2),
   WORKER_BUSY_BATCH: positiveInt.default(4),
   CONSISTENCY_THREADS: positiveInt.default(2),
@@ -89,6 +90,7 @@ export interface Config {
     /** Whether an invalidated entry that was in use is loaded again at once. */
     readonly reloadInvalidated: boolean;
   };
+  /** Command threads per worker process (`WORKER_THREADS`; default {@link defaultWorkerThreads}). */
   readonly workerThreads: number;
   /** Transactions a command thread runs at once (its connections); fewer means larger group commits. */
   readonly workerTransactions: number;
@@ -114,6 +116,17 @@ export interface Config {
 /** Raised when an environment variable is invalid; the message names every bad variable. */
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
+}
+
+/**
+ * Command threads per worker process when `WORKER_THREADS` is unset: one per two cores, at least one. A
+ * thread does its partitions' NATS I/O, deciding and Postgres I/O itself, and the other half of the cores is
+ * left to what a command also needs (NATS, Postgres, the gateway), which usually run on the same kind of
+ * machine. Measured on 2 cores with everything on one machine: 1 thread gave 17% more commands/s than 2
+ * (twice the commands per group commit, a third less worker CPU per command).
+ */
+export function defaultWorkerThreads(cores: number): number {
+  return Math.max(1, Math.floor(cores / 2));
 }
 
 /**
@@ -147,7 +160,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       refreshAhead: e.QUERY_CACHE_REFRESH_AHEAD,
       reloadInvalidated: e.QUERY_CACHE_RELOAD_INVALIDATED,
     },
-    workerThreads: e.WORKER_THREADS,
+    workerThreads: e.WORKER_THREADS ?? defaultWorkerThreads(availableParallelism()),
     workerTransactions: e.WORKER_TRANSACTIONS,
     workerBusyBatch: e.WORKER_BUSY_BATCH,
     consistencyThreads: e.CONSISTENCY_THREADS,

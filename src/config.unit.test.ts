@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError, loadConfig } from "./config";
+import { availableParallelism } from "node:os";
+import { ConfigError, defaultWorkerThreads, loadConfig } from "./config";
 
 describe("config", () => {
   test("defaults: embedded mode, ports of API.md, 60 s cache TTL", () => {
@@ -10,6 +11,11 @@ describe("config", () => {
     expect(c.httpPort).toBe(8080);
     expect(c.cache.ttlMs).toBe(60_000);
     expect(c.consistencyRefreshMode).toBe("keyed");
+    expect(c.workerThreads).toBe(defaultWorkerThreads(availableParallelism()));
+  });
+
+  test("command threads default to one per two cores, at least one", () => {
+    expect([1, 2, 3, 4, 8].map(defaultWorkerThreads)).toEqual([1, 1, 1, 2, 4]);
   });
 
   test("values are parsed and typed", () => {
