@@ -149,6 +149,8 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
     const prepare = slot.partitions.get(partition);
     if (prepare === undefined) return; // released meanwhile
     const durable = await prepare();
+    // Released while its consumer was being recreated (the lease connection was lost): not consumed.
+    if (slot.partitions.get(partition) !== prepare) return;
     await request(slot, { kind: "consume", partition, durable }, `consuming:${partition}`);
   }
 
