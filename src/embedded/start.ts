@@ -29,6 +29,7 @@ import { createLiveTurnsHub, liveTypes } from "../queries/live-turns";
 import { createReadSide } from "../queries/read-side";
 import { buildGateway, readSideMetrics } from "../roles/gateway";
 import { createInProcessCommandSender } from "../transport/in-process";
+import { MAX_PREPARED_PARTS } from "../write-model";
 import { startEmbeddedDatabase } from "./database";
 import { drainEmbedded } from "./drain";
 
@@ -55,9 +56,6 @@ export interface RunningEmbedded {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Most commands in one transaction. */
-const MAX_BATCH = 64;
-
 /** Starts the embedded mode on `config.embeddedDataDir`, binding `config.grpc`. */
 export async function startEmbedded(config: Config, log: Logger): Promise<RunningEmbedded> {
   const started = performance.now();
@@ -78,7 +76,8 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     const sender = createInProcessCommandSender({
       connect: () => database.pool.connect(),
       concurrency: 1,
-      maxBatch: MAX_BATCH,
+      // No batch larger than a combined statement that is prepared (write-model/combined-statement.ts).
+      maxBatch: MAX_PREPARED_PARTS,
       defaultTimeoutMs: config.commandTimeoutMs,
       onCommitted: () => relay?.wake(),
       log: logFn(log, "warn"),

@@ -24,7 +24,7 @@ import {
 } from "../transport/jetstream/command-receiver";
 import { createJetStreamCommandSender } from "../transport/jetstream/command-sender";
 import { ensureStreams } from "../transport/jetstream/streams";
-import type { SqlClient } from "../write-model";
+import { MAX_PREPARED_PARTS, type SqlClient } from "../write-model";
 
 /** A running role. */
 export interface RunningRole {
@@ -47,7 +47,8 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
       prefix: config.natsPrefix,
       // Few transactions at once per thread, so commands queue up behind them and share their commits.
       poolSize: config.workerTransactions,
-      maxBatch: 64,
+      // No batch larger than a combined statement that is prepared (write-model/combined-statement.ts).
+      maxBatch: MAX_PREPARED_PARTS,
       minBatchWhileBusy: config.workerBusyBatch,
       maxMessages: Math.min(256, DEFAULT_MAX_IN_FLIGHT_PER_PARTITION),
       logLevel: config.logLevel,

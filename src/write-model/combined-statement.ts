@@ -46,10 +46,12 @@ const prepared = new Set<string>();
 let preparedBudget = 1_000_000;
 /**
  * Batches of more parts are never prepared: Postgres keeps a plan per prepared statement and connection, and
- * the plan of a statement of hundreds of CTEs is large, while so large a batch spreads its parse over many
- * commands anyway.
+ * the plan of a statement of hundreds of CTEs is large. Such a batch is parsed and planned anew at every
+ * commit, which costs Postgres more than its larger commit saves, so the command threads make no larger
+ * batches (measured at concurrency 64 on 2 cores: batches of up to 64 commands took 0.39 ms of Postgres CPU
+ * per command, a third of them in unprepared statements; batches of up to 16 took 0.30 ms).
  */
-const MAX_PREPARED_PARTS = 16;
+export const MAX_PREPARED_PARTS = 16;
 
 /** Combines parts into one statement (a single part keeps its plain names, as a command alone). */
 export function combineParts(parts: readonly StatementPart[]): CombinedStatement {
