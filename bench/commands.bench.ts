@@ -145,7 +145,8 @@ async function main(): Promise<void> {
     `${options.durationMs / 1000} s per cell in ${options.slices} interleaved slices; ` +
     `mix ${Math.round((1 - options.createUserShare) * 100)}% RecordConversationTurn over ` +
     `${options.conversations} conversations, ${Math.round(options.createUserShare * 100)}% CreateUser; ` +
-    `1 gateway, 1 worker${options.relay ? ", 1 relay" : ""}` +
+    `1 gateway, 1 worker (${stack.workerThreads} command thread${stack.workerThreads === 1 ? "" : "s"})` +
+    `${options.relay ? ", 1 relay" : ""}` +
     `${floor ? "; floor: 1 server, 1 responder" : ""}; total ${((performance.now() - startedAt) / 1000).toFixed(0)} s`;
   console.log(formatReport(measured, setting));
 }

@@ -16,6 +16,8 @@ import {
 export interface ServiceStack {
   /** `127.0.0.1:<port>` of the gateway. */
   readonly gatewayAddress: string;
+  /** Command threads the worker runs (its default, or `WORKER_THREADS`), as its start-up line says. */
+  readonly workerThreads: number;
   /** Child processes, for the report. */
   readonly processes: readonly RoleProcess[];
   /** Stops every process, gracefully if it can (SIGTERM), else SIGKILL. */
@@ -53,11 +55,12 @@ export async function startServiceStack(
         processes.push(p);
         return p;
       });
-    await start("worker", workerReady);
+    const worker = await start("worker", workerReady);
+    const workerThreads = (await worker.waitForLog(workerReady)).threads as number;
     if (options.relay) await start("relay", relayReady);
     const gateway = await start("gateway", gatewayReady);
     const port = (await gateway.waitForLog(gatewayReady)).grpcPort as number;
-    return { gatewayAddress: `127.0.0.1:${port}`, processes, stop };
+    return { gatewayAddress: `127.0.0.1:${port}`, workerThreads, processes, stop };
   } catch (error) {
     await stop();
     throw error;
