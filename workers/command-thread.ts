@@ -69,6 +69,11 @@ async function start(): Promise<void> {
   );
 
   async function consume(partition: number, durable: string): Promise<void> {
+    if (partitions.has(partition)) {
+      // Already consumed here (a repeated request): one consumer per partition, or its order would split.
+      post({ kind: "consuming", partition });
+      return;
+    }
     const starting = consumePartition({
       nc: nats.nc,
       js: nats.js,

@@ -4,8 +4,8 @@
  * - A graceful stop in the middle of a stream of commands: what a thread had received is applied, answered and
  *   acked; the rest stays in the work queue, and a pool started afterwards applies it, each command once.
  * - A thread that dies in the middle of its work is replaced and its partitions start over from their first
- *   unacked command: every command is answered, applied once, and each conversation's turns keep the order
- *   they were sent in.
+ *   unacked command (and so again when the replacement fails at start-up): every command is answered, applied
+ *   once, and each conversation's turns keep the order they were sent in.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
@@ -204,9 +204,12 @@ describe("command thread pool", () => {
     const sendingEnded = performance.now();
     const all = await Promise.all(outcomes);
     expect(all.filter((o) => !o.ok)).toEqual([]);
-    // The thread died while turns were still being sent, and was replaced.
-    const restart = poolLog.find((l) => l.message === "command thread exited; starting a new one");
-    expect(restart?.at).toBeLessThan(sendingEnded);
+    // The thread died while turns were still being sent, and was replaced; its replacement failed at
+    // start-up and was replaced in turn.
+    const restarts = poolLog.filter((l) => l.message === "command thread exited; starting a new one");
+    expect(restarts).toHaveLength(2);
+    expect(restarts[0]?.at).toBeLessThan(sendingEnded);
+    expect(poolLog.map((l) => l.message)).toContain("command thread failed");
     for (const conversationId of conversations) {
       const turns = await db.pool.query(
         "SELECT sequence, text FROM turns WHERE conversation_id = $1 ORDER BY sequence",

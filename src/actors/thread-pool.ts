@@ -51,11 +51,18 @@ interface Slot {
   /** Resolves when the current thread exited. */
   exited: Promise<void>;
   alive: boolean;
+  /** `performance.now()` when the current thread was started. */
+  spawnedAt: number;
 }
+
+/** The least time between a thread's start and its replacement's, and between tries to start a partition over. */
+const RESPAWN_DELAY_MS = 1_000;
 
 /** Starts the threads and resolves when all of them are ready. */
 export async function createCommandThreadPool(options: CommandThreadPoolOptions): Promise<CommandThreadPool> {
   let stopping = false;
+  /** Set once every first thread was ready: from then on a thread that dies or fails is replaced. */
+  let started = false;
   let stopped: Promise<void> | undefined;
   const slots: Slot[] = [];
 
@@ -70,9 +77,11 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
       ready: Promise.resolve(),
       exited: Promise.resolve(),
       alive: true,
+      spawnedAt: 0,
     };
     s.worker = worker;
     s.alive = true;
+    s.spawnedAt = performance.now();
     s.exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
     s.ready = new Promise<void>((resolve, reject) => {
       worker.on("message", (message: ThreadOutput) => {
@@ -83,6 +92,8 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
           case "fatal":
             options.log?.("command thread failed", { thread: index, error: message.error.message });
             reject(AppError.deserialize(message.error));
+            // At start-up this fails the pool; later, the thread is replaced (see "exit").
+            if (started) void worker.terminate();
             break;
           case "consuming":
           case "released":
@@ -101,30 +112,46 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
         reject(error);
       });
     });
-    // A thread that fails before it is ready fails the pool's start; nothing else awaits `ready` then.
+    // Awaited by the pool's start and by consumeOn, which handle its failure.
     s.ready.catch(() => {});
     worker.on("exit", (code) => {
       s.alive = false;
       const gone = new AppError("UNAVAILABLE", "command thread exited");
       for (const key of [...s.waiting.keys()]) settle(s, key, gone);
-      if (stopping) return;
+      if (stopping || !started) return;
       options.log?.("command thread exited; starting a new one", {
         thread: index,
         code,
         partitions: [...s.partitions.keys()],
       });
-      spawn(index, s);
-      for (const partition of s.partitions.keys()) {
-        consumeOn(s, partition).catch((error: unknown) =>
-          options.log?.("could not start a partition over after its thread died", {
-            thread: index,
-            partition,
-            error: String(error),
-          }),
-        );
-      }
+      // A replacement that dies at once (its database is down) is not respawned in a tight loop.
+      const delay = performance.now() - s.spawnedAt < RESPAWN_DELAY_MS ? RESPAWN_DELAY_MS : 0;
+      setTimeout(() => {
+        if (stopping) return;
+        spawn(index, s);
+        for (const partition of s.partitions.keys()) startOver(s, partition);
+      }, delay);
     });
     return s;
+  }
+
+  /**
+   * Has the slot's new thread consume `partition` again; retried while that thread lives and the partition is
+   * still the slot's (a later replacement starts it over itself).
+   */
+  function startOver(slot: Slot, partition: number): void {
+    const thread = slot.worker;
+    consumeOn(slot, partition).catch((error: unknown) => {
+      options.log?.("could not start a partition over; retrying", {
+        thread: slot.index,
+        partition,
+        error: String(error),
+      });
+      setTimeout(() => {
+        if (!stopping && slot.worker === thread && slot.alive && slot.partitions.has(partition))
+          startOver(slot, partition);
+      }, RESPAWN_DELAY_MS);
+    });
   }
 
   function settle(slot: Slot, key: ReplyKey, error?: Error): void {
@@ -157,7 +184,14 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
   const slotOf = (partition: number) => slots[partition % slots.length] as Slot;
 
   for (let i = 0; i < options.threads; i++) slots.push(spawn(i));
-  await Promise.all(slots.map((s) => s.ready));
+  try {
+    await Promise.all(slots.map((s) => s.ready));
+  } catch (error) {
+    stopping = true;
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+    throw error;
+  }
+  started = true;
 
   return {
     async consume(partition, prepare) {

@@ -1,18 +1,21 @@
 /**
- * A command thread for the thread pool's restart test: the real one (workers/command-thread.ts), except that
- * the first thread 0 started for a NATS prefix exits abruptly `CRASH_AFTER_MS` after it started, in the middle
- * of its work. A marker file (per prefix) makes the thread started in its place run normally.
+ * A command thread for the thread pool's restart test: the real one (workers/command-thread.ts), except for
+ * the first two threads 0 started for a NATS prefix. The first exits abruptly `CRASH_AFTER_MS` after it
+ * started, in the middle of its work; the one started in its place reports a fatal start-up error (as when
+ * its database is unreachable) and stays up doing nothing; the third runs normally. A marker file per prefix
+ * counts them.
  */
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isMainThread, workerData } from "node:worker_threads";
-import type { CommandThreadData } from "../actors/thread-messages";
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import type { CommandThreadData, ThreadOutput } from "../actors/thread-messages";
+import { AppError } from "../errors";
 
-/** How long the doomed thread runs. */
+/** How long the first thread runs. */
 export const CRASH_AFTER_MS = 400;
 
-/** The marker file of a prefix: present once its thread 0 crashed. */
+/** The marker file of a prefix: `crashed`, then `failed`. */
 export function crashMarker(prefix: string): string {
   return join(tmpdir(), `clone-crashing-thread-${prefix}`);
 }
@@ -21,9 +24,20 @@ export function crashMarker(prefix: string): string {
 if (!isMainThread) {
   const data = workerData as CommandThreadData;
   const marker = crashMarker(data.prefix);
-  if (data.threadIndex === 0 && !existsSync(marker)) {
+  const state = existsSync(marker) ? readFileSync(marker, "utf8") : "";
+  if (data.threadIndex === 0 && state === "") {
     writeFileSync(marker, "crashed");
     setTimeout(() => process.exit(70), CRASH_AFTER_MS);
+    await import("../../workers/command-thread");
+  } else if (data.threadIndex === 0 && state === "crashed") {
+    writeFileSync(marker, "failed");
+    const fatal: ThreadOutput = {
+      kind: "fatal",
+      error: new AppError("UNAVAILABLE", "the database is unreachable (simulated)").serialize(),
+    };
+    parentPort?.postMessage(fatal);
+    setInterval(() => {}, 60_000);
+  } else {
+    await import("../../workers/command-thread");
   }
-  await import("../../workers/command-thread");
 }
