@@ -51,8 +51,19 @@ const executions = createTickBatch<ThreadExecution>((items) =>
   post({ kind: "executions", executions: items }),
 );
 
-/** The partitions being consumed (or starting to be), by number. */
-const partitions = new Map<number, Promise<PartitionConsumer | undefined>>();
+/** The partitions being consumed, by number. */
+const consumers = new Map<number, PartitionConsumer>();
+/** The last operation queued on each partition: they run one after another, in the order asked. */
+const queues = new Map<number, Promise<void>>();
+
+function serially(partition: number, operation: () => Promise<void>): Promise<void> {
+  const run = (queues.get(partition) ?? Promise.resolve()).then(operation);
+  const settled = run.catch((error: unknown) =>
+    warn("a partition operation failed", { partition, error: String(error) }),
+  );
+  queues.set(partition, settled);
+  return settled;
+}
 
 async function start(): Promise<void> {
   const nats = await connectNats(data.natsUrl, `clone-worker-thread-${data.threadIndex}`);
@@ -68,50 +79,51 @@ async function start(): Promise<void> {
     ),
   );
 
-  async function consume(partition: number, durable: string): Promise<void> {
-    if (partitions.has(partition)) {
-      // Already consumed here (a repeated request): one consumer per partition, or its order would split.
-      post({ kind: "consuming", partition });
-      return;
+  async function consume(partition: number, durable: string, maxMessages: number): Promise<void> {
+    // Already consumed here (asked again): one consumer per partition, or its order would split.
+    if (!consumers.has(partition)) {
+      try {
+        const consumer = await consumePartition({
+          nc: nats.nc,
+          js: nats.js,
+          prefix: data.prefix,
+          durable,
+          handler,
+          maxMessages,
+          log: warn,
+        });
+        consumers.set(partition, consumer);
+      } catch (error) {
+        post({ kind: "consume-failed", partition, error: AppError.from(error).serialize() });
+        return;
+      }
     }
-    const starting = consumePartition({
-      nc: nats.nc,
-      js: nats.js,
-      prefix: data.prefix,
-      durable,
-      handler,
-      maxMessages: data.maxMessages,
-      log: warn,
-    });
-    partitions.set(
-      partition,
-      starting.catch(() => undefined),
-    );
-    try {
-      await starting;
-      post({ kind: "consuming", partition });
-    } catch (error) {
-      partitions.delete(partition);
-      post({ kind: "consume-failed", partition, error: AppError.from(error).serialize() });
-    }
+    post({ kind: "consuming", partition });
   }
 
   async function release(partition: number): Promise<void> {
-    const consumer = await partitions.get(partition);
-    partitions.delete(partition);
+    const consumer = consumers.get(partition);
+    consumers.delete(partition);
     const draining = (await consumer?.close()) ?? 0;
     if (draining > 0) log.info({ partition, commands: draining }, "drained partition");
   }
 
   port?.on("message", (message: ThreadInput) => {
     if (message.kind === "consume") {
-      void consume(message.partition, message.durable);
+      const { partition, durable, maxMessages } = message;
+      void serially(partition, () => consume(partition, durable, maxMessages));
     } else if (message.kind === "release") {
-      void release(message.partition).finally(() => post({ kind: "released", partition: message.partition }));
+      const { partition } = message;
+      void serially(partition, () => release(partition)).then(() => post({ kind: "released", partition }));
     } else if (message.kind === "shutdown") {
       // Graceful: every command already delivered runs to its commit, is answered and acked; only then do
       // the connections close. Messages posted before port.close() still reach the main thread, ahead of `exit`.
-      void Promise.all([...partitions.keys()].map(release))
+      void Promise.all([...queues.values()])
+        .then(() =>
+          Promise.all(
+            [...consumers.keys()].map((partition) => serially(partition, () => release(partition))),
+          ),
+        )
         .then(() => nats.nc.drain())
         .then(() => pool.end())
         .catch((error: unknown) => warn("closing the command thread failed", { error: String(error) }))

@@ -8,7 +8,13 @@ import type { SerializedAppError } from "../errors";
 /** Main thread -> command thread. */
 export type ThreadInput =
   /** Consume this partition's durable consumer (recreated just before by the main thread). */
-  | { readonly kind: "consume"; readonly partition: number; readonly durable: string }
+  | {
+      readonly kind: "consume";
+      readonly partition: number;
+      readonly durable: string;
+      /** Messages to pull ahead (at most the consumer's max_ack_pending). */
+      readonly maxMessages: number;
+    }
   /** Stop consuming it once its commands in flight are answered and acked. */
   | { readonly kind: "release"; readonly partition: number }
   /** Release every partition, close the connections, exit. */
@@ -45,8 +51,6 @@ export interface CommandThreadData {
   readonly maxBatch: number;
   /** Commands that must be waiting to start a transaction beside a running one (see mailboxes.ts). */
   readonly minBatchWhileBusy?: number;
-  /** Messages a partition's consumer pulls ahead (at most its max_ack_pending). */
-  readonly maxMessages: number;
   readonly logLevel: string;
   readonly threadIndex: number;
 }

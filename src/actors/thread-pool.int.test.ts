@@ -9,7 +9,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { buildEnvelope } from "../commands/build-envelope";
 import { findStoredOutcome } from "../commands/command-results";
 import type { CommandOutcome, CommandSender } from "../commands/envelope";
@@ -22,7 +22,8 @@ import {
   startJetStreamCommandReceiver,
 } from "../transport/jetstream/command-receiver";
 import { createJetStreamCommandSender } from "../transport/jetstream/command-sender";
-import { ensureStreams, streamNames } from "../transport/jetstream/streams";
+import { ensureStreams, resetPartitionConsumer, streamNames } from "../transport/jetstream/streams";
+import { partitionOf } from "../transport/partition";
 import type { ThreadExecution } from "./thread-messages";
 import { type CommandThreadPool, createCommandThreadPool } from "./thread-pool";
 
@@ -51,6 +52,7 @@ beforeAll(async () => {
 afterEach(async () => {
   for (const r of running) await stopWorker(r);
   running = [];
+  poolLog.length = 0;
 });
 
 afterAll(async () => {
@@ -63,11 +65,11 @@ afterAll(async () => {
 /** What the pools logged, and when. */
 const poolLog: Array<{ message: string; at: number }> = [];
 
-async function startWorker(
+function startPool(
   entry = "../../workers/command-thread.ts",
   onExecutions?: (executions: readonly ThreadExecution[]) => void,
-) {
-  const pool = await createCommandThreadPool({
+): Promise<CommandThreadPool> {
+  return createCommandThreadPool({
     threads: 2,
     entry: new URL(entry, import.meta.url),
     data: {
@@ -77,12 +79,15 @@ async function startWorker(
       // One command per transaction: slow enough that a stop or a crash lands in the middle of the stream.
       poolSize: 1,
       maxBatch: 1,
-      maxMessages: 64,
       logLevel: "error",
     },
     ...(onExecutions === undefined ? {} : { onExecutions }),
     log: (message) => poolLog.push({ message, at: performance.now() }),
   });
+}
+
+async function startWorker(entry?: string, onExecutions?: (executions: readonly ThreadExecution[]) => void) {
+  const pool = await startPool(entry, onExecutions);
   const receiver = await startJetStreamCommandReceiver({
     jsm: await jetstreamManager(nats.nc),
     prefix: nats.prefix,
@@ -148,6 +153,9 @@ describe("command thread pool", () => {
     expect(answered.length).toBe(appliedBeforeStop);
     expect(answered.every((o) => o.ok && !o.result.duplicate)).toBe(true);
     expect(appliedBeforeStop).toBeLessThan(total);
+    // Sends still being published when the stop came land in the queue a little later.
+    for (let waited = 0; (await queued()) < total - appliedBeforeStop && waited < 5_000; waited += 20)
+      await Bun.sleep(20);
     expect(await queued()).toBe(total - appliedBeforeStop);
     // The threads' executions reached the main thread (for its metrics), each with its type and outcome.
     expect(executions.length).toBe(appliedBeforeStop);
@@ -229,4 +237,58 @@ describe("command thread pool", () => {
       ),
     ).toBe(perConversation * conversations.length);
   }, 60_000);
+  test("a partition goes to the thread with the fewest; one released while it starts is not consumed", async () => {
+    const pool = await startPool();
+    const jsm = await jetstreamManager(nats.nc);
+    const prepare =
+      (partition: number, delayMs = 0) =>
+      async () => {
+        await Bun.sleep(delayMs);
+        const durable = await resetPartitionConsumer(jsm, nats.prefix, partition, {
+          maxAckPending: 64,
+          ackWaitMs: 30_000,
+        });
+        return { durable, maxMessages: 64 };
+      };
+    try {
+      // Partitions 1 and 3 would both be thread 1's by number; they go one to each thread.
+      await pool.consume(1, prepare(1));
+      await pool.consume(3, prepare(3));
+      expect([...pool.assignment()].sort()).toEqual([
+        [1, 0],
+        [3, 1],
+      ]);
+      await pool.release(1);
+      await pool.consume(2, prepare(2));
+      expect(pool.assignment().get(2)).toBe(0);
+
+      // A release asked while the partition's consumer is still being recreated runs after it: nothing is
+      // left consuming partition 0, so a command published to it stays in the work queue.
+      const starting = pool.consume(0, prepare(0, 200));
+      await pool.release(0);
+      await starting;
+      expect(pool.assignment().has(0)).toBe(false);
+      let userId = crypto.randomUUID();
+      while (partitionOf(userId, PARTITIONS) !== 0) userId = crypto.randomUUID();
+      const before = await queued();
+      const { envelope } = buildEnvelope(
+        { type: "CreateUser", userId, email: "unconsumed@example.com", displayName: "U" },
+        { commandId: "tp-unconsumed", actor },
+      );
+      await jetstream(nats.nc).publish(
+        streamNames(nats.prefix).commandSubject(0),
+        new TextEncoder().encode(JSON.stringify(envelope)),
+      );
+      await Bun.sleep(500);
+      expect(await queued()).toBe(before + 1);
+      expect(
+        await count("SELECT count(*)::int AS n FROM command_results WHERE command_id = 'tp-unconsumed'", []),
+      ).toBe(0);
+      // The partitions still assigned are released in the stop.
+      await pool.release(2);
+      await pool.release(3);
+    } finally {
+      await pool.stop();
+    }
+  });
 });

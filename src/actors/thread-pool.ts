@@ -3,18 +3,21 @@
  * owns (a {@link PartitionHost} of the JetStream command receiver).
  *
  * Why threads: decoding, deciding and encoding thousands of commands a second would otherwise share one event
- * loop. Partition `p` is consumed by thread `p % threads`, on that thread's own NATS connection, so every
- * aggregate (whose partition is a hash of its id) has its mailbox in exactly one thread and its commands keep
- * their order, and a command crosses no thread boundary between NATS, its transaction and its answer. Threads
- * run in parallel, each with its own Postgres pool and group commit.
+ * loop. Each partition this process owns is consumed by one thread (the one with the fewest partitions when it
+ * was acquired), on that thread's own NATS connection, so every aggregate (whose partition is a hash of its id)
+ * has its mailbox in exactly one thread and its commands keep their order, and a command crosses no thread
+ * boundary between NATS, its transaction and its answer. Threads run in parallel, each with its own Postgres
+ * pool and group commit.
  *
- * If a thread dies, a new one takes its place and starts its partitions over: each consumer is recreated from
- * the first unacked message, so the commands the dead thread had not acked come again, in order, and those it
- * had applied are answered from their stored results.
+ * The operations on one partition (consume, release, start over) run one after another, so a partition is
+ * never consumed twice, nor after its release. If a thread dies (or fails after start-up), a new one takes its
+ * place and starts its partitions over: each consumer is recreated from the first unacked message, so the
+ * commands the dead thread had not acked come again, in order, and those it had applied are answered from
+ * their stored results.
  */
 import { Worker } from "node:worker_threads";
 import { AppError } from "../errors";
-import type { PartitionHost } from "../transport/jetstream/command-receiver";
+import type { PartitionHost, PreparedPartition } from "../transport/jetstream/command-receiver";
 import type { CommandThreadData, ThreadExecution, ThreadInput, ThreadOutput } from "./thread-messages";
 
 /** Options of {@link createCommandThreadPool}. */
@@ -30,10 +33,13 @@ export interface CommandThreadPoolOptions {
 
 /** A running pool. */
 export interface CommandThreadPool extends PartitionHost {
+  /** Which thread consumes each partition, by partition (for logs and tests). */
+  assignment(): ReadonlyMap<number, number>;
   /**
-   * Has every thread release its partitions (each command in flight answered with its real outcome, after
-   * its transaction, and acked), then ends the threads. A thread that does not finish within `graceMs` is
-   * terminated; what it had not acked comes again to the partition's next owner.
+   * Has every thread release what it still consumes (each command in flight answered with its real outcome,
+   * after its transaction, and acked), then ends the threads. Meant to follow the receiver's stop, which hands
+   * the partitions back first. A thread that does not finish within `graceMs` is terminated; what it had not
+   * acked comes again to the partition's next owner.
    */
   stop(graceMs?: number): Promise<void>;
 }
@@ -44,15 +50,20 @@ type ReplyKey = `${"consuming" | "released"}:${number}`;
 interface Slot {
   readonly index: number;
   worker: Worker;
-  /** Partitions this thread consumes, with how to recreate each one's consumer. */
-  readonly partitions: Map<number, () => Promise<string>>;
   readonly waiting: Map<ReplyKey, { resolve(): void; reject(error: Error): void }>;
+  /** Resolves when the current thread is ready; rejects when it failed or exited first. */
   ready: Promise<void>;
   /** Resolves when the current thread exited. */
   exited: Promise<void>;
   alive: boolean;
   /** `performance.now()` when the current thread was started. */
   spawnedAt: number;
+}
+
+/** A partition this process consumes: its thread, and how to recreate its consumer. */
+interface Assigned {
+  readonly slot: Slot;
+  readonly prepare: () => Promise<PreparedPartition>;
 }
 
 /** The least time between a thread's start and its replacement's, and between tries to start a partition over. */
@@ -65,6 +76,9 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
   let started = false;
   let stopped: Promise<void> | undefined;
   const slots: Slot[] = [];
+  const assigned = new Map<number, Assigned>();
+  /** The last operation queued on each partition; the next one starts when it settled. */
+  const queues = new Map<number, Promise<void>>();
 
   function spawn(index: number, slot?: Slot): Slot {
     const data: CommandThreadData = { ...options.data, threadIndex: index };
@@ -72,7 +86,6 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
     const s: Slot = slot ?? {
       index,
       worker,
-      partitions: new Map(),
       waiting: new Map(),
       ready: Promise.resolve(),
       exited: Promise.resolve(),
@@ -83,7 +96,9 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
     s.alive = true;
     s.spawnedAt = performance.now();
     s.exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+    let failReady: (error: Error) => void = () => {};
     s.ready = new Promise<void>((resolve, reject) => {
+      failReady = reject;
       worker.on("message", (message: ThreadOutput) => {
         switch (message.kind) {
           case "ready":
@@ -112,46 +127,40 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
         reject(error);
       });
     });
-    // Awaited by the pool's start and by consumeOn, which handle its failure.
+    // Awaited by the pool's start and by startOn, which handle its failure.
     s.ready.catch(() => {});
     worker.on("exit", (code) => {
       s.alive = false;
       const gone = new AppError("UNAVAILABLE", "command thread exited");
+      failReady(gone); // a thread that exits before it is ready
       for (const key of [...s.waiting.keys()]) settle(s, key, gone);
       if (stopping || !started) return;
-      options.log?.("command thread exited; starting a new one", {
-        thread: index,
-        code,
-        partitions: [...s.partitions.keys()],
-      });
+      const partitions = partitionsOf(s);
+      options.log?.("command thread exited; starting a new one", { thread: index, code, partitions });
       // A replacement that dies at once (its database is down) is not respawned in a tight loop.
       const delay = performance.now() - s.spawnedAt < RESPAWN_DELAY_MS ? RESPAWN_DELAY_MS : 0;
       setTimeout(() => {
         if (stopping) return;
         spawn(index, s);
-        for (const partition of s.partitions.keys()) startOver(s, partition);
+        for (const partition of partitionsOf(s)) startOver(s, partition);
       }, delay);
     });
     return s;
   }
 
-  /**
-   * Has the slot's new thread consume `partition` again; retried while that thread lives and the partition is
-   * still the slot's (a later replacement starts it over itself).
-   */
-  function startOver(slot: Slot, partition: number): void {
-    const thread = slot.worker;
-    consumeOn(slot, partition).catch((error: unknown) => {
-      options.log?.("could not start a partition over; retrying", {
-        thread: slot.index,
-        partition,
-        error: String(error),
-      });
-      setTimeout(() => {
-        if (!stopping && slot.worker === thread && slot.alive && slot.partitions.has(partition))
-          startOver(slot, partition);
-      }, RESPAWN_DELAY_MS);
+  function partitionsOf(slot: Slot): number[] {
+    return [...assigned].flatMap(([partition, a]) => (a.slot === slot ? [partition] : []));
+  }
+
+  /** Runs `operation` after the operations queued before on `partition`. */
+  function serially(partition: number, operation: () => Promise<void>): Promise<void> {
+    const run = (queues.get(partition) ?? Promise.resolve()).then(operation);
+    const settled = run.catch(() => {});
+    queues.set(partition, settled);
+    void settled.then(() => {
+      if (queues.get(partition) === settled) queues.delete(partition);
     });
+    return run;
   }
 
   function settle(slot: Slot, key: ReplyKey, error?: Error): void {
@@ -161,27 +170,50 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
     else waiter?.resolve();
   }
 
-  /** Posts `input` and resolves when the thread answers `key`. */
+  /** Posts `input` and resolves when the thread answers `key` (one request per partition at a time). */
   function request(slot: Slot, input: ThreadInput, key: ReplyKey): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      slot.waiting.get(key)?.reject(new AppError("ABORTED", `superseded: ${key}`));
       slot.waiting.set(key, { resolve, reject });
       slot.worker.postMessage(input);
     });
   }
 
-  /** Recreates the partition's consumer and has the slot's current thread consume it. */
-  async function consumeOn(slot: Slot, partition: number): Promise<void> {
+  /**
+   * Recreates the partition's consumer and has its thread consume it. Nothing is posted to a thread that died
+   * meanwhile: its replacement starts the partition over itself.
+   */
+  async function startOn(slot: Slot, partition: number): Promise<void> {
     await slot.ready;
-    const prepare = slot.partitions.get(partition);
-    if (prepare === undefined) return; // released meanwhile
-    const durable = await prepare();
-    // Released while its consumer was being recreated (the lease connection was lost): not consumed.
-    if (slot.partitions.get(partition) !== prepare) return;
-    await request(slot, { kind: "consume", partition, durable }, `consuming:${partition}`);
+    const a = assigned.get(partition);
+    if (!slot.alive || a?.slot !== slot) return;
+    const { durable, maxMessages } = await a.prepare();
+    if (!slot.alive || assigned.get(partition) !== a) return;
+    const input: ThreadInput = { kind: "consume", partition, durable, maxMessages };
+    await request(slot, input, `consuming:${partition}`);
   }
 
-  const slotOf = (partition: number) => slots[partition % slots.length] as Slot;
+  /** Starts a partition over on a new thread; retried while that thread lives and the partition stays on it. */
+  function startOver(slot: Slot, partition: number): void {
+    const thread = slot.worker;
+    serially(partition, () => startOn(slot, partition)).catch((error: unknown) => {
+      options.log?.("could not start a partition over; retrying", {
+        thread: slot.index,
+        partition,
+        error: String(error),
+      });
+      setTimeout(() => {
+        if (!stopping && slot.worker === thread && slot.alive && assigned.get(partition)?.slot === slot)
+          startOver(slot, partition);
+      }, RESPAWN_DELAY_MS);
+    });
+  }
+
+  /** The thread with the fewest partitions (the first of those). */
+  function leastLoaded(): Slot {
+    const load = new Map(slots.map((s) => [s, 0]));
+    for (const a of assigned.values()) load.set(a.slot, (load.get(a.slot) ?? 0) + 1);
+    return slots.reduce((best, s) => ((load.get(s) ?? 0) < (load.get(best) ?? 0) ? s : best));
+  }
 
   for (let i = 0; i < options.threads; i++) slots.push(spawn(i));
   try {
@@ -194,26 +226,34 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
   started = true;
 
   return {
-    async consume(partition, prepare) {
-      if (stopping) throw new AppError("UNAVAILABLE", "command threads are stopping");
-      const slot = slotOf(partition);
-      slot.partitions.set(partition, prepare);
-      try {
-        await consumeOn(slot, partition);
-      } catch (error) {
-        slot.partitions.delete(partition);
-        throw error;
-      }
-    },
-    async release(partition) {
-      const slot = slotOf(partition);
-      if (!slot.partitions.delete(partition)) return;
-      // A dead thread acked nothing more: its partition's next owner gets the rest again.
-      if (!slot.alive) return;
-      await request(slot, { kind: "release", partition }, `released:${partition}`).catch((error: unknown) => {
-        if (!(error instanceof AppError && error.code === "UNAVAILABLE")) throw error;
+    consume(partition, prepare) {
+      if (stopping) return Promise.reject(new AppError("UNAVAILABLE", "command threads are stopping"));
+      return serially(partition, async () => {
+        const a: Assigned = { slot: leastLoaded(), prepare };
+        assigned.set(partition, a);
+        try {
+          await startOn(a.slot, partition);
+        } catch (error) {
+          if (assigned.get(partition) === a) assigned.delete(partition);
+          throw error;
+        }
       });
     },
+    release(partition) {
+      return serially(partition, async () => {
+        const a = assigned.get(partition);
+        if (a === undefined) return;
+        assigned.delete(partition);
+        // A dead thread acks nothing more: the partition's next owner gets the rest again.
+        if (!a.slot.alive) return;
+        await request(a.slot, { kind: "release", partition }, `released:${partition}`).catch(
+          (error: unknown) => {
+            if (!(error instanceof AppError && error.code === "UNAVAILABLE")) throw error;
+          },
+        );
+      });
+    },
+    assignment: () => new Map([...assigned].map(([partition, a]) => [partition, a.slot.index])),
     stop(graceMs = 30_000) {
       stopped ??= (async () => {
         stopping = true;
@@ -225,7 +265,7 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
             const timer = setTimeout(() => {
               options.log?.("command thread did not stop in time; terminating it", {
                 thread: s.index,
-                partitions: [...s.partitions.keys()],
+                partitions: partitionsOf(s),
               });
               void s.worker.terminate();
             }, graceMs);

@@ -1,7 +1,6 @@
 /**
- * Items added during one synchronous run, handed over together at its end (one microtask): how the command
- * threads and their main thread exchange commands and outcomes, one message per tick each way instead of one
- * per item.
+ * Items added during one synchronous run, handed over together at its end (one microtask): how a command
+ * thread reports its executions to its main thread, one message per tick instead of one per command.
  */
 
 /** A batch being gathered. */
@@ -10,8 +9,6 @@ export interface TickBatch<T> {
   add(item: T): void;
   /** Hands over what was gathered now (nothing when empty). */
   flush(): void;
-  /** Drops what was gathered without handing it over. */
-  clear(): void;
 }
 
 /** Creates a batch that hands its items to `flush` (never with an empty array). */
@@ -26,9 +23,6 @@ export function createTickBatch<T>(flush: (items: T[]) => void): TickBatch<T> {
       const gathered = items;
       items = [];
       flush(gathered);
-    },
-    clear() {
-      items = [];
     },
   };
   return batch;

@@ -18,10 +18,7 @@ import type { Logger } from "../logging";
 import { logFn } from "../logging";
 import type { Metrics } from "../metrics";
 import { connectNats } from "../nats";
-import {
-  DEFAULT_MAX_IN_FLIGHT_PER_PARTITION,
-  startJetStreamCommandReceiver,
-} from "../transport/jetstream/command-receiver";
+import { startJetStreamCommandReceiver } from "../transport/jetstream/command-receiver";
 import { createJetStreamCommandSender } from "../transport/jetstream/command-sender";
 import { ensureStreams } from "../transport/jetstream/streams";
 import { MAX_PREPARED_PARTS, type SqlClient } from "../write-model";
@@ -50,7 +47,6 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
       // No batch larger than a combined statement that is prepared (write-model/combined-statement.ts).
       maxBatch: MAX_PREPARED_PARTS,
       minBatchWhileBusy: config.workerBusyBatch,
-      maxMessages: Math.min(256, DEFAULT_MAX_IN_FLIGHT_PER_PARTITION),
       logLevel: config.logLevel,
     },
     ...(metrics === undefined
@@ -85,7 +81,11 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
     log: logFn(log, "debug"),
   });
   log.info(
-    { threads: config.workerThreads, partitions: receiver.ownership.owned() },
+    {
+      threads: config.workerThreads,
+      partitions: receiver.ownership.owned(),
+      threadOfPartition: Object.fromEntries(pool.assignment()),
+    },
     "command worker started",
   );
   return {

@@ -35,7 +35,6 @@ beforeAll(async () => {
       prefix: nats.prefix,
       poolSize: 2,
       maxBatch: 32,
-      maxMessages: 256,
       logLevel: "warn",
     },
   });

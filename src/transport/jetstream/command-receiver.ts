@@ -9,13 +9,20 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import { createPartitionOwnership, type PartitionOwnership } from "../partition-ownership";
 import { resetPartitionConsumer } from "./streams";
 
+/** A partition's consumer, just recreated: what its host consumes. */
+export interface PreparedPartition {
+  readonly durable: string;
+  /** Messages to pull ahead (at most the consumer's max_ack_pending). */
+  readonly maxMessages: number;
+}
+
 /** Where partitions are consumed (the command thread pool). */
 export interface PartitionHost {
   /**
-   * Starts consuming `partition`. `prepare` recreates its consumer and gives its durable name; the host runs it
-   * first, and again whenever it must start the partition over (a command thread that died).
+   * Starts consuming `partition`. `prepare` recreates its consumer; the host runs it first, and again whenever
+   * it must start the partition over (a command thread that died).
    */
-  consume(partition: number, prepare: () => Promise<string>): Promise<void>;
+  consume(partition: number, prepare: () => Promise<PreparedPartition>): Promise<void>;
   /** Stops consuming `partition` once its commands in flight are answered and acked. */
   release(partition: number): Promise<void>;
 }
@@ -46,7 +53,9 @@ export interface JetStreamCommandReceiver {
 }
 
 /** The default of `maxInFlightPerPartition`. */
-export const DEFAULT_MAX_IN_FLIGHT_PER_PARTITION = 512;
+const DEFAULT_MAX_IN_FLIGHT_PER_PARTITION = 512;
+/** Most messages a partition's consumer pulls ahead of its handler. */
+const MAX_PULL_AHEAD = 256;
 
 /** Joins the worker group and has the host consume the partitions it is given. */
 export async function startJetStreamCommandReceiver(
@@ -66,9 +75,10 @@ export async function startJetStreamCommandReceiver(
     },
     {
       onAcquire: (partition) =>
-        options.host.consume(partition, () =>
-          resetPartitionConsumer(options.jsm, options.prefix, partition, consumer),
-        ),
+        options.host.consume(partition, async () => ({
+          durable: await resetPartitionConsumer(options.jsm, options.prefix, partition, consumer),
+          maxMessages: Math.min(MAX_PULL_AHEAD, consumer.maxAckPending),
+        })),
       onRelease: (partition) => options.host.release(partition),
     },
   );
