@@ -8,6 +8,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { logged, wakeRelayAfterEvents } from "../src/actors/command-handlers";
 import { createCommandRuntime } from "../src/actors/command-thread";
+import { createKeyedQueue } from "../src/actors/keyed-queue";
 import type {
   CommandThreadData,
   ThreadExecution,
@@ -53,17 +54,12 @@ const executions = createTickBatch<ThreadExecution>((items) =>
 
 /** The partitions being consumed, by number. */
 const consumers = new Map<number, PartitionConsumer>();
-/** The last operation queued on each partition: they run one after another, in the order asked. */
-const queues = new Map<number, Promise<void>>();
+/** A partition's operations (consume, release), one after another in the order asked. */
+const queue = createKeyedQueue<number>();
 
-function serially(partition: number, operation: () => Promise<void>): Promise<void> {
-  const run = (queues.get(partition) ?? Promise.resolve()).then(operation);
-  const settled = run.catch((error: unknown) =>
-    warn("a partition operation failed", { partition, error: String(error) }),
-  );
-  queues.set(partition, settled);
-  return settled;
-}
+/** Logs a partition operation that failed (consume reports its own failure; a release is answered anyway). */
+const failed = (partition: number) => (error: unknown) =>
+  warn("a partition operation failed", { partition, error: String(error) });
 
 async function start(): Promise<void> {
   const nats = await connectNats(data.natsUrl, `clone-worker-thread-${data.threadIndex}`);
@@ -111,17 +107,23 @@ async function start(): Promise<void> {
   port?.on("message", (message: ThreadInput) => {
     if (message.kind === "consume") {
       const { partition, durable, maxMessages } = message;
-      void serially(partition, () => consume(partition, durable, maxMessages));
+      queue.run(partition, () => consume(partition, durable, maxMessages)).catch(failed(partition));
     } else if (message.kind === "release") {
       const { partition } = message;
-      void serially(partition, () => release(partition)).then(() => post({ kind: "released", partition }));
+      queue
+        .run(partition, () => release(partition))
+        .catch(failed(partition))
+        .then(() => post({ kind: "released", partition }));
     } else if (message.kind === "shutdown") {
       // Graceful: every command already delivered runs to its commit, is answered and acked; only then do
       // the connections close. Messages posted before port.close() still reach the main thread, ahead of `exit`.
-      void Promise.all([...queues.values()])
+      void queue
+        .idle()
         .then(() =>
           Promise.all(
-            [...consumers.keys()].map((partition) => serially(partition, () => release(partition))),
+            [...consumers.keys()].map((partition) =>
+              queue.run(partition, () => release(partition)).catch(failed(partition)),
+            ),
           ),
         )
         .then(() => nats.nc.drain())

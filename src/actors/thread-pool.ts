@@ -18,6 +18,7 @@
 import { Worker } from "node:worker_threads";
 import { AppError } from "../errors";
 import type { PartitionHost, PreparedPartition } from "../transport/jetstream/command-receiver";
+import { createKeyedQueue } from "./keyed-queue";
 import type { CommandThreadData, ThreadExecution, ThreadInput, ThreadOutput } from "./thread-messages";
 
 /** Options of {@link createCommandThreadPool}. */
@@ -77,8 +78,8 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
   let stopped: Promise<void> | undefined;
   const slots: Slot[] = [];
   const assigned = new Map<number, Assigned>();
-  /** The last operation queued on each partition; the next one starts when it settled. */
-  const queues = new Map<number, Promise<void>>();
+  /** A partition's operations (consume, release, start over), one after another. */
+  const queue = createKeyedQueue<number>();
 
   function spawn(index: number, slot?: Slot): Slot {
     const data: CommandThreadData = { ...options.data, threadIndex: index };
@@ -152,17 +153,6 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
     return [...assigned].flatMap(([partition, a]) => (a.slot === slot ? [partition] : []));
   }
 
-  /** Runs `operation` after the operations queued before on `partition`. */
-  function serially(partition: number, operation: () => Promise<void>): Promise<void> {
-    const run = (queues.get(partition) ?? Promise.resolve()).then(operation);
-    const settled = run.catch(() => {});
-    queues.set(partition, settled);
-    void settled.then(() => {
-      if (queues.get(partition) === settled) queues.delete(partition);
-    });
-    return run;
-  }
-
   function settle(slot: Slot, key: ReplyKey, error?: Error): void {
     const waiter = slot.waiting.get(key);
     slot.waiting.delete(key);
@@ -195,17 +185,19 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
   /** Starts a partition over on a new thread; retried while that thread lives and the partition stays on it. */
   function startOver(slot: Slot, partition: number): void {
     const thread = slot.worker;
-    serially(partition, () => startOn(slot, partition)).catch((error: unknown) => {
-      options.log?.("could not start a partition over; retrying", {
-        thread: slot.index,
-        partition,
-        error: String(error),
+    queue
+      .run(partition, () => startOn(slot, partition))
+      .catch((error: unknown) => {
+        options.log?.("could not start a partition over; retrying", {
+          thread: slot.index,
+          partition,
+          error: String(error),
+        });
+        setTimeout(() => {
+          if (!stopping && slot.worker === thread && slot.alive && assigned.get(partition)?.slot === slot)
+            startOver(slot, partition);
+        }, RESPAWN_DELAY_MS);
       });
-      setTimeout(() => {
-        if (!stopping && slot.worker === thread && slot.alive && assigned.get(partition)?.slot === slot)
-          startOver(slot, partition);
-      }, RESPAWN_DELAY_MS);
-    });
   }
 
   /** The thread with the fewest partitions (the first of those). */
@@ -228,7 +220,7 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
   return {
     consume(partition, prepare) {
       if (stopping) return Promise.reject(new AppError("UNAVAILABLE", "command threads are stopping"));
-      return serially(partition, async () => {
+      return queue.run(partition, async () => {
         const a: Assigned = { slot: leastLoaded(), prepare };
         assigned.set(partition, a);
         try {
@@ -240,7 +232,7 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
       });
     },
     release(partition) {
-      return serially(partition, async () => {
+      return queue.run(partition, async () => {
         const a = assigned.get(partition);
         if (a === undefined) return;
         assigned.delete(partition);
