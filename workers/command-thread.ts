@@ -38,7 +38,7 @@ const pool = createPool(data.databaseUrl, {
 const runtime = createCommandRuntime({
   connect: () => pool.connect(),
   concurrency: data.poolSize,
-  maxBatch: data.maxBatch,
+  ...(data.maxBatch === undefined ? {} : { maxBatch: data.maxBatch }),
   ...(data.minBatchWhileBusy === undefined ? {} : { minBatchWhileBusy: data.minBatchWhileBusy }),
   log: warn,
 });

@@ -6,6 +6,7 @@
 
 import type { CommandEnvelope, CommandOutcome } from "../commands/envelope";
 import { createCommandExecutor, type TransactionClient } from "../commands/executor";
+import { MAX_PREPARED_PARTS } from "../write-model";
 import { createMailboxes, type Mailboxes } from "./mailboxes";
 
 /** Options of {@link createCommandRuntime}. */
@@ -14,7 +15,11 @@ export interface CommandRuntimeOptions {
   readonly connect: () => Promise<TransactionClient>;
   /** Batches in flight at once (at most the pool's size). */
   readonly concurrency: number;
-  readonly maxBatch: number;
+  /**
+   * Most commands in one transaction. Default, and best: {@link MAX_PREPARED_PARTS}, the most a prepared write
+   * statement holds (a larger batch is parsed and planned at every commit, see write-model/combined-statement.ts).
+   */
+  readonly maxBatch?: number;
   /** See `MailboxOptions.minBatchWhileBusy`. */
   readonly minBatchWhileBusy?: number;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
@@ -31,7 +36,7 @@ export function createCommandRuntime(options: CommandRuntimeOptions): CommandRun
   });
   return createMailboxes<CommandEnvelope, CommandOutcome>({
     runBatch: execute,
-    maxBatch: options.maxBatch,
+    maxBatch: options.maxBatch ?? MAX_PREPARED_PARTS,
     maxConcurrentBatches: options.concurrency,
     ...(options.minBatchWhileBusy === undefined ? {} : { minBatchWhileBusy: options.minBatchWhileBusy }),
   });

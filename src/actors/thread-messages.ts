@@ -47,8 +47,8 @@ export interface CommandThreadData {
   readonly prefix: string;
   /** Connections this thread opens: the number of transactions (batches) it runs at once. */
   readonly poolSize: number;
-  /** Most commands in one transaction. */
-  readonly maxBatch: number;
+  /** Most commands in one transaction (default: see `CommandRuntimeOptions.maxBatch`). */
+  readonly maxBatch?: number;
   /** Commands that must be waiting to start a transaction beside a running one (see mailboxes.ts). */
   readonly minBatchWhileBusy?: number;
   readonly logLevel: string;

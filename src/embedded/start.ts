@@ -29,7 +29,6 @@ import { createLiveTurnsHub, liveTypes } from "../queries/live-turns";
 import { createReadSide } from "../queries/read-side";
 import { buildGateway, readSideMetrics } from "../roles/gateway";
 import { createInProcessCommandSender } from "../transport/in-process";
-import { MAX_PREPARED_PARTS } from "../write-model";
 import { startEmbeddedDatabase } from "./database";
 import { drainEmbedded } from "./drain";
 
@@ -76,8 +75,6 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     const sender = createInProcessCommandSender({
       connect: () => database.pool.connect(),
       concurrency: 1,
-      // No batch larger than a combined statement that is prepared (write-model/combined-statement.ts).
-      maxBatch: MAX_PREPARED_PARTS,
       defaultTimeoutMs: config.commandTimeoutMs,
       onCommitted: () => relay?.wake(),
       log: logFn(log, "warn"),

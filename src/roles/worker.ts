@@ -21,7 +21,7 @@ import { connectNats } from "../nats";
 import { startJetStreamCommandReceiver } from "../transport/jetstream/command-receiver";
 import { createJetStreamCommandSender } from "../transport/jetstream/command-sender";
 import { ensureStreams } from "../transport/jetstream/streams";
-import { MAX_PREPARED_PARTS, type SqlClient } from "../write-model";
+import type { SqlClient } from "../write-model";
 
 /** A running role. */
 export interface RunningRole {
@@ -44,8 +44,6 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
       prefix: config.natsPrefix,
       // Few transactions at once per thread, so commands queue up behind them and share their commits.
       poolSize: config.workerTransactions,
-      // No batch larger than a combined statement that is prepared (write-model/combined-statement.ts).
-      maxBatch: MAX_PREPARED_PARTS,
       minBatchWhileBusy: config.workerBusyBatch,
       logLevel: config.logLevel,
     },

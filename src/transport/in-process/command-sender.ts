@@ -18,8 +18,8 @@ export interface InProcessCommandSenderOptions {
   readonly connect: () => Promise<TransactionClient>;
   /** Transactions in flight at once (at most the pool's size). */
   readonly concurrency: number;
-  /** Most commands in one transaction. */
-  readonly maxBatch: number;
+  /** Most commands in one transaction (default: see `CommandRuntimeOptions.maxBatch`). */
+  readonly maxBatch?: number;
   /** How long a caller without a deadline waits, ms. */
   readonly defaultTimeoutMs: number;
   /** Called after each command the executor applied (not a duplicate) that emitted events, e.g. to wake the relay. */
@@ -38,7 +38,7 @@ export function createInProcessCommandSender(options: InProcessCommandSenderOpti
   const runtime = createCommandRuntime({
     connect: options.connect,
     concurrency: options.concurrency,
-    maxBatch: options.maxBatch,
+    ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
     ...(options.log === undefined ? {} : { log: options.log }),
   });
   let closed = false;
