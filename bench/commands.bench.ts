@@ -11,7 +11,10 @@
  *   a server process that publishes it to a work-queue stream of its own partitioned like COMMANDS (PubAck
  *   awaited), a responder process pulling it with JetStream consumers, replying on core NATS and acking, then
  *   the answer; no Postgres, no threads. Its ratios, printed after the targets', say what any worker behind this
- *   transport could reach on this machine.
+ *   transport could reach on this machine;
+ * - the peers (emmett-peer.ts), what a team would build instead: Emmett's command handler on its Postgres event
+ *   store in the bench process (emmett), and the same behind a grpc-js server in a child process (emmett-grpc),
+ *   with the same mix over their own 1,000 conversations (peer-workload.ts). The targets are ratios to them.
  *
  * Each is run closed-loop at each concurrency for BENCH_SECONDS in total (see options.ts), in slices taken in
  * turn with the other workloads' (interleave.ts), so that drift and other load on the machine hit all alike.
@@ -30,6 +33,7 @@ import { createTestDatabase, createTestNats } from "../src/testing";
 import { startBenchChild } from "./child-process";
 import { prepareCommandWorkload } from "./command-workload";
 import { createCpuMeter } from "./cpu-meter";
+import { createEmmettPeer } from "./emmett-peer";
 import { createScratchTable, prepareInsertWorkload } from "./insert-workload";
 import { type Operation, runClosedLoop } from "./load";
 import { runMatrix } from "./matrix";
@@ -37,6 +41,7 @@ import { startMessagingFloor } from "./messaging-floor";
 import { prepareNatsPublishWorkload } from "./nats-workload";
 import { loadBenchOptions } from "./options";
 import { createPathProbe } from "./path-probe";
+import { preparePeerWorkload } from "./peer-workload";
 import { formatReport } from "./report";
 import { startServiceStack } from "./service-stack";
 
@@ -81,6 +86,21 @@ async function main(): Promise<void> {
   if (floor) cleanups.push(() => floor.stop());
   const floorClient = floor && createGrpcClient(CommandService, floor.address);
   if (floorClient) cleanups.push(async () => floorClient.close());
+  const peer = options.peerRows ? createEmmettPeer(db.url) : undefined;
+  if (peer) cleanups.push(() => peer.close());
+  const peerServer = peer
+    ? await startBenchChild(
+        new URL("./emmett-server.ts", import.meta.url),
+        (l) => l.msg === "emmett listening",
+        {
+          args: [db.url, JWT_SECRET],
+        },
+      )
+    : undefined;
+  if (peerServer) cleanups.push(() => peerServer.stop());
+  const peerClient =
+    peerServer && createGrpcClient(CommandService, `127.0.0.1:${peerServer.ready.port as number}`);
+  if (peerClient) cleanups.push(async () => peerClient.close());
 
   const setupStart = performance.now();
   const commands = await prepareCommandWorkload(stack.gatewayAddress, JWT_SECRET, options);
@@ -102,6 +122,9 @@ async function main(): Promise<void> {
   const echoOp = turnOp(echoClient);
   const floorOp = floorClient && turnOp(floorClient);
   const natsOp = options.natsRow ? await prepareNatsPublishWorkload(nats.nc, nats.prefix) : undefined;
+  const peerWork = peer && (await preparePeerWorkload(peer, options));
+  const peerOp = peerWork?.inProcess;
+  const peerGrpcOp = peerClient && peerWork?.overGrpc(peerClient, commands.userToken);
 
   // Warm-up: JIT, connections, pools and caches (owner lookups) of every process.
   const warmLanes = 16;
@@ -109,6 +132,8 @@ async function main(): Promise<void> {
   await runClosedLoop(warmLanes, options.warmupMs / 3, echoOp);
   if (natsOp) await runClosedLoop(warmLanes, options.warmupMs / 3, natsOp);
   if (floorOp) await runClosedLoop(warmLanes, options.warmupMs / 3, floorOp);
+  if (peerOp) await runClosedLoop(warmLanes, options.warmupMs / 3, peerOp);
+  if (peerGrpcOp) await runClosedLoop(warmLanes, options.warmupMs / 3, peerGrpcOp);
   const warmInsert = await prepareInsertWorkload(db.url, warmLanes, db.pool);
   await runClosedLoop(warmLanes, options.warmupMs / 3, warmInsert.op);
   await warmInsert.close();
@@ -117,6 +142,7 @@ async function main(): Promise<void> {
     pids: new Map([
       ...stack.processes.map((p) => [p.role, p.pid] as const),
       ["echo server", echo.pid],
+      ...(peerServer ? [["emmett server", peerServer.pid] as const] : []),
       ...(floor?.pids ?? []),
     ]),
     database: { pool: db.pool, name: db.name },
@@ -133,6 +159,8 @@ async function main(): Promise<void> {
       echo: echoOp,
       ...(natsOp ? { jsPublish: natsOp } : {}),
       ...(floorOp ? { floor: floorOp } : {}),
+      ...(peerOp ? { emmett: peerOp } : {}),
+      ...(peerGrpcOp ? { emmettGrpc: peerGrpcOp } : {}),
     },
     database: { url: db.url, pool: db.pool },
     probe,
@@ -147,7 +175,8 @@ async function main(): Promise<void> {
     `${options.conversations} conversations, ${Math.round(options.createUserShare * 100)}% CreateUser; ` +
     `1 gateway, 1 worker (${stack.workerThreads} command thread${stack.workerThreads === 1 ? "" : "s"})` +
     `${options.relay ? ", 1 relay" : ""}` +
-    `${floor ? "; floor: 1 server, 1 responder" : ""}; total ${((performance.now() - startedAt) / 1000).toFixed(0)} s`;
+    `${floor ? "; floor: 1 server, 1 responder" : ""}` +
+    `${peer ? "; peers: Emmett in the bench process and behind grpc-js in 1 child process (pg pools of 10, Emmett's default)" : ""}; total ${((performance.now() - startedAt) / 1000).toFixed(0)} s`;
   console.log(formatReport(measured, setting));
 }
 

@@ -30,6 +30,9 @@ export interface MatrixInput {
     readonly jsPublish?: Operation;
     /** The messaging floor (messaging-floor.ts). */
     readonly floor?: Operation;
+    /** The peer in the bench process, and behind gRPC (emmett-peer.ts). */
+    readonly emmett?: Operation;
+    readonly emmettGrpc?: Operation;
   };
   readonly database: { readonly url: string; readonly pool: pg.Pool };
   readonly probe: PathProbe;
@@ -86,6 +89,8 @@ async function runTimedCells(input: MatrixInput, concurrency: number, out: Matri
         { name: "insert", op: insert.op },
         ...(input.ops.jsPublish ? [{ name: "js-publish" as const, op: input.ops.jsPublish }] : []),
         ...(input.ops.floor ? [{ name: "floor" as const, op: input.ops.floor }] : []),
+        ...(input.ops.emmett ? [{ name: "emmett" as const, op: input.ops.emmett }] : []),
+        ...(input.ops.emmettGrpc ? [{ name: "emmett-grpc" as const, op: input.ops.emmettGrpc }] : []),
       ],
       concurrency,
       input.durationMs,

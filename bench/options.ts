@@ -25,6 +25,7 @@ const benchEnvSchema = z.object({
   BENCH_RELAY: flag.default(true),
   BENCH_NATS_ROW: flag.default(true),
   BENCH_FLOOR_ROW: flag.default(true),
+  BENCH_PEER_ROWS: flag.default(true),
   BENCH_PROFILE_DIR: z.string().min(1).optional(),
 });
 
@@ -58,6 +59,8 @@ export interface BenchOptions {
    * alone, with a responder in place of the worker (messaging-floor.ts).
    */
   readonly floorRow: boolean;
+  /** Also measure the peers (`BENCH_PEER_ROWS`): Emmett in process and behind grpc-js (emmett-peer.ts). */
+  readonly peerRows: boolean;
   /**
    * When set (`BENCH_PROFILE_DIR`), the service's role processes run under Bun's CPU profiler and write
    * `<role>-<n>.md` (and `.cpuprofile`) there when the run ends. Main threads only: command threads are not
@@ -86,6 +89,7 @@ export function loadBenchOptions(env: Record<string, string | undefined> = proce
     relay: e.BENCH_RELAY,
     natsRow: e.BENCH_NATS_ROW,
     floorRow: e.BENCH_FLOOR_ROW,
+    peerRows: e.BENCH_PEER_ROWS,
     ...(e.BENCH_PROFILE_DIR === undefined ? {} : { profileDir: e.BENCH_PROFILE_DIR }),
   };
 }

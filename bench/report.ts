@@ -10,7 +10,7 @@ import type { PathBreakdown } from "./path-probe";
 import type { Summary } from "./stats";
 
 /** The workloads of a row, in print order. */
-export const workloads = ["e2e", "echo", "insert", "js-publish", "floor"] as const;
+export const workloads = ["e2e", "emmett", "emmett-grpc", "echo", "insert", "js-publish", "floor"] as const;
 /** A workload name. */
 export type Workload = (typeof workloads)[number];
 
@@ -20,12 +20,24 @@ const labels: Record<Workload, string> = {
   insert: "bare pg BEGIN; INSERT; COMMIT",
   "js-publish": "bare JetStream publish + ack",
   floor: "messaging floor: gRPC → JetStream publish+ack → pull consumer → core reply, no Postgres",
+  emmett: "peer: Emmett command handler on its Postgres event store, in process",
+  "emmett-grpc": "peer: the same behind a grpc-js server (child process, JWT verified)",
 };
 
 /** Measured cells by concurrency and workload. */
 export type Results = Map<number, Map<Workload, Summary>>;
 
-/** The targets of the command path. */
+/**
+ * The targets against the peers (emmett-peer.ts), what a team would build instead: at c=64 e2e commands/s at
+ * least `vsGrpc` × the peer behind gRPC and `vsInProcess` × the peer in process; at c=1 e2e p50 at most
+ * `maxVsGrpc` × the peer behind gRPC.
+ */
+export const peerTargets = {
+  throughput: { concurrency: 64, vsGrpc: 1.5, vsInProcess: 1.0 },
+  latency: { concurrency: 1, maxVsGrpc: 1.0 },
+} as const;
+
+/** The first targets, as ratios to the bare baselines. */
 export const targets = {
   /** e2e ops/s ÷ insert-transaction ops/s at this concurrency must be at least `min`. */
   throughput: { concurrency: 64, min: 0.5 },
@@ -82,6 +94,33 @@ export function formatVerdicts(results: Results): string {
       `(target >= ${t.min}) ${verdict(throughput >= t.min, throughput)}`,
     `latency @${l.concurrency}: e2e p50 / (echo p50 + insert p50) = ${fmt(latency, 2)} ` +
       `(target <= ${l.max}) ${verdict(latency <= l.max, latency)}`,
+  ].join("\n");
+}
+
+/** The peer targets' ratios with PASS/FAIL (n/a when a needed cell was not measured), or undefined without peers. */
+export function formatPeerVerdicts(results: Results): string | undefined {
+  if (![...results.values()].some((row) => row.has("emmett") || row.has("emmett-grpc"))) return undefined;
+  const t = peerTargets.throughput;
+  const at = (c: number, w: Workload) => results.get(c)?.get(w);
+  const rate = (w: Workload) => {
+    const e2e = at(t.concurrency, "e2e");
+    const peer = at(t.concurrency, w);
+    return e2e && peer ? e2e.opsPerSecond / peer.opsPerSecond : Number.NaN;
+  };
+  const l = peerTargets.latency;
+  const e2e1 = at(l.concurrency, "e2e");
+  const grpc1 = at(l.concurrency, "emmett-grpc");
+  const latency = e2e1 && grpc1 ? e2e1.p50Ms / grpc1.p50Ms : Number.NaN;
+  const verdict = (ok: boolean, value: number) => (Number.isNaN(value) ? "n/a" : ok ? "PASS" : "FAIL");
+  const vsGrpc = rate("emmett-grpc");
+  const vsInProcess = rate("emmett");
+  return [
+    `vs peer @${t.concurrency}: e2e ops/s / Emmett-behind-grpc ops/s = ${fmt(vsGrpc, 2)} ` +
+      `(target >= ${t.vsGrpc}) ${verdict(vsGrpc >= t.vsGrpc, vsGrpc)}`,
+    `vs peer @${t.concurrency}: e2e ops/s / Emmett-in-process ops/s = ${fmt(vsInProcess, 2)} ` +
+      `(target >= ${t.vsInProcess}) ${verdict(vsInProcess >= t.vsInProcess, vsInProcess)}`,
+    `vs peer @${l.concurrency}: e2e p50 / Emmett-behind-grpc p50 = ${fmt(latency, 2)} ` +
+      `(target <= ${l.maxVsGrpc}) ${verdict(latency <= l.maxVsGrpc, latency)}`,
   ].join("\n");
 }
 
@@ -213,6 +252,7 @@ const cpuColumns = [
   "worker",
   "relay",
   "echo server",
+  "emmett server",
   "floor server",
   "floor responder",
   "nats-server",
@@ -263,6 +303,7 @@ export function formatReport(m: MatrixOutput, setting: string): string {
     "",
     formatTable(m.results, m.insertNotes),
     "",
+    ...optional(formatPeerVerdicts(m.results)),
     formatVerdicts(m.results),
     ...optional(formatFloor(m.results)),
     ...optional(formatCpuBudget(m.results, m.cpu, availableParallelism())),

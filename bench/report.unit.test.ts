@@ -4,6 +4,7 @@ import {
   type CpuByWorkload,
   formatCpuBudget,
   formatFloor,
+  formatPeerVerdicts,
   formatVerdicts,
   type Results,
   type Workload,
@@ -130,5 +131,41 @@ describe("formatCpuBudget", () => {
 
   test("is left out without the floor's CPU", () => {
     expect(formatCpuBudget(results(1_600), new Map(), 2)).toBeUndefined();
+  });
+});
+
+describe("formatPeerVerdicts", () => {
+  const withPeers = (e2eAt64: number, e2eP50At1: number): Results =>
+    new Map<number, Map<Workload, Summary>>([
+      [
+        1,
+        new Map<Workload, Summary>([
+          ["e2e", cell(100, e2eP50At1)],
+          ["emmett-grpc", cell(300, 3)],
+        ]),
+      ],
+      [
+        64,
+        new Map<Workload, Summary>([
+          ["e2e", cell(e2eAt64, 60)],
+          ["emmett", cell(1_700, 30)],
+          ["emmett-grpc", cell(900, 70)],
+        ]),
+      ],
+    ]);
+
+  test("is left out when no peer ran", () => {
+    expect(formatPeerVerdicts(results(400))).toBeUndefined();
+  });
+
+  test("passes each target only when its ratio is on the right side", () => {
+    const lines = (formatPeerVerdicts(withPeers(1_800, 2.5)) ?? "").split("\n");
+    expect(lines[0]).toContain("= 2.00 (target >= 1.5) PASS");
+    expect(lines[1]).toContain("= 1.06 (target >= 1) PASS");
+    expect(lines[2]).toContain("= 0.83 (target <= 1) PASS");
+    const failing = (formatPeerVerdicts(withPeers(1_200, 4)) ?? "").split("\n");
+    expect(failing[0]).toContain("= 1.33 (target >= 1.5) FAIL");
+    expect(failing[1]).toContain("= 0.71 (target >= 1) FAIL");
+    expect(failing[2]).toContain("= 1.33 (target <= 1) FAIL");
   });
 });
