@@ -6,7 +6,8 @@ import { payloadHash, toWire } from "./payload";
 /** What the gateway knows about a call besides the command itself. */
 export interface EnvelopeInput {
   readonly commandId: string;
-  readonly expectedVersion?: number | undefined;
+  /** The caller's `expected_version` (an int64). */
+  readonly expectedVersion?: bigint | number | undefined;
   readonly actor: Actor;
   readonly deadline?: number | undefined;
   readonly now?: number;
@@ -22,14 +23,15 @@ export interface BuiltEnvelope {
 export function buildEnvelope(command: DomainCommand, input: EnvelopeInput): BuiltEnvelope {
   const aggregate = aggregateOf(command);
   const { payload, blob } = toWire(command);
+  const expected = input.expectedVersion === undefined ? undefined : BigInt(input.expectedVersion);
   const envelope: CommandEnvelope = {
     commandId: input.commandId,
     commandType: command.type,
     aggregateType: aggregate.type,
     aggregateId: aggregate.id,
-    payloadHash: payloadHash(payload, input.expectedVersion),
+    payloadHash: payloadHash(payload, expected),
     payload,
-    ...(input.expectedVersion === undefined ? {} : { expectedVersion: input.expectedVersion }),
+    ...(expected === undefined ? {} : { expectedVersion: expected.toString() }),
     actor: input.actor,
     ...(input.deadline === undefined ? {} : { deadline: input.deadline }),
     issuedAt: input.now ?? Date.now(),

@@ -33,7 +33,7 @@ export interface CommandServiceDeps {
 interface Validated {
   readonly command: DomainCommand;
   readonly commandId: string;
-  readonly expectedVersion: number | undefined;
+  readonly expectedVersion: bigint | undefined;
 }
 
 const commandTypeSet: ReadonlySet<string> = new Set(commandTypes);
@@ -56,9 +56,11 @@ export function createCommandService(deps: CommandServiceDeps): {
         request,
         idsFromCommandId(commandId),
       );
-      const expectedVersion =
-        options.expectedVersion === undefined ? undefined : Number(options.expectedVersion);
-      validatedRequests.set(request as object, { command, commandId, expectedVersion });
+      validatedRequests.set(request as object, {
+        command,
+        commandId,
+        expectedVersion: options.expectedVersion,
+      });
     }
     return next(request, ctx);
   };

@@ -32,8 +32,11 @@ export interface CommandEnvelope {
   readonly payloadHash: string;
   /** The domain command (JSON-safe; binary content replaced by a claim-check reference). */
   readonly payload: unknown;
-  /** Optimistic concurrency: the version the caller expects the aggregate to have. */
-  readonly expectedVersion?: number;
+  /**
+   * Optimistic concurrency: the version the caller expects the aggregate to have, as decimal text (an int64:
+   * JSON has no integers beyond 2^53, and an error message must repeat the caller's value exactly).
+   */
+  readonly expectedVersion?: string;
   readonly actor: Actor;
   /** Epoch milliseconds after which the caller no longer waits; a worker does not start it after that. */
   readonly deadline?: number;

@@ -31,9 +31,17 @@ export function fromWire(payload: WirePayload, blob: Uint8Array | undefined): Do
   return payload as unknown as DomainCommand;
 }
 
-/** SHA-256 (hex) of canonical JSON of the payload and expected version: the identity of a command's intent. */
-export function payloadHash(payload: WirePayload, expectedVersion: number | undefined): string {
-  return sha256(canonicalJson({ payload, expectedVersion: expectedVersion ?? null }));
+/**
+ * SHA-256 (hex) of canonical JSON of the payload and expected version: the identity of a command's intent.
+ * The version is hashed as a JSON number when it is one exactly (as stored hashes have it), else as text.
+ */
+export function payloadHash(payload: WirePayload, expectedVersion: bigint | number | undefined): string {
+  let version: number | string | null = null;
+  if (expectedVersion !== undefined) {
+    const n = Number(expectedVersion);
+    version = Number.isSafeInteger(n) ? n : expectedVersion.toString();
+  }
+  return sha256(canonicalJson({ payload, expectedVersion: version }));
 }
 
 /** SHA-256 (hex) of bytes, or of a string's UTF-8 encoding. */

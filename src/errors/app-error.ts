@@ -30,7 +30,10 @@ export const Code = {
 /** A gRPC status code name. */
 export type CodeName = keyof typeof Code;
 
-/** One invalid field: `field` is the protobuf field path (snake_case), as in `google.rpc.BadRequest`. */
+/**
+ * One invalid field: `field` is the protobuf field path (snake_case), as in `google.rpc.BadRequest`; empty
+ * for the request as a whole.
+ */
 export interface FieldViolation {
   readonly field: string;
   readonly description: string;
@@ -61,9 +64,14 @@ export class AppError extends Error {
     this.violations = options?.violations ?? [];
   }
 
-  /** INVALID_ARGUMENT listing every violation, joined by "; " as API.md asks. */
+  /**
+   * INVALID_ARGUMENT listing every violation, joined by "; " as API.md asks. A violation of the request as a
+   * whole (it does not decode, it is too large) has an empty `field` and is listed by its description alone.
+   */
   static invalid(violations: readonly FieldViolation[]): AppError {
-    const message = violations.map((v) => `${v.field}: ${v.description}`).join("; ");
+    const message = violations
+      .map((v) => (v.field === "" ? v.description : `${v.field}: ${v.description}`))
+      .join("; ");
     return new AppError("INVALID_ARGUMENT", message, { violations });
   }
 

@@ -10,9 +10,10 @@
  */
 import type { DescMethod, DescService, Message } from "@bufbuild/protobuf";
 import {
-  type Code as ConnectCode,
+  Code as ConnectCode,
   ConnectError,
   type ConnectRouter,
+  createContextKey,
   type HandlerContext,
 } from "@connectrpc/connect";
 import { AppError, Code } from "../errors";
@@ -21,6 +22,7 @@ import { callError, createCallContext, type ManagedCallContext } from "./call-co
 import { type ErrorOrigin, type GatewayLogger, toPublicError } from "./error-status";
 import type { Interceptor, MethodKind, Next, ServiceRegistration } from "./handler";
 import { createMethodInvoker } from "./interceptors";
+import { oversizedRequest, undecodableRequest } from "./request-rules";
 
 /** Options of {@link connectRoutes}. */
 export interface ConnectRoutesOptions {
@@ -60,8 +62,12 @@ export function connectRoutes(options: ConnectRoutesOptions): (router: ConnectRo
   };
 }
 
+/** Per call: whether the request reached the implementation (see {@link requestErrorGate}). */
+const callState = createContextKey<{ entered: boolean } | undefined>(undefined);
+
 function unaryImpl(method: DescMethod, invoke: Next<Message, Message>, log?: GatewayLogger): AnyConnectImpl {
   return async (request, context) => {
+    entered(context);
     const managed = startCall(method, "unary", context);
     const { ctx } = managed;
     try {
@@ -87,6 +93,7 @@ function serverStreamingImpl(
 ): AnyConnectImpl {
   return (request, context) => ({
     [Symbol.asyncIterator](): AsyncIterator<Message> {
+      entered(context);
       const managed = startCall(method, "server_streaming", context);
       const { ctx } = managed;
       let inner: AsyncIterator<Message> | undefined;
@@ -130,6 +137,65 @@ function serverStreamingImpl(
   });
 }
 
+function entered(context: HandlerContext): void {
+  const state = context.values.get(callState);
+  if (state) state.entered = true;
+}
+
+/**
+ * The `requestGate` of the connect adapter: makes connect's own answers to a request it could not read those
+ * of the grpc-js port. connect-es 2.3 answers a binary body that does not decode with INTERNAL (HTTP 500), a
+ * missing or extra message with UNIMPLEMENTED and a body over `readMaxBytes` with RESOURCE_EXHAUSTED (HTTP
+ * 429), each in its own words and without a `google.rpc.BadRequest`. It has no hook for these errors, but
+ * every protocol handler aborts the call's context with the error before it writes it (the Connect unary
+ * handler's catch, the streaming handlers' `transformCatchFinally`). The gate, which runs first on every call,
+ * listens for that abort: an error raised before the request reached the implementation is rewritten in place
+ * into INVALID_ARGUMENT with the message and BadRequest the grpc-js port sends for the same bytes. Deadline,
+ * cancellation and shutdown keep their codes. Tested end to end in src/http/bad-input.e2e.test.ts.
+ */
+export function requestErrorGate(maxRequestBytes: number): (context: HandlerContext) => void {
+  return (context) => {
+    const state = { entered: false };
+    context.values.set(callState, state);
+    const onAbort = (): void => {
+      const error: unknown = context.signal.reason;
+      if (state.entered || !(error instanceof ConnectError)) return;
+      const replacement = requestError(error, context.method, maxRequestBytes);
+      if (replacement === undefined) return;
+      const mapped = toConnectError(replacement);
+      Object.assign(error, {
+        code: mapped.code,
+        rawMessage: mapped.rawMessage,
+        message: mapped.message,
+        details: mapped.details,
+      });
+    };
+    context.signal.addEventListener("abort", onAbort, { once: true });
+  };
+}
+
+/** What the client is told for an error connect raised while reading the request; undefined: leave it. */
+function requestError(
+  error: ConnectError,
+  method: DescMethod,
+  maxRequestBytes: number,
+): AppError | undefined {
+  switch (error.code) {
+    case ConnectCode.ResourceExhausted:
+      return oversizedRequest(maxRequestBytes);
+    case ConnectCode.Internal:
+    case ConnectCode.InvalidArgument:
+      return undecodableRequest(method.input, error.rawMessage);
+    case ConnectCode.Unimplemented:
+      // A missing or extra message; an unsupported compression stays UNIMPLEMENTED, as on grpc-js.
+      return error.rawMessage.startsWith("protocol error")
+        ? undecodableRequest(method.input, error.rawMessage)
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
 /** The CallContext of a connect call; cancelled when connect aborts its signal before the call finished. */
 function startCall(
   method: DescMethod,
@@ -149,7 +215,7 @@ function startCall(
   // The HTTP server aborts with UNAVAILABLE when it shuts down; anything else is the client leaving.
   const reasonOf = (): AppError | undefined => {
     const r = context.signal.reason;
-    return r instanceof ConnectError && r.code === (14 as ConnectCode) // Code.Unavailable
+    return r instanceof ConnectError && r.code === ConnectCode.Unavailable
       ? new AppError("UNAVAILABLE", "the server is shutting down")
       : undefined;
   };

@@ -4,13 +4,16 @@
  */
 import { type DescMethod, type DescService, fromBinary, type Message, toBinary } from "@bufbuild/protobuf";
 import type { Metadata, MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+import type { AppError } from "../errors";
+import { oversizedRequest, undecodableRequest } from "./request-rules";
 
 /**
- * What the server's `requestDeserialize` returns for bytes that are not a valid request. grpc-js would answer
- * a throwing deserializer with INTERNAL; the handler answers this with INVALID_ARGUMENT instead.
+ * What the server's `requestDeserialize` returns for bytes that are not a valid request (or too many of them).
+ * grpc-js would answer a throwing deserializer with INTERNAL; the handler throws `error` (INVALID_ARGUMENT)
+ * instead.
  */
 export class DecodeFailure {
-  constructor(readonly error: unknown) {}
+  constructor(readonly error: AppError) {}
 }
 
 /** True for the unary and server-streaming methods, the kinds the gateway serves. */
@@ -20,14 +23,21 @@ export function isServedKind(method: DescMethod): method is DescMethod & {
   return method.methodKind === "unary" || method.methodKind === "server_streaming";
 }
 
-/** The grpc-js method definition of one RPC: path `/${service.typeName}/${method.name}` and binary codecs. */
-export function grpcMethodDefinition(method: DescMethod): MethodDefinition<Message, Message> {
+/**
+ * The grpc-js method definition of one RPC: path `/${service.typeName}/${method.name}` and binary codecs.
+ * A server's deserializer refuses requests over `maxRequestBytes` (a DecodeFailure).
+ */
+export function grpcMethodDefinition(
+  method: DescMethod,
+  maxRequestBytes = Number.POSITIVE_INFINITY,
+): MethodDefinition<Message, Message> {
   // The server may see a DecodeFailure in place of the request; `call.request` is checked before use.
   const requestDeserialize = (bytes: Buffer): Message | DecodeFailure => {
+    if (bytes.byteLength > maxRequestBytes) return new DecodeFailure(oversizedRequest(maxRequestBytes));
     try {
       return fromBinary(method.input, bytes);
     } catch (error) {
-      return new DecodeFailure(error);
+      return new DecodeFailure(undecodableRequest(method.input, error instanceof Error ? error.message : ""));
     }
   };
   return {
@@ -43,10 +53,10 @@ export function grpcMethodDefinition(method: DescMethod): MethodDefinition<Messa
 }
 
 /** The grpc-js service definition (keyed by `method.localName`) of the unary and server-streaming methods. */
-export function grpcServiceDefinition(service: DescService): ServiceDefinition {
+export function grpcServiceDefinition(service: DescService, maxRequestBytes?: number): ServiceDefinition {
   const definition: Record<string, MethodDefinition<Message, Message>> = {};
   for (const method of service.methods) {
-    if (isServedKind(method)) definition[method.localName] = grpcMethodDefinition(method);
+    if (isServedKind(method)) definition[method.localName] = grpcMethodDefinition(method, maxRequestBytes);
   }
   return definition;
 }

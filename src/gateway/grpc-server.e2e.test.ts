@@ -170,7 +170,7 @@ describe("unary", () => {
     expect((reason as AppError).code).toBe("DEADLINE_EXCEEDED");
   });
 
-  test("a 2 MiB document passes, a 5 MiB one gets RESOURCE_EXHAUSTED", async () => {
+  test("a 2 MiB document passes; over the 3 MiB limit INVALID_ARGUMENT, over twice it RESOURCE_EXHAUSTED", async () => {
     const upload = (bytes: number) =>
       commands.call(
         "uploadDocument",
@@ -185,7 +185,9 @@ describe("unary", () => {
     const ok = await upload(2 * MiB);
     expect(ok.result?.version).toBe(BigInt(2 * MiB));
     const error = await failure(upload(5 * MiB));
-    expect(error.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(error.code).toBe(status.INVALID_ARGUMENT);
+    expect(error.details).toBe(`the request must be at most ${3 * MiB} bytes (the message-size limit)`);
+    expect((await failure(upload(7 * MiB))).code).toBe(status.RESOURCE_EXHAUSTED);
   });
 });
 

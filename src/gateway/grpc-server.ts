@@ -3,7 +3,7 @@
  *
  * Each call becomes a {@link CallContext} (metadata as headers, the deadline, a signal aborted on cancel or at
  * the deadline), runs through the interceptors and the handler, and every error becomes a status through
- * {@link toGrpcStatus}. Message size limits are enforced by grpc-js itself (RESOURCE_EXHAUSTED).
+ * {@link toGrpcStatus}. Requests that do not decode or are too large are INVALID_ARGUMENT, before the interceptors.
  */
 import type { DescMethod, Message } from "@bufbuild/protobuf";
 import {
@@ -29,7 +29,11 @@ export interface GrpcServerOptions {
   readonly services: readonly ServiceRegistration[];
   /** Applied to every call, first = outermost. */
   readonly interceptors?: readonly Interceptor[];
-  /** Larger requests are refused by grpc-js with RESOURCE_EXHAUSTED. */
+  /**
+   * Larger requests are answered INVALID_ARGUMENT (as on the HTTP port). Those over twice this are refused by
+   * grpc-js itself from their length prefix, unread (RESOURCE_EXHAUSTED): what one call can make the server
+   * buffer stays bounded.
+   */
   readonly maxReceiveMessageBytes: number;
   /** Larger responses fail with RESOURCE_EXHAUSTED; defaults to `maxReceiveMessageBytes`. */
   readonly maxSendMessageBytes?: number;
@@ -39,7 +43,7 @@ export interface GrpcServerOptions {
 /** Creates a grpc-js server (not yet bound) serving the given implementations. */
 export function createGrpcServer(options: GrpcServerOptions): Server {
   const server = new Server({
-    "grpc.max_receive_message_length": options.maxReceiveMessageBytes,
+    "grpc.max_receive_message_length": 2 * options.maxReceiveMessageBytes,
     "grpc.max_send_message_length": options.maxSendMessageBytes ?? options.maxReceiveMessageBytes,
   });
   for (const { service, implementation } of options.services) {
@@ -60,7 +64,7 @@ export function createGrpcServer(options: GrpcServerOptions): Server {
           ? unaryCall(method, invoke, options.log)
           : serverStreamingCall(method, invoke, options.log);
     }
-    server.addService(grpcServiceDefinition(service), handlers);
+    server.addService(grpcServiceDefinition(service, options.maxReceiveMessageBytes), handlers);
   }
   return server;
 }
@@ -93,7 +97,7 @@ function unaryCall(
     };
     let response: Promise<CallResponse<Message>>;
     try {
-      response = invoke(decodedRequest(method, call.request), ctx);
+      response = invoke(decodedRequest(call.request), ctx);
     } catch (error) {
       fail(error);
       return;
@@ -114,7 +118,7 @@ function serverStreamingCall(
     const managed = startCall(method, "server_streaming", call);
     const { ctx } = managed;
     const run = async (): Promise<void> => {
-      const response = await invoke(decodedRequest(method, call.request), ctx);
+      const response = await invoke(decodedRequest(call.request), ctx);
       if (response.kind !== "server_streaming")
         throw new AppError("INTERNAL", "a streaming call produced one message");
       await writeStream(call, response.stream, ctx.signal);
@@ -151,11 +155,8 @@ function startCall(method: DescMethod, kind: MethodKind, call: IncomingCall): Ma
   return managed;
 }
 
-function decodedRequest(method: DescMethod, request: Message | DecodeFailure): Message {
-  if (request instanceof DecodeFailure) {
-    const reason = request.error instanceof Error ? `: ${request.error.message}` : "";
-    throw new AppError("INVALID_ARGUMENT", `the request is not a valid ${method.input.typeName}${reason}`);
-  }
+function decodedRequest(request: Message | DecodeFailure): Message {
+  if (request instanceof DecodeFailure) throw request.error;
   return request;
 }
 

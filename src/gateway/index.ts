@@ -7,7 +7,7 @@ export { actorRoles, authInterceptor, createAuthenticator, defaultPublicServices
 export type { CallContextInit, ManagedCallContext } from "./call-context";
 export { callError, createCallContext } from "./call-context";
 export type { ConnectRoutesOptions } from "./connect-routes";
-export { connectRoutes, headersToMap, toConnectError } from "./connect-routes";
+export { connectRoutes, headersToMap, requestErrorGate, toConnectError } from "./connect-routes";
 export type { ErrorOrigin, GatewayLogger, PublicError, StatusDetails } from "./error-status";
 export {
   codeName,
@@ -41,3 +41,11 @@ export { applyInterceptors, createMethodInvoker, mapStream } from "./interceptor
 export { isPrivileged, requireActor, requireRole, requireSelfOrPrivileged } from "./permissions";
 export type { Reflection, ReflectionOptions } from "./reflection";
 export { createReflection, reflectionServiceNames } from "./reflection";
+export {
+  maxRequestBytes,
+  oversizedRequest,
+  requestRulesInterceptor,
+  requestViolations,
+  textProblem,
+  undecodableRequest,
+} from "./request-rules";

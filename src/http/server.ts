@@ -10,7 +10,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { connectRoutes, type GatewayLogger, type Interceptor, type ServiceRegistration } from "../gateway";
+import {
+  connectRoutes,
+  type GatewayLogger,
+  type Interceptor,
+  requestErrorGate,
+  type ServiceRegistration,
+} from "../gateway";
 import type { ReadinessReport } from "../health";
 import { createCorsPolicy } from "./cors";
 
@@ -25,7 +31,7 @@ export interface HttpGatewayOptions {
   readonly interceptors?: readonly Interceptor[];
   /** Origins allowed to call from a browser (`CORS_ORIGINS`); `*` allows any. */
   readonly corsOrigins: readonly string[];
-  /** Larger request messages are refused with RESOURCE_EXHAUSTED, as on the gRPC port. */
+  /** Larger request messages are refused with INVALID_ARGUMENT, as on the gRPC port. */
   readonly maxReceiveMessageBytes: number;
   /** Serves `/metrics`; without it `/metrics` answers 404. */
   readonly metrics?: MetricsSource;
@@ -58,6 +64,11 @@ export function createHttpGateway(options: HttpGatewayOptions): HttpGateway {
     }),
     readMaxBytes: options.maxReceiveMessageBytes,
     writeMaxBytes: options.maxReceiveMessageBytes,
+    // Requests connect cannot read are INVALID_ARGUMENT, in the words of the gRPC port.
+    requestGate: requestErrorGate(options.maxReceiveMessageBytes),
+    // Protobuf's JSON rule: an unknown field or enum name is an error (connect would drop it, reading an
+    // unknown `status` filter as "all").
+    jsonOptions: { ignoreUnknownFields: false },
     shutdownSignal: shutdown.signal,
     fallback: (_req, res) => {
       res.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" });

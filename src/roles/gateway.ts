@@ -11,7 +11,13 @@ import { createOwnerLookup } from "../commands/owners";
 import type { Config } from "../config";
 import { consistencySubject, decodeUpdate } from "../consistency/update-wire";
 import { createPool } from "../db";
-import { authInterceptor, createAuthenticator, type Interceptor } from "../gateway";
+import {
+  authInterceptor,
+  createAuthenticator,
+  type Interceptor,
+  maxRequestBytes,
+  requestRulesInterceptor,
+} from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { QueryService } from "../gen/clone/v1/query_service_pb";
 import { createHealthMonitor, type HealthMonitor, natsProbe, postgresProbe } from "../health";
@@ -23,9 +29,6 @@ import { createNatsLiveTurns } from "../queries/live-turns";
 import { createReadSide, type ReadSide } from "../queries/read-side";
 import { ensureStreams } from "../transport/jetstream/streams";
 import { commandSenderOf, type RunningRole, requireUrl } from "./worker";
-
-/** A 2 MiB document plus the rest of the request fits; a 5 MiB one is refused with RESOURCE_EXHAUSTED. */
-export const MAX_RECEIVE_MESSAGE_BYTES = 3 * 1024 * 1024;
 
 /** A running gateway and the port it bound. */
 export interface RunningGateway extends RunningRole {
@@ -63,15 +66,19 @@ export function buildGateway(config: Config, deps: GatewayDeps, log: Logger): Ga
     },
     ownerOf: createOwnerLookup(deps.db),
   });
+  const services = deps.readSide
+    ? [commands.registration, deps.readSide.registration]
+    : [commands.registration];
   const interceptors: Interceptor[] = [
     ...(deps.metrics ? [metricsInterceptor(deps.metrics)] : []),
+    requestRulesInterceptor(services.map((s) => s.service)),
     authInterceptor(createAuthenticator({ jwtSecret: config.auth.jwtSecret, jwksUrl: config.auth.jwksUrl })),
     ...commands.interceptors,
   ];
   return createGatewayServers({
-    services: deps.readSide ? [commands.registration, deps.readSide.registration] : [commands.registration],
+    services,
     interceptors,
-    maxReceiveMessageBytes: MAX_RECEIVE_MESSAGE_BYTES,
+    maxReceiveMessageBytes: maxRequestBytes,
     corsOrigins: config.corsOrigins,
     ...(deps.health ? { health: deps.health } : {}),
     ...(deps.metrics ? { metrics: deps.metrics.render } : {}),

@@ -4,6 +4,8 @@ export type { TestDatabase, TestDatabaseOptions } from "./postgres";
 export { createTestDatabase } from "./postgres";
 export type { RoleProcess, StartRoleOptions } from "./processes";
 export { gatewayReady, startRole, workerReady } from "./processes";
+export type { RawAnswer, RawCallOptions, RawRpc, Wire } from "./raw-rpc";
+export { createRawRpc, encodeFor, wires } from "./raw-rpc";
 export type { RealService } from "./require-service";
 export { redactUrl, requireService, ServiceUnavailableError } from "./require-service";
 export type { StackRole, TestStack } from "./stack";

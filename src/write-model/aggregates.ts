@@ -122,7 +122,8 @@ export async function decideInto(
   command: DomainCommand,
   row: Row,
   ctx: DecideContext,
-  expectedVersion: number | undefined,
+  /** The int64 `expected_version` as decimal text (exact beyond 2^53), or undefined for no check. */
+  expectedVersion: string | undefined,
   /** The aggregate's state when the caller knows it (a worker's cache of conversations); else read from `row`. */
   known?: Versioned,
 ): Promise<Decision | AppError> {
@@ -203,13 +204,16 @@ export async function decideInto(
     state: S,
     store: AggregateStore<S, E, unknown>,
   ): Decision | AppError {
-    if (expectedVersion !== undefined && state.version !== expectedVersion) {
+    const events = decider.decide(resolved, state, ctx);
+    if (expectedVersion !== undefined && String(state.version) !== expectedVersion) {
+      // An aggregate that does not exist (or was deleted) is NOT_FOUND whatever version was expected; any other
+      // answer yields to the version check.
+      if (isRejection(events) && events.code === "NOT_FOUND") return events;
       return new AppError(
         "ABORTED",
         `${aggregate.type} ${aggregate.id} is at version ${state.version}, not the expected ${expectedVersion}`,
       );
     }
-    const events = decider.decide(resolved, state, ctx);
     if (isRejection(events)) return events;
     if (events.length === 0) return { aggregate, version: state.version, events, state };
     const after = evolveAll(decider, state, events);

@@ -15,12 +15,14 @@ export const updateUserProfileRequestSchema = requestSchema({
   displayName: displayName.optional(),
 }).superRefine((request, ctx) => {
   if (request.email === undefined && request.displayName === undefined) {
-    // Reported on `email`, the first of the two fields; the description names both.
-    ctx.addIssue({
-      code: "custom",
-      path: ["email"],
-      message: "at least one of email or display_name must be set",
-    });
+    // Reported on both fields: neither alone is the one at fault.
+    for (const path of ["email", "displayName"]) {
+      ctx.addIssue({
+        code: "custom",
+        path: [path],
+        message: "at least one of email or display_name must be set",
+      });
+    }
   }
 }, always);
 

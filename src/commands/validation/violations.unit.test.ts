@@ -55,6 +55,7 @@ describe("every violation is reported", () => {
     expect(violations("UpdateUserProfile", { userId: "" })).toEqual([
       "user_id: is required",
       "email: at least one of email or display_name must be set",
+      "display_name: at least one of email or display_name must be set",
     ]);
   });
 
