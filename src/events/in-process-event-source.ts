@@ -3,8 +3,10 @@
  * in-memory log, and each subscription name is a durable cursor over it, as a JetStream consumer is.
  *
  * Semantics follow the JetStream implementation: events arrive in publish order, at most `concurrency` at a
- * time (1: strictly one after the other); a handler that rejects gets the same event again after a backoff,
- * and the events behind it wait for it when `concurrency` is 1. A stopped subscription keeps its cursor, so
+ * time (1: strictly one after the other); a handler that rejects gets the same event again after a backoff
+ * (capped, jittered), in its own lane: it gives its place up meanwhile, so the events behind it go on, and one
+ * that fails deterministically (or too often) goes to the subscription's `deadLetter`. The cursor stays at
+ * the first event not yet done, so a retrying event is not lost. A stopped subscription keeps its cursor, so
  * subscribing again with the same name goes on from the first event it had not finished. Publishing never
  * waits for handlers (they may need the database connection the relay is holding while it publishes).
  *
@@ -13,15 +15,17 @@
  * handled when it died is not delivered again after a restart (see {@link InProcessEventSource.idle} for
  * a graceful stop that loses nothing).
  */
+import type { RetryPolicy } from "../dead-letters";
 import type { BatchResult, PublishedEvent } from "../outbox";
 import type { EventSource, EventSubscription } from "./event-source";
+import { afterFailure } from "./failure-lane";
 
 /** Options of {@link createInProcessEventSource}. */
 export interface InProcessEventSourceOptions {
-  /** First wait before an event whose handler failed is handled again, ms; doubles up to `maxRetryMs`. Default 1000. */
-  readonly retryMs?: number;
-  /** Longest wait between attempts, ms. Default 30000. */
-  readonly maxRetryMs?: number;
+  /**
+   * The retry policy of subscriptions that bring none: backoff and attempts (default: `defaultRetryPolicy`).
+   */
+  readonly retryPolicy?: RetryPolicy;
   /** Events kept for a first subscriber while none exists. Default 10000. */
   readonly retainWithoutSubscribers?: number;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
@@ -44,8 +48,6 @@ interface Consumer {
 
 /** Creates an empty in-process event bus. */
 export function createInProcessEventSource(options: InProcessEventSourceOptions = {}): InProcessEventSource {
-  const retryMs = options.retryMs ?? 1_000;
-  const maxRetryMs = options.maxRetryMs ?? 30_000;
   const retain = options.retainWithoutSubscribers ?? 10_000;
   const log = options.log ?? (() => {});
   /** events[i] is the event with absolute index base + i. */
@@ -92,6 +94,17 @@ export function createInProcessEventSource(options: InProcessEventSourceOptions 
 
     async subscribe(name, types, handler, subscribeOptions): Promise<EventSubscription> {
       const concurrency = Math.max(1, subscribeOptions?.concurrency ?? 1);
+      const failurePolicy = {
+        ...subscribeOptions,
+        ...(subscribeOptions?.retryPolicy === undefined && options.retryPolicy !== undefined
+          ? { retryPolicy: options.retryPolicy }
+          : {}),
+      };
+      /** Events waiting out a backoff (index -> failed attempts so far), and their timers. */
+      const attempts = new Map<number, number>();
+      const retryTimers = new Set<ReturnType<typeof setTimeout>>();
+      /** Events whose backoff is over, to be handled before new ones. */
+      const due: number[] = [];
       const wanted = new Set(types);
       const consumer = consumers.get(name) ?? { floor: base, done: new Set<number>(), running: false };
       if (consumer.running) throw new Error(`event subscription ${name} is already running in this process`);
@@ -100,10 +113,6 @@ export function createInProcessEventSource(options: InProcessEventSourceOptions 
       let stopped = false;
       let next = consumer.floor;
       const inFlight = new Set<Promise<void>>();
-      let endWaits: () => void = () => {};
-      const stopping = new Promise<void>((resolve) => {
-        endWaits = resolve;
-      });
 
       /** Marks one event handled and moves the floor over every handled event at it. */
       function advance(index: number): void {
@@ -111,29 +120,46 @@ export function createInProcessEventSource(options: InProcessEventSourceOptions 
         while (consumer.done.delete(consumer.floor)) consumer.floor += 1;
       }
 
+      /** One attempt; a failure gives the event's place up until its backoff is over (or dead-letters it). */
       async function handle(index: number, event: PublishedEvent): Promise<void> {
-        for (let attempt = 1; !stopped; attempt++) {
-          try {
-            await handler(event);
+        try {
+          await handler(event);
+          attempts.delete(index);
+          advance(index);
+          return;
+        } catch (error) {
+          const failures = (attempts.get(index) ?? 0) + 1;
+          attempts.set(index, failures);
+          const next = await afterFailure(name, event, error, failures, failurePolicy, log);
+          if (next === "done") {
+            attempts.delete(index);
             advance(index);
             return;
-          } catch (error) {
-            const waitMs = Math.min(maxRetryMs, retryMs * 2 ** Math.min(attempt - 1, 20));
-            log("event handler failed; will retry", {
-              consumer: name,
-              eventId: event.eventId,
-              attempt,
-              waitMs,
-              error: String(error),
-            });
-            await Promise.race([Bun.sleep(waitMs), stopping]);
           }
+          if (stopped) return;
+          const timer = setTimeout(() => {
+            retryTimers.delete(timer);
+            due.push(index);
+            pump();
+          }, next.retryInMs);
+          retryTimers.add(timer);
         }
+      }
+
+      function start(index: number): void {
+        const event = events[index - base] as PublishedEvent;
+        const running: Promise<void> = handle(index, event).finally(() => {
+          inFlight.delete(running);
+          pump();
+          progressed();
+        });
+        inFlight.add(running);
       }
 
       function pump(): void {
         if (stopped) return;
         let skipped = false;
+        while (inFlight.size < concurrency && due.length > 0) start(due.shift() as number);
         while (inFlight.size < concurrency && next < end()) {
           const index = next++;
           if (consumer.done.has(index)) continue;
@@ -143,12 +169,7 @@ export function createInProcessEventSource(options: InProcessEventSourceOptions 
             skipped = true;
             continue;
           }
-          const running: Promise<void> = handle(index, event).finally(() => {
-            inFlight.delete(running);
-            pump();
-            progressed();
-          });
-          inFlight.add(running);
+          start(index);
         }
         if (skipped) progressed();
       }
@@ -159,7 +180,8 @@ export function createInProcessEventSource(options: InProcessEventSourceOptions 
         async stop() {
           if (stopped) return;
           stopped = true;
-          endWaits();
+          for (const timer of retryTimers) clearTimeout(timer);
+          retryTimers.clear();
           pumps.delete(pump);
           while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
           consumer.running = false;
