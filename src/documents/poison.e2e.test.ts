@@ -1,0 +1,63 @@
+/**
+ * Acceptance on the real tier (gateway, worker, relay and consistency processes on Postgres + JetStream): five
+ * poisoned documents (U+0000, 2 MiB, invalid JSON, invalid UTF-8, an escaped U+0000 in JSON) do not hold back
+ * another user's documents, each of them ends within a minute, and the processes go back to idle.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cpuSecondsOf, createTestStack, runPoisonScenario, type TestStack } from "../testing";
+
+const secret = "poison-e2e-secret-0123456789abcdef";
+let stack: TestStack;
+let grpcAddress: string;
+
+beforeAll(async () => {
+  stack = await createTestStack({ AUTH_JWT_SECRET: secret });
+  await stack.start("worker");
+  await stack.start("relay");
+  await stack.start("consistency");
+  grpcAddress = (await stack.addresses(await stack.start("gateway"))).grpc;
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe("poisoned documents on the real tier", () => {
+  test("another user's documents are processed within 2 s; each poisoned one ends; the processes go idle", async () => {
+    const result = await runPoisonScenario({ grpcAddress, secret });
+    console.log(`real tier: ordinary documents ${JSON.stringify(result.ordinaryMs.map(Math.round))} ms`);
+    console.log(`real tier: poisoned ${JSON.stringify(result.poisoned)}`);
+    expect(result.ordinaryMs.at(-1) as number).toBeLessThan(2_000);
+    expect(result.poisoned["2 MiB of text"]).toMatchObject({ status: "PROCESSED" });
+    for (const name of ["U+0000 in text/plain", "U+0000 escaped in JSON"]) {
+      expect(result.poisoned[name]).toMatchObject({
+        status: "FAILED",
+        reason: expect.stringContaining("U+0000"),
+      });
+    }
+    expect(result.poisoned["invalid JSON"]).toMatchObject({
+      status: "FAILED",
+      reason: expect.stringContaining("JSON"),
+    });
+    expect(result.poisoned["invalid UTF-8"]).toMatchObject({ status: "FAILED", reason: "invalid UTF-8" });
+    // Each failed once: one result event per document, nothing retried behind the scenes.
+    const events = await stack.db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM events WHERE type IN ('document.processed', 'document.processing_failed')
+         AND aggregate_id IN (SELECT id FROM documents WHERE title NOT LIKE 'note %')`,
+    );
+    expect(events.rows[0]?.n).toBe(5);
+    const chunks = await stack.db.pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM document_chunks c JOIN documents d ON d.id = c.document_id WHERE d.title = '2 MiB of text'",
+    );
+    expect(chunks.rows[0]?.n).toBeGreaterThan(1_000);
+
+    // Back to idle: CPU time of every process over one quiet second.
+    await Bun.sleep(1_500);
+    const before = await Promise.all(stack.processes.map((p) => cpuSecondsOf(p.pid)));
+    await Bun.sleep(1_000);
+    const after = await Promise.all(stack.processes.map((p) => cpuSecondsOf(p.pid)));
+    const used = after.map((a, i) => Math.round((a - (before[i] as number)) * 100) / 100);
+    console.log(`real tier: CPU seconds over an idle second, per process: ${JSON.stringify(used)}`);
+    for (const seconds of used) expect(seconds).toBeLessThan(0.2);
+  }, 90_000);
+});
