@@ -11,8 +11,11 @@ import { type DeadLetter, type DeadLetterSource, recordDeadLetter, takeRetryRequ
 export interface DeadLetterRetrierOptions {
   readonly db: SqlClient;
   readonly source: DeadLetterSource;
-  /** Runs the item again; resolves when it succeeded. */
-  readonly retry: (letter: DeadLetter) => Promise<void>;
+  /**
+   * Runs the item again; resolves when it succeeded, or with "recorded" when it failed and its consumer has
+   * recorded that on the dead letter itself; rejects when it failed.
+   */
+  readonly retry: (letter: DeadLetter) => Promise<unknown>;
   /** How often retry requests are looked for, ms. Default 1000. */
   readonly pollMs?: number;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
@@ -32,7 +35,7 @@ export function startDeadLetterRetrier(options: DeadLetterRetrierOptions): DeadL
 
   async function runOne(letter: DeadLetter): Promise<void> {
     try {
-      await options.retry(letter);
+      if ((await options.retry(letter)) === "recorded") return;
       await options.db.query("DELETE FROM dead_letters WHERE id = $1", [letter.id]);
       options.log?.("dead letter retried", { source: letter.source, key: letter.key });
     } catch (error) {

@@ -12,6 +12,7 @@
  * emitted events, and polls every `OUTBOX_POLL_MS` in any case.
  */
 import type pg from "pg";
+import { startCommandDeadLetterRetrier } from "../commands/dead-letter-command";
 import { createOwnerLookup } from "../commands/owners";
 import type { Config } from "../config";
 import { applyRefreshTask } from "../consistency/apply-refresh";
@@ -97,6 +98,12 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
       log: logFn(log.child({ role: "documents" }), "debug"),
     });
     cleanup.unshift(() => documents.stop());
+    const commandRetrier = startCommandDeadLetterRetrier({
+      connect: () => database.pool.connect(),
+      db: database.pool,
+      log: logFn(log, "warn"),
+    });
+    cleanup.unshift(() => commandRetrier.stop());
 
     // The read side: the consistency service refreshes the views inline (the one connection cannot be
     // shared with piscina threads) and feeds the gateway's tracker directly instead of over NATS.
