@@ -11,12 +11,17 @@
  * waits for handlers (they may need the database connection the relay is holding while it publishes).
  *
  * The log lives in memory: events that every known subscription has passed are dropped, and while no
- * subscription exists at all only the last `retainWithoutSubscribers` are kept. What a process had not
- * handled when it died is not delivered again after a restart (see {@link InProcessEventSource.idle} for
- * a graceful stop that loses nothing).
+ * subscription exists at all only the last `retainWithoutSubscribers` are kept. The subscriptions named in
+ * `cursors` keep their cursor in a {@link CursorStore} (Postgres in the embedded mode): they skip the events
+ * at or below it, so what a process had not handled when it died comes again after a restart once the
+ * outbox's events after it are put on the bus again (durable-cursors.ts); the others start from what the
+ * log holds (see {@link InProcessEventSource.idle} for a graceful stop).
  */
+
+import { comparePoints, type StreamPoint } from "../commands/consistency-token";
 import type { RetryPolicy } from "../dead-letters";
-import type { BatchResult, PublishedEvent } from "../outbox";
+import { type BatchResult, type PublishedEvent, pointOfPublishedEvent } from "../outbox";
+import type { CursorStore } from "./durable-cursors";
 import type { EventSource, EventSubscription } from "./event-source";
 import { afterFailure } from "./failure-lane";
 
@@ -26,6 +31,10 @@ export interface InProcessEventSourceOptions {
    * The retry policy of subscriptions that bring none: backoff and attempts (default: `defaultRetryPolicy`).
    */
   readonly retryPolicy?: RetryPolicy;
+  /** Durable subscriptions: their names, and where their cursors are kept. */
+  readonly cursors?: { readonly store: CursorStore; readonly names: readonly string[] };
+  /** Most time between a durable cursor's move and its save, ms (default 100). */
+  readonly cursorSaveMs?: number;
   /** Events kept for a first subscriber while none exists. Default 10000. */
   readonly retainWithoutSubscribers?: number;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
@@ -44,6 +53,8 @@ interface Consumer {
   floor: number;
   readonly done: Set<number>;
   running: boolean;
+  /** The point of the event just below the floor (the last of those all handled), if known. */
+  point?: StreamPoint;
 }
 
 /** Creates an empty in-process event bus. */
@@ -108,6 +119,21 @@ export function createInProcessEventSource(options: InProcessEventSourceOptions 
       const wanted = new Set(types);
       const consumer = consumers.get(name) ?? { floor: base, done: new Set<number>(), running: false };
       if (consumer.running) throw new Error(`event subscription ${name} is already running in this process`);
+      const store = options.cursors?.names.includes(name) ? options.cursors.store : undefined;
+      const saved = store ? await store.load(name) : undefined;
+      let saving: Promise<void> = Promise.resolve();
+      let saveTimer: ReturnType<typeof setTimeout> | undefined;
+      /** Saves the durable cursor (one save at a time, the latest point; a failure is logged, retried next move). */
+      function saveCursor(): void {
+        saveTimer = undefined;
+        const point = consumer.point;
+        if (!store || point === undefined) return;
+        saving = saving
+          .then(() => store.save(name, point))
+          .catch((error: unknown) =>
+            log("saving an event cursor failed", { consumer: name, error: String(error) }),
+          );
+      }
       consumers.set(name, consumer);
       consumer.running = true;
       let stopped = false;
@@ -117,7 +143,12 @@ export function createInProcessEventSource(options: InProcessEventSourceOptions 
       /** Marks one event handled and moves the floor over every handled event at it. */
       function advance(index: number): void {
         consumer.done.add(index);
+        const before = consumer.floor;
         while (consumer.done.delete(consumer.floor)) consumer.floor += 1;
+        if (consumer.floor === before) return;
+        const last = events[consumer.floor - 1 - base];
+        if (last !== undefined) consumer.point = pointOfPublishedEvent(last);
+        if (store && saveTimer === undefined) saveTimer = setTimeout(saveCursor, options.cursorSaveMs ?? 100);
       }
 
       /** One attempt; a failure gives the event's place up until its backoff is over (or dead-letters it). */
@@ -164,7 +195,9 @@ export function createInProcessEventSource(options: InProcessEventSourceOptions 
           const index = next++;
           if (consumer.done.has(index)) continue;
           const event = events[index - base] as PublishedEvent;
-          if (wanted.size > 0 && !wanted.has(event.type)) {
+          const handledBefore =
+            saved !== undefined && comparePoints(pointOfPublishedEvent(event), saved) <= 0;
+          if (handledBefore || (wanted.size > 0 && !wanted.has(event.type))) {
             advance(index);
             skipped = true;
             continue;
@@ -184,6 +217,11 @@ export function createInProcessEventSource(options: InProcessEventSourceOptions 
           retryTimers.clear();
           pumps.delete(pump);
           while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+          if (saveTimer !== undefined) {
+            clearTimeout(saveTimer);
+            saveCursor();
+          }
+          await saving;
           consumer.running = false;
           progressed();
         },

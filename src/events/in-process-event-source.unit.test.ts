@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { createPublishedEvent, type PublishedEvent } from "../outbox";
+import type { StreamPoint } from "../commands/consistency-token";
+import { createPublishedEvent, type PublishedEvent, pointOfPublishedEvent } from "../outbox";
+import type { CursorStore } from "./durable-cursors";
 import { createInProcessEventSource } from "./in-process-event-source";
 
 const fastRetries = { baseMs: 5, capMs: 5, maxAttempts: 5, maxTransientAttempts: 100 };
@@ -172,6 +174,37 @@ describe("in-process event source", () => {
     expect(calls.get(poisoned[0]?.eventId as string)).toBe(1);
     expect(calls.get(poisoned[1]?.eventId as string)).toBe(5);
     expect([...calls.keys()].filter((id) => !poisonIds.has(id))).toHaveLength(5);
+    await sub.stop();
+  });
+
+  test("a durable subscription skips, after a restart, the events its saved cursor covers", async () => {
+    const saved = new Map<string, StreamPoint>();
+    const store: CursorStore = {
+      load: async (name) => saved.get(name),
+      save: async (name, point) => {
+        saved.set(name, point);
+      },
+    };
+    const log = Array.from({ length: 6 }, () => event());
+    const first = createInProcessEventSource({ cursors: { store, names: ["durable"] }, cursorSaveMs: 1 });
+    const handled: string[] = [];
+    let sub = await first.subscribe("durable", [], async (e) => {
+      handled.push(e.eventId);
+    });
+    await first.publish(log.slice(0, 4));
+    await first.idle();
+    await sub.stop();
+    expect(saved.get("durable")).toEqual(pointOfPublishedEvent(log[3] as PublishedEvent));
+    // A new process: the outbox's events are put on the bus again; only those after the cursor are handled.
+    const second = createInProcessEventSource({ cursors: { store, names: ["durable"] } });
+    const again: string[] = [];
+    sub = await second.subscribe("durable", [], async (e) => {
+      again.push(e.eventId);
+    });
+    await second.publish(log);
+    await second.idle();
+    expect(handled).toEqual(log.slice(0, 4).map((e) => e.eventId));
+    expect(again).toEqual(log.slice(4).map((e) => e.eventId));
     await sub.stop();
   });
 });
