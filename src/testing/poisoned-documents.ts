@@ -4,6 +4,7 @@
  * ordinary one must be PROCESSED quickly, and every poisoned one must end (FAILED with a reason, or processed)
  * instead of being retried for ever. Status is read through the API (ListDocuments, bypassing the cache).
  */
+import { expect } from "bun:test";
 import { createGrpcClient, mintToken } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { DocumentStatus } from "../gen/clone/v1/enums_pb";
@@ -126,4 +127,23 @@ export async function cpuSecondsOf(pid: number): Promise<number> {
   const stat = await Bun.file(`/proc/${pid}/stat`).text();
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The scenario's expectations: ordinary documents within 2 s, the 2 MiB one processed, the others FAILED with why. */
+export function expectPoisonOutcome(result: PoisonScenarioResult, tier: string): void {
+  console.log(`${tier}: ordinary documents ${JSON.stringify(result.ordinaryMs.map(Math.round))} ms`);
+  console.log(`${tier}: poisoned ${JSON.stringify(result.poisoned)}`);
+  expect(result.ordinaryMs.at(-1) as number).toBeLessThan(2_000);
+  expect(result.poisoned["2 MiB of text"]).toMatchObject({ status: "PROCESSED" });
+  for (const name of ["U+0000 in text/plain", "U+0000 escaped in JSON"]) {
+    expect(result.poisoned[name]).toMatchObject({
+      status: "FAILED",
+      reason: expect.stringContaining("U+0000"),
+    });
+  }
+  expect(result.poisoned["invalid JSON"]).toMatchObject({
+    status: "FAILED",
+    reason: expect.stringContaining("JSON"),
+  });
+  expect(result.poisoned["invalid UTF-8"]).toMatchObject({ status: "FAILED", reason: "invalid UTF-8" });
 }
