@@ -1,34 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import type { StreamPoint } from "../commands/consistency-token";
-import { createPublishedEvent, type PublishedEvent, pointOfPublishedEvent } from "../outbox";
+import { type PublishedEvent, pointOfPublishedEvent } from "../outbox";
 import type { CursorStore } from "./durable-cursors";
 import { createInProcessEventSource } from "./in-process-event-source";
+import { testEvent, until } from "./test-events";
 
 const fastRetries = { baseMs: 5, capMs: 5, maxAttempts: 5, maxTransientAttempts: 100 };
-let position = 0;
-function event(type = "user.created"): PublishedEvent {
-  position += 1;
-  return createPublishedEvent({
-    eventId: crypto.randomUUID(),
-    type,
-    aggregateType: type.split(".")[0] as string,
-    aggregateId: crypto.randomUUID(),
-    aggregateVersion: 1,
-    position: String(position),
-    transactionId: "1000",
-    committedAt: new Date().toISOString(),
-    data: {},
-    metadata: {},
-  });
-}
-
-async function until(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(2);
-  }
-}
+const event = testEvent;
 
 describe("in-process event source", () => {
   test("delivers in publish order, one at a time, and publishing does not wait for handlers", async () => {

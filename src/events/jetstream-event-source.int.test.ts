@@ -6,13 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { createPublishedEvent, encodePublishedEvent, type PublishedEvent } from "../outbox";
+import { encodePublishedEvent, type PublishedEvent } from "../outbox";
 import { createTestNats, type TestNats } from "../testing";
 import { ensureStreams, streamNames } from "../transport/jetstream/streams";
 import { createJetStreamEventSource } from "./jetstream-event-source";
+import { testEvent, until } from "./test-events";
 
 let nats: TestNats;
-let position = 0;
 
 beforeAll(async () => {
   nats = await createTestNats();
@@ -21,34 +21,12 @@ beforeAll(async () => {
 
 afterAll(() => nats?.cleanup());
 
-function event(): PublishedEvent {
-  position += 1;
-  return createPublishedEvent({
-    eventId: crypto.randomUUID(),
-    type: "document.uploaded",
-    aggregateType: "document",
-    aggregateId: crypto.randomUUID(),
-    aggregateVersion: 1,
-    position: String(position),
-    transactionId: "1000",
-    committedAt: new Date().toISOString(),
-    data: {},
-    metadata: {},
-  });
-}
+const event = () => testEvent("document.uploaded");
 
 async function publish(events: readonly PublishedEvent[]): Promise<void> {
   const js = jetstream(nats.nc);
   for (const e of events)
     await js.publish(streamNames(nats.prefix).eventSubject(e.type), encodePublishedEvent(e));
-}
-
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(10);
-  }
 }
 
 describe("JetStream event source: poison isolation", () => {
@@ -94,9 +72,9 @@ describe("JetStream event source: poison isolation", () => {
     const ordinary = Array.from({ length: 10 }, () => event());
     await publish([...flaky, poisoned, ...ordinary]);
     // The ordinary events are all handled while the flaky ones still wait out their backoff.
-    await until(() => ordinary.every((e) => handled.includes(e.eventId)));
+    await until(() => ordinary.every((e) => handled.includes(e.eventId)), 10_000);
     expect(flaky.some((e) => handled.includes(e.eventId))).toBe(false);
-    await until(() => flaky.every((e) => handled.includes(e.eventId)));
+    await until(() => flaky.every((e) => handled.includes(e.eventId)), 10_000);
     expect(flaky.map((e) => attempts.get(e.eventId))).toEqual([3, 3, 3]);
     expect(dead).toEqual([{ id: poisoned.eventId, attempts: 1 }]);
     await sub.stop();
