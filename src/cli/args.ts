@@ -28,6 +28,19 @@ export type CliCommand =
       readonly timeoutMs: number | undefined;
     }
   | { readonly kind: "lag"; readonly json: boolean }
+  | {
+      readonly kind: "dead-letters";
+      readonly action: "list" | "show" | "retry" | "discard";
+      /** The dead letter (show, retry, discard). */
+      readonly id: string | undefined;
+      /** list: only this source. */
+      readonly source: string | undefined;
+      readonly json: boolean;
+      /** discard: do not ask for confirmation. */
+      readonly yes: boolean;
+      /** retry: how long to wait for its outcome, ms. */
+      readonly waitMs: number;
+    }
   | { readonly kind: "rebuild"; readonly json: boolean };
 
 /** A command line that cannot be run; the message says why. Exit code 2. */
@@ -57,6 +70,10 @@ Commands:
   rebuild [--json]
         Full refresh of every read view, one by one, with progress on stderr; prints the rows changed.
         Needs DATABASE_URL.
+  dead-letters list [--source S] [--json] | show <id> [--json] | retry <id> [--wait-ms N] | discard <id> [--yes]
+        Work set aside after failing for good (dead_letters): list them, show one with its payload, retry
+        one (its consumer runs it again; on success it leaves the store) or discard it (asks to confirm
+        unless --yes). Needs DATABASE_URL.
   help  This text.
 `;
 
@@ -74,11 +91,15 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     case "command":
     case "query":
       return parseRpc(command, rest);
+    case "dead-letters":
+      return parseDeadLetters(rest);
     case "lag":
     case "rebuild":
       return { kind: command, json: parse(rest, { json: { type: "boolean" } }, 0).values.json === true };
     default:
-      throw new UsageError(`unknown command "${command}"; one of: token, command, query, lag, rebuild, help`);
+      throw new UsageError(
+        `unknown command "${command}"; one of: token, command, query, lag, rebuild, dead-letters, help`,
+      );
   }
 }
 
@@ -156,4 +177,36 @@ function parseRpc(service: "command" | "query", args: readonly string[]): CliCom
       throw new UsageError("--timeout-ms must be a positive integer");
   }
   return { kind: "rpc", service, rpc, json, auth, addr: values.addr, timeoutMs };
+}
+
+const deadLetterActions = ["list", "show", "retry", "discard"] as const;
+
+function parseDeadLetters(args: readonly string[]): CliCommand {
+  const { values, positionals } = parse(
+    args,
+    {
+      source: { type: "string" },
+      json: { type: "boolean" },
+      yes: { type: "boolean", short: "y" },
+      "wait-ms": { type: "string", default: "15000" },
+    },
+    2,
+  );
+  const [action, id] = positionals;
+  if (!deadLetterActions.includes(action as (typeof deadLetterActions)[number]))
+    throw new UsageError(`dead-letters: one of ${deadLetterActions.join(", ")}`);
+  if (action !== "list" && (id === undefined || !/^\d+$/.test(id)))
+    throw new UsageError(`dead-letters ${action}: give the id of a dead letter (see dead-letters list)`);
+  const waitMs = Number(values["wait-ms"]);
+  if (!Number.isInteger(waitMs) || waitMs < 0)
+    throw new UsageError("--wait-ms must be a non-negative integer");
+  return {
+    kind: "dead-letters",
+    action: action as (typeof deadLetterActions)[number],
+    id,
+    source: values.source,
+    json: values.json === true,
+    yes: values.yes === true,
+    waitMs,
+  };
 }

@@ -84,6 +84,31 @@ describe("parseCliArgs", () => {
   });
 
   test("an unknown command names the known ones", () => {
-    fails(["migrate"], /unknown command "migrate"; one of: token, command, query, lag, rebuild, help/);
+    fails(
+      ["migrate"],
+      /unknown command "migrate"; one of: token, command, query, lag, rebuild, dead-letters, help/,
+    );
+  });
+});
+
+describe("parseCliArgs dead-letters", () => {
+  test("list, show, retry and discard, with their options", () => {
+    expect(parseCliArgs(["dead-letters", "list", "--source", "command", "--json"])).toMatchObject({
+      kind: "dead-letters",
+      action: "list",
+      source: "command",
+      json: true,
+    });
+    expect(parseCliArgs(["dead-letters", "discard", "7", "--yes"])).toMatchObject({
+      action: "discard",
+      id: "7",
+      yes: true,
+    });
+    expect(parseCliArgs(["dead-letters", "retry", "7", "--wait-ms", "500"])).toMatchObject({
+      waitMs: 500,
+      yes: false,
+    });
+    expect(() => parseCliArgs(["dead-letters", "show"])).toThrow(/give the id/);
+    expect(() => parseCliArgs(["dead-letters", "purge"])).toThrow(/one of list, show, retry, discard/);
   });
 });

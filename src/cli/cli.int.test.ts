@@ -3,30 +3,17 @@
  * against a test database written through the real command executor, `token` checked with jose.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawn } from "bun";
 import { jwtVerify } from "jose";
 import { uuidFrom } from "../commands/payload";
 import { createDriver } from "../read-models/testing-driver";
 import { createTestDatabase, type TestDatabase } from "../testing";
+import { runCliProcess } from "./run-cli-process";
 
-const cli = new URL("./main.ts", import.meta.url).pathname;
 const secret = "cli-int-secret-0123456789abcdef";
 let db: TestDatabase;
 
 /** Runs the CLI with only the given variables (and PATH); resolves with its exit code and output. */
-async function run(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(["bun", cli, ...args], {
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { code, stdout, stderr };
-}
+const run = (args: string[], env: Record<string, string> = {}) => runCliProcess(args, env);
 
 const id = (s: string) => uuidFrom(`cli-int:${s}`);
 

@@ -1,7 +1,7 @@
 /**
  * The admin CLI: `bun run cli <command>` (see `bun run cli help`). Configuration comes from src/config.ts
  * like every other process: AUTH_JWT_SECRET for tokens, GRPC_PORT for the default address, DATABASE_URL for
- * `lag` and `rebuild`.
+ * `lag`, `rebuild` and `dead-letters`.
  *
  * Exit codes: 0 done, 1 the call or the database work failed, 2 a usage or configuration mistake.
  */
@@ -9,6 +9,7 @@ import { type Config, ConfigError, loadConfig } from "../config";
 import { createPool } from "../db";
 import { mintToken } from "../gateway";
 import { type CliCommand, parseCliArgs, UsageError, usage } from "./args";
+import { runDeadLetters } from "./dead-letters";
 import { formatLag, lagToJson, readLag } from "./lag";
 import { formatRebuild, progressPrinter, rebuildViews } from "./rebuild";
 import { type CliIo, runRpc } from "./rpc";
@@ -16,6 +17,8 @@ import { type CliIo, runRpc } from "./rpc";
 /** Where the CLI writes, and whether stderr is a terminal (for the progress bar). */
 export interface CliEnvironment extends CliIo {
   readonly stderrIsTty: boolean;
+  /** Asks a yes/no question on the terminal; absent when stdin is no terminal. */
+  readonly confirm?: (question: string) => Promise<boolean>;
   readonly env: Record<string, string | undefined>;
 }
 
@@ -77,6 +80,8 @@ async function run(command: CliCommand, config: Config, io: CliEnvironment): Pro
         process.off("SIGINT", onSigint);
       }
     }
+    case "dead-letters":
+      return withDatabase(config, (pool) => runDeadLetters(command, pool, io));
     case "lag":
     case "rebuild":
       return withDatabase(config, async (pool) => {
@@ -120,6 +125,9 @@ if (import.meta.main) {
     err: (text) => process.stderr.write(text.endsWith("\n") || text.startsWith("\r") ? text : `${text}\n`),
     readStdin: () => Bun.stdin.text(),
     stderrIsTty: process.stderr.isTTY === true,
+    ...(process.stdin.isTTY === true
+      ? { confirm: async (question: string) => /^y(es)?$/i.test((prompt(question) ?? "").trim()) }
+      : {}),
     env: process.env,
   });
   process.exit(code);

@@ -16,8 +16,9 @@
  * (write-model/combined-statement.ts).
  * When a batch's write fails, every command of the batch is applied again on its own, where a version
  * conflict or deadlock is retried with bounded backoff, a taken email is stored as ALREADY_EXISTS, and
- * anything else answers that command alone. Only a lost connection answers UNAVAILABLE, without storing
- * anything, so the transport delivers those commands again.
+ * anything else answers that command alone (a failure that is no domain answer is dead-lettered and answered
+ * INVALID_ARGUMENT or FAILED_PRECONDITION, see dead-letter-command.ts). Only a lost connection answers
+ * UNAVAILABLE, without storing anything, so the transport delivers those commands again.
  */
 import type { AggregateType, Versioned } from "../domain";
 import { AppError, isConnectionError } from "../errors";
@@ -36,6 +37,7 @@ import {
 } from "../write-model";
 import { storableOutcome, storedOutcomeOf, storeOutcome } from "./command-results";
 import { encodeToken } from "./consistency-token";
+import { deadLetterCommand } from "./dead-letter-command";
 import type { CommandEnvelope, CommandOutcome } from "./envelope";
 import { failed, markDuplicate, reusedIdOutcome } from "./outcomes";
 import { fromWire, type WirePayload } from "./payload";
@@ -343,10 +345,9 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
       }
       if (mapped === undefined) {
         const error = AppError.from(run.error);
-        if (error.code !== "UNAVAILABLE") {
-          options.log?.("command failed", { commandId: envelope.commandId, error: String(run.error) });
-        }
-        return failed(error);
+        if (error.code === "UNAVAILABLE") return failed(error);
+        // Fails the same way at every attempt: set aside, answered clearly, acked (dead-letter-command.ts).
+        return failed(await deadLetterCommand(options.connect, envelope, run.error, options.log));
       }
       const outcome = failed(mapped.error);
       if (mapped.store) {

@@ -10,13 +10,29 @@ import type { DomainCommand } from "../domain";
 /** A command as it travels: JSON-safe, without binary content. */
 export type WirePayload = Record<string, unknown> & { readonly type: string };
 
-/** Splits a command into its wire payload and the binary content that goes by claim check, if any. */
+/**
+ * Splits a command into its wire payload and the binary content that goes by claim check, if any: an upload's
+ * bytes, and a processing result's chunks (together they outgrow the upload, and NATS' message limit).
+ */
 export function toWire(command: DomainCommand): { payload: WirePayload; blob: Uint8Array | undefined } {
   if (command.type === "UploadDocument") {
     const { content, ...rest } = command;
     return {
       payload: { ...rest, contentSha256: sha256(content), contentRef: "command_blobs" },
       blob: content,
+    };
+  }
+  if (command.type === "RecordDocumentProcessing" && command.chunks.length > 0) {
+    const { chunks, ...rest } = command;
+    const blob = encodeChunks(chunks);
+    return {
+      payload: {
+        ...rest,
+        chunkCount: chunks.length,
+        contentSha256: sha256(blob),
+        contentRef: "command_blobs",
+      },
+      blob,
     };
   }
   return { payload: { ...command }, blob: undefined };
@@ -28,7 +44,39 @@ export function fromWire(payload: WirePayload, blob: Uint8Array | undefined): Do
     const { contentSha256: _hash, contentRef: _ref, ...rest } = payload;
     return { ...rest, content: blob ?? new Uint8Array() } as unknown as DomainCommand;
   }
+  if (payload.type === "RecordDocumentProcessing" && payload.contentRef === "command_blobs") {
+    const { contentSha256: _hash, contentRef: _ref, chunkCount: _count, ...rest } = payload;
+    return { ...rest, chunks: decodeChunks(blob ?? new Uint8Array()) } as unknown as DomainCommand;
+  }
   return payload as unknown as DomainCommand;
+}
+
+/** Chunks as one blob: each chunk's UTF-8 byte length (uint32, big-endian), then its bytes. */
+export function encodeChunks(chunks: readonly string[]): Uint8Array {
+  const encoded = chunks.map((c) => new TextEncoder().encode(c));
+  const out = new Uint8Array(encoded.reduce((n, c) => n + 4 + c.byteLength, 0));
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const c of encoded) {
+    view.setUint32(at, c.byteLength);
+    out.set(c, at + 4);
+    at += 4 + c.byteLength;
+  }
+  return out;
+}
+
+/** The chunks of a blob made by {@link encodeChunks}; throws RangeError on a blob that is not one. */
+export function decodeChunks(blob: Uint8Array): string[] {
+  const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const chunks: string[] = [];
+  for (let at = 0; at < blob.byteLength; ) {
+    const length = view.getUint32(at);
+    if (at + 4 + length > blob.byteLength) throw new RangeError("truncated chunk blob");
+    chunks.push(decoder.decode(blob.subarray(at + 4, at + 4 + length)));
+    at += 4 + length;
+  }
+  return chunks;
 }
 
 /**

@@ -4,11 +4,13 @@
  * Transport-neutral: the JetStream role and the embedded mode give it their feed, pool and broadcast.
  */
 import type pg from "pg";
+import { describeError, recordDeadLetter, startDeadLetterRetrier } from "../dead-letters";
 import { refreshFull, viewNames } from "../read-models";
 import type { RefreshResult } from "./apply-refresh";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
 import { type ConsistencyUpdate, createCoordinator, type RefreshTask } from "./coordinator";
 import type { EventFeed, FeedHandler, StreamBounds } from "./event-feed";
+import { refreshKeyOf } from "./isolate-refresh";
 
 /** Options of {@link startConsistencyService}. */
 export interface ConsistencyServiceOptions {
@@ -74,6 +76,17 @@ export async function startConsistencyService(
         options.onRefreshFailed?.(task, error);
         options.log?.("view refresh failed; retrying", { view: task.view, error: String(error) });
       },
+      deadLetter: async (task, error, attempts) => {
+        await recordDeadLetter(options.db, {
+          source: "consistency",
+          consumer: task.view,
+          key: refreshKeyOf(task),
+          error: describeError(error),
+          attempts,
+          payload: task,
+        });
+        options.log?.("view rows set aside as a dead letter", { view: task.view, key: refreshKeyOf(task) });
+      },
     },
     checkpoint.seq,
     checkpoint.point,
@@ -81,6 +94,15 @@ export async function startConsistencyService(
   const feed = await options.startFeed(checkpoint.seq, (event, seq, left) => {
     pending = left;
     coordinator.accept(event, seq);
+  });
+  // Dead letters an operator asked to retry: the rows are refreshed again (the view's point never goes back).
+  const retrier = startDeadLetterRetrier({
+    db: options.db,
+    source: "consistency",
+    retry: async (letter) => {
+      await options.runRefresh(letter.payload as RefreshTask);
+    },
+    ...(options.log === undefined ? {} : { log: options.log }),
   });
   const heartbeat = setInterval(() => {
     if (pending > 0 || !coordinator.isIdle()) return;
@@ -92,6 +114,7 @@ export async function startConsistencyService(
     idle: () => coordinator.idle(),
     async stop() {
       clearInterval(heartbeat);
+      await retrier.stop();
       await feed.stop();
       await coordinator.stop();
     },

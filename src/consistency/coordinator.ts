@@ -16,8 +16,10 @@
  */
 import type { StreamPoint } from "../commands/consistency-token";
 import { comparePoints, ORIGIN } from "../commands/consistency-token";
+import type { RetryPolicy } from "../dead-letters";
 import type { PublishedEvent } from "../outbox";
 import { pointOfPublishedEvent } from "../outbox";
+import { refreshIsolating } from "./isolate-refresh";
 import { type CacheInvalidation, type QueryType, ruleFor, type ViewName, type ViewRefresh } from "./rules";
 
 /** Which views each cached query reads: its cache entries go stale when one of them changes. */
@@ -58,7 +60,10 @@ export interface CoordinatorDeps {
   /** Persists the resume checkpoint (the stream sequence up to which everything is applied). */
   readonly checkpoint?: (seq: number, point: StreamPoint) => Promise<void>;
   readonly onError?: (error: unknown, task: RefreshTask) => void;
-  /** Delay before retrying a failed refresh. */
+  /** Records the rows of a view that keep failing to refresh; the view then moves on (isolate-refresh.ts). */
+  readonly deadLetter?: (task: RefreshTask, error: unknown, attempts: number) => Promise<void>;
+  readonly retryPolicy?: RetryPolicy;
+  /** Delay before retrying a failed refresh whose dead letter could not be recorded. */
   readonly retryMs?: number;
 }
 
@@ -170,7 +175,7 @@ export function createCoordinator(
     const done = (async () => {
       for (;;) {
         try {
-          await deps.runRefresh(task);
+          await refreshIsolating(task, { ...deps, stopped: () => stopped });
           break;
         } catch (error) {
           deps.onError?.(error, task);

@@ -10,8 +10,19 @@ export type Extraction =
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
-/** Extracts the readable text of a document. */
+/**
+ * Extracts the readable text of a document. Text that Postgres `text` cannot hold (U+0000, which valid UTF-8
+ * and JSON's `\u0000` both allow) fails with a reason, like unreadable bytes.
+ */
 export function extractText(contentType: string, content: Uint8Array): Extraction {
+  const extraction = extractRaw(contentType, content);
+  if (extraction.ok && extraction.text.includes("\u0000")) {
+    return { ok: false, reason: "the text contains U+0000 (NUL), which cannot be stored as text" };
+  }
+  return extraction;
+}
+
+function extractRaw(contentType: string, content: Uint8Array): Extraction {
   let raw: string;
   try {
     raw = utf8.decode(content);

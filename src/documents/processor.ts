@@ -1,12 +1,28 @@
 /**
  * The document processor: on `document.uploaded` it reads the document, extracts its text, splits it into
  * chunks and records the result through the command path as role `service` (RecordDocumentProcessing), like
- * any other caller. The command id is derived from the document id, so a redelivered event records nothing
- * twice; a document deleted meanwhile is skipped (NOT_FOUND / FAILED_PRECONDITION).
+ * any other caller. The chunks go by claim check (`command_blobs`, stored here under the command id before
+ * the command is sent), so a document of the API's 2 MiB limit never puts a message over NATS' limit. The
+ * command id is derived from the document id, so a redelivered event records nothing twice; a document
+ * deleted meanwhile is skipped (NOT_FOUND / FAILED_PRECONDITION).
+ *
+ * Failures: a document that cannot be read is recorded as FAILED with the reason; a result the command path
+ * refuses for good (INVALID_ARGUMENT, INTERNAL, ...) is recorded as FAILED with that reason instead. What
+ * still fails is thrown and classified by the event source: retried with backoff in its own lane when
+ * transient, dead-lettered (`dead_letters`, source `document-processor`) when deterministic or repeated.
  */
 import { buildEnvelope } from "../commands/build-envelope";
-import type { CommandSender } from "../commands/envelope";
+import type { CommandOutcome, CommandSender } from "../commands/envelope";
+import {
+  type DeadLetterRetrier,
+  describeError,
+  recordDeadLetter,
+  startDeadLetterRetrier,
+  storableText,
+} from "../dead-letters";
+import { AppError } from "../errors";
 import type { EventSource, EventSubscription } from "../events";
+import type { PublishedEvent } from "../outbox";
 import type { SqlClient } from "../write-model";
 import { type ChunkOptions, chunkText } from "./chunk-text";
 import { extractText } from "./extract-text";
@@ -19,47 +35,126 @@ export interface DocumentProcessorOptions {
   readonly chunking: ChunkOptions;
   /** Documents processed at once. */
   readonly concurrency?: number;
+  /** How often dead letters an operator asked to retry are looked for, ms (default 1000). */
+  readonly retryPollMs?: number;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
 }
+
+/** The longest failure reason recorded on a document. */
+const MAX_REASON = 500;
+/** The most a processing result's chunks may take in `command_blobs` (sql/0016). */
+const MAX_CHUNK_BYTES = 32 * 1024 * 1024;
 
 /** The processing result of one document, as the command that records it. */
 export function processDocument(contentType: string, content: Uint8Array, chunking: ChunkOptions) {
   const extraction = extractText(contentType, content);
-  if (!extraction.ok) {
-    return { succeeded: false, failureReason: extraction.reason, chunks: [] as string[], wordCount: 0 };
-  }
+  if (!extraction.ok) return failedResult(extraction.reason);
   const { chunks, wordCount } = chunkText(extraction.text, chunking);
+  const bytes = chunks.reduce((n, c) => n + 4 + Buffer.byteLength(c), 0);
+  if (bytes > MAX_CHUNK_BYTES) {
+    return failedResult(
+      `the document's chunks are too large to store (${bytes} bytes, at most ${MAX_CHUNK_BYTES})`,
+    );
+  }
   return { succeeded: true, failureReason: "", chunks, wordCount };
 }
 
+function failedResult(reason: string) {
+  return {
+    succeeded: false,
+    failureReason: storableText(reason).slice(0, MAX_REASON),
+    chunks: [] as string[],
+    wordCount: 0,
+  };
+}
+
+/** The name of the processor's durable consumer, and its consumer name in `dead_letters`. */
+export const DOCUMENT_PROCESSOR = "document-processor";
+
+/** A running processor. */
+export interface DocumentProcessor extends EventSubscription {}
+
 /** Subscribes to `document.uploaded` as the durable consumer `document-processor`. */
-export function startDocumentProcessor(options: DocumentProcessorOptions): Promise<EventSubscription> {
-  const actor = { sub: "document-processor", role: "service" } as const;
-  return options.events.subscribe(
-    "document-processor",
-    ["document.uploaded"],
-    async (event) => {
-      const res = await options.db.query<{ content_type: string; content: Buffer; status: string }>(
-        "SELECT content_type, content, status FROM documents WHERE id = $1 AND deleted_at IS NULL",
-        [event.aggregateId],
+export async function startDocumentProcessor(options: DocumentProcessorOptions): Promise<DocumentProcessor> {
+  const actor = { sub: DOCUMENT_PROCESSOR, role: "service" } as const;
+  const { db } = options;
+
+  /** Sends one processing result, its chunks stored by claim check first. */
+  async function record(documentId: string, commandId: string, result: ReturnType<typeof processDocument>) {
+    const { envelope, blob } = buildEnvelope(
+      { type: "RecordDocumentProcessing", documentId, ...result },
+      { commandId, actor },
+    );
+    if (blob) {
+      await db.query(
+        `INSERT INTO command_blobs (command_id, content) VALUES ($1, $2)
+         ON CONFLICT (command_id) DO UPDATE SET content = EXCLUDED.content`,
+        [commandId, Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength)],
       );
-      const doc = res.rows[0];
-      if (doc?.status !== "UPLOADED") return;
-      const result = processDocument(doc.content_type, new Uint8Array(doc.content), options.chunking);
-      const { envelope } = buildEnvelope(
-        { type: "RecordDocumentProcessing", documentId: event.aggregateId, ...result },
-        { commandId: `document-processing:${event.aggregateId}`, actor },
-      );
-      const outcome = await options.sender.send(envelope);
-      if (!outcome.ok && outcome.error.code !== "NOT_FOUND" && outcome.error.code !== "FAILED_PRECONDITION") {
-        throw new Error(`recording the processing of ${event.aggregateId} failed: ${outcome.error.message}`);
-      }
-      options.log?.("document processed", {
-        documentId: event.aggregateId,
-        succeeded: result.succeeded,
-        chunks: result.chunks.length,
+    }
+    return options.sender.send(envelope);
+  }
+
+  async function handle(event: PublishedEvent): Promise<void> {
+    const documentId = event.aggregateId;
+    const res = await db.query<{ content_type: string; content: Buffer; status: string }>(
+      "SELECT content_type, content, status FROM documents WHERE id = $1 AND deleted_at IS NULL",
+      [documentId],
+    );
+    const doc = res.rows[0];
+    if (doc?.status !== "UPLOADED") return;
+    const result = processDocument(doc.content_type, new Uint8Array(doc.content), options.chunking);
+    let outcome = await record(documentId, `document-processing:${documentId}`, result);
+    if (!outcome.ok && result.succeeded && isRefusedForGood(outcome)) {
+      // The result itself cannot be stored: the document fails, with why, instead of coming back for ever.
+      options.log?.("recording the processing result failed; recording a failure", {
+        documentId,
+        code: outcome.error.code,
+        error: outcome.error.message,
       });
+      const reason = `the processing result could not be stored: ${outcome.error.message}`;
+      outcome = await record(documentId, `document-processing-failed:${documentId}`, failedResult(reason));
+    }
+    if (!outcome.ok && outcome.error.code !== "NOT_FOUND" && outcome.error.code !== "FAILED_PRECONDITION") {
+      throw AppError.deserialize(outcome.error);
+    }
+    options.log?.("document processed", {
+      documentId,
+      succeeded: result.succeeded,
+      chunks: result.chunks.length,
+    });
+  }
+
+  const subscription = await options.events.subscribe(DOCUMENT_PROCESSOR, ["document.uploaded"], handle, {
+    concurrency: options.concurrency ?? 4,
+    deadLetter: (event, error, attempts) =>
+      recordDeadLetter(db, {
+        source: "document-processor",
+        consumer: DOCUMENT_PROCESSOR,
+        key: event.aggregateId,
+        error: describeError(error),
+        attempts,
+        payload: event,
+      }),
+  });
+  const retrier: DeadLetterRetrier = startDeadLetterRetrier({
+    db,
+    source: "document-processor",
+    retry: (letter) => handle(letter.payload as PublishedEvent),
+    ...(options.retryPollMs === undefined ? {} : { pollMs: options.retryPollMs }),
+    ...(options.log === undefined ? {} : { log: options.log }),
+  });
+  return {
+    async stop() {
+      await retrier.stop();
+      await subscription.stop();
     },
-    { concurrency: options.concurrency ?? 4 },
+  };
+}
+
+/** An answer that will not change on another attempt (not UNAVAILABLE, DEADLINE_EXCEEDED, ...). */
+function isRefusedForGood(outcome: Extract<CommandOutcome, { ok: false }>): boolean {
+  return ["INVALID_ARGUMENT", "INTERNAL", "UNKNOWN", "OUT_OF_RANGE", "DATA_LOSS"].includes(
+    outcome.error.code,
   );
 }

@@ -12,13 +12,15 @@
  * emitted events, and polls every `OUTBOX_POLL_MS` in any case.
  */
 import type pg from "pg";
+import { startCommandDeadLetterRetrier } from "../commands/dead-letter-command";
 import { createOwnerLookup } from "../commands/owners";
 import type { Config } from "../config";
 import { applyRefreshTask } from "../consistency/apply-refresh";
 import { startConsistencyService } from "../consistency/consistency-service";
 import { migrate } from "../db";
-import { startDocumentProcessor } from "../documents/processor";
+import { DOCUMENT_PROCESSOR, startDocumentProcessor } from "../documents/processor";
 import { createInProcessEventSource } from "../events";
+import { createPgCursorStore, replayPublished } from "../events/durable-cursors";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { QueryService } from "../gen/clone/v1/query_service_pb";
 import { createHealthMonitor, poolProbe } from "../health";
@@ -70,7 +72,12 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     if (applied.length > 0) log.info({ applied }, "migrations applied");
 
     const metrics = createMetrics({ role: "all" });
-    const events = createInProcessEventSource({ log: logFn(log, "warn") });
+    // The document processor's cursor is durable (Postgres), so a document accepted before a crash is processed
+    // after the restart: the events published after it are read again from the outbox below.
+    const events = createInProcessEventSource({
+      log: logFn(log, "warn"),
+      cursors: { store: createPgCursorStore(database.pool), names: [DOCUMENT_PROCESSOR] },
+    });
     let relay: OutboxRelay | undefined;
     const sender = createInProcessCommandSender({
       connect: () => database.pool.connect(),
@@ -80,6 +87,22 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
       log: logFn(log, "warn"),
     });
     cleanup.unshift(() => sender.close());
+    const documents = await startDocumentProcessor({
+      events,
+      sender,
+      db: database.pool,
+      chunking: config.chunking,
+      log: logFn(log.child({ role: "documents" }), "debug"),
+    });
+    cleanup.unshift(() => documents.stop());
+    const replayed = await replayPublished(database.pool, [DOCUMENT_PROCESSOR]);
+    if (replayed.length > 0) {
+      log.info(
+        { events: replayed.length },
+        "events published before the last stop handed to their subscribers again",
+      );
+      await events.publish(replayed);
+    }
     relay = await startPooledOutboxRelay({
       onPublished: metrics.outbox.published,
       pool: database.pool,
@@ -89,14 +112,12 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     });
     const runningRelay = relay;
     cleanup.unshift(() => runningRelay.stop());
-    const documents = await startDocumentProcessor({
-      events,
-      sender,
+    const commandRetrier = startCommandDeadLetterRetrier({
+      connect: () => database.pool.connect(),
       db: database.pool,
-      chunking: config.chunking,
-      log: logFn(log.child({ role: "documents" }), "debug"),
+      log: logFn(log, "warn"),
     });
-    cleanup.unshift(() => documents.stop());
+    cleanup.unshift(() => commandRetrier.stop());
 
     // The read side: the consistency service refreshes the views inline (the one connection cannot be
     // shared with piscina threads) and feeds the gateway's tracker directly instead of over NATS.

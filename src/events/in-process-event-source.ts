@@ -3,25 +3,38 @@
  * in-memory log, and each subscription name is a durable cursor over it, as a JetStream consumer is.
  *
  * Semantics follow the JetStream implementation: events arrive in publish order, at most `concurrency` at a
- * time (1: strictly one after the other); a handler that rejects gets the same event again after a backoff,
- * and the events behind it wait for it when `concurrency` is 1. A stopped subscription keeps its cursor, so
+ * time (1: strictly one after the other); a handler that rejects gets the same event again after a backoff
+ * (capped, jittered), in its own lane: it gives its place up meanwhile, so the events behind it go on, and one
+ * that fails deterministically (or too often) goes to the subscription's `deadLetter`. The cursor stays at
+ * the first event not yet done, so a retrying event is not lost. A stopped subscription keeps its cursor, so
  * subscribing again with the same name goes on from the first event it had not finished. Publishing never
  * waits for handlers (they may need the database connection the relay is holding while it publishes).
  *
  * The log lives in memory: events that every known subscription has passed are dropped, and while no
- * subscription exists at all only the last `retainWithoutSubscribers` are kept. What a process had not
- * handled when it died is not delivered again after a restart (see {@link InProcessEventSource.idle} for
- * a graceful stop that loses nothing).
+ * subscription exists at all only the last `retainWithoutSubscribers` are kept. The subscriptions named in
+ * `cursors` keep their cursor in a {@link CursorStore} (Postgres in the embedded mode): they skip the events
+ * at or below it, so what a process had not handled when it died comes again after a restart once the
+ * outbox's events after it are put on the bus again (durable-cursors.ts); the others start from what the
+ * log holds (see {@link InProcessEventSource.idle} for a graceful stop).
  */
-import type { BatchResult, PublishedEvent } from "../outbox";
+
+import { comparePoints, type StreamPoint } from "../commands/consistency-token";
+import type { RetryPolicy } from "../dead-letters";
+import { type BatchResult, type PublishedEvent, pointOfPublishedEvent } from "../outbox";
+import type { CursorStore } from "./durable-cursors";
 import type { EventSource, EventSubscription } from "./event-source";
+import { afterFailure } from "./failure-lane";
 
 /** Options of {@link createInProcessEventSource}. */
 export interface InProcessEventSourceOptions {
-  /** First wait before an event whose handler failed is handled again, ms; doubles up to `maxRetryMs`. Default 1000. */
-  readonly retryMs?: number;
-  /** Longest wait between attempts, ms. Default 30000. */
-  readonly maxRetryMs?: number;
+  /**
+   * The retry policy of subscriptions that bring none: backoff and attempts (default: `defaultRetryPolicy`).
+   */
+  readonly retryPolicy?: RetryPolicy;
+  /** Durable subscriptions: their names, and where their cursors are kept. */
+  readonly cursors?: { readonly store: CursorStore; readonly names: readonly string[] };
+  /** Most time between a durable cursor's move and its save, ms (default 100). */
+  readonly cursorSaveMs?: number;
   /** Events kept for a first subscriber while none exists. Default 10000. */
   readonly retainWithoutSubscribers?: number;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
@@ -40,12 +53,12 @@ interface Consumer {
   floor: number;
   readonly done: Set<number>;
   running: boolean;
+  /** The point of the event just below the floor (the last of those all handled), if known. */
+  point?: StreamPoint;
 }
 
 /** Creates an empty in-process event bus. */
 export function createInProcessEventSource(options: InProcessEventSourceOptions = {}): InProcessEventSource {
-  const retryMs = options.retryMs ?? 1_000;
-  const maxRetryMs = options.maxRetryMs ?? 30_000;
   const retain = options.retainWithoutSubscribers ?? 10_000;
   const log = options.log ?? (() => {});
   /** events[i] is the event with absolute index base + i. */
@@ -92,63 +105,104 @@ export function createInProcessEventSource(options: InProcessEventSourceOptions 
 
     async subscribe(name, types, handler, subscribeOptions): Promise<EventSubscription> {
       const concurrency = Math.max(1, subscribeOptions?.concurrency ?? 1);
+      const failurePolicy = {
+        ...subscribeOptions,
+        ...(subscribeOptions?.retryPolicy === undefined && options.retryPolicy !== undefined
+          ? { retryPolicy: options.retryPolicy }
+          : {}),
+      };
+      /** Events waiting out a backoff (index -> failed attempts so far), and their timers. */
+      const attempts = new Map<number, number>();
+      const retryTimers = new Set<ReturnType<typeof setTimeout>>();
+      /** Events whose backoff is over, to be handled before new ones. */
+      const due: number[] = [];
       const wanted = new Set(types);
       const consumer = consumers.get(name) ?? { floor: base, done: new Set<number>(), running: false };
       if (consumer.running) throw new Error(`event subscription ${name} is already running in this process`);
+      const store = options.cursors?.names.includes(name) ? options.cursors.store : undefined;
+      const saved = store ? await store.load(name) : undefined;
+      let saving: Promise<void> = Promise.resolve();
+      let saveTimer: ReturnType<typeof setTimeout> | undefined;
+      /** Saves the durable cursor (one save at a time, the latest point; a failure is logged, retried next move). */
+      function saveCursor(): void {
+        saveTimer = undefined;
+        const point = consumer.point;
+        if (!store || point === undefined) return;
+        saving = saving
+          .then(() => store.save(name, point))
+          .catch((error: unknown) =>
+            log("saving an event cursor failed", { consumer: name, error: String(error) }),
+          );
+      }
       consumers.set(name, consumer);
       consumer.running = true;
       let stopped = false;
       let next = consumer.floor;
       const inFlight = new Set<Promise<void>>();
-      let endWaits: () => void = () => {};
-      const stopping = new Promise<void>((resolve) => {
-        endWaits = resolve;
-      });
 
       /** Marks one event handled and moves the floor over every handled event at it. */
       function advance(index: number): void {
         consumer.done.add(index);
+        const before = consumer.floor;
         while (consumer.done.delete(consumer.floor)) consumer.floor += 1;
+        if (consumer.floor === before) return;
+        const last = events[consumer.floor - 1 - base];
+        if (last !== undefined) consumer.point = pointOfPublishedEvent(last);
+        if (store && saveTimer === undefined) saveTimer = setTimeout(saveCursor, options.cursorSaveMs ?? 100);
       }
 
+      /** One attempt; a failure gives the event's place up until its backoff is over (or dead-letters it). */
       async function handle(index: number, event: PublishedEvent): Promise<void> {
-        for (let attempt = 1; !stopped; attempt++) {
-          try {
-            await handler(event);
+        try {
+          await handler(event);
+          attempts.delete(index);
+          advance(index);
+          return;
+        } catch (error) {
+          const failures = (attempts.get(index) ?? 0) + 1;
+          attempts.set(index, failures);
+          const next = await afterFailure(name, event, error, failures, failurePolicy, log);
+          if (next === "done") {
+            attempts.delete(index);
             advance(index);
             return;
-          } catch (error) {
-            const waitMs = Math.min(maxRetryMs, retryMs * 2 ** Math.min(attempt - 1, 20));
-            log("event handler failed; will retry", {
-              consumer: name,
-              eventId: event.eventId,
-              attempt,
-              waitMs,
-              error: String(error),
-            });
-            await Promise.race([Bun.sleep(waitMs), stopping]);
           }
+          if (stopped) return;
+          const timer = setTimeout(() => {
+            retryTimers.delete(timer);
+            due.push(index);
+            pump();
+          }, next.retryInMs);
+          retryTimers.add(timer);
         }
+      }
+
+      function start(index: number): void {
+        const event = events[index - base] as PublishedEvent;
+        const running: Promise<void> = handle(index, event).finally(() => {
+          inFlight.delete(running);
+          pump();
+          progressed();
+        });
+        inFlight.add(running);
       }
 
       function pump(): void {
         if (stopped) return;
         let skipped = false;
+        while (inFlight.size < concurrency && due.length > 0) start(due.shift() as number);
         while (inFlight.size < concurrency && next < end()) {
           const index = next++;
           if (consumer.done.has(index)) continue;
           const event = events[index - base] as PublishedEvent;
-          if (wanted.size > 0 && !wanted.has(event.type)) {
+          const handledBefore =
+            saved !== undefined && comparePoints(pointOfPublishedEvent(event), saved) <= 0;
+          if (handledBefore || (wanted.size > 0 && !wanted.has(event.type))) {
             advance(index);
             skipped = true;
             continue;
           }
-          const running: Promise<void> = handle(index, event).finally(() => {
-            inFlight.delete(running);
-            pump();
-            progressed();
-          });
-          inFlight.add(running);
+          start(index);
         }
         if (skipped) progressed();
       }
@@ -159,9 +213,15 @@ export function createInProcessEventSource(options: InProcessEventSourceOptions 
         async stop() {
           if (stopped) return;
           stopped = true;
-          endWaits();
+          for (const timer of retryTimers) clearTimeout(timer);
+          retryTimers.clear();
           pumps.delete(pump);
           while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+          if (saveTimer !== undefined) {
+            clearTimeout(saveTimer);
+            saveCursor();
+          }
+          await saving;
           consumer.running = false;
           progressed();
         },

@@ -1,31 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { createPublishedEvent, type PublishedEvent } from "../outbox";
+import type { StreamPoint } from "../commands/consistency-token";
+import { type PublishedEvent, pointOfPublishedEvent } from "../outbox";
+import type { CursorStore } from "./durable-cursors";
 import { createInProcessEventSource } from "./in-process-event-source";
+import { testEvent, until } from "./test-events";
 
-let position = 0;
-function event(type = "user.created"): PublishedEvent {
-  position += 1;
-  return createPublishedEvent({
-    eventId: crypto.randomUUID(),
-    type,
-    aggregateType: type.split(".")[0] as string,
-    aggregateId: crypto.randomUUID(),
-    aggregateVersion: 1,
-    position: String(position),
-    transactionId: "1000",
-    committedAt: new Date().toISOString(),
-    data: {},
-    metadata: {},
-  });
-}
-
-async function until(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(2);
-  }
-}
+const fastRetries = { baseMs: 5, capMs: 5, maxAttempts: 5, maxTransientAttempts: 100 };
+const event = testEvent;
 
 describe("in-process event source", () => {
   test("delivers in publish order, one at a time, and publishing does not wait for handlers", async () => {
@@ -52,8 +33,8 @@ describe("in-process event source", () => {
     await sub.stop();
   });
 
-  test("a failing handler gets the same event again; the events behind it wait", async () => {
-    const bus = createInProcessEventSource({ retryMs: 5 });
+  test("a failing handler gets the same event again, in its own lane: the events behind it go on", async () => {
+    const bus = createInProcessEventSource({ retryPolicy: fastRetries });
     const seen: string[] = [];
     let failures = 0;
     const [first, second] = [event(), event()];
@@ -67,7 +48,7 @@ describe("in-process event source", () => {
     await bus.publish([first as PublishedEvent, second as PublishedEvent]);
     await bus.idle();
     expect(failures).toBe(3);
-    expect(seen).toEqual([first?.eventId, second?.eventId]);
+    expect(seen).toEqual([second?.eventId, first?.eventId]);
     await sub.stop();
   });
 
@@ -115,7 +96,9 @@ describe("in-process event source", () => {
   });
 
   test("stop waits for the handler in flight and leaves the unfinished event for the next subscriber", async () => {
-    const bus = createInProcessEventSource({ retryMs: 10_000 });
+    const bus = createInProcessEventSource({
+      retryPolicy: { ...fastRetries, baseMs: 10_000, capMs: 10_000 },
+    });
     const e = event();
     let calls = 0;
     const sub = await bus.subscribe("stopper", [], async () => {
@@ -134,5 +117,72 @@ describe("in-process event source", () => {
     await bus.idle();
     expect(again).toEqual([e.eventId]);
     await resumed.stop();
+  });
+
+  test("a poisoned event is dead-lettered (at once when deterministic) and never holds the others back", async () => {
+    const bus = createInProcessEventSource({ retryPolicy: fastRetries });
+    const poisoned = [event(), event()];
+    const poisonIds = new Set(poisoned.map((e) => e.eventId));
+    const calls = new Map<string, number>();
+    const dead: Array<{ id: string; attempts: number }> = [];
+    const seen: string[] = [];
+    const sub = await bus.subscribe(
+      "poison",
+      [],
+      async (e) => {
+        calls.set(e.eventId, (calls.get(e.eventId) ?? 0) + 1);
+        if (e.eventId === poisoned[0]?.eventId) throw new SyntaxError("cannot decode");
+        if (e.eventId === poisoned[1]?.eventId) throw new Error("a bug");
+        seen.push(e.eventId);
+      },
+      {
+        deadLetter: async (e, _error, attempts) => {
+          dead.push({ id: e.eventId, attempts });
+        },
+      },
+    );
+    const normal = Array.from({ length: 5 }, () => event());
+    await bus.publish([...poisoned, ...normal]);
+    await bus.idle();
+    expect(seen).toEqual(normal.map((e) => e.eventId));
+    expect(dead).toEqual([
+      { id: poisoned[0]?.eventId as string, attempts: 1 },
+      { id: poisoned[1]?.eventId as string, attempts: 5 },
+    ]);
+    expect(calls.get(poisoned[0]?.eventId as string)).toBe(1);
+    expect(calls.get(poisoned[1]?.eventId as string)).toBe(5);
+    expect([...calls.keys()].filter((id) => !poisonIds.has(id))).toHaveLength(5);
+    await sub.stop();
+  });
+
+  test("a durable subscription skips, after a restart, the events its saved cursor covers", async () => {
+    const saved = new Map<string, StreamPoint>();
+    const store: CursorStore = {
+      load: async (name) => saved.get(name),
+      save: async (name, point) => {
+        saved.set(name, point);
+      },
+    };
+    const log = Array.from({ length: 6 }, () => event());
+    const first = createInProcessEventSource({ cursors: { store, names: ["durable"] }, cursorSaveMs: 1 });
+    const handled: string[] = [];
+    let sub = await first.subscribe("durable", [], async (e) => {
+      handled.push(e.eventId);
+    });
+    await first.publish(log.slice(0, 4));
+    await first.idle();
+    await sub.stop();
+    expect(saved.get("durable")).toEqual(pointOfPublishedEvent(log[3] as PublishedEvent));
+    // A new process: the outbox's events are put on the bus again; only those after the cursor are handled.
+    const second = createInProcessEventSource({ cursors: { store, names: ["durable"] } });
+    const again: string[] = [];
+    sub = await second.subscribe("durable", [], async (e) => {
+      again.push(e.eventId);
+    });
+    await second.publish(log);
+    await second.idle();
+    expect(handled).toEqual(log.slice(0, 4).map((e) => e.eventId));
+    expect(again).toEqual(log.slice(4).map((e) => e.eventId));
+    await sub.stop();
   });
 });

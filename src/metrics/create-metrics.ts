@@ -9,6 +9,7 @@
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { type CollectFailures, createCollectFailures } from "./collect";
 import { type CommandMetrics, createCommandMetrics } from "./commands";
+import { createDeadLetterMetrics, type DeadLetterMetrics } from "./dead-letters";
 import { createEventMetrics, type EventMetrics } from "./events";
 import { createJetStreamMetrics, type JetStreamMetrics } from "./jetstream";
 import { createOutboxMetrics, type OutboxMetrics } from "./outbox";
@@ -34,6 +35,7 @@ export interface Metrics {
   readonly views: ViewMetrics;
   readonly events: EventMetrics;
   readonly outbox: OutboxMetrics;
+  readonly deadLetters: DeadLetterMetrics;
   readonly jetstream: JetStreamMetrics;
   readonly rpc: RpcMetrics;
   /** `clone_metrics_collect_failures_total{collector}`: scrape-time reads that failed or timed out. */
@@ -56,6 +58,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     views: createViewMetrics(registry),
     events: createEventMetrics(registry),
     outbox: createOutboxMetrics(registry, collectFailures),
+    deadLetters: createDeadLetterMetrics(registry, collectFailures),
     jetstream: createJetStreamMetrics(registry, collectFailures),
     rpc: createRpcMetrics(registry),
     collectFailures,

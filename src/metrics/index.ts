@@ -8,6 +8,7 @@ export type { CommandMetrics, OutcomeLike } from "./commands";
 export { errorCode, outcomeLabel, timeExecution } from "./commands";
 export type { Metrics, MetricsOptions } from "./create-metrics";
 export { createMetrics } from "./create-metrics";
+export type { DeadLetterMetrics } from "./dead-letters";
 export type { EventMetrics } from "./events";
 export type { ConsumerTrackingOptions, JetStreamMetrics } from "./jetstream";
 export type { MetricDescription } from "./lint";

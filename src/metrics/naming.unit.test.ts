@@ -24,6 +24,7 @@ const expected: Record<string, { type: string; labels: string[] }> = {
   clone_outbox_published_total: { type: "counter", labels: ["event_type"] },
   clone_outbox_publish_delay_seconds: { type: "histogram", labels: [] },
   clone_outbox_backlog: { type: "gauge", labels: [] },
+  clone_dead_letters: { type: "gauge", labels: ["source"] },
   clone_jetstream_consumer_pending: { type: "gauge", labels: ["stream", "consumer"] },
   clone_jetstream_consumer_ack_pending: { type: "gauge", labels: ["stream", "consumer"] },
   clone_rpc_duration_seconds: { type: "histogram", labels: ["service", "method", "code"] },

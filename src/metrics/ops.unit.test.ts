@@ -123,6 +123,7 @@ describe("the ops files name only metrics and labels that exist", () => {
       "CloneQueryCacheHitRateLow",
       "CloneViewRefreshFailing",
       "CloneConsistencyLagHigh",
+      "CloneDeadLettersWaiting",
       "CloneTargetDown",
     ]);
     expect(queries.flatMap(problemsOf)).toEqual([]);
@@ -171,6 +172,7 @@ describe("the Grafana dashboard", () => {
         "view, mode",
       ],
       "View refresh failures": ["clone_view_refresh_failures_total"],
+      "Dead letters waiting by source": ["clone_dead_letters", "source"],
       "Consistency lag p50 / p99 by view": [
         "histogram_quantile(0.5",
         "histogram_quantile(0.99",

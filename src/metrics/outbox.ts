@@ -52,14 +52,26 @@ const backlogSql = `SELECT count(*)::bigint AS n FROM events e WHERE ${UNPUBLISH
 
 /** Counts unpublished events in a transaction whose statement timeout bounds the count on the server too. */
 export async function countBacklog(db: BacklogDatabase, timeoutMs: number): Promise<number> {
+  return readBounded(db, timeoutMs, async (client) => {
+    const res = await client.query(backlogSql, await unpublishedParams(client));
+    return Number((res.rows[0] as { n: string | number } | undefined)?.n ?? Number.NaN);
+  });
+}
+
+/** Runs `read` in a read-only transaction whose statement timeout bounds it on the server too. */
+export async function readBounded<T>(
+  db: BacklogDatabase,
+  timeoutMs: number,
+  read: (client: BacklogClient) => Promise<T>,
+): Promise<T> {
   const client = await db.connect();
   let broken = false;
   try {
     await client.query("BEGIN READ ONLY");
     await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
-    const res = await client.query(backlogSql, await unpublishedParams(client));
+    const result = await read(client);
     await client.query("COMMIT");
-    return Number((res.rows[0] as { n: string | number } | undefined)?.n ?? Number.NaN);
+    return result;
   } catch (error) {
     broken = true;
     await client.query("ROLLBACK").catch(() => {});

@@ -43,6 +43,7 @@ export function createTrackedMetrics(options: { defaultMetrics?: boolean } = {})
   const metrics = createMetrics({ role: "test", defaultMetrics: options.defaultMetrics ?? false });
   metrics.queries.trackCache(() => ({ entries: 0, bytes: 0 }));
   metrics.outbox.trackBacklog(fakeBacklogDatabase(0));
+  metrics.deadLetters.trackDeadLetters(fakeBacklogDatabase(0));
   metrics.jetstream.trackConsumers(fakeJetStreamManager([]), []);
   return metrics;
 }

@@ -25,7 +25,8 @@ export async function startRelayRole(config: Config, log: Logger, metrics?: Metr
     log: logFn(log),
     ...(metrics ? { onPublished: metrics.outbox.published } : {}),
   });
-  // The relay's process also exports the outbox backlog and the JetStream consumers' pending counts.
+  // The relay's process also exports the outbox backlog, the dead letters waiting and the JetStream consumers'
+  // pending counts.
   const backlogDb = createPool(requireUrl(config.databaseUrl, "DATABASE_URL"), {
     max: 1,
     applicationName: "clone-relay-metrics",
@@ -33,6 +34,7 @@ export async function startRelayRole(config: Config, log: Logger, metrics?: Metr
   if (metrics) {
     const names = streamNames(config.natsPrefix);
     metrics.outbox.trackBacklog(backlogDb);
+    metrics.deadLetters.trackDeadLetters(backlogDb);
     metrics.jetstream.trackConsumers(nats.jsm, [names.commandStream, names.eventStream]);
   }
   // Workers wake the relay after each commit with events; wake-ups of the next few milliseconds share a round.

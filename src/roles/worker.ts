@@ -9,6 +9,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { createCommandThreadPool } from "../actors/thread-pool";
 import { findStoredOutcome } from "../commands/command-results";
+import { startCommandDeadLetterRetrier } from "../commands/dead-letter-command";
 import type { CommandSender } from "../commands/envelope";
 import type { Config } from "../config";
 import { createPool } from "../db";
@@ -78,6 +79,12 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
     chunking: config.chunking,
     log: logFn(log, "debug"),
   });
+  // Command dead letters an operator asked to retry (bun run cli dead-letters retry).
+  const commandRetrier = startCommandDeadLetterRetrier({
+    connect: () => db.connect(),
+    db,
+    log: logFn(log, "warn"),
+  });
   log.info(
     {
       threads: config.workerThreads,
@@ -92,6 +99,7 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
       log.info({ partitions: receiver.ownership.owned() }, "command worker stopping");
       // The document processor first: what it sends still goes through this worker's receiver.
       await documents.stop();
+      await commandRetrier.stop();
       // No new commands; those in flight commit, are answered and acked; the partitions go to the others.
       await receiver.stop();
       await pool.stop();

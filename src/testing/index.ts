@@ -1,5 +1,13 @@
 export type { TestNats, TestNatsOptions } from "./nats";
 export { createTestNats, ownsStream } from "./nats";
+export type { PoisonScenarioResult } from "./poisoned-documents";
+export {
+  cpuSecondsOf,
+  expectPoisonOutcome,
+  poisonedDocuments,
+  runPoisonScenario,
+  twoMiBText,
+} from "./poisoned-documents";
 export type { TestDatabase, TestDatabaseOptions } from "./postgres";
 export { createTestDatabase } from "./postgres";
 export type { RoleProcess, StartRoleOptions } from "./processes";

@@ -115,11 +115,20 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
    */
   async function publish(envelope: CommandEnvelope, timeoutMs: number, isOver: () => boolean): Promise<void> {
     const h = commandHeaders(envelope.commandId, replySubject);
+    const data = encoder.encode(JSON.stringify(envelope));
+    // A message over the server's limit would be refused at every attempt: the caller is told, not retried.
+    const maxPayload = options.nc.info?.max_payload ?? 1_048_576;
+    if (data.byteLength > maxPayload - 4_096) {
+      throw new AppError(
+        "INVALID_ARGUMENT",
+        `the command is too large for the command bus (${data.byteLength} bytes; at most ${maxPayload - 4_096})`,
+      );
+    }
     let duplicate: boolean;
     try {
       duplicate = await publisher.publish(
         subjects[partitionOf(envelope.aggregateId, options.partitions)] as string,
-        encoder.encode(JSON.stringify(envelope)),
+        data,
         h,
         Math.min(timeoutMs, ACK_TIMEOUT_MS),
       );

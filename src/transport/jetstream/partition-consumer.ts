@@ -12,6 +12,7 @@
 import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/nats-core";
 import type { CommandEnvelope, CommandHandler, CommandOutcome } from "../../commands/envelope";
+import { backoffMs } from "../../dead-letters";
 import { AppError } from "../../errors";
 import { COMMAND_ID_HEADER, REPLY_HEADER } from "./command-sender";
 import { streamNames } from "./streams";
@@ -62,8 +63,8 @@ export async function consumePartition(options: PartitionConsumerOptions): Promi
       .catch((error: unknown): CommandOutcome => ({ ok: false, error: AppError.from(error).serialize() }))
       .then((outcome) => {
         if (!outcome.ok && outcome.error.code === "UNAVAILABLE") {
-          // Not applied and not stored: leave it to be delivered again rather than lose it.
-          msg.nak(1000);
+          // Not applied and not stored (transient): delivered again after a capped, jittered backoff rather than lost.
+          msg.nak(backoffMs(msg.info.deliveryCount));
           return;
         }
         const replyTo = msg.headers?.get(REPLY_HEADER);

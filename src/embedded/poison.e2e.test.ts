@@ -1,0 +1,127 @@
+/**
+ * The embedded mode (`bun src/main.ts` without DATABASE_URL and NATS_URL) as a child process: poisoned documents
+ * hold back no other user's document and the process goes back to idle; and a document accepted just before the
+ * process is killed is processed after a restart on the same EMBEDDED_DATA_DIR (the document processor's cursor
+ * is durable, and the events published after it are read again from the outbox).
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createGrpcClient, mintToken } from "../gateway";
+import { CommandService } from "../gen/clone/v1/command_service_pb";
+import { DocumentStatus } from "../gen/clone/v1/enums_pb";
+import { QueryService } from "../gen/clone/v1/query_service_pb";
+import {
+  cpuSecondsOf,
+  expectPoisonOutcome,
+  gatewayReady,
+  type RoleProcess,
+  runPoisonScenario,
+  startRole,
+  twoMiBText,
+} from "../testing";
+import { startEmbeddedDatabase } from "./database";
+
+const secret = "embedded-poison-secret-0123456789";
+const running: RoleProcess[] = [];
+const dataDir = mkdtempSync(join(tmpdir(), "clone-embedded-crash-"));
+
+async function startEmbeddedProcess(
+  env: Record<string, string>,
+): Promise<{ proc: RoleProcess; grpc: string }> {
+  const proc = await startRole(
+    "all",
+    { GRPC_HOST: "127.0.0.1", GRPC_PORT: "0", HTTP_PORT: "0", AUTH_JWT_SECRET: secret, ...env },
+    (l) => l.msg === "embedded mode ready",
+    { unsetEnv: ["DATABASE_URL", "NATS_URL", "EMBEDDED_DATA_DIR"] },
+  );
+  running.push(proc);
+  const { grpcPort } = await proc.waitForLog(gatewayReady);
+  return { proc, grpc: `127.0.0.1:${grpcPort as number}` };
+}
+
+afterAll(async () => {
+  for (const proc of running) await proc.kill("SIGKILL").catch(() => {});
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("embedded mode: poison isolation and crash recovery", () => {
+  test("another user's documents are processed within 2 s; each poisoned one ends; the process goes idle", async () => {
+    const { proc, grpc } = await startEmbeddedProcess({ EMBEDDED_DATA_DIR: "memory://" });
+    const result = await runPoisonScenario({ grpcAddress: grpc, secret });
+    expectPoisonOutcome(result, "embedded");
+    await Bun.sleep(1_500);
+    const before = await cpuSecondsOf(proc.pid);
+    await Bun.sleep(1_000);
+    const used = (await cpuSecondsOf(proc.pid)) - before;
+    console.log(`embedded: CPU seconds over an idle second: ${used.toFixed(2)}`);
+    expect(used).toBeLessThan(0.2);
+    await proc.kill("SIGTERM");
+  }, 120_000);
+
+  test("a document accepted just before a kill is PROCESSED after a restart on the same data directory", async () => {
+    const first = await startEmbeddedProcess({ EMBEDDED_DATA_DIR: dataDir });
+    const userId = crypto.randomUUID();
+    const token = await mintToken({ sub: userId, role: "user", secret });
+    const commands = createGrpcClient(CommandService, first.grpc);
+    await commands.call(
+      "createUser",
+      { userId, email: "crash@example.com", displayName: "Crash" },
+      { token },
+    );
+    const content = twoMiBText();
+    const uploads = await Promise.all(
+      [1, 2, 3].map((i) =>
+        commands.call(
+          "uploadDocument",
+          { userId, title: `big ${i}`, contentType: "text/plain", content },
+          { token },
+        ),
+      ),
+    );
+    await Bun.sleep(20); // long enough for the relay to publish, not for the documents to be processed
+    await first.proc.kill("SIGKILL");
+    commands.close();
+    const ids = uploads.map((u) => u.result?.aggregateId ?? "");
+
+    // What the kill left: documents still UPLOADED whose event the relay had already published.
+    const database = await startEmbeddedDatabase({ dataDir });
+    const left = await database.pool.query<{ id: string; published: boolean }>(
+      `SELECT d.id, e.published_at IS NOT NULL AS published
+         FROM documents d JOIN events e ON e.aggregate_id = d.id AND e.type = 'document.uploaded'
+        WHERE d.id = ANY($1) AND d.status = 'UPLOADED'`,
+      [ids],
+    );
+    await database.stop();
+    console.log(`embedded crash: left unprocessed ${JSON.stringify(left.rows)}`);
+    expect(left.rows.filter((r) => r.published).length).toBeGreaterThan(0);
+
+    const second = await startEmbeddedProcess({ EMBEDDED_DATA_DIR: dataDir });
+    const queries = createGrpcClient(QueryService, second.grpc);
+    try {
+      const deadline = Date.now() + 30_000;
+      let statuses: DocumentStatus[] = [];
+      while (Date.now() < deadline) {
+        const r = await queries.call(
+          "listDocuments",
+          { userId, pageSize: 10, options: { bypassCache: true } },
+          { token },
+        );
+        statuses = ids.map(
+          (id) => r.documents.find((d) => d.documentId === id)?.status ?? DocumentStatus.UNSPECIFIED,
+        );
+        if (statuses.every((s) => s === DocumentStatus.PROCESSED)) break;
+        await Bun.sleep(100);
+      }
+      expect(statuses).toEqual([
+        DocumentStatus.PROCESSED,
+        DocumentStatus.PROCESSED,
+        DocumentStatus.PROCESSED,
+      ]);
+    } finally {
+      queries.close();
+    }
+    expect(await second.proc.kill("SIGTERM")).toBe(0);
+  }, 120_000);
+});
