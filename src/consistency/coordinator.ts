@@ -58,6 +58,8 @@ export interface CoordinatorDeps {
   /** Persists the resume checkpoint (the stream sequence up to which everything is applied). */
   readonly checkpoint?: (seq: number, point: StreamPoint) => Promise<void>;
   readonly onError?: (error: unknown, task: RefreshTask) => void;
+  /** A checkpoint write failed (it is retried after `retryMs` with the latest point; nothing is thrown). */
+  readonly onCheckpointError?: (error: unknown) => void;
   /** Delay before retrying a failed refresh. */
   readonly retryMs?: number;
 }
@@ -110,6 +112,7 @@ export function createCoordinator(
   let lastAcceptedSeq = startSeq;
   let lastAcceptedPoint = startPoint;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let checkpointRetry: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   let idleWaiters: Array<() => void> = [];
   const retryMs = deps.retryMs ?? 200;
@@ -134,6 +137,24 @@ export function createCoordinator(
       moved = true;
     }
     return moved;
+  }
+
+  /**
+   * Persists the complete point. A failed write (Postgres restarting, a backend terminated) is reported and
+   * retried with the then-latest point; it never rejects, so it cannot take the process down.
+   */
+  async function saveCheckpoint(): Promise<void> {
+    if (!deps.checkpoint) return;
+    try {
+      await deps.checkpoint(completeSeq, completePoint);
+    } catch (error) {
+      deps.onCheckpointError?.(error);
+      if (stopped || checkpointRetry !== undefined) return;
+      checkpointRetry = setTimeout(() => {
+        checkpointRetry = undefined;
+        void saveCheckpoint();
+      }, retryMs);
+    }
   }
 
   function schedule(): void {
@@ -190,7 +211,7 @@ export function createCoordinator(
         completeSeq,
         invalidations: [...p.invalidations.values()],
       });
-      if (moved) await deps.checkpoint?.(completeSeq, completePoint);
+      if (moved) await saveCheckpoint();
     })().finally(() => {
       inFlight.delete(view);
       schedule();
@@ -253,6 +274,8 @@ export function createCoordinator(
       stopped = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
+      if (checkpointRetry) clearTimeout(checkpointRetry);
+      checkpointRetry = undefined;
       await Promise.allSettled([...inFlight.values()]);
     },
   };
