@@ -10,6 +10,8 @@ export {
   startTcpProxy,
   waitForPort,
 } from "./private-servers";
+export type { PrivateStack } from "./private-stack";
+export { createPrivateStack } from "./private-stack";
 export type { RoleProcess, StartRoleOptions } from "./processes";
 export { gatewayReady, startRole, workerReady } from "./processes";
 export type { RealService } from "./require-service";
