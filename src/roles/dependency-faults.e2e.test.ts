@@ -75,7 +75,9 @@ async function allReady(status: number, timeoutMs: number): Promise<number> {
     const statuses = await readiness();
     if (statuses.every((s) => s === status)) return performance.now() - started;
     if (performance.now() - started > timeoutMs)
-      throw new Error(`readyz ${JSON.stringify(readyz.map((r, i) => [r.role, statuses[i]]))}, want ${status}`);
+      throw new Error(
+        `readyz ${JSON.stringify(readyz.map((r, i) => [r.role, statuses[i]]))}, want ${status}`,
+      );
     await Bun.sleep(50);
   }
 }
