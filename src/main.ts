@@ -58,9 +58,23 @@ async function main(): Promise<void> {
       `starting role ${role} on Postgres and NATS JetStream`,
     );
   }
+  reportUnhandledRejections(log);
   const stopOn = handleStopSignals(log);
   const running = embedded ? [await startEmbeddedRole(config, log)] : await startRoles(role, config, log);
   stopOn(running);
+}
+
+/**
+ * A promise rejected with no handler is a bug (every dependency fault must be handled where it happens), but it
+ * must not take the process down with it: it is logged at error level as "unhandled rejection" (a fault suite
+ * greps for that) and the process carries on.
+ */
+function reportUnhandledRejections(log: Logger): void {
+  process.on("unhandledRejection", (reason) => {
+    const error =
+      reason instanceof Error ? { error: reason.message, stack: reason.stack } : { error: String(reason) };
+    log.error(error, "unhandled rejection");
+  });
 }
 
 /** Longest a graceful stop may take; then the process gives up and exits 1 (compose's grace is 30 s). */

@@ -34,6 +34,13 @@ export interface CommandThreadPoolOptions {
 
 /** A running pool. */
 export interface CommandThreadPool extends PartitionHost {
+  /**
+   * Starts every partition this process consumes over, each on its thread: released (what is in flight
+   * answered and acked), its consumer recreated from the first message still in the work queue, consumed
+   * again. After NATS came back: a restarted server may keep acked commands in the work queue below its
+   * consumers' ack floor, or have lost the consumers; the new consumers deliver what is still queued at once.
+   */
+  startOverAll(): void;
   /** Which thread consumes each partition, by partition (for logs and tests). */
   assignment(): ReadonlyMap<number, number>;
   /**
@@ -182,11 +189,19 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
     await request(slot, input, `consuming:${partition}`);
   }
 
-  /** Starts a partition over on a new thread; retried while that thread lives and the partition stays on it. */
-  function startOver(slot: Slot, partition: number): void {
+  /**
+   * Starts a partition over: on a new thread (whose predecessor died), or, with `releaseFirst`, on the thread
+   * that consumes it now, which first releases it (its commands in flight answered and acked). Retried while
+   * that thread lives and the partition stays on it.
+   */
+  function startOver(slot: Slot, partition: number, releaseFirst = false): void {
     const thread = slot.worker;
     queue
-      .run(partition, () => startOn(slot, partition))
+      .run(partition, async () => {
+        if (releaseFirst && slot.alive && assigned.get(partition)?.slot === slot)
+          await request(slot, { kind: "release", partition }, `released:${partition}`);
+        await startOn(slot, partition);
+      })
       .catch((error: unknown) => {
         options.log?.("could not start a partition over; retrying", {
           thread: slot.index,
@@ -244,6 +259,10 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
           },
         );
       });
+    },
+    startOverAll() {
+      if (stopping) return;
+      for (const [partition, a] of assigned) startOver(a.slot, partition, true);
     },
     assignment: () => new Map([...assigned].map(([partition, a]) => [partition, a.slot.index])),
     stop(graceMs = 30_000) {

@@ -64,13 +64,21 @@ export async function startConsistencyService(
     options.log?.("rebuilt every read view", { rows, resumeAfterSeq: after });
   }
   let pending = 0;
+  /** Announces an update; a broadcast that cannot go out (NATS closed) is logged, the next one catches up. */
+  const publish = (update: ConsistencyUpdate, caughtUpAt?: number): void => {
+    try {
+      options.publish(update, caughtUpAt);
+    } catch (error) {
+      options.log?.("consistency update not broadcast", { error: String(error) });
+    }
+  };
   const coordinator = createCoordinator(
     {
       runRefresh: async (task) => {
         const result = await options.runRefresh(task);
         options.onRefreshed?.(result, task);
       },
-      publish: (update) => options.publish(update),
+      publish: (update) => publish(update),
       checkpoint: (seq, point) => writeCheckpoint(options.db, { seq, point }),
       onError: (error, task) => {
         options.onRefreshFailed?.(task, error);
@@ -87,6 +95,8 @@ export async function startConsistencyService(
         });
         options.log?.("view rows set aside as a dead letter", { view: task.view, key: refreshKeyOf(task) });
       },
+      onCheckpointError: (error) =>
+        options.log?.("consistency checkpoint write failed; retrying", { error: String(error) }),
     },
     checkpoint.seq,
     checkpoint.point,
@@ -107,7 +117,7 @@ export async function startConsistencyService(
   const heartbeat = setInterval(() => {
     if (pending > 0 || !coordinator.isIdle()) return;
     const c = coordinator.complete();
-    options.publish({ views: {}, complete: c.point, completeSeq: c.seq, invalidations: [] }, Date.now());
+    publish({ views: {}, complete: c.point, completeSeq: c.seq, invalidations: [] }, Date.now());
   }, options.heartbeatMs ?? 250);
   return {
     complete: () => ({ seq: coordinator.complete().seq }),

@@ -63,7 +63,9 @@ export interface CoordinatorDeps {
   /** Records the rows of a view that keep failing to refresh; the view then moves on (isolate-refresh.ts). */
   readonly deadLetter?: (task: RefreshTask, error: unknown, attempts: number) => Promise<void>;
   readonly retryPolicy?: RetryPolicy;
-  /** Delay before retrying a failed refresh whose dead letter could not be recorded. */
+  /** A checkpoint write failed (it is retried after `retryMs` with the latest point; nothing is thrown). */
+  readonly onCheckpointError?: (error: unknown) => void;
+  /** Delay before retrying a failed refresh whose dead letter could not be recorded, or a failed checkpoint write. */
   readonly retryMs?: number;
 }
 
@@ -115,6 +117,7 @@ export function createCoordinator(
   let lastAcceptedSeq = startSeq;
   let lastAcceptedPoint = startPoint;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let checkpointRetry: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   let idleWaiters: Array<() => void> = [];
   const retryMs = deps.retryMs ?? 200;
@@ -139,6 +142,24 @@ export function createCoordinator(
       moved = true;
     }
     return moved;
+  }
+
+  /**
+   * Persists the complete point. A failed write (Postgres restarting, a backend terminated) is reported and
+   * retried with the then-latest point; it never rejects, so it cannot take the process down.
+   */
+  async function saveCheckpoint(): Promise<void> {
+    if (!deps.checkpoint) return;
+    try {
+      await deps.checkpoint(completeSeq, completePoint);
+    } catch (error) {
+      deps.onCheckpointError?.(error);
+      if (stopped || checkpointRetry !== undefined) return;
+      checkpointRetry = setTimeout(() => {
+        checkpointRetry = undefined;
+        void saveCheckpoint();
+      }, retryMs);
+    }
   }
 
   function schedule(): void {
@@ -195,7 +216,7 @@ export function createCoordinator(
         completeSeq,
         invalidations: [...p.invalidations.values()],
       });
-      if (moved) await deps.checkpoint?.(completeSeq, completePoint);
+      if (moved) await saveCheckpoint();
     })().finally(() => {
       inFlight.delete(view);
       schedule();
@@ -258,6 +279,8 @@ export function createCoordinator(
       stopped = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
+      if (checkpointRetry) clearTimeout(checkpointRetry);
+      checkpointRetry = undefined;
       await Promise.allSettled([...inFlight.values()]);
     },
   };

@@ -5,7 +5,8 @@
  * Every `intervalMs` each probe runs with a `timeoutMs` budget; a probe that fails or overruns marks its
  * dependency down, and a service is SERVING only while every dependency is up. With the defaults (250 ms,
  * 500 ms) a lost dependency shows as NOT_SERVING within about 750 ms. A probe still running from an earlier
- * round is not started again (no pile-up on a hanging server); its signal is aborted at the timeout.
+ * round is not started again (no pile-up on a hanging server); its signal is aborted at the timeout, and from
+ * then on it counts as finished (whatever it still awaits is abandoned), so the next round probes afresh.
  */
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb";
 
@@ -93,7 +94,11 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
       ? { up, since: Date.now() }
       : { up, error: error ?? "down", since: Date.now() };
     checks.set(name, status);
-    options.onChange?.(name, status);
+    try {
+      options.onChange?.(name, status);
+    } catch {
+      // a listener's failure must not stop the probing
+    }
     if (previous?.up !== up) notify();
   };
 
@@ -101,8 +106,19 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     if (inFlight.has(probe.name)) return; // still hanging from an earlier round, already marked down
     inFlight.add(probe.name);
     const controller = new AbortController();
-    const check = probe
-      .check(controller.signal)
+    // A check ends when it settles or when it is aborted, whichever comes first: a probe whose work never
+    // settles after the abort (pg's connect, once its socket was destroyed mid-handshake) must not keep its
+    // name in flight, or the dependency would stay down for good while it answers again.
+    const abandoned = new Promise<never>((_, reject) =>
+      controller.signal.addEventListener(
+        "abort",
+        () => reject(new Error(`no answer within ${timeoutMs} ms`)),
+        {
+          once: true,
+        },
+      ),
+    );
+    const check = Promise.race([probe.check(controller.signal), abandoned])
       .then(() => undefined as string | undefined)
       .catch((error: unknown) => describe(error))
       .finally(() => inFlight.delete(probe.name));

@@ -46,7 +46,10 @@ export interface OutboxRelayOptions {
   readonly batchSize?: number;
   /** Ack timeout per published message, ms. Default 5000. */
   readonly publishTimeoutMs?: number;
-  /** Longest backoff after repeated failures, ms. Default 30000. */
+  /**
+   * Longest backoff after repeated failures, ms. Default 1000: a relay must resume within about a second of
+   * Postgres or NATS answering again (a failed round costs one connection attempt or one 503).
+   */
   readonly maxBackoffMs?: number;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
   /** Called after each checkpointed batch, in order (for metrics). Errors it throws are logged. */
@@ -128,6 +131,9 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     },
   };
 }
+
+/** The default of {@link OutboxRelayOptions.maxBackoffMs}. */
+const DEFAULT_MAX_BACKOFF_MS = 1_000;
 
 /** A connection for one round; `done` gives it back. */
 export interface RelayConnection {
@@ -224,7 +230,7 @@ export async function runRelay(
         failures = 0;
       } catch (error) {
         failures += 1;
-        const waitMs = backoffMs(failures, options.maxBackoffMs);
+        const waitMs = backoffMs(failures, options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS);
         log("outbox relay round failed; retrying", { name, failures, waitMs, ...describe(error) });
         if (driver.lost()) log("outbox relay stepped down", { name });
         await signal.pause(waitMs);

@@ -79,7 +79,7 @@ export async function startConsistencyRole(
           mode: config.consistencyRefreshMode,
         }) as Promise<RefreshResult>,
       startFeed: (afterSeq, onEvent) =>
-        startJetStreamEventFeed(nats.js, config.natsPrefix, afterSeq, onEvent, logFn(log, "warn")),
+        startJetStreamEventFeed(nats.nc, config.natsPrefix, afterSeq, onEvent, logFn(log, "warn")),
       bounds: () => eventStreamBounds(nats.jsm, config.natsPrefix),
       publish: (update, caughtUpAt) => nats.nc.publish(subject, encodeUpdate(update, caughtUpAt)),
       ...(metrics ? refreshMetrics(metrics, config.consistencyRefreshMode) : {}),

@@ -60,6 +60,7 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
   });
   const receiver = await startJetStreamCommandReceiver({
     jsm: nats.jsm,
+    nc: nats.nc,
     prefix: config.natsPrefix,
     partitions: config.commandPartitions,
     databaseUrl,

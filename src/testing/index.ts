@@ -10,6 +10,16 @@ export {
 } from "./poisoned-documents";
 export type { TestDatabase, TestDatabaseOptions } from "./postgres";
 export { createTestDatabase } from "./postgres";
+export type { PostgresStopMode, PrivateNats, PrivatePostgres, TcpProxy } from "./private-servers";
+export {
+  freePort,
+  startPrivateNats,
+  startPrivatePostgres,
+  startTcpProxy,
+  waitForPort,
+} from "./private-servers";
+export type { PrivateStack } from "./private-stack";
+export { createPrivateStack } from "./private-stack";
 export type { RoleProcess, StartRoleOptions } from "./processes";
 export { gatewayReady, startRole, workerReady } from "./processes";
 export type { RawAnswer, RawCallOptions, RawRpc, Wire } from "./raw-rpc";

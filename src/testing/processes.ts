@@ -15,6 +15,8 @@ export interface RoleProcess {
     match: (line: Record<string, unknown>) => boolean,
     timeoutMs?: number,
   ): Promise<Record<string, unknown>>;
+  /** The exit code once the process has exited; null while it runs. */
+  exitCode(): number | null;
   /** Sends a signal and waits for the process to exit. */
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -123,6 +125,7 @@ export async function startRole(
         });
       });
     },
+    exitCode: () => child.exitCode,
     async kill(signal = "SIGTERM") {
       child.kill(signal);
       return child.exited;

@@ -5,6 +5,7 @@
  * Used by the gateway's command sender and by the outbox relay.
  */
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
+import { AppError } from "../../errors";
 
 const decoder = new TextDecoder();
 
@@ -31,12 +32,34 @@ export interface AckedPublisher {
   close(): void;
 }
 
-/** Subscribes to a fresh inbox for the acks; `close` ends it and fails what still waits. */
+/**
+ * Subscribes to a fresh inbox for the acks; `close` ends it and fails what still waits. When the connection
+ * drops, and again when it is back, every publish still waiting for its ack fails at once (UNAVAILABLE):
+ * nats.js drops what it had not yet written when it reconnects, and the server may have lost the rest, so
+ * those acks will never come; the caller retries (the `Nats-Msg-Id` makes a repeat harmless) instead of
+ * waiting out its timeout.
+ */
 export function createAckedPublisher(nc: NatsConnection): AckedPublisher {
   const inbox = createInbox();
   const tokenStart = inbox.length + 1;
   const waiting = new Map<string, AckWaiter>();
   let next = 0;
+  const failAll = (error: Error): void => {
+    for (const [token, waiter] of waiting) {
+      waiting.delete(token);
+      clearTimeout(waiter.timer);
+      waiter.reject(error);
+    }
+  };
+  const statuses = nc.status();
+  void (async () => {
+    for await (const status of statuses) {
+      if (status.type === "disconnect" || status.type === "reconnect")
+        failAll(
+          new AppError("UNAVAILABLE", `NATS connection ${status.type}ed before JetStream acked the publish`),
+        );
+    }
+  })().catch(() => {});
   const sub = nc.subscribe(`${inbox}.*`, {
     callback: (err, msg) => {
       if (err) return; // the pending publishes time out
@@ -72,11 +95,8 @@ export function createAckedPublisher(nc: NatsConnection): AckedPublisher {
     },
     close() {
       sub.unsubscribe();
-      for (const [token, waiter] of waiting) {
-        waiting.delete(token);
-        clearTimeout(waiter.timer);
-        waiter.reject(new Error("the sender was closed"));
-      }
+      (statuses as { stop?: () => void }).stop?.();
+      failAll(new Error("the sender was closed"));
     },
   };
 }

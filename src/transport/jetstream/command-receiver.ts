@@ -6,6 +6,7 @@
  * whose threads consume their partitions themselves (see `partition-consumer.ts`).
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { createPartitionOwnership, type PartitionOwnership } from "../partition-ownership";
 import { resetPartitionConsumer } from "./streams";
 
@@ -25,11 +26,18 @@ export interface PartitionHost {
   consume(partition: number, prepare: () => Promise<PreparedPartition>): Promise<void>;
   /** Stops consuming `partition` once its commands in flight are answered and acked. */
   release(partition: number): Promise<void>;
+  /** Starts every partition over on a recreated consumer (after NATS came back). */
+  startOverAll?(): void;
 }
 
 /** Options of {@link startJetStreamCommandReceiver}. */
 export interface JetStreamCommandReceiverOptions {
   readonly jsm: JetStreamManager;
+  /**
+   * The main connection: after each reconnect the host starts every partition over (a restarted nats-server
+   * may keep acked commands in the work queue, below the consumer's ack floor, or have lost the consumer).
+   */
+  readonly nc?: NatsConnection;
   readonly prefix: string;
   readonly partitions: number;
   readonly databaseUrl: string;
@@ -82,8 +90,22 @@ export async function startJetStreamCommandReceiver(
       onRelease: (partition) => options.host.release(partition),
     },
   );
+  const statuses = options.nc?.status();
+  if (statuses !== undefined && options.host.startOverAll !== undefined) {
+    const startOverAll = options.host.startOverAll.bind(options.host);
+    void (async () => {
+      for await (const status of statuses) {
+        if (status.type !== "reconnect") continue;
+        options.log?.("NATS reconnected; starting the partitions over", { partitions: ownership.owned() });
+        startOverAll();
+      }
+    })().catch(() => {});
+  }
   return {
     ownership,
-    stop: () => ownership.stop(),
+    async stop() {
+      (statuses as { stop?: () => void } | undefined)?.stop?.();
+      await ownership.stop();
+    },
   };
 }

@@ -1,0 +1,80 @@
+/**
+ * A deployment on private servers, for fault tests that restart or kill Postgres or NATS: a private Postgres
+ * cluster (with a migrated test database) and a private nats-server, and the roles started as child processes
+ * against them (as {@link createTestStack} does on the shared servers, which must never be restarted).
+ *
+ * ```ts
+ * const stack = await createPrivateStack({ AUTH_JWT_SECRET: secret });
+ * await stack.start("worker");
+ * await stack.postgres.restart("immediate");
+ * await stack.nats.restart("SIGKILL");
+ * expect(stack.unhandledRejections()).toEqual([]);
+ * await stack.stop();
+ * ```
+ */
+import { createTestDatabase, type TestDatabase } from "./postgres";
+import {
+  type PrivateNats,
+  type PrivatePostgres,
+  startPrivateNats,
+  startPrivatePostgres,
+} from "./private-servers";
+import { type RoleProcess, startRole } from "./processes";
+import { roleReady, type StackRole } from "./stack";
+
+/** A running deployment on private servers. */
+export interface PrivateStack {
+  readonly postgres: PrivatePostgres;
+  readonly nats: PrivateNats;
+  /** The migrated database on the private cluster (its pool reconnects after a restart). */
+  readonly db: TestDatabase;
+  readonly env: Readonly<Record<string, string>>;
+  readonly processes: RoleProcess[];
+  /** Starts a role with the stack's environment (and `env` on top); resolves once it serves. */
+  start(role: StackRole, env?: Record<string, string>): Promise<RoleProcess>;
+  /** The log lines "unhandled rejection" of every process (see main.ts), with the process's role. */
+  unhandledRejections(): Array<Record<string, unknown>>;
+  /** Processes that exited (role and code); none should, unless a test stopped them. */
+  exited(): Array<{ role: string; code: number | null }>;
+  /** Ends every process (SIGKILL unless told otherwise) and removes both servers. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts a private Postgres (with a migrated database) and a private NATS; `env` is added for every role. */
+export async function createPrivateStack(env: Record<string, string> = {}): Promise<PrivateStack> {
+  const [postgres, nats] = await Promise.all([startPrivatePostgres(), startPrivateNats()]);
+  const db = await createTestDatabase({ adminUrl: postgres.url, poolMax: 3 });
+  db.pool.on("error", () => {}); // its idle connections die at each restart
+  const shared = {
+    DATABASE_URL: db.url,
+    NATS_URL: nats.url,
+    NATS_PREFIX: "private",
+    GRPC_PORT: "0",
+    COMMAND_PARTITIONS: "4",
+    ...env,
+  };
+  const processes: RoleProcess[] = [];
+  return {
+    postgres,
+    nats,
+    db,
+    env: shared,
+    processes,
+    async start(role, extra = {}) {
+      const process = await startRole(role, { ...shared, ...extra }, roleReady[role]);
+      processes.push(process);
+      return process;
+    },
+    unhandledRejections: () =>
+      processes.flatMap((p) =>
+        p.logs.filter((l) => l.msg === "unhandled rejection").map((l) => ({ role: p.role, ...l })),
+      ),
+    exited: () =>
+      processes.flatMap((p) => (p.exitCode() === null ? [] : [{ role: p.role, code: p.exitCode() }])),
+    async stop(signal = "SIGKILL") {
+      await Promise.all(processes.map((p) => p.kill(signal)));
+      await db.pool.end().catch(() => {});
+      await Promise.all([postgres.destroy(), nats.destroy()]);
+    },
+  };
+}
