@@ -47,6 +47,8 @@ export const envSchema = z.object({
     .enum(["0", "1", "true", "false"])
     .default("true")
     .transform((v) => v === "1" || v === "true"),
+  // How long a query with a min_consistency_token waits for the views when its call has no deadline.
+  QUERY_WAIT_MAX_MS: positiveInt.default(10_000),
   WORKER_THREADS: positiveInt.optional(),
   WORKER_TRANSACTIONS: positiveInt.default(2),
   WORKER_BUSY_BATCH: positiveInt.default(4),
@@ -90,6 +92,8 @@ export interface Config {
     /** Whether an invalidated entry that was in use is loaded again at once. */
     readonly reloadInvalidated: boolean;
   };
+  /** How queries wait for the read side. */
+  readonly reads: ReadsConfig;
   /** Command threads per worker process (`WORKER_THREADS`; default {@link defaultWorkerThreads}). */
   readonly workerThreads: number;
   /** Transactions a command thread runs at once (its connections); fewer means larger group commits. */
@@ -111,6 +115,12 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly embeddedDataDir: string;
   readonly test: { readonly databaseUrl: string; readonly natsUrl: string; readonly ci: boolean };
+}
+
+/** How queries wait for the read side (and fall back from it). */
+export interface ReadsConfig {
+  /** The longest consistency wait of a call without a deadline, ms (then DEADLINE_EXCEEDED). */
+  readonly maxWaitMs: number;
 }
 
 /** Raised when an environment variable is invalid; the message names every bad variable. */
@@ -160,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       refreshAhead: e.QUERY_CACHE_REFRESH_AHEAD,
       reloadInvalidated: e.QUERY_CACHE_RELOAD_INVALIDATED,
     },
+    reads: { maxWaitMs: e.QUERY_WAIT_MAX_MS },
     workerThreads: e.WORKER_THREADS ?? defaultWorkerThreads(availableParallelism()),
     workerTransactions: e.WORKER_TRANSACTIONS,
     workerBusyBatch: e.WORKER_BUSY_BATCH,

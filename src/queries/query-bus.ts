@@ -47,6 +47,10 @@ export interface QueryMetaData {
 export interface QueryBusOptions {
   readonly cache: QueryCache<CachedAnswer>;
   readonly tracker: ConsistencyTracker;
+  /** Whether a token's point names an event written (asked only of a token the views have not reached). */
+  readonly isWritten: (point: StreamPoint) => Promise<boolean>;
+  /** The longest consistency wait of a call without a deadline, ms (then DEADLINE_EXCEEDED); default 10 s. */
+  readonly maxWaitMs?: number;
   readonly now?: () => number;
   /** Called after each query (metrics). */
   readonly observe?: (queryType: QueryType, fromCache: boolean, seconds: number) => void;
@@ -59,14 +63,34 @@ export interface QueryBus {
     request: { options?: { minConsistencyToken?: string; bypassCache?: boolean } },
     actor: Actor,
     signal: AbortSignal,
+    deadline?: number,
   ): Promise<{ payload: Record<string, unknown>; meta: QueryMetaData }>;
+}
+
+/** DEADLINE_EXCEEDED for a consistency wait that ran out. */
+export function waitExceeded(): AppError {
+  return new AppError(
+    "DEADLINE_EXCEEDED",
+    "the read views did not reach the requested consistency token in time",
+  );
+}
+
+/** INVALID_ARGUMENT for a token naming no event written. */
+function notIssued(): AppError {
+  return AppError.invalid([
+    {
+      field: "options.min_consistency_token",
+      description: "is beyond anything written: not a token this server handed out",
+    },
+  ]);
 }
 
 /** Creates the bus over a cache and a consistency tracker. */
 export function createQueryBus(options: QueryBusOptions): QueryBus {
   const now = options.now ?? Date.now;
+  const maxWaitMs = options.maxWaitMs ?? 10_000;
   return {
-    async execute(definition, request, actor, signal) {
+    async execute(definition, request, actor, signal, deadline) {
       const started = performance.now();
       const params = definition.parse(request);
       await definition.authorize(actor, params);
@@ -79,7 +103,13 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
             { field: "options.min_consistency_token", description: "is not a consistency token" },
           ]);
         }
-        await options.tracker.waitFor(definition.views, minPoint, signal);
+        if (!options.tracker.reached(definition.views, minPoint)) {
+          if (!(await options.isWritten(minPoint))) throw notIssued();
+          // A call without a deadline waits at most maxWaitMs; one with a deadline until it (the signal).
+          const limit = deadline === undefined ? maxWaitMs : undefined;
+          if (!(await options.tracker.waitFor(definition.views, minPoint, signal, limit)))
+            throw waitExceeded();
+        }
       }
       const key = cacheKey(definition.queryType, params as Record<string, unknown>);
       const load = async (): Promise<CachedAnswer> => {

@@ -9,6 +9,9 @@ const point = (p: number): StreamPoint => ({ transactionId: BigInt(p), position:
 
 function setup() {
   let now = 1_000_000;
+  let progressReads = 0;
+  /** The last position written: a token beyond it was never handed out. */
+  const written = 1_000;
   const cache = createQueryCache<CachedAnswer>({
     ttlMs: 60_000,
     maxEntries: 100,
@@ -16,7 +19,10 @@ function setup() {
     now: () => now,
   });
   const tracker = createConsistencyTracker({
-    readProgress: async () => ({ complete: point(0), views: {} }),
+    readProgress: async () => {
+      progressReads++;
+      return { complete: point(0), views: {} };
+    },
     invalidate: (i) => cache.invalidate(i.queryType, i.tag),
     now: () => now,
     pollMs: 5,
@@ -34,11 +40,18 @@ function setup() {
       return { value };
     },
   };
-  const bus = createQueryBus({ cache, tracker, now: () => now });
+  const bus = createQueryBus({
+    cache,
+    tracker,
+    now: () => now,
+    isWritten: async (p) => p.position <= BigInt(written),
+    maxWaitMs: 100,
+  });
   const run = (
     options: { minConsistencyToken?: string; bypassCache?: boolean } = {},
     signal = new AbortController().signal,
-  ) => bus.execute(definition, { options, userId: "u1" } as never, actor, signal);
+    deadline: number | null = Date.now() + 60_000,
+  ) => bus.execute(definition, { options, userId: "u1" } as never, actor, signal, deadline ?? undefined);
   return {
     run,
     tracker,
@@ -46,6 +59,7 @@ function setup() {
       value = v;
     },
     loads: () => loads,
+    progressReads: () => progressReads,
     tick: (ms: number) => {
       now += ms;
     },
@@ -115,6 +129,43 @@ describe("query bus", () => {
       code: "DEADLINE_EXCEEDED",
     });
     await expect(s.run({ minConsistencyToken: "nope" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+  });
+
+  test("a token beyond anything written is INVALID_ARGUMENT at once", async () => {
+    const s = setup();
+    const started = performance.now();
+    await expect(s.run({ minConsistencyToken: encodeToken(point(5_000)) })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
+    expect(performance.now() - started).toBeLessThan(50);
+  });
+
+  test("a wait without a deadline is capped (maxWaitMs), then DEADLINE_EXCEEDED", async () => {
+    const s = setup();
+    const started = performance.now();
+    await expect(
+      s.run({ minConsistencyToken: encodeToken(point(100)) }, new AbortController().signal, null),
+    ).rejects.toMatchObject({ code: "DEADLINE_EXCEEDED" });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(90);
+  });
+
+  test("waiters share one notification path: one update wakes them all, one poll serves them all", async () => {
+    const s = setup();
+    const pending = Array.from({ length: 50 }, () => s.run({ minConsistencyToken: encodeToken(point(9)) }));
+    await Bun.sleep(60);
+    // pollMs is 5: ~12 rounds for all 50 waiters, where a poll per waiter would be ~600.
+    expect(s.progressReads()).toBeLessThan(30);
+    s.tracker.apply({
+      views: { user_profile_view: point(9) },
+      complete: point(9),
+      completeSeq: 9,
+      invalidations: [],
+    });
+    const answers = await Promise.all(pending);
+    expect(answers).toHaveLength(50);
+    const after = s.progressReads();
+    await Bun.sleep(30);
+    expect(s.progressReads()).toBe(after);
   });
 
   test("bypass_cache always loads", async () => {

@@ -23,6 +23,7 @@ export function createQueryService(deps: QueryDeps & WatchDeps & { bus: QueryBus
         request as { options?: { minConsistencyToken?: string; bypassCache?: boolean } },
         requireActor(ctx.actor),
         ctx.signal,
+        ctx.deadline,
       );
       return { ...payload, meta };
     };

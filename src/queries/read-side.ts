@@ -3,6 +3,7 @@
  * updates) and live turns, wired to the QueryService. Built the same way on the real tier and embedded.
  */
 import type { OwnerLookup } from "../commands/owners";
+import type { ReadsConfig } from "../config";
 import { readStoredProgress } from "../consistency/checkpoint";
 import type { ServiceRegistration } from "../gateway";
 import type { SqlClient } from "../write-model";
@@ -12,6 +13,7 @@ import type { LiveTurns } from "./live-turns";
 import { createPageTokens } from "./pagination";
 import { type CachedAnswer, createQueryBus, type QueryBusOptions } from "./query-bus";
 import { createQueryService } from "./query-service";
+import { isWrittenPoint } from "./written-points";
 
 /** Options of {@link createReadSide}. */
 export interface ReadSideOptions {
@@ -25,6 +27,8 @@ export interface ReadSideOptions {
     readonly refreshAhead?: number;
     readonly reloadInvalidated?: boolean;
   };
+  /** How queries wait for the read side (default: the config's defaults). */
+  readonly reads?: ReadsConfig;
   /** Secret that signs page tokens. */
   readonly pageTokenSecret: string;
   readonly observe?: QueryBusOptions["observe"];
@@ -62,7 +66,13 @@ export async function createReadSide(options: ReadSideOptions): Promise<ReadSide
     invalidate: (inv) => cache.invalidate(inv.queryType, inv.tag),
   });
   await tracker.refresh();
-  const bus = createQueryBus({ cache, tracker, ...(options.observe ? { observe: options.observe } : {}) });
+  const bus = createQueryBus({
+    cache,
+    tracker,
+    isWritten: (point) => isWrittenPoint(options.db, point),
+    ...(options.reads ? { maxWaitMs: options.reads.maxWaitMs } : {}),
+    ...(options.observe ? { observe: options.observe } : {}),
+  });
   const registration = createQueryService({
     db: options.db,
     ownerOf: options.ownerOf,

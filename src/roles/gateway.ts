@@ -114,6 +114,7 @@ export async function startGatewayRole(
     ownerOf: createOwnerLookup(db),
     live,
     cache: config.cache,
+    reads: config.reads,
     pageTokenSecret: config.auth.jwtSecret,
     ...(metrics ? readSideMetrics(metrics) : {}),
   });
