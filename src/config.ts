@@ -49,6 +49,11 @@ export const envSchema = z.object({
     .transform((v) => v === "1" || v === "true"),
   // How long a query with a min_consistency_token waits for the views when its call has no deadline.
   QUERY_WAIT_MAX_MS: positiveInt.default(10_000),
+  // Fallback of eventual reads to the write model: after this wait for a token, or while the read side has
+  // been behind (no heartbeat) this long; at most this many fallback reads at once per gateway (0: none).
+  READ_FALLBACK_WAIT_MS: nonNegativeInt.default(1_000),
+  READ_FALLBACK_STALENESS_MS: positiveInt.default(10_000),
+  READ_FALLBACK_CONCURRENCY: nonNegativeInt.default(4),
   WORKER_THREADS: positiveInt.optional(),
   WORKER_TRANSACTIONS: positiveInt.default(2),
   WORKER_BUSY_BATCH: positiveInt.default(4),
@@ -121,6 +126,12 @@ export interface Config {
 export interface ReadsConfig {
   /** The longest consistency wait of a call without a deadline, ms (then DEADLINE_EXCEEDED). */
   readonly maxWaitMs: number;
+  /** How long a token the views have not reached is waited for before the write model answers, ms. */
+  readonly fallbackWaitMs: number;
+  /** How long the read side may be behind (no heartbeat) before eventual reads use the write model, ms. */
+  readonly fallbackStalenessMs: number;
+  /** Fallback reads at once per gateway (0: no fallback). */
+  readonly fallbackConcurrency: number;
 }
 
 /** Raised when an environment variable is invalid; the message names every bad variable. */
@@ -170,7 +181,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       refreshAhead: e.QUERY_CACHE_REFRESH_AHEAD,
       reloadInvalidated: e.QUERY_CACHE_RELOAD_INVALIDATED,
     },
-    reads: { maxWaitMs: e.QUERY_WAIT_MAX_MS },
+    reads: {
+      maxWaitMs: e.QUERY_WAIT_MAX_MS,
+      fallbackWaitMs: e.READ_FALLBACK_WAIT_MS,
+      fallbackStalenessMs: e.READ_FALLBACK_STALENESS_MS,
+      fallbackConcurrency: e.READ_FALLBACK_CONCURRENCY,
+    },
     workerThreads: e.WORKER_THREADS ?? defaultWorkerThreads(availableParallelism()),
     workerTransactions: e.WORKER_TRANSACTIONS,
     workerBusyBatch: e.WORKER_BUSY_BATCH,

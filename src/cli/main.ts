@@ -9,6 +9,7 @@ import { type Config, ConfigError, loadConfig } from "../config";
 import { createPool } from "../db";
 import { mintToken } from "../gateway";
 import { type CliCommand, parseCliArgs, UsageError, usage } from "./args";
+import { runHistory } from "./history";
 import { formatLag, lagToJson, readLag } from "./lag";
 import { formatRebuild, progressPrinter, rebuildViews } from "./rebuild";
 import { type CliIo, runRpc } from "./rpc";
@@ -77,6 +78,15 @@ async function run(command: CliCommand, config: Config, io: CliEnvironment): Pro
         process.off("SIGINT", onSigint);
       }
     }
+    case "history":
+      return runHistory(
+        {
+          ...command,
+          addr: command.addr ?? `127.0.0.1:${config.grpc.port}`,
+          jwtSecret: config.auth.jwtSecret,
+        },
+        io,
+      );
     case "lag":
     case "rebuild":
       return withDatabase(config, async (pool) => {

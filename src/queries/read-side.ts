@@ -11,9 +11,10 @@ import { createQueryCache, type QueryCache } from "./cache";
 import { type ConsistencyTracker, createConsistencyTracker } from "./consistency-tracker";
 import type { LiveTurns } from "./live-turns";
 import { createPageTokens } from "./pagination";
-import { type CachedAnswer, createQueryBus, type QueryBusOptions } from "./query-bus";
+import { type CachedAnswer, createQueryBus, type FallbackOptions, type QueryBusOptions } from "./query-bus";
 import { createQueryService } from "./query-service";
-import { isWrittenPoint } from "./written-points";
+import { createSlots } from "./slots";
+import { isWrittenPoint, lastWrittenPoint } from "./written-points";
 
 /** Options of {@link createReadSide}. */
 export interface ReadSideOptions {
@@ -32,6 +33,8 @@ export interface ReadSideOptions {
   /** Secret that signs page tokens. */
   readonly pageTokenSecret: string;
   readonly observe?: QueryBusOptions["observe"];
+  /** Counts fallback reads (metrics). */
+  readonly onFallback?: FallbackOptions["onFallback"];
   /** Cache hit/miss callbacks and a way to export the cache's size (metrics). */
   readonly cacheHooks?: {
     readonly onHit: (key: string, queryType: string | undefined) => void;
@@ -66,11 +69,23 @@ export async function createReadSide(options: ReadSideOptions): Promise<ReadSide
     invalidate: (inv) => cache.invalidate(inv.queryType, inv.tag),
   });
   await tracker.refresh();
+  const reads = options.reads;
   const bus = createQueryBus({
     cache,
     tracker,
     isWritten: (point) => isWrittenPoint(options.db, point),
-    ...(options.reads ? { maxWaitMs: options.reads.maxWaitMs } : {}),
+    lastWritten: () => lastWrittenPoint(options.db),
+    ...(reads === undefined
+      ? {}
+      : {
+          maxWaitMs: reads.maxWaitMs,
+          fallback: {
+            waitMs: reads.fallbackWaitMs,
+            stalenessMs: reads.fallbackStalenessMs,
+            slots: createSlots(reads.fallbackConcurrency),
+            ...(options.onFallback ? { onFallback: options.onFallback } : {}),
+          },
+        }),
     ...(options.observe ? { observe: options.observe } : {}),
   });
   const registration = createQueryService({

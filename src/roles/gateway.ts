@@ -83,6 +83,7 @@ export function buildGateway(config: Config, deps: GatewayDeps, log: Logger): Ga
 export function readSideMetrics(metrics: Metrics) {
   return {
     observe: metrics.queries.observe,
+    onFallback: metrics.queries.fallback,
     cacheHooks: {
       onHit: metrics.queries.cacheHit,
       onMiss: metrics.queries.cacheMiss,
