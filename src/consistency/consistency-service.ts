@@ -1,11 +1,13 @@
 /**
  * The consistency service: the ordered event feed into the coordinator, refreshes on the worker pool,
- * updates broadcast to the gateways, the checkpoint kept in Postgres, and a heartbeat while caught up.
+ * updates broadcast to the gateways, the checkpoint kept in Postgres, and a heartbeat saying up to when the
+ * views are complete (now while caught up; the commit time of the oldest unapplied event while busy).
  * Transport-neutral: the JetStream role and the embedded mode give it their feed, pool and broadcast.
  */
 import type pg from "pg";
 import { refreshFull, viewNames } from "../read-models";
 import type { RefreshResult } from "./apply-refresh";
+import { createCaughtUpClock } from "./caught-up-clock";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
 import { type ConsistencyUpdate, createCoordinator, type RefreshTask } from "./coordinator";
 import type { EventFeed, FeedHandler, StreamBounds } from "./event-feed";
@@ -78,14 +80,16 @@ export async function startConsistencyService(
     checkpoint.seq,
     checkpoint.point,
   );
+  const clock = createCaughtUpClock();
   const feed = await options.startFeed(checkpoint.seq, (event, seq, left) => {
     pending = left;
+    clock.accepted(seq, Date.parse(event.committedAt));
     coordinator.accept(event, seq);
   });
   const heartbeat = setInterval(() => {
-    if (pending > 0 || !coordinator.isIdle()) return;
     const c = coordinator.complete();
-    options.publish({ views: {}, complete: c.point, completeSeq: c.seq, invalidations: [] }, Date.now());
+    const caughtUpAt = clock.caughtUpAt(c.seq, pending === 0 && coordinator.isIdle(), Date.now());
+    options.publish({ views: {}, complete: c.point, completeSeq: c.seq, invalidations: [] }, caughtUpAt);
   }, options.heartbeatMs ?? 250);
   return {
     complete: () => ({ seq: coordinator.complete().seq }),
