@@ -2,7 +2,7 @@
  * A gateway's view of the read side's progress: which point each read view has applied, whether the
  * consistency coordinator is caught up, and the cache invalidations it announces.
  *
- * Fed by the coordinator's updates (core NATS: refreshes, and a heartbeat every 250 ms while it is caught up),
+ * Fed by the coordinator's updates (core NATS: refreshes, and a heartbeat every 250 ms),
  * with the database as the source of truth at start. Waiters share that one notification path: every update
  * wakes them all. While anyone waits, ONE re-read of the stored progress every `pollMs` (for all of them, not
  * one poll per waiter) covers an update missed during a reconnect.
@@ -52,8 +52,9 @@ export interface ConsistencyTracker {
   /** Epoch ms up to which the read side is known complete (last heartbeat or completed refresh). */
   freshAsOf(): number;
   /**
-   * Epoch ms of the coordinator's last heartbeat (it sends them only while caught up), or of the tracker's
-   * creation before the first: how long the read side has been behind, or silent.
+   * Epoch ms up to which the read side is complete as its latest heartbeat says (now while caught up, the
+   * commit time of its oldest unapplied event while busy), or the tracker's creation before the first: how
+   * far behind, or how long silent, it is.
    */
   caughtUpAt(): number;
   /** Reads the stored progress now. */
