@@ -47,6 +47,13 @@ export const envSchema = z.object({
     .enum(["0", "1", "true", "false"])
     .default("true")
     .transform((v) => v === "1" || v === "true"),
+  // How long a query with a min_consistency_token waits for the views when its call has no deadline.
+  QUERY_WAIT_MAX_MS: positiveInt.default(10_000),
+  // Fallback of eventual reads to the write model: after this wait for a token, or while the read side has
+  // been behind (no heartbeat) this long; at most this many fallback reads at once per gateway (0: none).
+  READ_FALLBACK_WAIT_MS: nonNegativeInt.default(1_000),
+  READ_FALLBACK_STALENESS_MS: positiveInt.default(10_000),
+  READ_FALLBACK_CONCURRENCY: nonNegativeInt.default(4),
   WORKER_THREADS: positiveInt.optional(),
   WORKER_TRANSACTIONS: positiveInt.default(2),
   WORKER_BUSY_BATCH: positiveInt.default(4),
@@ -90,6 +97,8 @@ export interface Config {
     /** Whether an invalidated entry that was in use is loaded again at once. */
     readonly reloadInvalidated: boolean;
   };
+  /** How queries wait for the read side. */
+  readonly reads: ReadsConfig;
   /** Command threads per worker process (`WORKER_THREADS`; default {@link defaultWorkerThreads}). */
   readonly workerThreads: number;
   /** Transactions a command thread runs at once (its connections); fewer means larger group commits. */
@@ -111,6 +120,18 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly embeddedDataDir: string;
   readonly test: { readonly databaseUrl: string; readonly natsUrl: string; readonly ci: boolean };
+}
+
+/** How queries wait for the read side (and fall back from it). */
+export interface ReadsConfig {
+  /** The longest consistency wait of a call without a deadline, ms (then DEADLINE_EXCEEDED). */
+  readonly maxWaitMs: number;
+  /** How long a token the views have not reached is waited for before the write model answers, ms. */
+  readonly fallbackWaitMs: number;
+  /** How long the read side may be behind (no heartbeat) before eventual reads use the write model, ms. */
+  readonly fallbackStalenessMs: number;
+  /** Fallback reads at once per gateway (0: no fallback). */
+  readonly fallbackConcurrency: number;
 }
 
 /** Raised when an environment variable is invalid; the message names every bad variable. */
@@ -159,6 +180,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBytes: e.QUERY_CACHE_MAX_BYTES,
       refreshAhead: e.QUERY_CACHE_REFRESH_AHEAD,
       reloadInvalidated: e.QUERY_CACHE_RELOAD_INVALIDATED,
+    },
+    reads: {
+      maxWaitMs: e.QUERY_WAIT_MAX_MS,
+      fallbackWaitMs: e.READ_FALLBACK_WAIT_MS,
+      fallbackStalenessMs: e.READ_FALLBACK_STALENESS_MS,
+      fallbackConcurrency: e.READ_FALLBACK_CONCURRENCY,
     },
     workerThreads: e.WORKER_THREADS ?? defaultWorkerThreads(availableParallelism()),
     workerTransactions: e.WORKER_TRANSACTIONS,

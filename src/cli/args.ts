@@ -27,6 +27,15 @@ export type CliCommand =
       /** Deadline of the call; default 30 s for unary calls, none for streams. */
       readonly timeoutMs: number | undefined;
     }
+  | {
+      readonly kind: "history";
+      readonly aggregateType: HistoryAggregateType;
+      readonly aggregateId: string;
+      readonly auth: CallAuth;
+      readonly addr: string | undefined;
+      readonly timeoutMs: number | undefined;
+      readonly json: boolean;
+    }
   | { readonly kind: "lag"; readonly json: boolean }
   | {
       readonly kind: "dead-letters";
@@ -49,6 +58,17 @@ export class UsageError extends Error {
 }
 
 const roles: readonly Role[] = ["user", "service", "admin"];
+
+/** The aggregate types `history` takes. */
+export const historyAggregateTypes = [
+  "user",
+  "voice_model",
+  "face_model",
+  "document",
+  "conversation",
+] as const;
+/** One of {@link historyAggregateTypes}. */
+export type HistoryAggregateType = (typeof historyAggregateTypes)[number];
 /** Seconds, or a number with a unit: 90s, 15m, 1h, 7d, 2w. */
 const TTL = /^(\d+)([smhdw]?)$/;
 
@@ -64,6 +84,10 @@ Commands:
         --role (default "admin") with AUTH_JWT_SECRET. --addr defaults to 127.0.0.1:$GRPC_PORT.
   query <Rpc> ['<json>'|-] [same options]
         The same for QueryService; WatchConversation prints each message (one JSON per line) as it arrives.
+  history <type> <id> [--json] [--token T | --sub S --role R] [--addr host:port] [--timeout-ms N]
+        The audit trail of one aggregate (QueryService.GetAggregateHistory, every page): its events by
+        version with the command id, the actor, the time and the payload. <type>: user, voice_model,
+        face_model, document or conversation. --json prints the events as a JSON array.
   lag [--json]
         Per read view: how many published events it has not applied yet and the age of the oldest one.
         Needs DATABASE_URL.
@@ -93,12 +117,14 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       return parseRpc(command, rest);
     case "dead-letters":
       return parseDeadLetters(rest);
+    case "history":
+      return parseHistory(rest);
     case "lag":
     case "rebuild":
       return { kind: command, json: parse(rest, { json: { type: "boolean" } }, 0).values.json === true };
     default:
       throw new UsageError(
-        `unknown command "${command}"; one of: token, command, query, lag, rebuild, dead-letters, help`,
+        `unknown command "${command}"; one of: token, command, query, history, lag, rebuild, dead-letters, help`,
       );
   }
 }
@@ -145,23 +171,22 @@ function parseToken(args: readonly string[]): CliCommand {
   return { kind: "token", sub: values.sub, role: parseRole(values.role), ttl: parseTtl(values.ttl) };
 }
 
-function parseRpc(service: "command" | "query", args: readonly string[]): CliCommand {
-  const { values, positionals } = parse(
-    args,
-    {
-      token: { type: "string" },
-      sub: { type: "string" },
-      role: { type: "string" },
-      addr: { type: "string" },
-      "timeout-ms": { type: "string" },
-    },
-    2,
-  );
-  const [rpc, json = "{}"] = positionals;
-  if (rpc === undefined)
-    throw new UsageError(
-      `${service}: name the RPC, e.g. ${service === "command" ? "CreateUser" : "GetUserProfile"}`,
-    );
+/** The options every gRPC call of the CLI takes: who calls, where, and its deadline. */
+const callOptions = {
+  token: { type: "string" },
+  sub: { type: "string" },
+  role: { type: "string" },
+  addr: { type: "string" },
+  "timeout-ms": { type: "string" },
+} as const;
+
+type CallValues = { [K in keyof typeof callOptions]?: string | undefined };
+
+function parseCall(values: CallValues): {
+  auth: CallAuth;
+  addr: string | undefined;
+  timeoutMs: number | undefined;
+} {
   if (values.token !== undefined && (values.sub !== undefined || values.role !== undefined))
     throw new UsageError("give either --token or --sub/--role, not both");
   const auth: CallAuth =
@@ -176,7 +201,34 @@ function parseRpc(service: "command" | "query", args: readonly string[]): CliCom
     if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
       throw new UsageError("--timeout-ms must be a positive integer");
   }
-  return { kind: "rpc", service, rpc, json, auth, addr: values.addr, timeoutMs };
+  return { auth, addr: values.addr, timeoutMs };
+}
+
+function parseRpc(service: "command" | "query", args: readonly string[]): CliCommand {
+  const { values, positionals } = parse(args, callOptions, 2);
+  const [rpc, json = "{}"] = positionals;
+  if (rpc === undefined)
+    throw new UsageError(
+      `${service}: name the RPC, e.g. ${service === "command" ? "CreateUser" : "GetUserProfile"}`,
+    );
+  return { kind: "rpc", service, rpc, json, ...parseCall(values) };
+}
+
+function parseHistory(args: readonly string[]): CliCommand {
+  const { values, positionals } = parse(args, { ...callOptions, json: { type: "boolean" } }, 2);
+  const [type, id] = positionals;
+  const aggregateType = type?.replace("-", "_");
+  if (!historyAggregateTypes.includes(aggregateType as HistoryAggregateType))
+    throw new UsageError(`history: <type> must be one of ${historyAggregateTypes.join(", ")}`);
+  if (id === undefined || id === "") throw new UsageError("history: give the aggregate's id");
+  const { json, ...call } = values;
+  return {
+    kind: "history",
+    aggregateType: aggregateType as HistoryAggregateType,
+    aggregateId: id,
+    json: json === true,
+    ...parseCall(call),
+  };
 }
 
 const deadLetterActions = ["list", "show", "retry", "discard"] as const;

@@ -86,8 +86,46 @@ describe("parseCliArgs", () => {
   test("an unknown command names the known ones", () => {
     fails(
       ["migrate"],
-      /unknown command "migrate"; one of: token, command, query, lag, rebuild, dead-letters, help/,
+      /unknown command "migrate"; one of: token, command, query, history, lag, rebuild, dead-letters, help/,
     );
+  });
+
+  test("history: <type> <id>, the call options, --json", () => {
+    const id = "6f1c7a52-3c2e-4a7e-9a55-0d3f2a0b9c11";
+    expect(parseCliArgs(["history", "conversation", id])).toEqual({
+      kind: "history",
+      aggregateType: "conversation",
+      aggregateId: id,
+      json: false,
+      auth: { kind: "mint", sub: "cli", role: "admin" },
+      addr: undefined,
+      timeoutMs: undefined,
+    });
+    expect(
+      parseCliArgs([
+        "history",
+        "voice-model",
+        id,
+        "--json",
+        "--token",
+        "T",
+        "--addr",
+        "h:1",
+        "--timeout-ms",
+        "5",
+      ]),
+    ).toMatchObject({
+      aggregateType: "voice_model",
+      json: true,
+      auth: { kind: "token", token: "T" },
+      timeoutMs: 5,
+    });
+    fails(
+      ["history", "account", id],
+      /<type> must be one of user, voice_model, face_model, document, conversation/,
+    );
+    fails(["history", "user"], /give the aggregate's id/);
+    fails(["history", "user", id, "--token", "T", "--sub", "s"], /either --token or --sub/);
   });
 });
 

@@ -10,6 +10,7 @@ import { createPool } from "../db";
 import { mintToken } from "../gateway";
 import { type CliCommand, parseCliArgs, UsageError, usage } from "./args";
 import { runDeadLetters } from "./dead-letters";
+import { runHistory } from "./history";
 import { formatLag, lagToJson, readLag } from "./lag";
 import { formatRebuild, progressPrinter, rebuildViews } from "./rebuild";
 import { type CliIo, runRpc } from "./rpc";
@@ -82,6 +83,15 @@ async function run(command: CliCommand, config: Config, io: CliEnvironment): Pro
     }
     case "dead-letters":
       return withDatabase(config, (pool) => runDeadLetters(command, pool, io));
+    case "history":
+      return runHistory(
+        {
+          ...command,
+          addr: command.addr ?? `127.0.0.1:${config.grpc.port}`,
+          jwtSecret: config.auth.jwtSecret,
+        },
+        io,
+      );
     case "lag":
     case "rebuild":
       return withDatabase(config, async (pool) => {

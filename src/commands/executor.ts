@@ -10,8 +10,9 @@
  *      batch shares one commit, and a version check that matched no row, or any constraint, fails all of it.
  *
  * Per command: a stored result for the command id answers it (`duplicate: true`), or INVALID_ARGUMENT when the
- * payload differs; otherwise it is decided; a domain rejection is stored too (a retry gets the same answer), and
- * so is ABORTED for a command whose caller's deadline passed before it ran (it is not applied). The write's
+ * payload differs; otherwise it is decided; a domain rejection is stored too (a retry gets the same answer). A
+ * command whose caller's deadline passed before it ran is skipped: not applied and nothing stored, so a retry
+ * with the same command id is applied then (see {@link skippedOutcome}). The write's
  * text depends only on how many commands of each shape the batch holds, so it repeats and is prepared
  * (write-model/combined-statement.ts).
  * When a batch's write fails, every command of the batch is applied again on its own, where a version
@@ -39,7 +40,7 @@ import { storableOutcome, storedOutcomeOf, storeOutcome } from "./command-result
 import { encodeToken } from "./consistency-token";
 import { deadLetterCommand } from "./dead-letter-command";
 import type { CommandEnvelope, CommandOutcome } from "./envelope";
-import { failed, markDuplicate, reusedIdOutcome } from "./outcomes";
+import { failed, markDuplicate, reusedIdOutcome, skippedOutcome } from "./outcomes";
 import { fromWire, type WirePayload } from "./payload";
 
 /** A connection the executor can take for one transaction. */
@@ -121,28 +122,22 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
       );
       return { kind: "answered", outcome: markDuplicate(stored.outcome) };
     }
-    let decision: Decision | AppError;
-    let blob: Uint8Array | undefined;
+    // The caller stopped waiting before it ran: skipped, nothing stored, so a retry with the same id is
+    // applied then (or answered from the stored result, if another copy was applied meanwhile).
     if (envelope.deadline !== undefined && envelope.deadline < Date.now()) {
-      // The caller stopped waiting before it ran: it is not applied, and that answer is stored, so a retry
-      // with the same id (which JetStream would drop as a duplicate for two minutes) is told at once.
-      decision = new AppError(
-        "ABORTED",
-        "the command expired before it ran and was not applied; send it again with a new command_id",
-      );
-    } else {
-      blob = await claimBlob(client, envelope);
-      const command = fromWire(envelope.payload as WirePayload, blob);
-      decision = await decideInto(
-        b,
-        client,
-        command,
-        row,
-        { now: now(), newId },
-        envelope.expectedVersion,
-        knownState,
-      );
+      return { kind: "answered", outcome: skippedOutcome() };
     }
+    const blob = await claimBlob(client, envelope);
+    const command = fromWire(envelope.payload as WirePayload, blob);
+    const decision: Decision | AppError = await decideInto(
+      b,
+      client,
+      command,
+      row,
+      { now: now(), newId },
+      envelope.expectedVersion,
+      knownState,
+    );
     let outcome: CommandOutcome;
     if (decision instanceof AppError) {
       outcome = failed(decision);

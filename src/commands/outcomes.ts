@@ -22,3 +22,23 @@ export function reusedIdOutcome(): CommandOutcome {
 export function failed(error: AppError): CommandOutcome {
   return { ok: false, error: error.serialize() };
 }
+
+/** The message of {@link skippedOutcome}: also what tells a reply that answers nobody. */
+const SKIPPED_MESSAGE =
+  "the caller's deadline passed before the command ran; it was not applied: retry with the same command_id";
+
+/**
+ * What a worker answers for a command whose caller's deadline passed before it ran: DEADLINE_EXCEEDED,
+ * nothing applied and nothing stored, so a retry with the same command id is applied once (or answered from
+ * the stored result of another copy). Nobody waits for this answer; a gateway drops it ({@link isSkipped}).
+ */
+export function skippedOutcome(): CommandOutcome {
+  return failed(new AppError("DEADLINE_EXCEEDED", SKIPPED_MESSAGE));
+}
+
+/** True for {@link skippedOutcome}: the answer to an attempt whose caller had gone. */
+export function isSkipped(outcome: CommandOutcome): boolean {
+  return (
+    !outcome.ok && outcome.error.code === "DEADLINE_EXCEEDED" && outcome.error.message === SKIPPED_MESSAGE
+  );
+}

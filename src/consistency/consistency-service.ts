@@ -1,12 +1,14 @@
 /**
  * The consistency service: the ordered event feed into the coordinator, refreshes on the worker pool,
- * updates broadcast to the gateways, the checkpoint kept in Postgres, and a heartbeat while caught up.
+ * updates broadcast to the gateways, the checkpoint kept in Postgres, and a heartbeat saying up to when the
+ * views are complete (now while caught up; the commit time of the oldest unapplied event while busy).
  * Transport-neutral: the JetStream role and the embedded mode give it their feed, pool and broadcast.
  */
 import type pg from "pg";
 import { describeError, recordDeadLetter, startDeadLetterRetrier } from "../dead-letters";
 import { refreshFull, viewNames } from "../read-models";
 import type { RefreshResult } from "./apply-refresh";
+import { createCaughtUpClock } from "./caught-up-clock";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
 import { type ConsistencyUpdate, createCoordinator, type RefreshTask } from "./coordinator";
 import type { EventFeed, FeedHandler, StreamBounds } from "./event-feed";
@@ -101,8 +103,10 @@ export async function startConsistencyService(
     checkpoint.seq,
     checkpoint.point,
   );
+  const clock = createCaughtUpClock();
   const feed = await options.startFeed(checkpoint.seq, (event, seq, left) => {
     pending = left;
+    clock.accepted(seq, Date.parse(event.committedAt));
     coordinator.accept(event, seq);
   });
   // Dead letters an operator asked to retry: the rows are refreshed again (the view's point never goes back).
@@ -115,9 +119,9 @@ export async function startConsistencyService(
     ...(options.log === undefined ? {} : { log: options.log }),
   });
   const heartbeat = setInterval(() => {
-    if (pending > 0 || !coordinator.isIdle()) return;
     const c = coordinator.complete();
-    publish({ views: {}, complete: c.point, completeSeq: c.seq, invalidations: [] }, Date.now());
+    const caughtUpAt = clock.caughtUpAt(c.seq, pending === 0 && coordinator.isIdle(), Date.now());
+    publish({ views: {}, complete: c.point, completeSeq: c.seq, invalidations: [] }, caughtUpAt);
   }, options.heartbeatMs ?? 250);
   return {
     complete: () => ({ seq: coordinator.complete().seq }),

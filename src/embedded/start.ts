@@ -130,6 +130,7 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
       ownerOf: createOwnerLookup(database.pool),
       live,
       cache: config.cache,
+      reads: config.reads,
       pageTokenSecret: config.auth.jwtSecret,
     });
     let seq = 0;

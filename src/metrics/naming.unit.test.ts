@@ -13,6 +13,7 @@ const expected: Record<string, { type: string; labels: string[] }> = {
   clone_query_cache_hits_total: { type: "counter", labels: ["query_type"] },
   clone_query_cache_misses_total: { type: "counter", labels: ["query_type"] },
   clone_query_cache_refreshes_total: { type: "counter", labels: ["query_type", "reason"] },
+  clone_query_fallbacks_total: { type: "counter", labels: ["query", "reason"] },
   clone_query_cache_entries: { type: "gauge", labels: [] },
   clone_query_cache_bytes: { type: "gauge", labels: [] },
   clone_view_refresh_duration_seconds: { type: "histogram", labels: ["view", "mode"] },

@@ -124,6 +124,7 @@ describe("the ops files name only metrics and labels that exist", () => {
       "CloneViewRefreshFailing",
       "CloneConsistencyLagHigh",
       "CloneDeadLettersWaiting",
+      "CloneQueryFallbacksPersisting",
       "CloneTargetDown",
     ]);
     expect(queries.flatMap(problemsOf)).toEqual([]);
@@ -180,6 +181,10 @@ describe("the Grafana dashboard", () => {
       ],
       "Event processing p50 / p99 by consumer and type": ["clone_event_processing_seconds_bucket"],
       "Outbox backlog": ["clone_outbox_backlog"],
+      "Query fallbacks to the write model by query and reason": [
+        "clone_query_fallbacks_total",
+        "query, reason",
+      ],
       "JetStream consumer pending": ["clone_jetstream_consumer_pending"],
     };
     for (const [title, fragments] of Object.entries(required)) {

@@ -21,6 +21,8 @@ export interface QueryMetrics {
   readonly cacheHits: Counter<"query_type">;
   /** `clone_query_cache_misses_total{query_type}`. */
   readonly cacheMisses: Counter<"query_type">;
+  /** `clone_query_fallbacks_total{query, reason}`: eventual reads answered from the write model. */
+  readonly fallbacks: Counter<"query" | "reason">;
   /** `clone_query_cache_entries`: entries held, summed over the tracked caches. */
   readonly cacheEntries: Gauge;
   /** `clone_query_cache_bytes`: estimated bytes held, summed over the tracked caches. */
@@ -33,6 +35,8 @@ export interface QueryMetrics {
   cacheMiss(key: string, queryType: string | undefined): void;
   /** The cache's `onRefresh` option: `clone_query_cache_refreshes_total{query_type, reason}`. */
   cacheRefresh(key: string, queryType: string | undefined, reason: "ahead" | "invalidated"): void;
+  /** The query bus's `onFallback` option: `(queryType, reason)`. */
+  fallback(queryType: string, reason: "token_wait" | "read_side_behind"): void;
   /**
    * Reads `stats` at every scrape for the entries and bytes gauges (registered from the first call on);
    * returns a function that stops it.
@@ -72,6 +76,12 @@ export function createQueryMetrics(registry: Registry): QueryMetrics {
     labelNames: ["query_type", "reason"],
     registers: [registry],
   });
+  const fallbacks = new Counter({
+    name: "clone_query_fallbacks_total",
+    help: "Eventual reads answered from the write model: a consistency token the views had not reached after a short wait (token_wait), or the read side behind (read_side_behind).",
+    labelNames: ["query", "reason"],
+    registers: [registry],
+  });
   const cacheEntries = new Gauge({
     name: "clone_query_cache_entries",
     help: "Entries held by the query cache.",
@@ -93,8 +103,12 @@ export function createQueryMetrics(registry: Registry): QueryMetrics {
     duration,
     cacheHits,
     cacheMisses,
+    fallbacks,
     cacheEntries,
     cacheBytes,
+    fallback(queryType, reason) {
+      fallbacks.inc({ query: queryType, reason });
+    },
     observe(queryType, fromCache, seconds) {
       duration.observe({ query_type: queryType, cache: fromCache ? "hit" : "miss" }, seconds);
     },

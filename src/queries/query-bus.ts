@@ -5,14 +5,31 @@
  * and its parameters; entries carry tags (`user:<id>`, `conversation:<id>`) that the consistency
  * coordinator's invalidations name. Each answer records the point the views had reached when its load began
  * (`consistency_token`) and the time up to which the read side was known complete (`staleness_ms`).
+ *
+ * Some answers come from the write model instead (the views' definitions evaluated for the requested keys,
+ * see read-source.ts), never cached, with `staleness_ms` 0: a STRONG read; and, with a fallback configured,
+ * an EVENTUAL read whose token the views have not reached after `waitMs`, or any EVENTUAL read while the
+ * read side has been behind (no heartbeat) for over `stalenessMs`. Fallbacks take a slot of a small
+ * semaphore, so a stalled read side cannot flood the primary: without a slot a token wait goes on for the
+ * views (then DEADLINE_EXCEEDED), and a read without a token is answered from the views as it is. When the
+ * read side is healthy the fallback costs nothing: a clock comparison, no query.
  */
-import { comparePoints, decodeToken, encodeToken, type StreamPoint } from "../commands/consistency-token";
+import {
+  comparePoints,
+  decodeToken,
+  encodeToken,
+  ORIGIN,
+  type StreamPoint,
+} from "../commands/consistency-token";
 import type { Actor } from "../commands/envelope";
 import type { QueryType, ViewName } from "../consistency/rules";
 import { AppError } from "../errors";
+import { AnswerSource, ReadConsistency } from "../gen/clone/v1/enums_pb";
 import type { QueryCache } from "./cache";
 import { cacheKey } from "./cache";
 import type { ConsistencyTracker } from "./consistency-tracker";
+import { type ReadSource, VIEWS, WRITE_MODEL } from "./read-source";
+import type { Slots } from "./slots";
 
 /** A cached answer: the response without its meta, and where the read side stood when it was read. */
 export interface CachedAnswer {
@@ -23,7 +40,7 @@ export interface CachedAnswer {
 
 /** One query type, declared as data plus its loader. */
 export interface QueryDefinition<P> {
-  readonly queryType: QueryType;
+  readonly queryType: QueryType | WriteModelQueryType;
   /** The read views it reads (what a consistency token waits for). */
   readonly views: readonly ViewName[];
   /** Parses the request (INVALID_ARGUMENT listing every violation). */
@@ -32,8 +49,28 @@ export interface QueryDefinition<P> {
   authorize(actor: Actor, params: P): Promise<void>;
   /** Cache tags of an answer. */
   tags(params: P): string[];
-  /** Reads the answer from the views. */
-  load(params: P): Promise<Record<string, unknown>>;
+  /** Reads the answer from the views, or from their definitions over the write model. */
+  load(params: P, source: ReadSource): Promise<Record<string, unknown>>;
+  /** Read from the write model only (never cached, nothing to wait for): the audit trail. */
+  readonly writeModelOnly?: boolean;
+}
+
+/** Queries answered from the write model only. */
+export type WriteModelQueryType = "GetAggregateHistory";
+
+/** Why an EVENTUAL read was answered from the write model (`clone_query_fallbacks_total{reason}`). */
+export type FallbackReason = "token_wait" | "read_side_behind";
+
+/** When EVENTUAL reads fall back to the write model. */
+export interface FallbackOptions {
+  /** How long a token the views have not reached is waited for before the write model answers, ms. */
+  readonly waitMs: number;
+  /** How long without a heartbeat of the read side before every read is answered from the write model, ms. */
+  readonly stalenessMs: number;
+  /** The bound on concurrent fallback reads. */
+  readonly slots: Slots;
+  /** Called for each fallback read (metrics). */
+  readonly onFallback?: (queryType: string, reason: FallbackReason) => void;
 }
 
 /** The meta of an answer (API `QueryMeta`). */
@@ -41,51 +78,181 @@ export interface QueryMetaData {
   readonly fromCache: boolean;
   readonly consistencyToken: string;
   readonly stalenessMs: bigint;
+  readonly source: AnswerSource;
+}
+
+/** The query options the bus reads (API `QueryOptions`). */
+export interface QueryOptionsData {
+  readonly minConsistencyToken?: string;
+  readonly bypassCache?: boolean;
+  readonly consistency?: ReadConsistency;
 }
 
 /** Options of {@link createQueryBus}. */
 export interface QueryBusOptions {
   readonly cache: QueryCache<CachedAnswer>;
   readonly tracker: ConsistencyTracker;
+  /** Whether a token's point names an event written (asked only of a token the views have not reached). */
+  readonly isWritten: (point: StreamPoint) => Promise<boolean>;
+  /** The longest consistency wait of a call without a deadline, ms (then DEADLINE_EXCEEDED); default 10 s. */
+  readonly maxWaitMs?: number;
+  /** The point of the last event written: what a write-model answer reflects. */
+  readonly lastWritten: () => Promise<StreamPoint>;
+  /** Fallback of EVENTUAL reads to the write model; absent: none. */
+  readonly fallback?: FallbackOptions;
   readonly now?: () => number;
   /** Called after each query (metrics). */
-  readonly observe?: (queryType: QueryType, fromCache: boolean, seconds: number) => void;
+  readonly observe?: (queryType: string, fromCache: boolean, seconds: number) => void;
 }
 
 /** Runs queries. */
 export interface QueryBus {
   execute<P>(
     definition: QueryDefinition<P>,
-    request: { options?: { minConsistencyToken?: string; bypassCache?: boolean } },
+    request: { options?: QueryOptionsData | undefined },
     actor: Actor,
     signal: AbortSignal,
+    deadline?: number,
   ): Promise<{ payload: Record<string, unknown>; meta: QueryMetaData }>;
 }
+
+/** DEADLINE_EXCEEDED for a consistency wait that ran out. */
+export function waitExceeded(): AppError {
+  return new AppError(
+    "DEADLINE_EXCEEDED",
+    "the read views did not reach the requested consistency token in time",
+  );
+}
+
+/** INVALID_ARGUMENT for a token naming no event written. */
+function notIssued(): AppError {
+  return AppError.invalid([
+    {
+      field: "options.min_consistency_token",
+      description: "is beyond anything written: not a token this server handed out",
+    },
+  ]);
+}
+
+/** How long a token is waited for before it is checked against what was written, ms. */
+const VALIDATE_AFTER_MS = 50;
+
+const later = (a: StreamPoint, b: StreamPoint) => (comparePoints(a, b) >= 0 ? a : b);
 
 /** Creates the bus over a cache and a consistency tracker. */
 export function createQueryBus(options: QueryBusOptions): QueryBus {
   const now = options.now ?? Date.now;
+  const maxWaitMs = options.maxWaitMs ?? 10_000;
+  const fallback = options.fallback;
+
+  /** A token's point, or undefined when none was given; INVALID_ARGUMENT when it is not a token. */
+  function tokenOf(raw: string | undefined): StreamPoint | undefined {
+    if (raw === undefined || raw === "") return undefined;
+    const point = decodeToken(raw);
+    if (!point) {
+      throw AppError.invalid([
+        { field: "options.min_consistency_token", description: "is not a consistency token" },
+      ]);
+    }
+    return point;
+  }
+
+  /** An answer read from the write model now: it reflects every event written before it began. */
+  async function fromWriteModel<P>(
+    definition: QueryDefinition<P>,
+    params: P,
+    minPoint: StreamPoint | undefined,
+  ) {
+    const written = await options.lastWritten();
+    const payload = await definition.load(params, WRITE_MODEL);
+    const point = later(later(written, minPoint ?? ORIGIN), options.tracker.pointOf(definition.views));
+    const meta: QueryMetaData = {
+      fromCache: false,
+      consistencyToken: encodeToken(point),
+      stalenessMs: 0n,
+      source: AnswerSource.WRITE_MODEL,
+    };
+    return { payload, meta };
+  }
+
+  /** A fallback read if a slot is free, else undefined. */
+  async function tryFallback<P>(
+    definition: QueryDefinition<P>,
+    params: P,
+    minPoint: StreamPoint | undefined,
+    reason: FallbackReason,
+  ) {
+    const release = fallback?.slots.tryAcquire();
+    if (!release) return undefined;
+    try {
+      const answer = await fromWriteModel(definition, params, minPoint);
+      fallback?.onFallback?.(definition.queryType, reason);
+      return answer;
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Waits until the views reach `minPoint`, or answers from the write model once a fallback is due; past the
+   * limit (the deadline, or maxWaitMs without one) DEADLINE_EXCEEDED.
+   */
+  async function awaitToken<P>(
+    definition: QueryDefinition<P>,
+    params: P,
+    minPoint: StreamPoint,
+    signal: AbortSignal,
+    deadline: number | undefined,
+  ) {
+    // A call without a deadline waits at most maxWaitMs; one with a deadline until it (the signal).
+    const started = now();
+    const limitAt = deadline === undefined ? started + maxWaitMs : undefined;
+    const remaining = () => (limitAt === undefined ? undefined : Math.max(0, limitAt - now()));
+    // Most read-your-writes tokens are reached within milliseconds: only a token still not reached after a
+    // short grace costs the lookup that tells a forged one (INVALID_ARGUMENT).
+    const grace = Math.min(VALIDATE_AFTER_MS, remaining() ?? VALIDATE_AFTER_MS);
+    if (await options.tracker.waitFor(definition.views, minPoint, signal, grace)) return undefined;
+    if (!(await options.isWritten(minPoint))) throw notIssued();
+    if (fallback) {
+      const rest = Math.max(0, fallback.waitMs - (now() - started));
+      if (
+        await options.tracker.waitFor(definition.views, minPoint, signal, Math.min(rest, remaining() ?? rest))
+      )
+        return undefined;
+      const answer = await tryFallback(definition, params, minPoint, "token_wait");
+      if (answer) return answer;
+      // Beyond the fallback bound: wait on for the views.
+    }
+    if (!(await options.tracker.waitFor(definition.views, minPoint, signal, remaining())))
+      throw waitExceeded();
+    return undefined;
+  }
+
   return {
-    async execute(definition, request, actor, signal) {
+    async execute(definition, request, actor, signal, deadline) {
       const started = performance.now();
       const params = definition.parse(request);
       await definition.authorize(actor, params);
-      const rawToken = request.options?.minConsistencyToken ?? "";
-      let minPoint: StreamPoint | undefined;
-      if (rawToken !== "") {
-        minPoint = decodeToken(rawToken);
-        if (!minPoint) {
-          throw AppError.invalid([
-            { field: "options.min_consistency_token", description: "is not a consistency token" },
-          ]);
-        }
-        await options.tracker.waitFor(definition.views, minPoint, signal);
+      const minPoint = tokenOf(request.options?.minConsistencyToken);
+      const reached = minPoint === undefined || options.tracker.reached(definition.views, minPoint);
+      let answered: { payload: Record<string, unknown>; meta: QueryMetaData } | undefined;
+      if (definition.writeModelOnly || request.options?.consistency === ReadConsistency.STRONG) {
+        if (!reached && !(await options.isWritten(minPoint))) throw notIssued();
+        answered = await fromWriteModel(definition, params, minPoint);
+      } else if (!reached) {
+        answered = await awaitToken(definition, params, minPoint, signal, deadline);
+      } else if (fallback && now() - options.tracker.caughtUpAt() > fallback.stalenessMs) {
+        answered = await tryFallback(definition, params, minPoint, "read_side_behind");
+      }
+      if (answered) {
+        options.observe?.(definition.queryType, false, (performance.now() - started) / 1000);
+        return answered;
       }
       const key = cacheKey(definition.queryType, params as Record<string, unknown>);
       const load = async (): Promise<CachedAnswer> => {
         const point = options.tracker.pointOf(definition.views);
         const freshAsOf = options.tracker.freshAsOf();
-        return { payload: await definition.load(params), point, freshAsOf };
+        return { payload: await definition.load(params, VIEWS), point, freshAsOf };
       };
       // With a consistency token, a cached answer serves only if it was read at or after that point.
       let staleForToken = false;
@@ -103,6 +270,7 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
           fromCache: result.fromCache,
           consistencyToken: encodeToken(answer.point),
           stalenessMs: BigInt(Math.max(0, Math.round(now() - Math.min(answer.freshAsOf, result.storedAt)))),
+          source: result.fromCache ? AnswerSource.CACHE : AnswerSource.VIEW,
         },
       };
     },

@@ -1,14 +1,21 @@
 import { describe, expect, test } from "bun:test";
 import { decodeToken, encodeToken, type StreamPoint } from "../commands/consistency-token";
+import { AnswerSource, ReadConsistency } from "../gen/clone/v1/enums_pb";
 import { createQueryCache } from "./cache";
 import { createConsistencyTracker } from "./consistency-tracker";
 import { type CachedAnswer, createQueryBus, type QueryDefinition } from "./query-bus";
+import { createSlots } from "./slots";
 
 const actor = { sub: "u1", role: "user" } as const;
 const point = (p: number): StreamPoint => ({ transactionId: BigInt(p), position: BigInt(p) });
 
-function setup() {
+function setup(fallback?: { waitMs: number; stalenessMs: number; slots: number }) {
+  const fallbacks: string[] = [];
   let now = 1_000_000;
+  let progressReads = 0;
+  let writtenChecks = 0;
+  /** The last position written: a token beyond it was never handed out. */
+  const written = 1_000;
   const cache = createQueryCache<CachedAnswer>({
     ttlMs: 60_000,
     maxEntries: 100,
@@ -16,7 +23,10 @@ function setup() {
     now: () => now,
   });
   const tracker = createConsistencyTracker({
-    readProgress: async () => ({ complete: point(0), views: {} }),
+    readProgress: async () => {
+      progressReads++;
+      return { complete: point(0), views: {} };
+    },
     invalidate: (i) => cache.invalidate(i.queryType, i.tag),
     now: () => now,
     pollMs: 5,
@@ -29,16 +39,37 @@ function setup() {
     parse: (r) => ({ userId: (r as { userId: string }).userId }),
     authorize: async () => {},
     tags: (p) => [`user:${p.userId}`],
-    load: async () => {
+    load: async (_p, source) => {
       loads++;
-      return { value };
+      return source.writeModel ? { value: `${value} (write model)` } : { value };
     },
   };
-  const bus = createQueryBus({ cache, tracker, now: () => now });
+  const bus = createQueryBus({
+    cache,
+    tracker,
+    now: () => now,
+    isWritten: async (p) => {
+      writtenChecks++;
+      return p.position <= BigInt(written);
+    },
+    lastWritten: async () => point(written),
+    maxWaitMs: 100,
+    ...(fallback
+      ? {
+          fallback: {
+            waitMs: fallback.waitMs,
+            stalenessMs: fallback.stalenessMs,
+            slots: createSlots(fallback.slots),
+            onFallback: (q: string, reason: string) => fallbacks.push(`${q}:${reason}`),
+          },
+        }
+      : {}),
+  });
   const run = (
-    options: { minConsistencyToken?: string; bypassCache?: boolean } = {},
+    options: { minConsistencyToken?: string; bypassCache?: boolean; consistency?: ReadConsistency } = {},
     signal = new AbortController().signal,
-  ) => bus.execute(definition, { options, userId: "u1" } as never, actor, signal);
+    deadline: number | null = Date.now() + 60_000,
+  ) => bus.execute(definition, { options, userId: "u1" } as never, actor, signal, deadline ?? undefined);
   return {
     run,
     tracker,
@@ -46,6 +77,9 @@ function setup() {
       value = v;
     },
     loads: () => loads,
+    progressReads: () => progressReads,
+    writtenChecks: () => writtenChecks,
+    fallbacks,
     tick: (ms: number) => {
       now += ms;
     },
@@ -105,6 +139,8 @@ describe("query bus", () => {
     expect(r.payload).toEqual({ value: "v3" });
     expect(r.meta.fromCache).toBe(false);
     expect(decodeToken(r.meta.consistencyToken)).toEqual(point(9));
+    // Reached within the grace: no lookup of what was written.
+    expect(s.writtenChecks()).toBe(0);
   });
 
   test("a token not reached before the deadline is DEADLINE_EXCEEDED; a malformed one INVALID_ARGUMENT", async () => {
@@ -117,11 +153,110 @@ describe("query bus", () => {
     await expect(s.run({ minConsistencyToken: "nope" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
   });
 
+  test("a token beyond anything written is INVALID_ARGUMENT after a short grace", async () => {
+    const s = setup();
+    const started = performance.now();
+    await expect(s.run({ minConsistencyToken: encodeToken(point(5_000)) })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
+    expect(performance.now() - started).toBeLessThan(200);
+    expect(s.writtenChecks()).toBe(1);
+  });
+
+  test("a wait without a deadline is capped (maxWaitMs), then DEADLINE_EXCEEDED", async () => {
+    const s = setup();
+    const started = performance.now();
+    await expect(
+      s.run({ minConsistencyToken: encodeToken(point(100)) }, new AbortController().signal, null),
+    ).rejects.toMatchObject({ code: "DEADLINE_EXCEEDED" });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(90);
+  });
+
+  test("waiters share one notification path: one update wakes them all, one poll serves them all", async () => {
+    const s = setup();
+    const pending = Array.from({ length: 50 }, () => s.run({ minConsistencyToken: encodeToken(point(9)) }));
+    await Bun.sleep(60);
+    // pollMs is 5: ~12 rounds for all 50 waiters, where a poll per waiter would be ~600.
+    expect(s.progressReads()).toBeLessThan(30);
+    s.tracker.apply({
+      views: { user_profile_view: point(9) },
+      complete: point(9),
+      completeSeq: 9,
+      invalidations: [],
+    });
+    const answers = await Promise.all(pending);
+    expect(answers).toHaveLength(50);
+    const after = s.progressReads();
+    await Bun.sleep(30);
+    expect(s.progressReads()).toBe(after);
+  });
+
   test("bypass_cache always loads", async () => {
     const s = setup();
     await s.run();
     const r = await s.run({ bypassCache: true });
     expect(r.meta.fromCache).toBe(false);
     expect(s.loads()).toBe(2);
+  });
+
+  test("meta.source says where each answer came from: VIEW, then CACHE", async () => {
+    const s = setup();
+    expect((await s.run()).meta.source).toBe(AnswerSource.VIEW);
+    expect((await s.run()).meta.source).toBe(AnswerSource.CACHE);
+  });
+
+  test("STRONG reads the write model every time: never cached, staleness 0, a token past every write", async () => {
+    const s = setup();
+    s.tick(5_000);
+    for (let i = 0; i < 2; i++) {
+      const r = await s.run({ consistency: ReadConsistency.STRONG });
+      expect(r.payload).toEqual({ value: "v1 (write model)" });
+      expect(r.meta).toMatchObject({ fromCache: false, stalenessMs: 0n, source: AnswerSource.WRITE_MODEL });
+      expect(decodeToken(r.meta.consistencyToken)).toEqual(point(1_000));
+    }
+    expect(s.loads()).toBe(2);
+    // Not a fallback, and nothing left in the cache for eventual reads.
+    expect(s.fallbacks).toEqual([]);
+    expect((await s.run()).meta.source).toBe(AnswerSource.VIEW);
+  });
+
+  test("fallback: a token not reached after waitMs is answered from the write model", async () => {
+    const s = setup({ waitMs: 30, stalenessMs: 60_000, slots: 1 });
+    const started = performance.now();
+    const r = await s.run({ minConsistencyToken: encodeToken(point(9)) });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(25);
+    expect(r.meta.source).toBe(AnswerSource.WRITE_MODEL);
+    expect(r.payload).toEqual({ value: "v1 (write model)" });
+    expect(s.fallbacks).toEqual(["GetUserProfile:token_wait"]);
+  });
+
+  test("fallback: while the read side has sent no heartbeat for stalenessMs, eventual reads use the write model", async () => {
+    const s = setup({ waitMs: 30, stalenessMs: 1_000, slots: 1 });
+    expect((await s.run()).meta.source).toBe(AnswerSource.VIEW);
+    s.tick(1_001);
+    expect((await s.run()).meta.source).toBe(AnswerSource.WRITE_MODEL);
+    expect(s.fallbacks).toEqual(["GetUserProfile:read_side_behind"]);
+    // A heartbeat: healthy again, the cache answers.
+    s.tracker.apply({
+      views: {},
+      complete: point(0),
+      completeSeq: 0,
+      invalidations: [],
+      caughtUpAt: 1_001_001,
+    });
+    expect((await s.run()).meta.source).toBe(AnswerSource.CACHE);
+  });
+
+  test("fallback reads are bounded: without a free slot a token waits for the views (then DEADLINE_EXCEEDED)", async () => {
+    const s = setup({ waitMs: 10, stalenessMs: 60_000, slots: 0 });
+    const started = performance.now();
+    await expect(
+      s.run({ minConsistencyToken: encodeToken(point(9)) }, new AbortController().signal, null),
+    ).rejects.toMatchObject({ code: "DEADLINE_EXCEEDED" });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(90);
+    expect(s.fallbacks).toEqual([]);
+    // A read without a token is answered from the views as they are.
+    s.tick(120_000);
+    expect((await s.run()).meta.source).toBe(AnswerSource.VIEW);
   });
 });

@@ -9,9 +9,10 @@ import { QueryService } from "../gen/clone/v1/query_service_pb";
 import type { QueryDeps } from "./definitions/common";
 import { getConversationHistory, listConversations } from "./definitions/conversations";
 import { listDocuments, searchDocuments } from "./definitions/documents";
+import { getAggregateHistory } from "./definitions/history";
 import { listModels } from "./definitions/models";
 import { getUserProfile, getUserStatistics } from "./definitions/users";
-import type { QueryBus, QueryDefinition } from "./query-bus";
+import type { QueryBus, QueryDefinition, QueryOptionsData } from "./query-bus";
 import { createWatchConversation, type WatchDeps } from "./watch-conversation";
 
 /** Creates the query service over the query bus. */
@@ -20,9 +21,10 @@ export function createQueryService(deps: QueryDeps & WatchDeps & { bus: QueryBus
     return async (request: object, ctx: CallContext) => {
       const { payload, meta } = await deps.bus.execute(
         definition,
-        request as { options?: { minConsistencyToken?: string; bypassCache?: boolean } },
+        request as { options?: QueryOptionsData },
         requireActor(ctx.actor),
         ctx.signal,
+        ctx.deadline,
       );
       return { ...payload, meta };
     };
@@ -36,6 +38,7 @@ export function createQueryService(deps: QueryDeps & WatchDeps & { bus: QueryBus
     getConversationHistory: unary(getConversationHistory(deps)),
     listVoiceModels: unary(listModels(deps, "voice")),
     listFaceModels: unary(listModels(deps, "face")),
+    getAggregateHistory: unary(getAggregateHistory(deps)),
     watchConversation: createWatchConversation(deps),
   });
 }

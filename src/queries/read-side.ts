@@ -3,6 +3,7 @@
  * updates) and live turns, wired to the QueryService. Built the same way on the real tier and embedded.
  */
 import type { OwnerLookup } from "../commands/owners";
+import type { ReadsConfig } from "../config";
 import { readStoredProgress } from "../consistency/checkpoint";
 import type { ServiceRegistration } from "../gateway";
 import type { SqlClient } from "../write-model";
@@ -10,8 +11,10 @@ import { createQueryCache, type QueryCache } from "./cache";
 import { type ConsistencyTracker, createConsistencyTracker } from "./consistency-tracker";
 import type { LiveTurns } from "./live-turns";
 import { createPageTokens } from "./pagination";
-import { type CachedAnswer, createQueryBus, type QueryBusOptions } from "./query-bus";
+import { type CachedAnswer, createQueryBus, type FallbackOptions, type QueryBusOptions } from "./query-bus";
 import { createQueryService } from "./query-service";
+import { createSlots } from "./slots";
+import { isWrittenPoint, lastWrittenPoint } from "./written-points";
 
 /** Options of {@link createReadSide}. */
 export interface ReadSideOptions {
@@ -25,9 +28,13 @@ export interface ReadSideOptions {
     readonly refreshAhead?: number;
     readonly reloadInvalidated?: boolean;
   };
+  /** How queries wait for the read side (default: the config's defaults). */
+  readonly reads?: ReadsConfig;
   /** Secret that signs page tokens. */
   readonly pageTokenSecret: string;
   readonly observe?: QueryBusOptions["observe"];
+  /** Counts fallback reads (metrics). */
+  readonly onFallback?: FallbackOptions["onFallback"];
   /** Cache hit/miss callbacks and a way to export the cache's size (metrics). */
   readonly cacheHooks?: {
     readonly onHit: (key: string, queryType: string | undefined) => void;
@@ -62,7 +69,25 @@ export async function createReadSide(options: ReadSideOptions): Promise<ReadSide
     invalidate: (inv) => cache.invalidate(inv.queryType, inv.tag),
   });
   await tracker.refresh();
-  const bus = createQueryBus({ cache, tracker, ...(options.observe ? { observe: options.observe } : {}) });
+  const reads = options.reads;
+  const bus = createQueryBus({
+    cache,
+    tracker,
+    isWritten: (point) => isWrittenPoint(options.db, point),
+    lastWritten: () => lastWrittenPoint(options.db),
+    ...(reads === undefined
+      ? {}
+      : {
+          maxWaitMs: reads.maxWaitMs,
+          fallback: {
+            waitMs: reads.fallbackWaitMs,
+            stalenessMs: reads.fallbackStalenessMs,
+            slots: createSlots(reads.fallbackConcurrency),
+            ...(options.onFallback ? { onFallback: options.onFallback } : {}),
+          },
+        }),
+    ...(options.observe ? { observe: options.observe } : {}),
+  });
   const registration = createQueryService({
     db: options.db,
     ownerOf: options.ownerOf,

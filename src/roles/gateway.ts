@@ -90,6 +90,7 @@ export function buildGateway(config: Config, deps: GatewayDeps, log: Logger): Ga
 export function readSideMetrics(metrics: Metrics) {
   return {
     observe: metrics.queries.observe,
+    onFallback: metrics.queries.fallback,
     cacheHooks: {
       onHit: metrics.queries.cacheHit,
       onMiss: metrics.queries.cacheMiss,
@@ -121,6 +122,7 @@ export async function startGatewayRole(
     ownerOf: createOwnerLookup(db),
     live,
     cache: config.cache,
+    reads: config.reads,
     pageTokenSecret: config.auth.jwtSecret,
     ...(metrics ? readSideMetrics(metrics) : {}),
   });

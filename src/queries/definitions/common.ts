@@ -8,6 +8,7 @@ import { AppError } from "../../errors";
 import { isPrivileged } from "../../gateway";
 import type { SqlClient } from "../../write-model";
 import type { PageTokens } from "../pagination";
+import { type ReadSource, VIEWS } from "../read-source";
 
 /** What every query definition may use. */
 export interface QueryDeps {
@@ -24,13 +25,13 @@ export const uuidField = z
   .transform((s) => s.toLowerCase());
 
 /**
- * A query function that prepares its statement once per connection under `name` (the read side's queries
- * are few and hot: Postgres parses and plans each once).
+ * A query function that prepares its statement once per connection under `name` and the source's suffix
+ * (the read side's queries are few and hot: Postgres parses and plans each once per source).
  */
-export function named(db: SqlClient, name: string) {
+export function named(db: SqlClient, name: string, source: ReadSource = VIEWS) {
   // biome-ignore lint/suspicious/noExplicitAny: rows are mapped field by field by each query, as pg types them
   return <R extends Record<string, any> = Record<string, any>>(text: string, values: unknown[]) =>
-    db.query<R>({ name: `q_${name}`, text, values });
+    db.query<R>({ name: source.statement(name), text, values });
 }
 
 /** Parses a request with a zod schema, reporting every violation as INVALID_ARGUMENT. */

@@ -72,9 +72,13 @@ export function listConversations(deps: QueryDeps): QueryDefinition<ListParams> 
     },
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     tags: (p) => [userTag(p.userId)],
-    async load(p) {
-      const res = await named(deps.db, "list_conversations")(
-        `SELECT *, started_at::text AS started_at_key FROM conversation_session_summary_view
+    async load(p, source) {
+      const res = await named(
+        deps.db,
+        "list_conversations",
+        source,
+      )(
+        `SELECT *, started_at::text AS started_at_key FROM ${source.relation("conversation_session_summary_view")}
           WHERE user_id = $1
             AND ($2::timestamptz IS NULL OR (started_at, conversation_id) < ($2::timestamptz, $3::uuid))
           ORDER BY started_at DESC, conversation_id DESC
@@ -126,11 +130,14 @@ export function getConversationHistory(deps: QueryDeps): QueryDefinition<History
     },
     authorize: (actor, p) => requireOwnConversation(deps, actor, p.conversationId),
     tags: (p) => [conversationTag(p.conversationId)],
-    async load(p) {
-      const summary = await named(deps.db, "conversation_summary")(
-        "SELECT * FROM conversation_session_summary_view WHERE conversation_id = $1",
-        [p.conversationId],
-      );
+    async load(p, source) {
+      const summary = await named(
+        deps.db,
+        "conversation_summary",
+        source,
+      )(`SELECT * FROM ${source.relation("conversation_session_summary_view")} WHERE conversation_id = $1`, [
+        p.conversationId,
+      ]);
       const s = summary.rows[0];
       if (!s) throw new AppError("NOT_FOUND", `conversation ${p.conversationId} not found`);
       const turns = await named(deps.db, "conversation_turns")(

@@ -49,9 +49,13 @@ export function listDocuments(deps: QueryDeps): QueryDefinition<ListParams> {
     },
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     tags: (p) => [userTag(p.userId)],
-    async load(p) {
-      const res = await named(deps.db, "list_documents")(
-        `SELECT *, uploaded_at::text AS uploaded_at_key FROM document_summary_view
+    async load(p, source) {
+      const res = await named(
+        deps.db,
+        "list_documents",
+        source,
+      )(
+        `SELECT *, uploaded_at::text AS uploaded_at_key FROM ${source.relation("document_summary_view")}
           WHERE user_id = $1 AND ($2::text IS NULL OR status = $2)
             AND ($3::timestamptz IS NULL OR (uploaded_at, document_id) < ($3::timestamptz, $4::uuid))
           ORDER BY uploaded_at DESC, document_id DESC
@@ -115,19 +119,24 @@ export function searchDocuments(deps: QueryDeps): QueryDefinition<SearchParams> 
     },
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     tags: (p) => [userTag(p.userId)],
-    async load(p) {
-      const res = await named(deps.db, "search_documents")(
+    async load(p, source) {
+      const documents = source.relation("document_summary_view");
+      const res = await named(
+        deps.db,
+        "search_documents",
+        source,
+      )(
         `WITH q AS (SELECT websearch_to_tsquery('english', $2) AS query),
               best AS (
                 SELECT DISTINCT ON (c.document_id) c.document_id, c.content, ts_rank(c.tsv, q.query) AS rank
-                  FROM document_summary_view d
+                  FROM ${documents} d
                   JOIN document_chunks c ON c.document_id = d.document_id
                   CROSS JOIN q
                  WHERE d.user_id = $1 AND c.tsv @@ q.query
                  ORDER BY c.document_id, rank DESC, c.chunk_index)
          SELECT b.document_id, d.title, b.rank,
                 ts_headline('english', b.content, q.query, 'MaxFragments=1, MaxWords=30, MinWords=8') AS snippet
-           FROM best b JOIN document_summary_view d ON d.document_id = b.document_id CROSS JOIN q
+           FROM best b JOIN ${documents} d ON d.document_id = b.document_id CROSS JOIN q
           ORDER BY b.rank DESC, b.document_id
           LIMIT $3`,
         [p.userId, p.query, p.pageSize],

@@ -24,11 +24,12 @@ export function listModels(deps: QueryDeps, kind: "voice" | "face"): QueryDefini
     parse: (request) => parseRequest(byUser, request),
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     tags: (p) => [userTag(p.userId)],
-    async load(p) {
-      const res = await named(deps.db, view)(
-        `SELECT * FROM ${view} WHERE user_id = $1 ORDER BY created_at, ${id}`,
-        [p.userId],
-      );
+    async load(p, source) {
+      const res = await named(
+        deps.db,
+        view,
+        source,
+      )(`SELECT * FROM ${source.relation(view)} WHERE user_id = $1 ORDER BY created_at, ${id}`, [p.userId]);
       const models = res.rows.map((r) => ({
         ...(kind === "voice" ? { voiceModelId: r.voice_model_id } : { faceModelId: r.face_model_id }),
         userId: r.user_id,

@@ -16,11 +16,15 @@ export function getUserProfile(deps: QueryDeps): QueryDefinition<ByUser> {
     parse: (request) => parseRequest(byUser, request),
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     tags: (p) => [userTag(p.userId)],
-    async load(p) {
-      const res = await named(deps.db, "user_profile")(
+    async load(p, source) {
+      const res = await named(
+        deps.db,
+        "user_profile",
+        source,
+      )(
         `SELECT user_id, email, display_name, active_voice_model_id, active_voice_model_name, active_face_model_id,
                 active_face_model_name, created_at, updated_at, version
-           FROM user_profile_view WHERE user_id = $1`,
+           FROM ${source.relation("user_profile_view")} WHERE user_id = $1`,
         [p.userId],
       );
       const r = res.rows[0];
@@ -51,11 +55,12 @@ export function getUserStatistics(deps: QueryDeps): QueryDefinition<ByUser> {
     parse: (request) => parseRequest(byUser, request),
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     tags: (p) => [userTag(p.userId)],
-    async load(p) {
-      const res = await named(deps.db, "user_statistics")(
-        "SELECT * FROM user_statistics_view WHERE user_id = $1",
-        [p.userId],
-      );
+    async load(p, source) {
+      const res = await named(
+        deps.db,
+        "user_statistics",
+        source,
+      )(`SELECT * FROM ${source.relation("user_statistics_view")} WHERE user_id = $1`, [p.userId]);
       const r = res.rows[0];
       if (!r) throw new AppError("NOT_FOUND", `user ${p.userId} not found`);
       return {

@@ -7,6 +7,7 @@ import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers } from "@nats-io/nats-core";
 import { buildEnvelope } from "../../commands/build-envelope";
 import type { CommandEnvelope, CommandOutcome, CommandSender } from "../../commands/envelope";
+import { markDuplicate, skippedOutcome } from "../../commands/outcomes";
 import { AppError } from "../../errors";
 import { createTestNats, type TestNats } from "../../testing";
 import { COMMAND_ID_HEADER, createJetStreamCommandSender, REPLY_HEADER } from "./command-sender";
@@ -15,7 +16,7 @@ import { ensureStreams, streamNames } from "./streams";
 let nats: TestNats;
 let sender: CommandSender;
 /** What the stand-in worker does with a command id: answer at once, never, or after a delay. */
-let behaviour: (commandId: string) => "answer" | "ignore" = () => "answer";
+let behaviour: (commandId: string) => "answer" | "ignore" | "skip" = () => "answer";
 const received: string[] = [];
 const stored = new Map<string, { payloadHash: string; outcome: CommandOutcome }>();
 const actor = { sub: "ops", role: "admin" } as const;
@@ -54,8 +55,16 @@ beforeAll(async () => {
       received.push(envelope.commandId);
       const replyTo = msg.headers?.get(REPLY_HEADER);
       if (!replyTo || behaviour(envelope.commandId) === "ignore") return;
-      const outcome = okOutcome(envelope);
-      stored.set(envelope.commandId, { payloadHash: envelope.payloadHash, outcome });
+      if (behaviour(envelope.commandId) === "skip") {
+        const h = headers();
+        h.set(COMMAND_ID_HEADER, envelope.commandId);
+        nats.nc.publish(replyTo, JSON.stringify(skippedOutcome()), { headers: h });
+        return;
+      }
+      // Like the executor: a command id's stored result answers every later copy.
+      const earlier = stored.get(envelope.commandId)?.outcome;
+      const outcome = earlier ? markDuplicate(earlier) : okOutcome(envelope);
+      if (!earlier) stored.set(envelope.commandId, { payloadHash: envelope.payloadHash, outcome });
       const h = headers();
       h.set(COMMAND_ID_HEADER, envelope.commandId);
       nats.nc.publish(replyTo, JSON.stringify(outcome), { headers: h });
@@ -122,13 +131,33 @@ describe("JetStream command sender (real NATS, stand-in worker)", () => {
     expect(error.message).toContain("retry with the same command_id");
     expect(performance.now() - started).toBeGreaterThanOrEqual(150);
     behaviour = () => "answer";
-    // The worker finishes later; the retry is dropped by JetStream and answered from the stored result.
-    setTimeout(() => {
-      stored.set(envelope.commandId, { payloadHash: envelope.payloadHash, outcome: okOutcome(envelope) });
-    }, 50);
+    // The worker finished meanwhile: the retry is dropped by JetStream and answered from the stored result.
+    stored.set(envelope.commandId, { payloadHash: envelope.payloadHash, outcome: okOutcome(envelope) });
     const retry = await sender.send({ ...envelope, deadline: Date.now() + 2_000 });
     expect(retry.ok && retry.result.duplicate).toBe(true);
     expect(received.filter((id) => id === envelope.commandId)).toHaveLength(1);
+  });
+
+  test("a retry of a copy that was skipped (nothing stored) is published again as a retry copy and applied", async () => {
+    const envelope = envelopeOf(undefined, Date.now() + 200);
+    // The first copy is received and skipped: acked, nothing stored, a skipped answer nobody waits for.
+    behaviour = (id) => (id === envelope.commandId ? "ignore" : "answer");
+    expect((await rejection(sender.send(envelope))).code).toBe("DEADLINE_EXCEEDED");
+    behaviour = () => "answer";
+    const retry = await sender.send({ ...envelope, deadline: Date.now() + 2_000 });
+    expect(retry.ok && retry.result.duplicate).toBe(false);
+    expect(received.filter((id) => id === envelope.commandId)).toHaveLength(2);
+    // A third attempt is answered from the stored result of the second.
+    const third = await sender.send({ ...envelope, deadline: Date.now() + 2_000 });
+    expect(third.ok && third.result.duplicate).toBe(true);
+  });
+
+  test("a skipped answer settles no waiter: the caller still gets the gateway's DEADLINE_EXCEEDED at its deadline", async () => {
+    const envelope = envelopeOf(undefined, Date.now() + 300);
+    behaviour = (id) => (id === envelope.commandId ? "skip" : "answer");
+    const error = await rejection(sender.send(envelope));
+    expect(error.message).toContain("no result arrived before the deadline");
+    behaviour = () => "answer";
   });
 
   test("the caller's signal: a cancel is CANCELLED, a deadline DEADLINE_EXCEEDED, an aborted one fails at once", async () => {

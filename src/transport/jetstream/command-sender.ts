@@ -4,14 +4,18 @@
  * A command is published to its partition's subject with `Nats-Msg-Id` = command id (JetStream drops a copy sent
  * again within the duplicate window) and a `Clone-Reply-To` header naming this gateway's reply subject. The worker
  * answers there after its transaction committed. When JetStream reports the publish as a duplicate, no worker
- * will answer this copy, so the outcome is read from the command-results table instead (`lookup`).
+ * will answer this copy, so the outcome is read from the command-results table instead (`lookup`); when none
+ * is stored yet, the command is published again as a retry copy (its own `Nats-Msg-Id`), since the first copy
+ * may be skipped by the worker: its caller's deadline may have passed before it ran. The command id's stored
+ * result makes every copy after the first applied one a duplicate, so a retry is always safe. A worker's
+ * answer to a skipped copy answers nobody and is dropped.
  *
  * The publish goes through `acked-publisher.ts` (one ack inbox for all commands; about half the CPU of
  * `js.publish`).
  */
 import { headers, type MsgHdrs, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
 import type { CommandEnvelope, CommandOutcome, CommandSender } from "../../commands/envelope";
-import { markDuplicate, reusedIdOutcome } from "../../commands/outcomes";
+import { isSkipped, markDuplicate, reusedIdOutcome } from "../../commands/outcomes";
 import { AppError } from "../../errors";
 import { partitionOf } from "../partition";
 import { createAckedPublisher } from "./acked-publisher";
@@ -74,7 +78,10 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
       if (err) return;
       const commandId = msg.headers?.get(COMMAND_ID_HEADER);
       if (!commandId || !pending.has(commandId)) return;
-      settle(commandId, JSON.parse(decoder.decode(msg.data)) as CommandOutcome);
+      const outcome = JSON.parse(decoder.decode(msg.data)) as CommandOutcome;
+      // A copy whose caller had gone was skipped; a waiter here is the retry's, answered by its own copy.
+      if (isSkipped(outcome)) return;
+      settle(commandId, outcome);
     },
   });
 
@@ -95,26 +102,11 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
     else pending.set(commandId, rest);
   }
 
-  async function pollStored(envelope: CommandEnvelope, isOver: () => boolean): Promise<CommandOutcome> {
-    let delay = 5;
-    while (!isOver()) {
-      const stored = await options.lookup(envelope.commandId);
-      if (stored) {
-        if (stored.payloadHash !== envelope.payloadHash) return reusedIdOutcome();
-        return markDuplicate(stored.outcome);
-      }
-      await Bun.sleep(delay);
-      delay = Math.min(delay * 2, 100);
-    }
-    throw new AppError("CANCELLED", "no longer waited for");
-  }
-
   /**
    * Publishes the command; JetStream's ack says whether it was new. A duplicate is answered by whoever sent the
    * first copy, or from the stored result.
    */
-  async function publish(envelope: CommandEnvelope, timeoutMs: number, isOver: () => boolean): Promise<void> {
-    const h = commandHeaders(envelope.commandId, replySubject);
+  async function publish(envelope: CommandEnvelope, timeoutMs: number): Promise<void> {
     const data = encoder.encode(JSON.stringify(envelope));
     // A message over the server's limit would be refused at every attempt: the caller is told, not retried.
     const maxPayload = options.nc.info?.max_payload ?? 1_048_576;
@@ -124,21 +116,35 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
         `the command is too large for the command bus (${data.byteLength} bytes; at most ${maxPayload - 4_096})`,
       );
     }
-    let duplicate: boolean;
-    try {
-      duplicate = await publisher.publish(
-        subjects[partitionOf(envelope.aggregateId, options.partitions)] as string,
-        data,
-        h,
-        Math.min(timeoutMs, ACK_TIMEOUT_MS),
+    const put = async (msgId: string): Promise<boolean> => {
+      const h = commandHeaders(msgId, replySubject);
+      try {
+        return await publisher.publish(
+          subjects[partitionOf(envelope.aggregateId, options.partitions)] as string,
+          data,
+          h,
+          Math.min(timeoutMs, ACK_TIMEOUT_MS),
+        );
+      } catch (error) {
+        throw new AppError("UNAVAILABLE", "the command bus (NATS JetStream) is unavailable", {
+          cause: error,
+        });
+      }
+    };
+    if (!(await put(envelope.commandId))) return;
+    // JetStream dropped this copy: an earlier one was queued. Its result answers if it is stored; otherwise
+    // that copy may still wait in the queue with its own (maybe passed) deadline, or have been skipped, so a
+    // retry copy carries this attempt's deadline; the worker answers it (from the stored result if the
+    // earlier copy was applied first).
+    const stored = await options.lookup(envelope.commandId);
+    if (stored !== undefined) {
+      settle(
+        envelope.commandId,
+        stored.payloadHash === envelope.payloadHash ? markDuplicate(stored.outcome) : reusedIdOutcome(),
       );
-    } catch (error) {
-      throw new AppError("UNAVAILABLE", "the command bus (NATS JetStream) is unavailable", { cause: error });
+      return;
     }
-    if (!duplicate) return;
-    // JetStream dropped this copy: the first one is applied (or being applied) elsewhere.
-    const stored = await pollStored(envelope, isOver).catch(() => undefined);
-    if (stored !== undefined) settle(envelope.commandId, stored);
+    await put(`${envelope.commandId}.retry.${nuid.next()}`);
   }
 
   return {
@@ -185,7 +191,7 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
           return;
         }
         pending.set(envelope.commandId, [waiter]);
-        publish(envelope, timeoutMs, () => over).catch((error: unknown) => {
+        publish(envelope, timeoutMs).catch((error: unknown) => {
           pending.delete(envelope.commandId);
           fail(AppError.from(error));
         });

@@ -7,13 +7,15 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { AnswerSource, ReadConsistency } from "./enums_pb";
+import { file_clone_v1_enums } from "./enums_pb";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file clone/v1/common.proto.
  */
 export const file_clone_v1_common: GenFile = /*@__PURE__*/
-  fileDesc("ChVjbG9uZS92MS9jb21tb24ucHJvdG8SCGNsb25lLnYxIlgKDkNvbW1hbmRPcHRpb25zEhIKCmNvbW1hbmRfaWQYASABKAkSHQoQZXhwZWN0ZWRfdmVyc2lvbhgCIAEoA0gAiAEBQhMKEV9leHBlY3RlZF92ZXJzaW9uIogBCg1Db21tYW5kUmVzdWx0EhIKCmNvbW1hbmRfaWQYASABKAkSFAoMYWdncmVnYXRlX2lkGAIgASgJEg8KB3ZlcnNpb24YAyABKAMSDgoGZXZlbnRzGAQgAygJEhkKEWNvbnNpc3RlbmN5X3Rva2VuGAUgASgJEhEKCWR1cGxpY2F0ZRgGIAEoCCJDCgxRdWVyeU9wdGlvbnMSHQoVbWluX2NvbnNpc3RlbmN5X3Rva2VuGAEgASgJEhQKDGJ5cGFzc19jYWNoZRgCIAEoCCJQCglRdWVyeU1ldGESEgoKZnJvbV9jYWNoZRgBIAEoCBIZChFjb25zaXN0ZW5jeV90b2tlbhgCIAEoCRIUCgxzdGFsZW5lc3NfbXMYAyABKANiBnByb3RvMw");
+  fileDesc("ChVjbG9uZS92MS9jb21tb24ucHJvdG8SCGNsb25lLnYxIlgKDkNvbW1hbmRPcHRpb25zEhIKCmNvbW1hbmRfaWQYASABKAkSHQoQZXhwZWN0ZWRfdmVyc2lvbhgCIAEoA0gAiAEBQhMKEV9leHBlY3RlZF92ZXJzaW9uIogBCg1Db21tYW5kUmVzdWx0EhIKCmNvbW1hbmRfaWQYASABKAkSFAoMYWdncmVnYXRlX2lkGAIgASgJEg8KB3ZlcnNpb24YAyABKAMSDgoGZXZlbnRzGAQgAygJEhkKEWNvbnNpc3RlbmN5X3Rva2VuGAUgASgJEhEKCWR1cGxpY2F0ZRgGIAEoCCJzCgxRdWVyeU9wdGlvbnMSHQoVbWluX2NvbnNpc3RlbmN5X3Rva2VuGAEgASgJEhQKDGJ5cGFzc19jYWNoZRgCIAEoCBIuCgtjb25zaXN0ZW5jeRgDIAEoDjIZLmNsb25lLnYxLlJlYWRDb25zaXN0ZW5jeSJ4CglRdWVyeU1ldGESEgoKZnJvbV9jYWNoZRgBIAEoCBIZChFjb25zaXN0ZW5jeV90b2tlbhgCIAEoCRIUCgxzdGFsZW5lc3NfbXMYAyABKAMSJgoGc291cmNlGAQgASgOMhYuY2xvbmUudjEuQW5zd2VyU291cmNlYgZwcm90bzM", [file_clone_v1_enums]);
 
 /**
  * Options carried by every command request, as field 1 `options`.
@@ -125,6 +127,15 @@ export type QueryOptions = Message<"clone.v1.QueryOptions"> & {
    * @generated from field: bool bypass_cache = 2;
    */
   bypassCache: boolean;
+
+  /**
+   * STRONG: answer from the write model now (never cached, never stale). EVENTUAL
+   * (or unset): the cache and read views, falling back to the write model when the
+   * views are far behind or do not reach `min_consistency_token` after a short wait.
+   *
+   * @generated from field: clone.v1.ReadConsistency consistency = 3;
+   */
+  consistency: ReadConsistency;
 };
 
 /**
@@ -156,11 +167,18 @@ export type QueryMeta = Message<"clone.v1.QueryMeta"> & {
   consistencyToken: string;
 
   /**
-   * Age of the data served, in milliseconds.
+   * Age of the data served, in milliseconds (0 from the write model).
    *
    * @generated from field: int64 staleness_ms = 3;
    */
   stalenessMs: bigint;
+
+  /**
+   * Where this answer came from: the cache, the read views, or the write model.
+   *
+   * @generated from field: clone.v1.AnswerSource source = 4;
+   */
+  source: AnswerSource;
 };
 
 /**

@@ -11,7 +11,7 @@ import { enumDesc, fileDesc } from "@bufbuild/protobuf/codegenv2";
  * Describes the file clone/v1/enums.proto.
  */
 export const file_clone_v1_enums: GenFile = /*@__PURE__*/
-  fileDesc("ChRjbG9uZS92MS9lbnVtcy5wcm90bxIIY2xvbmUudjEqRwoHU3BlYWtlchIXChNTUEVBS0VSX1VOU1BFQ0lGSUVEEAASEAoMU1BFQUtFUl9VU0VSEAESEQoNU1BFQUtFUl9DTE9ORRACKooBCg5Eb2N1bWVudFN0YXR1cxIfChtET0NVTUVOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIcChhET0NVTUVOVF9TVEFUVVNfVVBMT0FERUQQARIdChlET0NVTUVOVF9TVEFUVVNfUFJPQ0VTU0VEEAISGgoWRE9DVU1FTlRfU1RBVFVTX0ZBSUxFRBADKngKEkNvbnZlcnNhdGlvblN0YXR1cxIjCh9DT05WRVJTQVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASHgoaQ09OVkVSU0FUSU9OX1NUQVRVU19BQ1RJVkUQARIdChlDT05WRVJTQVRJT05fU1RBVFVTX0VOREVEEAIqeAoLTW9kZWxTdGF0dXMSHAoYTU9ERUxfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGAoUTU9ERUxfU1RBVFVTX1BFTkRJTkcQARIYChRNT0RFTF9TVEFUVVNfVFJBSU5FRBACEhcKE01PREVMX1NUQVRVU19GQUlMRUQQA2IGcHJvdG8z");
+  fileDesc("ChRjbG9uZS92MS9lbnVtcy5wcm90bxIIY2xvbmUudjEqRwoHU3BlYWtlchIXChNTUEVBS0VSX1VOU1BFQ0lGSUVEEAASEAoMU1BFQUtFUl9VU0VSEAESEQoNU1BFQUtFUl9DTE9ORRACKooBCg5Eb2N1bWVudFN0YXR1cxIfChtET0NVTUVOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIcChhET0NVTUVOVF9TVEFUVVNfVVBMT0FERUQQARIdChlET0NVTUVOVF9TVEFUVVNfUFJPQ0VTU0VEEAISGgoWRE9DVU1FTlRfU1RBVFVTX0ZBSUxFRBADKngKEkNvbnZlcnNhdGlvblN0YXR1cxIjCh9DT05WRVJTQVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASHgoaQ09OVkVSU0FUSU9OX1NUQVRVU19BQ1RJVkUQARIdChlDT05WRVJTQVRJT05fU1RBVFVTX0VOREVEEAIqeAoLTW9kZWxTdGF0dXMSHAoYTU9ERUxfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGAoUTU9ERUxfU1RBVFVTX1BFTkRJTkcQARIYChRNT0RFTF9TVEFUVVNfVFJBSU5FRBACEhcKE01PREVMX1NUQVRVU19GQUlMRUQQAypvCg9SZWFkQ29uc2lzdGVuY3kSIAocUkVBRF9DT05TSVNURU5DWV9VTlNQRUNJRklFRBAAEh0KGVJFQURfQ09OU0lTVEVOQ1lfRVZFTlRVQUwQARIbChdSRUFEX0NPTlNJU1RFTkNZX1NUUk9ORxACKn0KDEFuc3dlclNvdXJjZRIdChlBTlNXRVJfU09VUkNFX1VOU1BFQ0lGSUVEEAASFwoTQU5TV0VSX1NPVVJDRV9DQUNIRRABEhYKEkFOU1dFUl9TT1VSQ0VfVklFVxACEh0KGUFOU1dFUl9TT1VSQ0VfV1JJVEVfTU9ERUwQAyrFAQoNQWdncmVnYXRlVHlwZRIeChpBR0dSRUdBVEVfVFlQRV9VTlNQRUNJRklFRBAAEhcKE0FHR1JFR0FURV9UWVBFX1VTRVIQARIeChpBR0dSRUdBVEVfVFlQRV9WT0lDRV9NT0RFTBACEh0KGUFHR1JFR0FURV9UWVBFX0ZBQ0VfTU9ERUwQAxIbChdBR0dSRUdBVEVfVFlQRV9ET0NVTUVOVBAEEh8KG0FHR1JFR0FURV9UWVBFX0NPTlZFUlNBVElPThAFYgZwcm90bzM");
 
 /**
  * Who spoke a conversation turn.
@@ -162,4 +162,134 @@ export enum ModelStatus {
  */
 export const ModelStatusSchema: GenEnum<ModelStatus> = /*@__PURE__*/
   enumDesc(file_clone_v1_enums, 3);
+
+/**
+ * How fresh a query's answer must be (QueryOptions.consistency).
+ *
+ * @generated from enum clone.v1.ReadConsistency
+ */
+export enum ReadConsistency {
+  /**
+   * Not set: as READ_CONSISTENCY_EVENTUAL.
+   *
+   * @generated from enum value: READ_CONSISTENCY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The cache and the read views (the default); may fall back to the write model.
+   *
+   * @generated from enum value: READ_CONSISTENCY_EVENTUAL = 1;
+   */
+  EVENTUAL = 1,
+
+  /**
+   * The write model, now: never cached, never stale.
+   *
+   * @generated from enum value: READ_CONSISTENCY_STRONG = 2;
+   */
+  STRONG = 2,
+}
+
+/**
+ * Describes the enum clone.v1.ReadConsistency.
+ */
+export const ReadConsistencySchema: GenEnum<ReadConsistency> = /*@__PURE__*/
+  enumDesc(file_clone_v1_enums, 4);
+
+/**
+ * Where a query's answer came from (QueryMeta.source).
+ *
+ * @generated from enum clone.v1.AnswerSource
+ */
+export enum AnswerSource {
+  /**
+   * Not set.
+   *
+   * @generated from enum value: ANSWER_SOURCE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The gateway's query cache.
+   *
+   * @generated from enum value: ANSWER_SOURCE_CACHE = 1;
+   */
+  CACHE = 1,
+
+  /**
+   * The read views.
+   *
+   * @generated from enum value: ANSWER_SOURCE_VIEW = 2;
+   */
+  VIEW = 2,
+
+  /**
+   * The write model: asked for (STRONG) or a fallback (views too far behind).
+   *
+   * @generated from enum value: ANSWER_SOURCE_WRITE_MODEL = 3;
+   */
+  WRITE_MODEL = 3,
+}
+
+/**
+ * Describes the enum clone.v1.AnswerSource.
+ */
+export const AnswerSourceSchema: GenEnum<AnswerSource> = /*@__PURE__*/
+  enumDesc(file_clone_v1_enums, 5);
+
+/**
+ * The kinds of aggregate (GetAggregateHistory).
+ *
+ * @generated from enum clone.v1.AggregateType
+ */
+export enum AggregateType {
+  /**
+   * Not set; rejected with INVALID_ARGUMENT.
+   *
+   * @generated from enum value: AGGREGATE_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A user.
+   *
+   * @generated from enum value: AGGREGATE_TYPE_USER = 1;
+   */
+  USER = 1,
+
+  /**
+   * A voice model.
+   *
+   * @generated from enum value: AGGREGATE_TYPE_VOICE_MODEL = 2;
+   */
+  VOICE_MODEL = 2,
+
+  /**
+   * A face model.
+   *
+   * @generated from enum value: AGGREGATE_TYPE_FACE_MODEL = 3;
+   */
+  FACE_MODEL = 3,
+
+  /**
+   * A document.
+   *
+   * @generated from enum value: AGGREGATE_TYPE_DOCUMENT = 4;
+   */
+  DOCUMENT = 4,
+
+  /**
+   * A conversation.
+   *
+   * @generated from enum value: AGGREGATE_TYPE_CONVERSATION = 5;
+   */
+  CONVERSATION = 5,
+}
+
+/**
+ * Describes the enum clone.v1.AggregateType.
+ */
+export const AggregateTypeSchema: GenEnum<AggregateType> = /*@__PURE__*/
+  enumDesc(file_clone_v1_enums, 6);
 

@@ -3,15 +3,16 @@
 /* eslint-disable */
 
 // Reads of the clone.v1 API, served from read models (projections of the event
-// stream), optionally through a cache.
+// stream), optionally through a cache, or from the write model (strong reads and
+// fallbacks; see QueryOptions.consistency and QueryMeta.source).
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { QueryMeta, QueryOptions } from "./common_pb";
 import { file_clone_v1_common } from "./common_pb";
-import type { DocumentStatus } from "./enums_pb";
+import type { AggregateType, DocumentStatus } from "./enums_pb";
 import { file_clone_v1_enums } from "./enums_pb";
-import type { ConversationSummary, DocumentHit, DocumentSummary, FaceModelSummary, Turn, UserProfile, UserStatistics, VoiceModelSummary } from "./read_models_pb";
+import type { ConversationSummary, DocumentHit, DocumentSummary, FaceModelSummary, HistoryEvent, Turn, UserProfile, UserStatistics, VoiceModelSummary } from "./read_models_pb";
 import { file_clone_v1_read_models } from "./read_models_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -19,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file clone/v1/query_service.proto.
  */
 export const file_clone_v1_query_service: GenFile = /*@__PURE__*/
-  fileDesc("ChxjbG9uZS92MS9xdWVyeV9zZXJ2aWNlLnByb3RvEghjbG9uZS52MSJRChVHZXRVc2VyUHJvZmlsZVJlcXVlc3QSJwoHb3B0aW9ucxgBIAEoCzIWLmNsb25lLnYxLlF1ZXJ5T3B0aW9ucxIPCgd1c2VyX2lkGAIgASgJImMKFkdldFVzZXJQcm9maWxlUmVzcG9uc2USIQoEbWV0YRgBIAEoCzITLmNsb25lLnYxLlF1ZXJ5TWV0YRImCgdwcm9maWxlGAIgASgLMhUuY2xvbmUudjEuVXNlclByb2ZpbGUiVAoYR2V0VXNlclN0YXRpc3RpY3NSZXF1ZXN0EicKB29wdGlvbnMYASABKAsyFi5jbG9uZS52MS5RdWVyeU9wdGlvbnMSDwoHdXNlcl9pZBgCIAEoCSJsChlHZXRVc2VyU3RhdGlzdGljc1Jlc3BvbnNlEiEKBG1ldGEYASABKAsyEy5jbG9uZS52MS5RdWVyeU1ldGESLAoKc3RhdGlzdGljcxgCIAEoCzIYLmNsb25lLnYxLlVzZXJTdGF0aXN0aWNzIqEBChRMaXN0RG9jdW1lbnRzUmVxdWVzdBInCgdvcHRpb25zGAEgASgLMhYuY2xvbmUudjEuUXVlcnlPcHRpb25zEg8KB3VzZXJfaWQYAiABKAkSKAoGc3RhdHVzGAMgASgOMhguY2xvbmUudjEuRG9jdW1lbnRTdGF0dXMSEQoJcGFnZV9zaXplGAQgASgFEhIKCnBhZ2VfdG9rZW4YBSABKAkigQEKFUxpc3REb2N1bWVudHNSZXNwb25zZRIhCgRtZXRhGAEgASgLMhMuY2xvbmUudjEuUXVlcnlNZXRhEiwKCWRvY3VtZW50cxgCIAMoCzIZLmNsb25lLnYxLkRvY3VtZW50U3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAkidAoWU2VhcmNoRG9jdW1lbnRzUmVxdWVzdBInCgdvcHRpb25zGAEgASgLMhYuY2xvbmUudjEuUXVlcnlPcHRpb25zEg8KB3VzZXJfaWQYAiABKAkSDQoFcXVlcnkYAyABKAkSEQoJcGFnZV9zaXplGAQgASgFImEKF1NlYXJjaERvY3VtZW50c1Jlc3BvbnNlEiEKBG1ldGEYASABKAsyEy5jbG9uZS52MS5RdWVyeU1ldGESIwoEaGl0cxgCIAMoCzIVLmNsb25lLnYxLkRvY3VtZW50SGl0InsKGExpc3RDb252ZXJzYXRpb25zUmVxdWVzdBInCgdvcHRpb25zGAEgASgLMhYuY2xvbmUudjEuUXVlcnlPcHRpb25zEg8KB3VzZXJfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkijQEKGUxpc3RDb252ZXJzYXRpb25zUmVzcG9uc2USIQoEbWV0YRgBIAEoCzITLmNsb25lLnYxLlF1ZXJ5TWV0YRI0Cg1jb252ZXJzYXRpb25zGAIgAygLMh0uY2xvbmUudjEuQ29udmVyc2F0aW9uU3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAkiiAEKHUdldENvbnZlcnNhdGlvbkhpc3RvcnlSZXF1ZXN0EicKB29wdGlvbnMYASABKAsyFi5jbG9uZS52MS5RdWVyeU9wdGlvbnMSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIqsBCh5HZXRDb252ZXJzYXRpb25IaXN0b3J5UmVzcG9uc2USIQoEbWV0YRgBIAEoCzITLmNsb25lLnYxLlF1ZXJ5TWV0YRIuCgdzdW1tYXJ5GAIgASgLMh0uY2xvbmUudjEuQ29udmVyc2F0aW9uU3VtbWFyeRIdCgV0dXJucxgDIAMoCzIOLmNsb25lLnYxLlR1cm4SFwoPbmV4dF9wYWdlX3Rva2VuGAQgASgJIlIKFkxpc3RWb2ljZU1vZGVsc1JlcXVlc3QSJwoHb3B0aW9ucxgBIAEoCzIWLmNsb25lLnYxLlF1ZXJ5T3B0aW9ucxIPCgd1c2VyX2lkGAIgASgJIm8KF0xpc3RWb2ljZU1vZGVsc1Jlc3BvbnNlEiEKBG1ldGEYASABKAsyEy5jbG9uZS52MS5RdWVyeU1ldGESMQoMdm9pY2VfbW9kZWxzGAIgAygLMhsuY2xvbmUudjEuVm9pY2VNb2RlbFN1bW1hcnkiUQoVTGlzdEZhY2VNb2RlbHNSZXF1ZXN0EicKB29wdGlvbnMYASABKAsyFi5jbG9uZS52MS5RdWVyeU9wdGlvbnMSDwoHdXNlcl9pZBgCIAEoCSJsChZMaXN0RmFjZU1vZGVsc1Jlc3BvbnNlEiEKBG1ldGEYASABKAsyEy5jbG9uZS52MS5RdWVyeU1ldGESLwoLZmFjZV9tb2RlbHMYAiADKAsyGi5jbG9uZS52MS5GYWNlTW9kZWxTdW1tYXJ5InQKGFdhdGNoQ29udmVyc2F0aW9uUmVxdWVzdBInCgdvcHRpb25zGAEgASgLMhYuY2xvbmUudjEuUXVlcnlPcHRpb25zEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRIWCg5hZnRlcl9zZXF1ZW5jZRgDIAEoDSJcChlXYXRjaENvbnZlcnNhdGlvblJlc3BvbnNlEiEKBG1ldGEYASABKAsyEy5jbG9uZS52MS5RdWVyeU1ldGESHAoEdHVybhgCIAEoCzIOLmNsb25lLnYxLlR1cm4ywwYKDFF1ZXJ5U2VydmljZRJTCg5HZXRVc2VyUHJvZmlsZRIfLmNsb25lLnYxLkdldFVzZXJQcm9maWxlUmVxdWVzdBogLmNsb25lLnYxLkdldFVzZXJQcm9maWxlUmVzcG9uc2USXAoRR2V0VXNlclN0YXRpc3RpY3MSIi5jbG9uZS52MS5HZXRVc2VyU3RhdGlzdGljc1JlcXVlc3QaIy5jbG9uZS52MS5HZXRVc2VyU3RhdGlzdGljc1Jlc3BvbnNlElAKDUxpc3REb2N1bWVudHMSHi5jbG9uZS52MS5MaXN0RG9jdW1lbnRzUmVxdWVzdBofLmNsb25lLnYxLkxpc3REb2N1bWVudHNSZXNwb25zZRJWCg9TZWFyY2hEb2N1bWVudHMSIC5jbG9uZS52MS5TZWFyY2hEb2N1bWVudHNSZXF1ZXN0GiEuY2xvbmUudjEuU2VhcmNoRG9jdW1lbnRzUmVzcG9uc2USXAoRTGlzdENvbnZlcnNhdGlvbnMSIi5jbG9uZS52MS5MaXN0Q29udmVyc2F0aW9uc1JlcXVlc3QaIy5jbG9uZS52MS5MaXN0Q29udmVyc2F0aW9uc1Jlc3BvbnNlEmsKFkdldENvbnZlcnNhdGlvbkhpc3RvcnkSJy5jbG9uZS52MS5HZXRDb252ZXJzYXRpb25IaXN0b3J5UmVxdWVzdBooLmNsb25lLnYxLkdldENvbnZlcnNhdGlvbkhpc3RvcnlSZXNwb25zZRJWCg9MaXN0Vm9pY2VNb2RlbHMSIC5jbG9uZS52MS5MaXN0Vm9pY2VNb2RlbHNSZXF1ZXN0GiEuY2xvbmUudjEuTGlzdFZvaWNlTW9kZWxzUmVzcG9uc2USUwoOTGlzdEZhY2VNb2RlbHMSHy5jbG9uZS52MS5MaXN0RmFjZU1vZGVsc1JlcXVlc3QaIC5jbG9uZS52MS5MaXN0RmFjZU1vZGVsc1Jlc3BvbnNlEl4KEVdhdGNoQ29udmVyc2F0aW9uEiIuY2xvbmUudjEuV2F0Y2hDb252ZXJzYXRpb25SZXF1ZXN0GiMuY2xvbmUudjEuV2F0Y2hDb252ZXJzYXRpb25SZXNwb25zZTABYgZwcm90bzM", [file_clone_v1_common, file_clone_v1_enums, file_clone_v1_read_models]);
+  fileDesc("ChxjbG9uZS92MS9xdWVyeV9zZXJ2aWNlLnByb3RvEghjbG9uZS52MSJRChVHZXRVc2VyUHJvZmlsZVJlcXVlc3QSJwoHb3B0aW9ucxgBIAEoCzIWLmNsb25lLnYxLlF1ZXJ5T3B0aW9ucxIPCgd1c2VyX2lkGAIgASgJImMKFkdldFVzZXJQcm9maWxlUmVzcG9uc2USIQoEbWV0YRgBIAEoCzITLmNsb25lLnYxLlF1ZXJ5TWV0YRImCgdwcm9maWxlGAIgASgLMhUuY2xvbmUudjEuVXNlclByb2ZpbGUiVAoYR2V0VXNlclN0YXRpc3RpY3NSZXF1ZXN0EicKB29wdGlvbnMYASABKAsyFi5jbG9uZS52MS5RdWVyeU9wdGlvbnMSDwoHdXNlcl9pZBgCIAEoCSJsChlHZXRVc2VyU3RhdGlzdGljc1Jlc3BvbnNlEiEKBG1ldGEYASABKAsyEy5jbG9uZS52MS5RdWVyeU1ldGESLAoKc3RhdGlzdGljcxgCIAEoCzIYLmNsb25lLnYxLlVzZXJTdGF0aXN0aWNzIqEBChRMaXN0RG9jdW1lbnRzUmVxdWVzdBInCgdvcHRpb25zGAEgASgLMhYuY2xvbmUudjEuUXVlcnlPcHRpb25zEg8KB3VzZXJfaWQYAiABKAkSKAoGc3RhdHVzGAMgASgOMhguY2xvbmUudjEuRG9jdW1lbnRTdGF0dXMSEQoJcGFnZV9zaXplGAQgASgFEhIKCnBhZ2VfdG9rZW4YBSABKAkigQEKFUxpc3REb2N1bWVudHNSZXNwb25zZRIhCgRtZXRhGAEgASgLMhMuY2xvbmUudjEuUXVlcnlNZXRhEiwKCWRvY3VtZW50cxgCIAMoCzIZLmNsb25lLnYxLkRvY3VtZW50U3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAkidAoWU2VhcmNoRG9jdW1lbnRzUmVxdWVzdBInCgdvcHRpb25zGAEgASgLMhYuY2xvbmUudjEuUXVlcnlPcHRpb25zEg8KB3VzZXJfaWQYAiABKAkSDQoFcXVlcnkYAyABKAkSEQoJcGFnZV9zaXplGAQgASgFImEKF1NlYXJjaERvY3VtZW50c1Jlc3BvbnNlEiEKBG1ldGEYASABKAsyEy5jbG9uZS52MS5RdWVyeU1ldGESIwoEaGl0cxgCIAMoCzIVLmNsb25lLnYxLkRvY3VtZW50SGl0InsKGExpc3RDb252ZXJzYXRpb25zUmVxdWVzdBInCgdvcHRpb25zGAEgASgLMhYuY2xvbmUudjEuUXVlcnlPcHRpb25zEg8KB3VzZXJfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkijQEKGUxpc3RDb252ZXJzYXRpb25zUmVzcG9uc2USIQoEbWV0YRgBIAEoCzITLmNsb25lLnYxLlF1ZXJ5TWV0YRI0Cg1jb252ZXJzYXRpb25zGAIgAygLMh0uY2xvbmUudjEuQ29udmVyc2F0aW9uU3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAkiiAEKHUdldENvbnZlcnNhdGlvbkhpc3RvcnlSZXF1ZXN0EicKB29wdGlvbnMYASABKAsyFi5jbG9uZS52MS5RdWVyeU9wdGlvbnMSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIqsBCh5HZXRDb252ZXJzYXRpb25IaXN0b3J5UmVzcG9uc2USIQoEbWV0YRgBIAEoCzITLmNsb25lLnYxLlF1ZXJ5TWV0YRIuCgdzdW1tYXJ5GAIgASgLMh0uY2xvbmUudjEuQ29udmVyc2F0aW9uU3VtbWFyeRIdCgV0dXJucxgDIAMoCzIOLmNsb25lLnYxLlR1cm4SFwoPbmV4dF9wYWdlX3Rva2VuGAQgASgJIlIKFkxpc3RWb2ljZU1vZGVsc1JlcXVlc3QSJwoHb3B0aW9ucxgBIAEoCzIWLmNsb25lLnYxLlF1ZXJ5T3B0aW9ucxIPCgd1c2VyX2lkGAIgASgJIm8KF0xpc3RWb2ljZU1vZGVsc1Jlc3BvbnNlEiEKBG1ldGEYASABKAsyEy5jbG9uZS52MS5RdWVyeU1ldGESMQoMdm9pY2VfbW9kZWxzGAIgAygLMhsuY2xvbmUudjEuVm9pY2VNb2RlbFN1bW1hcnkiUQoVTGlzdEZhY2VNb2RlbHNSZXF1ZXN0EicKB29wdGlvbnMYASABKAsyFi5jbG9uZS52MS5RdWVyeU9wdGlvbnMSDwoHdXNlcl9pZBgCIAEoCSJsChZMaXN0RmFjZU1vZGVsc1Jlc3BvbnNlEiEKBG1ldGEYASABKAsyEy5jbG9uZS52MS5RdWVyeU1ldGESLwoLZmFjZV9tb2RlbHMYAiADKAsyGi5jbG9uZS52MS5GYWNlTW9kZWxTdW1tYXJ5IrMBChpHZXRBZ2dyZWdhdGVIaXN0b3J5UmVxdWVzdBInCgdvcHRpb25zGAEgASgLMhYuY2xvbmUudjEuUXVlcnlPcHRpb25zEi8KDmFnZ3JlZ2F0ZV90eXBlGAIgASgOMhcuY2xvbmUudjEuQWdncmVnYXRlVHlwZRIUCgxhZ2dyZWdhdGVfaWQYAyABKAkSEQoJcGFnZV9zaXplGAQgASgFEhIKCnBhZ2VfdG9rZW4YBSABKAkigQEKG0dldEFnZ3JlZ2F0ZUhpc3RvcnlSZXNwb25zZRIhCgRtZXRhGAEgASgLMhMuY2xvbmUudjEuUXVlcnlNZXRhEiYKBmV2ZW50cxgCIAMoCzIWLmNsb25lLnYxLkhpc3RvcnlFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAkidAoYV2F0Y2hDb252ZXJzYXRpb25SZXF1ZXN0EicKB29wdGlvbnMYASABKAsyFi5jbG9uZS52MS5RdWVyeU9wdGlvbnMSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEhYKDmFmdGVyX3NlcXVlbmNlGAMgASgNIlwKGVdhdGNoQ29udmVyc2F0aW9uUmVzcG9uc2USIQoEbWV0YRgBIAEoCzITLmNsb25lLnYxLlF1ZXJ5TWV0YRIcCgR0dXJuGAIgASgLMg4uY2xvbmUudjEuVHVybjKnBwoMUXVlcnlTZXJ2aWNlElMKDkdldFVzZXJQcm9maWxlEh8uY2xvbmUudjEuR2V0VXNlclByb2ZpbGVSZXF1ZXN0GiAuY2xvbmUudjEuR2V0VXNlclByb2ZpbGVSZXNwb25zZRJcChFHZXRVc2VyU3RhdGlzdGljcxIiLmNsb25lLnYxLkdldFVzZXJTdGF0aXN0aWNzUmVxdWVzdBojLmNsb25lLnYxLkdldFVzZXJTdGF0aXN0aWNzUmVzcG9uc2USUAoNTGlzdERvY3VtZW50cxIeLmNsb25lLnYxLkxpc3REb2N1bWVudHNSZXF1ZXN0Gh8uY2xvbmUudjEuTGlzdERvY3VtZW50c1Jlc3BvbnNlElYKD1NlYXJjaERvY3VtZW50cxIgLmNsb25lLnYxLlNlYXJjaERvY3VtZW50c1JlcXVlc3QaIS5jbG9uZS52MS5TZWFyY2hEb2N1bWVudHNSZXNwb25zZRJcChFMaXN0Q29udmVyc2F0aW9ucxIiLmNsb25lLnYxLkxpc3RDb252ZXJzYXRpb25zUmVxdWVzdBojLmNsb25lLnYxLkxpc3RDb252ZXJzYXRpb25zUmVzcG9uc2USawoWR2V0Q29udmVyc2F0aW9uSGlzdG9yeRInLmNsb25lLnYxLkdldENvbnZlcnNhdGlvbkhpc3RvcnlSZXF1ZXN0GiguY2xvbmUudjEuR2V0Q29udmVyc2F0aW9uSGlzdG9yeVJlc3BvbnNlElYKD0xpc3RWb2ljZU1vZGVscxIgLmNsb25lLnYxLkxpc3RWb2ljZU1vZGVsc1JlcXVlc3QaIS5jbG9uZS52MS5MaXN0Vm9pY2VNb2RlbHNSZXNwb25zZRJTCg5MaXN0RmFjZU1vZGVscxIfLmNsb25lLnYxLkxpc3RGYWNlTW9kZWxzUmVxdWVzdBogLmNsb25lLnYxLkxpc3RGYWNlTW9kZWxzUmVzcG9uc2USYgoTR2V0QWdncmVnYXRlSGlzdG9yeRIkLmNsb25lLnYxLkdldEFnZ3JlZ2F0ZUhpc3RvcnlSZXF1ZXN0GiUuY2xvbmUudjEuR2V0QWdncmVnYXRlSGlzdG9yeVJlc3BvbnNlEl4KEVdhdGNoQ29udmVyc2F0aW9uEiIuY2xvbmUudjEuV2F0Y2hDb252ZXJzYXRpb25SZXF1ZXN0GiMuY2xvbmUudjEuV2F0Y2hDb252ZXJzYXRpb25SZXNwb25zZTABYgZwcm90bzM", [file_clone_v1_common, file_clone_v1_enums, file_clone_v1_read_models]);
 
 /**
  * Request of QueryService.GetUserProfile.
@@ -561,6 +562,90 @@ export const ListFaceModelsResponseSchema: GenMessage<ListFaceModelsResponse> = 
   messageDesc(file_clone_v1_query_service, 15);
 
 /**
+ * Request of QueryService.GetAggregateHistory.
+ *
+ * @generated from message clone.v1.GetAggregateHistoryRequest
+ */
+export type GetAggregateHistoryRequest = Message<"clone.v1.GetAggregateHistoryRequest"> & {
+  /**
+   * Consistency and cache options (the history is always read from the write model).
+   *
+   * @generated from field: clone.v1.QueryOptions options = 1;
+   */
+  options?: QueryOptions | undefined;
+
+  /**
+   * Kind of the aggregate.
+   *
+   * @generated from field: clone.v1.AggregateType aggregate_type = 2;
+   */
+  aggregateType: AggregateType;
+
+  /**
+   * Id of the aggregate.
+   *
+   * @generated from field: string aggregate_id = 3;
+   */
+  aggregateId: string;
+
+  /**
+   * Events per page (default 50, max 500).
+   *
+   * @generated from field: int32 page_size = 4;
+   */
+  pageSize: number;
+
+  /**
+   * `next_page_token` of the previous page; empty for the first.
+   *
+   * @generated from field: string page_token = 5;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message clone.v1.GetAggregateHistoryRequest.
+ * Use `create(GetAggregateHistoryRequestSchema)` to create a new message.
+ */
+export const GetAggregateHistoryRequestSchema: GenMessage<GetAggregateHistoryRequest> = /*@__PURE__*/
+  messageDesc(file_clone_v1_query_service, 16);
+
+/**
+ * Response of QueryService.GetAggregateHistory.
+ *
+ * @generated from message clone.v1.GetAggregateHistoryResponse
+ */
+export type GetAggregateHistoryResponse = Message<"clone.v1.GetAggregateHistoryResponse"> & {
+  /**
+   * Freshness of the answer.
+   *
+   * @generated from field: clone.v1.QueryMeta meta = 1;
+   */
+  meta?: QueryMeta | undefined;
+
+  /**
+   * The aggregate's events by version.
+   *
+   * @generated from field: repeated clone.v1.HistoryEvent events = 2;
+   */
+  events: HistoryEvent[];
+
+  /**
+   * Token of the next page; empty when there is none.
+   *
+   * @generated from field: string next_page_token = 3;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message clone.v1.GetAggregateHistoryResponse.
+ * Use `create(GetAggregateHistoryResponseSchema)` to create a new message.
+ */
+export const GetAggregateHistoryResponseSchema: GenMessage<GetAggregateHistoryResponse> = /*@__PURE__*/
+  messageDesc(file_clone_v1_query_service, 17);
+
+/**
  * Request of QueryService.WatchConversation.
  *
  * @generated from message clone.v1.WatchConversationRequest
@@ -593,7 +678,7 @@ export type WatchConversationRequest = Message<"clone.v1.WatchConversationReques
  * Use `create(WatchConversationRequestSchema)` to create a new message.
  */
 export const WatchConversationRequestSchema: GenMessage<WatchConversationRequest> = /*@__PURE__*/
-  messageDesc(file_clone_v1_query_service, 16);
+  messageDesc(file_clone_v1_query_service, 18);
 
 /**
  * One message of the QueryService.WatchConversation stream.
@@ -621,7 +706,7 @@ export type WatchConversationResponse = Message<"clone.v1.WatchConversationRespo
  * Use `create(WatchConversationResponseSchema)` to create a new message.
  */
 export const WatchConversationResponseSchema: GenMessage<WatchConversationResponse> = /*@__PURE__*/
-  messageDesc(file_clone_v1_query_service, 17);
+  messageDesc(file_clone_v1_query_service, 19);
 
 /**
  * QueryService reads state. Every request carries `QueryOptions options = 1` and
@@ -633,7 +718,8 @@ export const WatchConversationResponseSchema: GenMessage<WatchConversationRespon
  * Status codes: UNAUTHENTICATED, PERMISSION_DENIED, INVALID_ARGUMENT (with a
  * google.rpc.BadRequest in `grpc-status-details-bin`), NOT_FOUND (the user or
  * conversation does not exist or was deleted), DEADLINE_EXCEEDED (the
- * `min_consistency_token` was not reached before the call's deadline), UNAVAILABLE.
+ * `min_consistency_token` was not reached before the call's deadline, or 10 s without
+ * one, and the write model could not answer instead), UNAVAILABLE.
  *
  * @generated from service clone.v1.QueryService
  */
@@ -718,6 +804,18 @@ export const QueryService: GenService<{
     methodKind: "unary";
     input: typeof ListFaceModelsRequestSchema;
     output: typeof ListFaceModelsResponseSchema;
+  },
+  /**
+   * Returns the events of one aggregate in version order, a page at a time, with the
+   * command, the actor and the time of each (the audit trail), read from the write
+   * model. A `user` reads only its own aggregates.
+   *
+   * @generated from rpc clone.v1.QueryService.GetAggregateHistory
+   */
+  getAggregateHistory: {
+    methodKind: "unary";
+    input: typeof GetAggregateHistoryRequestSchema;
+    output: typeof GetAggregateHistoryResponseSchema;
   },
   /**
    * Streams the turns of a conversation with sequence greater than `after_sequence`:

@@ -9,7 +9,7 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { ConversationStatus, DocumentStatus, ModelStatus, Speaker } from "./enums_pb";
+import type { AggregateType, ConversationStatus, DocumentStatus, ModelStatus, Speaker } from "./enums_pb";
 import { file_clone_v1_enums } from "./enums_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file clone/v1/read_models.proto.
  */
 export const file_clone_v1_read_models: GenFile = /*@__PURE__*/
-  fileDesc("ChpjbG9uZS92MS9yZWFkX21vZGVscy5wcm90bxIIY2xvbmUudjEisgIKC1VzZXJQcm9maWxlEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEh0KFWFjdGl2ZV92b2ljZV9tb2RlbF9pZBgEIAEoCRIfChdhY3RpdmVfdm9pY2VfbW9kZWxfbmFtZRgFIAEoCRIcChRhY3RpdmVfZmFjZV9tb2RlbF9pZBgGIAEoCRIeChZhY3RpdmVfZmFjZV9tb2RlbF9uYW1lGAcgASgJEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3ZlcnNpb24YCiABKAMiyAIKDlVzZXJTdGF0aXN0aWNzEg8KB3VzZXJfaWQYASABKAkSGwoTY29udmVyc2F0aW9uc190b3RhbBgCIAEoDRIcChRjb252ZXJzYXRpb25zX2FjdGl2ZRgDIAEoDRITCgt0dXJuc190b3RhbBgEIAEoDRIXCg9kb2N1bWVudHNfdG90YWwYBSABKA0SGwoTZG9jdW1lbnRzX3Byb2Nlc3NlZBgGIAEoDRIaChJ2b2ljZV9tb2RlbHNfdG90YWwYByABKA0SGQoRZmFjZV9tb2RlbHNfdG90YWwYCCABKA0SFgoOdG90YWxfYXVkaW9fbXMYCSABKAMSHAoUYXZnX2Nsb25lX2xhdGVuY3lfbXMYCiABKAESMgoObGFzdF9hY3RpdmVfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIr4CCg9Eb2N1bWVudFN1bW1hcnkSEwoLZG9jdW1lbnRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRINCgV0aXRsZRgDIAEoCRIUCgxjb250ZW50X3R5cGUYBCABKAkSKAoGc3RhdHVzGAUgASgOMhguY2xvbmUudjEuRG9jdW1lbnRTdGF0dXMSEgoKc2l6ZV9ieXRlcxgGIAEoDRISCgp3b3JkX2NvdW50GAcgASgNEhMKC2NodW5rX2NvdW50GAggASgNEhYKDmZhaWx1cmVfcmVhc29uGAkgASgJEi8KC3VwbG9hZGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxwcm9jZXNzZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlAKC0RvY3VtZW50SGl0EhMKC2RvY3VtZW50X2lkGAEgASgJEg0KBXRpdGxlGAIgASgJEg8KB3NuaXBwZXQYAyABKAkSDAoEcmFuaxgEIAEoASKfAwoTQ29udmVyc2F0aW9uU3VtbWFyeRIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIsCgZzdGF0dXMYAyABKA4yHC5jbG9uZS52MS5Db252ZXJzYXRpb25TdGF0dXMSFgoOdm9pY2VfbW9kZWxfaWQYBCABKAkSFQoNZmFjZV9tb2RlbF9pZBgFIAEoCRISCgp0dXJuX2NvdW50GAYgASgNEhIKCnVzZXJfdHVybnMYByABKA0SEwoLY2xvbmVfdHVybnMYCCABKA0SFgoOdG90YWxfYXVkaW9fbXMYCSABKAMSHAoUYXZnX2Nsb25lX2xhdGVuY3lfbXMYCiABKAESLgoKc3RhcnRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdHVybl9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAioQEKBFR1cm4SEAoIc2VxdWVuY2UYASABKA0SIgoHc3BlYWtlchgCIAEoDjIRLmNsb25lLnYxLlNwZWFrZXISDAoEdGV4dBgDIAEoCRIQCghhdWRpb19tcxgEIAEoDRISCgpsYXRlbmN5X21zGAUgASgNEi8KC3JlY29yZGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKdAgoRVm9pY2VNb2RlbFN1bW1hcnkSFgoOdm9pY2VfbW9kZWxfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEiUKBnN0YXR1cxgEIAEoDjIVLmNsb25lLnYxLk1vZGVsU3RhdHVzEhUKDXF1YWxpdHlfc2NvcmUYBSABKAESEQoJaXNfYWN0aXZlGAYgASgIEhsKE2NvbnZlcnNhdGlvbnNfY291bnQYByABKA0SGQoRY2xvbmVfdHVybnNfY291bnQYCCABKA0SFgoOdG90YWxfYXVkaW9fbXMYCSABKAMSMAoMbGFzdF91c2VkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKbAgoQRmFjZU1vZGVsU3VtbWFyeRIVCg1mYWNlX21vZGVsX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIlCgZzdGF0dXMYBCABKA4yFS5jbG9uZS52MS5Nb2RlbFN0YXR1cxIVCg1xdWFsaXR5X3Njb3JlGAUgASgBEhEKCWlzX2FjdGl2ZRgGIAEoCBIbChNjb252ZXJzYXRpb25zX2NvdW50GAcgASgNEhkKEWNsb25lX3R1cm5zX2NvdW50GAggASgNEhYKDnRvdGFsX2F1ZGlvX21zGAkgASgDEjAKDGxhc3RfdXNlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBiBnByb3RvMw", [file_clone_v1_enums, file_google_protobuf_timestamp]);
+  fileDesc("ChpjbG9uZS92MS9yZWFkX21vZGVscy5wcm90bxIIY2xvbmUudjEisgIKC1VzZXJQcm9maWxlEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEh0KFWFjdGl2ZV92b2ljZV9tb2RlbF9pZBgEIAEoCRIfChdhY3RpdmVfdm9pY2VfbW9kZWxfbmFtZRgFIAEoCRIcChRhY3RpdmVfZmFjZV9tb2RlbF9pZBgGIAEoCRIeChZhY3RpdmVfZmFjZV9tb2RlbF9uYW1lGAcgASgJEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3ZlcnNpb24YCiABKAMiyAIKDlVzZXJTdGF0aXN0aWNzEg8KB3VzZXJfaWQYASABKAkSGwoTY29udmVyc2F0aW9uc190b3RhbBgCIAEoDRIcChRjb252ZXJzYXRpb25zX2FjdGl2ZRgDIAEoDRITCgt0dXJuc190b3RhbBgEIAEoDRIXCg9kb2N1bWVudHNfdG90YWwYBSABKA0SGwoTZG9jdW1lbnRzX3Byb2Nlc3NlZBgGIAEoDRIaChJ2b2ljZV9tb2RlbHNfdG90YWwYByABKA0SGQoRZmFjZV9tb2RlbHNfdG90YWwYCCABKA0SFgoOdG90YWxfYXVkaW9fbXMYCSABKAMSHAoUYXZnX2Nsb25lX2xhdGVuY3lfbXMYCiABKAESMgoObGFzdF9hY3RpdmVfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIr4CCg9Eb2N1bWVudFN1bW1hcnkSEwoLZG9jdW1lbnRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRINCgV0aXRsZRgDIAEoCRIUCgxjb250ZW50X3R5cGUYBCABKAkSKAoGc3RhdHVzGAUgASgOMhguY2xvbmUudjEuRG9jdW1lbnRTdGF0dXMSEgoKc2l6ZV9ieXRlcxgGIAEoDRISCgp3b3JkX2NvdW50GAcgASgNEhMKC2NodW5rX2NvdW50GAggASgNEhYKDmZhaWx1cmVfcmVhc29uGAkgASgJEi8KC3VwbG9hZGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxwcm9jZXNzZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlAKC0RvY3VtZW50SGl0EhMKC2RvY3VtZW50X2lkGAEgASgJEg0KBXRpdGxlGAIgASgJEg8KB3NuaXBwZXQYAyABKAkSDAoEcmFuaxgEIAEoASKfAwoTQ29udmVyc2F0aW9uU3VtbWFyeRIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIsCgZzdGF0dXMYAyABKA4yHC5jbG9uZS52MS5Db252ZXJzYXRpb25TdGF0dXMSFgoOdm9pY2VfbW9kZWxfaWQYBCABKAkSFQoNZmFjZV9tb2RlbF9pZBgFIAEoCRISCgp0dXJuX2NvdW50GAYgASgNEhIKCnVzZXJfdHVybnMYByABKA0SEwoLY2xvbmVfdHVybnMYCCABKA0SFgoOdG90YWxfYXVkaW9fbXMYCSABKAMSHAoUYXZnX2Nsb25lX2xhdGVuY3lfbXMYCiABKAESLgoKc3RhcnRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdHVybl9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAioQEKBFR1cm4SEAoIc2VxdWVuY2UYASABKA0SIgoHc3BlYWtlchgCIAEoDjIRLmNsb25lLnYxLlNwZWFrZXISDAoEdGV4dBgDIAEoCRIQCghhdWRpb19tcxgEIAEoDRISCgpsYXRlbmN5X21zGAUgASgNEi8KC3JlY29yZGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKdAgoRVm9pY2VNb2RlbFN1bW1hcnkSFgoOdm9pY2VfbW9kZWxfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEiUKBnN0YXR1cxgEIAEoDjIVLmNsb25lLnYxLk1vZGVsU3RhdHVzEhUKDXF1YWxpdHlfc2NvcmUYBSABKAESEQoJaXNfYWN0aXZlGAYgASgIEhsKE2NvbnZlcnNhdGlvbnNfY291bnQYByABKA0SGQoRY2xvbmVfdHVybnNfY291bnQYCCABKA0SFgoOdG90YWxfYXVkaW9fbXMYCSABKAMSMAoMbGFzdF91c2VkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKbAgoQRmFjZU1vZGVsU3VtbWFyeRIVCg1mYWNlX21vZGVsX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIlCgZzdGF0dXMYBCABKA4yFS5jbG9uZS52MS5Nb2RlbFN0YXR1cxIVCg1xdWFsaXR5X3Njb3JlGAUgASgBEhEKCWlzX2FjdGl2ZRgGIAEoCBIbChNjb252ZXJzYXRpb25zX2NvdW50GAcgASgNEhkKEWNsb25lX3R1cm5zX2NvdW50GAggASgNEhYKDnRvdGFsX2F1ZGlvX21zGAkgASgDEjAKDGxhc3RfdXNlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAirQIKDEhpc3RvcnlFdmVudBIQCghldmVudF9pZBgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEi8KDmFnZ3JlZ2F0ZV90eXBlGAMgASgOMhcuY2xvbmUudjEuQWdncmVnYXRlVHlwZRIUCgxhZ2dyZWdhdGVfaWQYBCABKAkSDwoHdmVyc2lvbhgFIAEoBBIZChFjb25zaXN0ZW5jeV90b2tlbhgGIAEoCRISCgpjb21tYW5kX2lkGAcgASgJEhUKDWFjdG9yX3N1YmplY3QYCCABKAkSEgoKYWN0b3Jfcm9sZRgJIAEoCRIvCgtvY2N1cnJlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMcGF5bG9hZF9qc29uGAsgASgJYgZwcm90bzM", [file_clone_v1_enums, file_google_protobuf_timestamp]);
 
 /**
  * A user's profile with the names of its active models.
@@ -658,4 +658,96 @@ export type FaceModelSummary = Message<"clone.v1.FaceModelSummary"> & {
  */
 export const FaceModelSummarySchema: GenMessage<FaceModelSummary> = /*@__PURE__*/
   messageDesc(file_clone_v1_read_models, 7);
+
+/**
+ * One event of an aggregate's audit trail (QueryService.GetAggregateHistory).
+ *
+ * @generated from message clone.v1.HistoryEvent
+ */
+export type HistoryEvent = Message<"clone.v1.HistoryEvent"> & {
+  /**
+   * Unique id of the event.
+   *
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * Event type, e.g. "conversation.turn_recorded".
+   *
+   * @generated from field: string event_type = 2;
+   */
+  eventType: string;
+
+  /**
+   * Kind of the aggregate the event belongs to.
+   *
+   * @generated from field: clone.v1.AggregateType aggregate_type = 3;
+   */
+  aggregateType: AggregateType;
+
+  /**
+   * Id of that aggregate.
+   *
+   * @generated from field: string aggregate_id = 4;
+   */
+  aggregateId: string;
+
+  /**
+   * The aggregate's version after this event (1, 2, 3 ...).
+   *
+   * @generated from field: uint64 version = 5;
+   */
+  version: bigint;
+
+  /**
+   * Opaque token of the event's position; a query with it as
+   * `min_consistency_token` reflects this event.
+   *
+   * @generated from field: string consistency_token = 6;
+   */
+  consistencyToken: string;
+
+  /**
+   * Id of the command that emitted the event.
+   *
+   * @generated from field: string command_id = 7;
+   */
+  commandId: string;
+
+  /**
+   * Who sent that command: the JWT's `sub`.
+   *
+   * @generated from field: string actor_subject = 8;
+   */
+  actorSubject: string;
+
+  /**
+   * And its role: `user`, `service` or `admin`.
+   *
+   * @generated from field: string actor_role = 9;
+   */
+  actorRole: string;
+
+  /**
+   * When the event was written.
+   *
+   * @generated from field: google.protobuf.Timestamp occurred_at = 10;
+   */
+  occurredAt?: Timestamp | undefined;
+
+  /**
+   * The event's payload as JSON; personal data of a deleted user is redacted.
+   *
+   * @generated from field: string payload_json = 11;
+   */
+  payloadJson: string;
+};
+
+/**
+ * Describes the message clone.v1.HistoryEvent.
+ * Use `create(HistoryEventSchema)` to create a new message.
+ */
+export const HistoryEventSchema: GenMessage<HistoryEvent> = /*@__PURE__*/
+  messageDesc(file_clone_v1_read_models, 8);
 
