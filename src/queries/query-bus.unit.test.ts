@@ -157,6 +157,9 @@ describe("query bus", () => {
       code: "DEADLINE_EXCEEDED",
     });
     await expect(s.run({ minConsistencyToken: "nope" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(s.run({ consistency: 7 as ReadConsistency })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
   });
 
   test("a token beyond anything written is INVALID_ARGUMENT after a short grace", async () => {
