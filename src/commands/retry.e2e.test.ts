@@ -4,6 +4,8 @@
  * worker was stopped) is skipped, not refused for good, and the retry with the same id is applied once.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { type ServiceError, status as Status } from "@grpc/grpc-js";
 import { createGrpcClient, type GrpcClient, mintToken } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
@@ -12,11 +14,17 @@ import { createTestStack, type RoleProcess, type TestStack } from "../testing";
 const secret = "e2e-secret-0123456789abcdef";
 let stack: TestStack;
 let client: GrpcClient<typeof CommandService>;
+let connect: Client<typeof CommandService>;
 let token: string;
 
 beforeAll(async () => {
   stack = await createTestStack({ AUTH_JWT_SECRET: secret });
-  client = createGrpcClient(CommandService, (await stack.addresses(await stack.start("gateway"))).grpc);
+  const addresses = await stack.addresses(await stack.start("gateway"));
+  client = createGrpcClient(CommandService, addresses.grpc);
+  connect = createClient(
+    CommandService,
+    createConnectTransport({ baseUrl: addresses.http, httpVersion: "1.1" }),
+  );
   token = await mintToken({ sub: "ops", role: "admin", secret });
 }, 60_000);
 
@@ -33,11 +41,19 @@ const createUser = (commandId: string, userId: string, ms: number) =>
     { token, deadline: Date.now() + ms },
   );
 
+/** The same over the Connect protocol (the gateway's HTTP/1.1 port). */
+const createUserOverConnect = (commandId: string, userId: string, ms: number) =>
+  connect.createUser(
+    { options: { commandId }, userId, email: `${userId}@example.com`, displayName: "Retry" },
+    { headers: { authorization: `Bearer ${token}` }, timeoutMs: ms },
+  );
+
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
     await p;
     return "OK";
   } catch (e) {
+    if (e instanceof ConnectError) return Code[e.code] as string;
     return Status[(e as ServiceError).code] as string;
   }
 }
@@ -76,22 +92,37 @@ describe("retry with the same command_id after a deadline passed in the queue", 
     await worker.kill("SIGTERM");
   }, 30_000);
 
-  test("the retry is sent while the worker is still stopped and applied once it is back", async () => {
+  /**
+   * First attempt with a 400 ms deadline and no worker (DEADLINE_EXCEEDED), the retry sent while the worker
+   * is still stopped, then the worker started: the expired first copy, queued before the retry, is skipped
+   * and the retry's copy applies the command, once.
+   */
+  async function retryWhileStopped(
+    send: typeof createUser | typeof createUserOverConnect,
+    deadlineCode: string,
+  ): Promise<void> {
     const userId = crypto.randomUUID();
     const commandId = `retry-${userId}`;
-    expect(await codeOf(createUser(commandId, userId, 400))).toBe("DEADLINE_EXCEEDED");
-    const retry = createUser(commandId, userId, 15_000);
+    expect(await codeOf(send(commandId, userId, 400))).toBe(deadlineCode);
+    const retry = send(commandId, userId, 15_000);
     await Bun.sleep(300);
     let worker: RoleProcess | undefined;
     try {
       worker = await stack.start("worker");
       const answer = await retry;
       expect(answer.result?.aggregateId).toBe(userId);
-      // The expired first copy, queued before the retry, was skipped; the retry's copy applied it.
       expect(answer.result?.duplicate).toBe(false);
       expect(await footprint(userId, commandId)).toEqual({ users: 1, events: 1, results: 1 });
     } finally {
       await worker?.kill("SIGTERM");
     }
-  }, 30_000);
+  }
+
+  test(
+    "the retry is sent while the worker is still stopped and applied once it is back",
+    () => retryWhileStopped(createUser, "DEADLINE_EXCEEDED"),
+    30_000,
+  );
+
+  test("over Connect: the same", () => retryWhileStopped(createUserOverConnect, "DeadlineExceeded"), 30_000);
 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { loadConfig } from "../config";
 import { createGrpcClient, type GrpcClient, mintToken } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
-import { Speaker } from "../gen/clone/v1/enums_pb";
+import { AggregateType, AnswerSource, ReadConsistency, Speaker } from "../gen/clone/v1/enums_pb";
 import { QueryService } from "../gen/clone/v1/query_service_pb";
 import { createLogger } from "../logging";
 import { type RunningEmbedded, startEmbedded } from "./start";
@@ -62,6 +62,23 @@ describe("embedded mode: QueryService", () => {
     );
     expect(after.profile?.displayName).toBe("Emma");
     expect((await queries.call("getUserProfile", { userId }, { token })).profile?.displayName).toBe("Emma");
+  });
+
+  test("strong reads and the audit trail come from the write model (PGlite)", async () => {
+    const strong = await queries.call(
+      "getUserStatistics",
+      { options: { consistency: ReadConsistency.STRONG }, userId },
+      { token },
+    );
+    expect(strong.meta?.source).toBe(AnswerSource.WRITE_MODEL);
+    expect(strong.statistics?.userId).toBe(userId);
+    const history = await queries.call(
+      "getAggregateHistory",
+      { aggregateType: AggregateType.USER, aggregateId: userId },
+      { token },
+    );
+    expect(history.events.map((e) => e.eventType)).toEqual(["user.created", "user.profile_updated"]);
+    expect(history.events[1]?.actorSubject).toBe(userId);
   });
 
   test("conversation history and a live watch", async () => {

@@ -234,9 +234,13 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
       const params = definition.parse(request);
       await definition.authorize(actor, params);
       const minPoint = tokenOf(request.options?.minConsistencyToken);
+      const consistency = request.options?.consistency ?? ReadConsistency.UNSPECIFIED;
+      if (!(consistency in ReadConsistency)) {
+        throw AppError.invalid([{ field: "options.consistency", description: "is not a ReadConsistency" }]);
+      }
       const reached = minPoint === undefined || options.tracker.reached(definition.views, minPoint);
       let answered: { payload: Record<string, unknown>; meta: QueryMetaData } | undefined;
-      if (definition.writeModelOnly || request.options?.consistency === ReadConsistency.STRONG) {
+      if (definition.writeModelOnly || consistency === ReadConsistency.STRONG) {
         if (!reached && !(await options.isWritten(minPoint))) throw notIssued();
         answered = await fromWriteModel(definition, params, minPoint);
       } else if (!reached) {

@@ -14,6 +14,7 @@ function setup(fallback?: { waitMs: number; stalenessMs: number; slots: number }
   let now = 1_000_000;
   let progressReads = 0;
   let writtenChecks = 0;
+  let lastWrittenReads = 0;
   /** The last position written: a token beyond it was never handed out. */
   const written = 1_000;
   const cache = createQueryCache<CachedAnswer>({
@@ -52,7 +53,10 @@ function setup(fallback?: { waitMs: number; stalenessMs: number; slots: number }
       writtenChecks++;
       return p.position <= BigInt(written);
     },
-    lastWritten: async () => point(written),
+    lastWritten: async () => {
+      lastWrittenReads++;
+      return point(written);
+    },
     maxWaitMs: 100,
     ...(fallback
       ? {
@@ -79,6 +83,8 @@ function setup(fallback?: { waitMs: number; stalenessMs: number; slots: number }
     loads: () => loads,
     progressReads: () => progressReads,
     writtenChecks: () => writtenChecks,
+    /** Queries the bus made besides the definition's load: the forged-token lookup, the last point written. */
+    extraQueries: () => writtenChecks + lastWrittenReads,
     fallbacks,
     tick: (ms: number) => {
       now += ms;
@@ -151,6 +157,9 @@ describe("query bus", () => {
       code: "DEADLINE_EXCEEDED",
     });
     await expect(s.run({ minConsistencyToken: "nope" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(s.run({ consistency: 7 as ReadConsistency })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
   });
 
   test("a token beyond anything written is INVALID_ARGUMENT after a short grace", async () => {
@@ -258,5 +267,31 @@ describe("query bus", () => {
     // A read without a token is answered from the views as they are.
     s.tick(120_000);
     expect((await s.run()).meta.source).toBe(AnswerSource.VIEW);
+  });
+
+  test("with a fallback configured, a healthy read side costs no extra query: hits, misses and tokens reached", async () => {
+    const s = setup({ waitMs: 1_000, stalenessMs: 10_000, slots: 4 });
+    s.tracker.apply({
+      views: { user_profile_view: point(5) },
+      complete: point(5),
+      completeSeq: 5,
+      invalidations: [],
+      caughtUpAt: 1_000_000,
+    });
+    for (let i = 0; i < 20; i++) {
+      s.tick(100);
+      s.tracker.apply({
+        views: {},
+        complete: point(5),
+        completeSeq: 5,
+        invalidations: [],
+        caughtUpAt: 1_000_000 + i * 100,
+      });
+      await s.run(i % 2 ? {} : { minConsistencyToken: encodeToken(point(5)) });
+      await s.run({ bypassCache: true });
+    }
+    expect(s.extraQueries()).toBe(0);
+    expect(s.loads()).toBe(21);
+    expect(s.fallbacks).toEqual([]);
   });
 });

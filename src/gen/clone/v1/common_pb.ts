@@ -26,7 +26,10 @@ export type CommandOptions = Message<"clone.v1.CommandOptions"> & {
   /**
    * Client idempotency key. Repeating a command with the same key returns the stored
    * result of the first one (`CommandResult.duplicate` = true); the same key with a
-   * different payload is INVALID_ARGUMENT. Empty: the server makes one up.
+   * different payload is INVALID_ARGUMENT. Empty: the server makes one up. A retry with
+   * the same key is always safe, whatever deadlines earlier attempts had: a command is
+   * applied once if no attempt was applied (one whose caller's deadline passed before it
+   * ran is skipped, not refused), else answered from the stored result.
    *
    * @generated from field: string command_id = 1;
    */
