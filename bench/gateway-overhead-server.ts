@@ -21,8 +21,8 @@
 import { nuid } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { createCommandService } from "../src/commands/command-service";
-import type { CommandEnvelope, CommandOutcome, CommandSender } from "../src/commands/envelope";
 import { createOwnerLookup } from "../src/commands/owners";
+import type { CommandEnvelope, CommandOutcome, CommandSender } from "../src/contracts";
 import {
   authInterceptor,
   bindGrpcServer,

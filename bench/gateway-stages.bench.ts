@@ -7,10 +7,10 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Metadata } from "@grpc/grpc-js";
 import { authorizeCommand } from "../src/commands/authorize";
 import { buildEnvelope } from "../src/commands/build-envelope";
-import type { CommandOutcome } from "../src/commands/envelope";
 import { createOwnerLookup } from "../src/commands/owners";
-import { idsFromCommandId } from "../src/commands/payload";
 import { validateCommandRequest } from "../src/commands/validation";
+import type { CommandOutcome } from "../src/contracts";
+import { idsFromCommandId } from "../src/contracts";
 import type { Interceptor, Next } from "../src/gateway";
 import { createAuthenticator, createCallContext, metadataToHeaders, mintToken } from "../src/gateway";
 import {

@@ -4,8 +4,8 @@
  * mode and tests) through {@link createCommandRuntime}.
  */
 
-import type { CommandEnvelope, CommandOutcome } from "../commands/envelope";
 import { createCommandExecutor, type TransactionClient } from "../commands/executor";
+import type { CommandEnvelope, CommandOutcome } from "../contracts";
 import { MAX_PREPARED_PARTS } from "../write-model";
 import { createMailboxes, type Mailboxes } from "./mailboxes";
 

@@ -12,8 +12,8 @@ import { rmSync } from "node:fs";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { buildEnvelope } from "../commands/build-envelope";
 import { findStoredOutcome } from "../commands/command-results";
-import type { CommandOutcome, CommandSender } from "../commands/envelope";
-import { uuidFrom } from "../commands/payload";
+import type { CommandOutcome, CommandSender, ThreadExecution } from "../contracts";
+import { uuidFrom } from "../contracts";
 import type { DomainCommand } from "../domain";
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "../testing";
 import { crashMarker } from "../testing/crashing-command-thread";
@@ -24,7 +24,6 @@ import {
 import { createJetStreamCommandSender } from "../transport/jetstream/command-sender";
 import { ensureStreams, resetPartitionConsumer, streamNames } from "../transport/jetstream/streams";
 import { partitionOf } from "../transport/partition";
-import type { ThreadExecution } from "./thread-messages";
 import { type CommandThreadPool, createCommandThreadPool } from "./thread-pool";
 
 const PARTITIONS = 4;

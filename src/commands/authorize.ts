@@ -3,9 +3,10 @@
  * only on its own aggregates (CreateUser only for its own `sub`), and never record training or processing
  * results.
  */
+
+import type { Actor } from "../contracts";
 import { aggregateOf, type DomainCommand } from "../domain";
 import { AppError } from "../errors";
-import type { Actor } from "./envelope";
 import type { OwnerLookup } from "./owners";
 
 const privilegedOnly = new Set<DomainCommand["type"]>([

@@ -1,7 +1,8 @@
 /** The `command_results` table: the stored outcome of every applied (or rejected) command. */
+
+import type { CommandEnvelope, CommandOutcome } from "../contracts";
+import { encodeToken } from "../contracts";
 import type { SqlClient } from "../write-model";
-import { encodeToken } from "./consistency-token";
-import type { CommandEnvelope, CommandOutcome } from "./envelope";
 
 /** A stored outcome with the payload hash it was stored under. */
 export interface StoredOutcome {

@@ -5,6 +5,8 @@
  * `command_blobs` for a retry) and its caller gets a clear answer (INVALID_ARGUMENT for data Postgres refuses,
  * FAILED_PRECONDITION otherwise), never INTERNAL, so the transport acks it and the partition moves on.
  */
+
+import type { CommandEnvelope } from "../contracts";
 import {
   classifyFailure,
   type DeadLetterRetrier,
@@ -14,7 +16,6 @@ import {
 } from "../dead-letters";
 import { AppError } from "../errors";
 import type { SqlClient } from "../write-model";
-import type { CommandEnvelope } from "./envelope";
 import { createCommandExecutor, type TransactionClient } from "./executor";
 
 /** Records the dead letter of `envelope` (best effort: a failure to record is logged) and returns its answer. */

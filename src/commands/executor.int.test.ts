@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { CommandOutcome } from "../contracts";
+import { decodeToken, uuidFrom } from "../contracts";
 import type { DomainCommand, Versioned } from "../domain";
 import { createTestDatabase, type TestDatabase } from "../testing";
 import { readStatement } from "../write-model";
 import { conversationStore } from "../write-model/conversations";
 import { buildEnvelope } from "./build-envelope";
-import { decodeToken } from "./consistency-token";
-import type { CommandOutcome } from "./envelope";
 import { type CommandExecutor, createCommandExecutor } from "./executor";
-import { uuidFrom } from "./payload";
 
 let db: TestDatabase;
 let execute: CommandExecutor;

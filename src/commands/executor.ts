@@ -21,6 +21,17 @@
  * INVALID_ARGUMENT or FAILED_PRECONDITION, see dead-letter-command.ts). Only a lost connection answers
  * UNAVAILABLE, without storing anything, so the transport delivers those commands again.
  */
+
+import type { CommandEnvelope, CommandOutcome } from "../contracts";
+import {
+  encodeToken,
+  failed,
+  fromWire,
+  markDuplicate,
+  reusedIdOutcome,
+  skippedOutcome,
+  type WirePayload,
+} from "../contracts";
 import type { AggregateType, Versioned } from "../domain";
 import { AppError, isConnectionError } from "../errors";
 import { LruMap } from "../lru/lru-map";
@@ -37,11 +48,7 @@ import {
   VersionConflict,
 } from "../write-model";
 import { storableOutcome, storedOutcomeOf, storeOutcome } from "./command-results";
-import { encodeToken } from "./consistency-token";
 import { deadLetterCommand } from "./dead-letter-command";
-import type { CommandEnvelope, CommandOutcome } from "./envelope";
-import { failed, markDuplicate, reusedIdOutcome, skippedOutcome } from "./outcomes";
-import { fromWire, type WirePayload } from "./payload";
 
 /** A connection the executor can take for one transaction. */
 export interface TransactionClient extends SqlClient {

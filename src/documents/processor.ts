@@ -12,7 +12,7 @@
  * transient, dead-lettered (`dead_letters`, source `document-processor`) when deterministic or repeated.
  */
 import { buildEnvelope } from "../commands/build-envelope";
-import type { CommandOutcome, CommandSender } from "../commands/envelope";
+import type { CommandOutcome, CommandSender } from "../contracts";
 import {
   type DeadLetterRetrier,
   describeError,

@@ -12,6 +12,7 @@
  * emitted events, and polls every `OUTBOX_POLL_MS` in any case.
  */
 import type pg from "pg";
+import { createCommandRuntime } from "../actors/command-thread";
 import { startCommandDeadLetterRetrier } from "../commands/dead-letter-command";
 import { createOwnerLookup } from "../commands/owners";
 import type { Config } from "../config";
@@ -80,8 +81,11 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     });
     let relay: OutboxRelay | undefined;
     const sender = createInProcessCommandSender({
-      connect: () => database.pool.connect(),
-      concurrency: 1,
+      runtime: createCommandRuntime({
+        connect: () => database.pool.connect(),
+        concurrency: 1,
+        log: logFn(log, "warn"),
+      }),
       defaultTimeoutMs: config.commandTimeoutMs,
       onCommitted: () => relay?.wake(),
       log: logFn(log, "warn"),

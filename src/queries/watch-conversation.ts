@@ -8,8 +8,8 @@
  * from the transport: the next turn is produced only when the client has taken the previous one.
  */
 import { z } from "zod";
-import { encodeToken } from "../commands/consistency-token";
 import type { OwnerLookup } from "../commands/owners";
+import { encodeToken } from "../contracts";
 import { AppError } from "../errors";
 import type { CallContext } from "../gateway";
 import { requireActor } from "../gateway";

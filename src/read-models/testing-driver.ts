@@ -4,8 +4,8 @@
  */
 import type pg from "pg";
 import { buildEnvelope } from "../commands/build-envelope";
-import type { CommandOutcome } from "../commands/envelope";
 import { createCommandExecutor } from "../commands/executor";
+import type { CommandOutcome } from "../contracts";
 import type { DomainCommand, DomainEvent } from "../domain";
 import { type KeyedRefresh, type RefreshCount, refreshMany } from "./refresh";
 

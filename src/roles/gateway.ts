@@ -6,10 +6,10 @@
 import type { Server } from "@grpc/grpc-js";
 import type pg from "pg";
 import { createCommandService } from "../commands/command-service";
-import type { CommandSender } from "../commands/envelope";
 import { createOwnerLookup } from "../commands/owners";
 import type { Config } from "../config";
 import { consistencySubject, decodeUpdate } from "../consistency/update-wire";
+import type { CommandSender } from "../contracts";
 import { createPool } from "../db";
 import {
   authInterceptor,

@@ -1,9 +1,9 @@
 /** What the query definitions share: request parsing, access rules, row mapping. */
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { z } from "zod";
-import type { Actor } from "../../commands/envelope";
 import type { OwnerLookup } from "../../commands/owners";
 import { violationsOf } from "../../commands/validation/violations";
+import type { Actor } from "../../contracts";
 import { AppError } from "../../errors";
 import { isPrivileged } from "../../gateway";
 import type { SqlClient } from "../../write-model";
