@@ -38,28 +38,18 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
   contracts: ["domain", "errors"],
   db: ["config"],
   nats: ["config", "errors", "logging"],
-  // The write model: aggregates' tables, stored command results, owners.
-  "write-model": ["contracts", "domain", "errors", "lru"],
+  // The write model: the aggregates' tables, the SQL of a command batch, stored command results.
+  "write-model": ["contracts", "domain", "errors"],
   "dead-letters": ["errors", "write-model"],
   // Buses: the command transport (JetStream, in-process), the outbox relay, the event sources.
   transport: ["contracts", "dead-letters", "errors"],
   outbox: ["config", "contracts", "db", "errors", "transport"],
   events: ["contracts", "dead-letters", "outbox", "transport", "write-model"],
-  // Worker side: mailboxes, the group-commit executor, command threads.
-  actors: [
-    "commands",
-    "contracts",
-    "dead-letters",
-    "domain",
-    "errors",
-    "logging",
-    "lru",
-    "transport",
-    "write-model",
-  ],
+  // Worker side: mailboxes, the group-commit executor (orchestration; its SQL is the write model's), threads.
+  actors: ["contracts", "dead-letters", "domain", "errors", "logging", "lru", "transport", "write-model"],
   // Gateway side: RPC plumbing, CommandService, QueryService.
   gateway: ["contracts", "errors", "gen", "lru"],
-  commands: ["contracts", "dead-letters", "domain", "errors", "gateway", "gen", "lru", "write-model"],
+  commands: ["contracts", "domain", "errors", "gateway", "gen", "lru", "write-model"],
   // Read side: views, consistency, queries. consistency <-> queries is a known cycle (see knownCycleEdges).
   "read-models": ["contracts", "domain", "errors", "write-model"],
   consistency: [

@@ -4,9 +4,9 @@
  * mode and tests) through {@link createCommandRuntime}.
  */
 
-import { createCommandExecutor, type TransactionClient } from "../commands/executor";
 import type { CommandEnvelope, CommandOutcome } from "../contracts";
 import { MAX_PREPARED_PARTS } from "../write-model";
+import { createCommandExecutor, type TransactionClient } from "./executor";
 import { createMailboxes, type Mailboxes } from "./mailboxes";
 
 /** Options of {@link createCommandRuntime}. */

@@ -13,7 +13,7 @@
  */
 import type pg from "pg";
 import { createCommandRuntime } from "../actors/command-thread";
-import { startCommandDeadLetterRetrier } from "../commands/dead-letter-command";
+import { startCommandDeadLetterRetrier } from "../actors/dead-letter-command";
 import { createOwnerLookup } from "../commands/owners";
 import type { Config } from "../config";
 import { applyRefreshTask } from "../consistency/apply-refresh";

@@ -7,9 +7,8 @@
  */
 
 import type { NatsConnection } from "@nats-io/nats-core";
+import { startCommandDeadLetterRetrier } from "../actors/dead-letter-command";
 import { createCommandThreadPool } from "../actors/thread-pool";
-import { findStoredOutcome } from "../commands/command-results";
-import { startCommandDeadLetterRetrier } from "../commands/dead-letter-command";
 import type { Config } from "../config";
 import type { CommandSender } from "../contracts";
 import { createPool } from "../db";
@@ -23,6 +22,7 @@ import { startJetStreamCommandReceiver } from "../transport/jetstream/command-re
 import { createJetStreamCommandSender } from "../transport/jetstream/command-sender";
 import { ensureStreams } from "../transport/jetstream/streams";
 import type { SqlClient } from "../write-model";
+import { findStoredOutcome } from "../write-model";
 
 /** A running role. */
 export interface RunningRole {

@@ -1,7 +1,7 @@
 /**
  * Commands against the write model, in two round trips per batch: ONE read per aggregate type (the stored
- * results of the command ids and the aggregates' states, see {@link readStatement}), then the decisions, then
- * ONE write statement that the executor completes with the outbox events and the stored results. Refs (facts about other aggregates) are
+ * results of the command ids and the aggregates' states, see batch-read.ts), then the decisions, then ONE
+ * write statement, completed with the outbox events and the stored results (batch-write.ts). Refs (facts about other aggregates) are
  * read in between when a command needs them. Pure rules live in `src/domain`; this module is the only place
  * that knows which table holds which aggregate.
  */
@@ -33,12 +33,13 @@ import {
   voiceModelDecider,
 } from "../domain";
 import { AppError } from "../errors";
+import type { AggregateRead } from "./batch-read";
 import { conversationStore } from "./conversations";
 import { documentStore } from "./documents";
 import { faceModelStore, loadModelRef, voiceModelStore } from "./models";
 import type { SqlBuilder } from "./sql-builder";
 import type { SqlClient } from "./sql-client";
-import type { AggregateStore, Row } from "./store";
+import type { AggregateStore } from "./store";
 import { asUserRef, loadUserRef, userStore } from "./users";
 
 /** What a command did to its aggregate. */
@@ -62,6 +63,11 @@ const stores: Record<AggregateType, AnyStore> = {
   conversation: conversationStore,
 };
 
+/** The table mapping of an aggregate type. */
+export function storeOf(type: AggregateType): AnyStore {
+  return stores[type];
+}
+
 /**
  * Adds a check that the aggregate is still at `version` (one row, or the statement fails): for a command
  * decided on a state the caller kept rather than read, whose write changes no state row of its own (a
@@ -76,51 +82,14 @@ export function expectVersion(b: SqlBuilder, type: AggregateType, id: string, ve
 }
 
 /**
- * The read of a batch's commands of one aggregate type, in ONE statement: `$1` the aggregate ids, `$2` the
- * command ids (same length). One row per command, `k_ord` its 1-based place in the arrays: the stored result
- * columns (`r_*`, null when the command id is new), `a_exists`, and the aggregate's columns.
- */
-export function readStatement(
-  type: AggregateType,
-  aggregateIds: readonly string[],
-  commandIds: readonly string[],
-): { name: string; text: string; values: unknown[] } {
-  const store = stores[type];
-  const joins = `LEFT JOIN command_results r ON r.command_id = k.command_id
-             LEFT JOIN ${store.table} a ON a.id = k.aggregate_id`;
-  const columns = `r.payload_hash AS r_hash, r.result AS r_result, r.token_transaction_id::text AS r_tx,
-                  r.token_position AS r_pos, a.id IS NOT NULL AS a_exists, ${store.columns}`;
-  if (aggregateIds.length === 1) {
-    // One command (the usual case at low load): scalar parameters, whose generic plan Postgres keeps by
-    // itself, where arrays make it plan anew on every execution. The command threads force generic plans
-    // anyway (db/pool.ts); this form keeps the embedded mode's connection, which plans as Postgres chooses,
-    // from planning its most frequent read every time.
-    return {
-      name: `read_one_${type}`,
-      text: `SELECT 1 AS k_ord, ${columns}
-               FROM (SELECT $1::uuid AS aggregate_id, $2::text AS command_id) AS k
-               ${joins}`,
-      values: [aggregateIds[0], commandIds[0]],
-    };
-  }
-  return {
-    name: `read_${type}`,
-    text: `SELECT k.k_ord, ${columns}
-             FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS k(aggregate_id, command_id, k_ord)
-             ${joins}`,
-    values: [aggregateIds, commandIds],
-  };
-}
-
-/**
- * Decides a command on the state read in `row` and adds the CTEs that write the new state to `b`.
+ * Decides a command on the state `read` found and adds the CTEs that write the new state to `b`.
  * @returns the decision, or the AppError a rule (or `expectedVersion`) rejected it with.
  */
 export async function decideInto(
   b: SqlBuilder,
   client: SqlClient,
   command: DomainCommand,
-  row: Row,
+  read: AggregateRead,
   ctx: DecideContext,
   /** The int64 `expected_version` as decimal text (exact beyond 2^53), or undefined for no check. */
   expectedVersion: string | undefined,
@@ -128,7 +97,7 @@ export async function decideInto(
   known?: Versioned,
 ): Promise<Decision | AppError> {
   const aggregate = aggregateOf(command);
-  const exists = row.a_exists === true;
+  const { exists, row } = read;
   switch (aggregate.type) {
     case "user":
       return run(

@@ -2,7 +2,7 @@
 import type { Versioned } from "../domain";
 import type { SqlBuilder } from "./sql-builder";
 
-/** A row of the combined read (see `readStatement` in aggregates.ts). */
+/** The aggregate columns of a row of the batch read (see batch-read.ts). */
 export type Row = Record<string, unknown>;
 
 /** The table mapping of one aggregate type. */

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { buildEnvelope } from "../commands/build-envelope";
 import type { CommandOutcome } from "../contracts";
 import { decodeToken, uuidFrom } from "../contracts";
 import type { DomainCommand, Versioned } from "../domain";
 import { createTestDatabase, type TestDatabase } from "../testing";
-import { readStatement } from "../write-model";
+import { readCommands } from "../write-model";
 import { conversationStore } from "../write-model/conversations";
-import { buildEnvelope } from "./build-envelope";
 import { type CommandExecutor, createCommandExecutor } from "./executor";
 
 let db: TestDatabase;
@@ -451,8 +451,10 @@ describe("command executor: conversations it keeps in memory", () => {
   });
 
   async function freshState(conversationId: string) {
-    const res = await db.pool.query(readStatement("conversation", [conversationId], ["none"]));
-    return conversationStore.fromRow(res.rows[0] as Record<string, unknown>);
+    const [read] = await readCommands(db.pool, [
+      { aggregateType: "conversation", aggregateId: conversationId, commandId: "none" },
+    ]);
+    return conversationStore.fromRow(read?.row ?? {});
   }
 
   test("the state kept after each command is the state a read gives, and the next command uses it", async () => {
