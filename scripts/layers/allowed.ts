@@ -34,12 +34,14 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
   lru: [],
   gen: [],
   logging: ["config"],
-  domain: ["errors"],
-  contracts: ["domain", "errors"],
-  db: ["config"],
   nats: ["config", "errors", "logging"],
-  // The write model: the aggregates' tables, the SQL of a command batch, stored command results.
-  "write-model": ["contracts", "domain", "errors"],
+  // Pools, migrations, and the SQL toolkit the aggregates' stores and the write model are written with.
+  db: ["config"],
+  // The aggregates: pure deciders, and each one's definition (store, refs, owner, access rules), registered once.
+  domain: ["db", "errors"],
+  contracts: ["domain", "errors"],
+  // The write model: the SQL of a command batch (read, decide, write), stored command results, write errors.
+  "write-model": ["contracts", "db", "domain", "errors"],
   "dead-letters": ["errors", "write-model"],
   // Buses: the command transport (JetStream, in-process), the outbox relay, the event sources.
   transport: ["contracts", "dead-letters", "errors"],

@@ -137,8 +137,9 @@ export function findViolations(
     }
     for (const [to, sites] of [...edges].sort(([a], [b]) => a.localeCompare(b))) {
       if (may.includes(to)) continue;
-      const where = sites.map((s) => `src/${s.file} imports "${s.specifier}"`).join("; ");
-      problems.push(`${from} may not import ${to}: ${where}`);
+      const where = [...new Set(sites.map((s) => `src/${s.file} imports "${s.specifier}"`))];
+      const shown = where.length > 4 ? [...where.slice(0, 4), `${where.length - 4} more`] : where;
+      problems.push(`${from} may not import ${to}: ${shown.join("; ")}`);
     }
   }
   return problems;

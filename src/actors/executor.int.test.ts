@@ -3,9 +3,9 @@ import { buildEnvelope } from "../commands/build-envelope";
 import type { CommandOutcome } from "../contracts";
 import { decodeToken, uuidFrom } from "../contracts";
 import type { DomainCommand, Versioned } from "../domain";
+import { conversationStore } from "../domain/conversation/store";
 import { createTestDatabase, type TestDatabase } from "../testing";
 import { readCommands } from "../write-model";
-import { conversationStore } from "../write-model/conversations";
 import { type CommandExecutor, createCommandExecutor } from "./executor";
 
 let db: TestDatabase;

@@ -14,7 +14,7 @@
  * command whose caller's deadline passed before it ran is skipped: not applied and nothing stored, so a retry
  * with the same command id is applied then (see {@link skippedOutcome}). The write's
  * text depends only on how many commands of each shape the batch holds, so it repeats and is prepared
- * (write-model/combined-statement.ts).
+ * (db/combined-statement.ts).
  * When a batch's write fails, every command of the batch is applied again on its own, where a version
  * conflict or deadlock is retried with bounded backoff, a taken email is stored as ALREADY_EXISTS, and
  * anything else answers that command alone (a failure that is no domain answer is dead-lettered and answered
@@ -25,6 +25,7 @@
 import type { CommandEnvelope, CommandOutcome, WirePayload } from "../contracts";
 import { failed, fromWire, markDuplicate, reusedIdOutcome, skippedOutcome } from "../contracts";
 import type { Versioned } from "../domain";
+import { aggregateDefinition } from "../domain/registry";
 import { AppError, isConnectionError } from "../errors";
 import { LruMap } from "../lru/lru-map";
 import {
@@ -63,14 +64,14 @@ export interface CommandExecutorOptions {
   readonly maxAttempts?: number;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
   /**
-   * The conversations' states this executor keeps after applying their commands (an actor's memory): a
-   * command on a kept conversation skips the read. Its write still checks the version, and its stored result
+   * The states this executor keeps after applying commands to aggregates whose definition says `keepState`
+   * (conversations; an actor's memory): a command on a kept aggregate skips the read. Its write still checks the version, and its stored result
    * the command id's key, so a state changed elsewhere (another worker after a partition handover) or a
    * command applied before fails the statement, and the batch is applied again command by command with
    * reads. Default: an LRU map of its own, bounded by `stateCacheSize`.
    */
   readonly stateCache?: Map<string, Versioned>;
-  /** Most conversations the default map keeps (default 10,000; 0 keeps none). */
+  /** Most states the default map keeps (default 10,000; 0 keeps none). */
   readonly stateCacheSize?: number;
 }
 
@@ -175,7 +176,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
     let broken = false;
     try {
       const knownStates = batch.map((e) =>
-        useKnown && e.aggregateType === "conversation" ? known.get(e.aggregateId) : undefined,
+        useKnown && keepsState(e) ? known.get(e.aggregateId) : undefined,
       );
       const unknown = batch.flatMap((_, i) => (knownStates[i] === undefined ? [i] : []));
       const read = await readCommands(
@@ -212,7 +213,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
       });
       plans.forEach((p, i) => {
         const envelope = batch[i] as CommandEnvelope;
-        if (p.kind === "write" && p.state !== undefined && envelope.aggregateType === "conversation") {
+        if (p.kind === "write" && p.state !== undefined && keepsState(envelope)) {
           known.set(envelope.aggregateId, p.state);
         }
       });
@@ -274,10 +275,10 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
   }
 
   return async (batch) => {
-    // A lone command runs the same way when its conversation is known (it skips the read); a failure of
+    // A lone command runs the same way when its aggregate's state is kept (it skips the read); a failure of
     // that attempt, like one of a batch, is retried on its own with reads.
     const first = batch[0] as CommandEnvelope;
-    if (batch.length > 1 || (first.aggregateType === "conversation" && known.has(first.aggregateId))) {
+    if (batch.length > 1 || (keepsState(first) && known.has(first.aggregateId))) {
       const run = await runBatch(batch, true);
       if (run.kind === "committed") return run.outcomes;
       if (run.kind === "unavailable") {
@@ -291,4 +292,9 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
     for (const envelope of batch) outcomes.push(await runAlone(envelope));
     return outcomes;
   };
+}
+
+/** Whether the executor keeps the state of the envelope's aggregate after applying it (its definition's `keepState`). */
+function keepsState(envelope: CommandEnvelope): boolean {
+  return aggregateDefinition(envelope.aggregateType).keepState;
 }

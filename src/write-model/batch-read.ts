@@ -4,10 +4,10 @@
  * named and typed here only: callers get {@link CommandRead}s.
  */
 import type { AggregateType, CommandOutcome } from "../contracts";
-import { storeOf } from "./aggregates";
+import type { Row } from "../db/aggregate-store";
+import type { SqlClient } from "../db/sql-client";
+import { aggregateDefinition } from "../domain/registry";
 import { type StoredOutcome, storedOutcomeOf } from "./command-results";
-import type { SqlClient } from "./sql-client";
-import type { Row } from "./store";
 
 /** What a command is read for: its aggregate and its command id. */
 export interface CommandKey {
@@ -52,7 +52,7 @@ export function readStatement(
   aggregateIds: readonly string[],
   commandIds: readonly string[],
 ): { name: string; text: string; values: unknown[] } {
-  const store = storeOf(type);
+  const store = aggregateDefinition(type).store;
   const joins = `LEFT JOIN command_results r ON r.command_id = k.command_id
              LEFT JOIN ${store.table} a ON a.id = k.aggregate_id`;
   const columns = `r.payload_hash AS r_hash, r.result AS r_result, r.token_transaction_id::text AS r_tx,

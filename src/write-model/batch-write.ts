@@ -6,12 +6,12 @@
  */
 
 import type { CommandEnvelope, CommandOutcome, WirePayload } from "../contracts";
+import { combineParts, PART_SCOPE, type StatementPart } from "../db/combined-statement";
+import { SqlBuilder } from "../db/sql-builder";
+import type { SqlClient } from "../db/sql-client";
 import { AppError } from "../errors";
 import type { Decision } from "./aggregates";
-import { combineParts, PART_SCOPE, type StatementPart } from "./combined-statement";
 import { storableOutcome, tokenOf } from "./command-results";
-import { SqlBuilder } from "./sql-builder";
-import type { SqlClient } from "./sql-client";
 
 /** A builder for one command's part of a batch's statement. */
 export function partBuilder(): SqlBuilder {

@@ -2,7 +2,7 @@
 
 import type { CommandEnvelope, CommandOutcome } from "../contracts";
 import { encodeToken, ORIGIN } from "../contracts";
-import type { SqlClient } from "./sql-client";
+import type { SqlClient } from "../db/sql-client";
 
 /** A stored outcome with the payload hash it was stored under. */
 export interface StoredOutcome {
