@@ -91,11 +91,10 @@ export async function startJetStreamCommandReceiver(
     {
       onAcquire: (partition) =>
         options.host.consume(partition, async () => {
-          await guard?.(partition);
-          return {
-            durable: await resetPartitionConsumer(options.jsm, options.prefix, partition, consumer),
-            maxMessages: Math.min(MAX_PULL_AHEAD, consumer.maxAckPending),
-          };
+          const started = await guard?.(partition);
+          const durable = await resetPartitionConsumer(options.jsm, options.prefix, partition, consumer);
+          started?.();
+          return { durable, maxMessages: Math.min(MAX_PULL_AHEAD, consumer.maxAckPending) };
         }),
       onRelease: (partition) => options.host.release(partition),
     },

@@ -29,8 +29,12 @@ export interface PoisonPillOptions {
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
-/** Checks a partition's oldest command before the partition is started (again). */
-export type PoisonPillGuard = (partition: number) => Promise<void>;
+/**
+ * Checks a partition's oldest command before the partition is started (again); resolves with the function to
+ * call once that start succeeded (only successful starts count: a start that failed for want of NATS is no
+ * sign of a poisoned command).
+ */
+export type PoisonPillGuard = (partition: number) => Promise<() => void>;
 
 /** Creates the guard of one receiver. */
 export function createPoisonPillGuard(options: PoisonPillOptions): PoisonPillGuard {
@@ -54,22 +58,24 @@ export function createPoisonPillGuard(options: PoisonPillOptions): PoisonPillGua
     const head = await oldest(partition);
     if (head === null) {
       seen.delete(partition);
-      return;
+      return () => {};
     }
     const now = Date.now();
     const last = seen.get(partition);
-    const starts =
-      last !== undefined && last.seq === head.seq && now - last.since < windowMs ? last.starts + 1 : 1;
-    seen.set(partition, { seq: head.seq, starts, since: starts === 1 ? now : (last?.since ?? now) });
-    if (starts < threshold) return;
-    options.log?.("a command kept taking its partition down; taking it out", {
-      partition,
-      seq: head.seq,
-      starts,
-    });
-    await options.quarantine(partition, head, starts);
-    await options.jsm.streams.deleteMessage(names.commandStream, head.seq);
-    seen.delete(partition);
+    const again = last !== undefined && last.seq === head.seq && now - last.since < windowMs;
+    const starts = again ? last.starts + 1 : 1;
+    if (starts >= threshold) {
+      options.log?.("a command kept taking its partition down; taking it out", {
+        partition,
+        seq: head.seq,
+        starts,
+      });
+      await options.quarantine(partition, head, starts);
+      await options.jsm.streams.deleteMessage(names.commandStream, head.seq);
+      seen.delete(partition);
+      return () => {};
+    }
+    return () => seen.set(partition, { seq: head.seq, starts, since: again ? last.since : now });
   };
 }
 
