@@ -17,6 +17,14 @@ import type { SqlClient } from "../write-model";
 import type { CommandEnvelope } from "./envelope";
 import { createCommandExecutor, type TransactionClient } from "./executor";
 
+/** How the answer of a dead-lettered command begins. */
+export const DEAD_LETTERED = "the command could not be applied and was set aside for an operator";
+
+/** True for the answer of a command that was dead-lettered (it will not succeed by being sent again). */
+export function isDeadLettered(error: { readonly message: string }): boolean {
+  return error.message.startsWith(DEAD_LETTERED);
+}
+
 /** Records the dead letter of `envelope` (best effort: a failure to record is logged) and returns its answer. */
 export async function deadLetterCommand(
   connect: () => Promise<SqlClient & { release(error?: Error | boolean): void }>,
@@ -50,7 +58,7 @@ export async function deadLetterCommand(
     commandType: envelope.commandType,
     error: reason,
   });
-  const message = `the command could not be applied and was set aside for an operator (dead letter ${envelope.commandId}): ${reason}`;
+  const message = `${DEAD_LETTERED} (dead letter ${envelope.commandId}): ${reason}`;
   return classifyFailure(error) === "deterministic"
     ? new AppError("INVALID_ARGUMENT", message)
     : new AppError("FAILED_PRECONDITION", message);
@@ -77,7 +85,7 @@ export function startCommandDeadLetterRetrier(options: {
       if (outcome === undefined || outcome.ok) return;
       if (outcome.error.code === "UNAVAILABLE") throw AppError.deserialize(outcome.error);
       // Failed for good again: the executor has recorded it on this dead letter (one more attempt).
-      if (outcome.error.message.includes("dead letter")) return "recorded";
+      if (isDeadLettered(outcome.error)) return "recorded";
     },
     ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
     ...(options.log === undefined ? {} : { log: options.log }),

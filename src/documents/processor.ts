@@ -12,6 +12,7 @@
  * transient, dead-lettered (`dead_letters`, source `document-processor`) when deterministic or repeated.
  */
 import { buildEnvelope } from "../commands/build-envelope";
+import { isDeadLettered } from "../commands/dead-letter-command";
 import type { CommandOutcome, CommandSender } from "../commands/envelope";
 import {
   type DeadLetterRetrier,
@@ -154,7 +155,8 @@ export async function startDocumentProcessor(options: DocumentProcessorOptions):
 
 /** An answer that will not change on another attempt (not UNAVAILABLE, DEADLINE_EXCEEDED, ...). */
 function isRefusedForGood(outcome: Extract<CommandOutcome, { ok: false }>): boolean {
-  return ["INVALID_ARGUMENT", "INTERNAL", "UNKNOWN", "OUT_OF_RANGE", "DATA_LOSS"].includes(
-    outcome.error.code,
+  return (
+    isDeadLettered(outcome.error) ||
+    ["INVALID_ARGUMENT", "INTERNAL", "UNKNOWN", "OUT_OF_RANGE", "DATA_LOSS"].includes(outcome.error.code)
   );
 }

@@ -8,6 +8,7 @@
  */
 import type { JetStreamManager, StoredMsg } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/nats-core";
+import { DEAD_LETTERED } from "../../commands/dead-letter-command";
 import type { CommandEnvelope } from "../../commands/envelope";
 import { failed } from "../../commands/outcomes";
 import { recordDeadLetter } from "../../dead-letters";
@@ -104,10 +105,7 @@ export function quarantineAsDeadLetter(db: SqlClient, nc: NatsConnection): Poiso
     const replyTo = message.header?.get(REPLY_HEADER);
     if (replyTo && envelope) {
       const outcome = failed(
-        new AppError(
-          "FAILED_PRECONDITION",
-          `the command could not be applied and was set aside for an operator (dead letter ${key}): ${error}`,
-        ),
+        new AppError("FAILED_PRECONDITION", `${DEAD_LETTERED} (dead letter ${key}): ${error}`),
       );
       const h = headers();
       h.set(COMMAND_ID_HEADER, envelope.commandId);
