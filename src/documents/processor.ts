@@ -116,9 +116,9 @@ export async function startDocumentProcessor(options: DocumentProcessorOptions):
       const reason = `the processing result could not be stored: ${outcome.error.message}`;
       outcome = await record(documentId, `document-processing-failed:${documentId}`, failedResult(reason));
     }
-    if (!outcome.ok && outcome.error.code !== "NOT_FOUND" && outcome.error.code !== "FAILED_PRECONDITION") {
-      throw AppError.deserialize(outcome.error);
-    }
+    // NOT_FOUND / FAILED_PRECONDITION: deleted meanwhile, or recorded before (unless it was dead-lettered).
+    const skipped = !outcome.ok && ["NOT_FOUND", "FAILED_PRECONDITION"].includes(outcome.error.code);
+    if (!outcome.ok && (!skipped || isDeadLettered(outcome.error))) throw AppError.deserialize(outcome.error);
     options.log?.("document processed", {
       documentId,
       succeeded: result.succeeded,
