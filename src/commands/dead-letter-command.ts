@@ -1,9 +1,11 @@
 /**
  * A command whose transaction fails for a reason that is not a domain answer, not a concurrent change and not
- * a lost connection fails the same way at every attempt (a value Postgres refuses, a constraint, a bug): it is
- * recorded as a dead letter (source `command`, with its envelope; a document's content stays in
- * `command_blobs` for a retry) and its caller gets a clear answer (INVALID_ARGUMENT for data Postgres refuses,
- * FAILED_PRECONDITION otherwise), never INTERNAL, so the transport acks it and the partition moves on.
+ * a transient one (a lost connection, a busy or restarting server: answered UNAVAILABLE, not applied, so the
+ * transport delivers it again after a backoff) fails the same way at every attempt (a value Postgres refuses,
+ * a constraint, a bug): it is recorded as a dead letter (source `command`, with its envelope; a document's
+ * content stays in `command_blobs` for a retry) and its caller gets a clear answer (INVALID_ARGUMENT for data
+ * Postgres refuses, FAILED_PRECONDITION otherwise), never INTERNAL, so the transport acks it and the partition
+ * moves on.
  */
 import {
   classifyFailure,
@@ -25,13 +27,21 @@ export function isDeadLettered(error: { readonly message: string }): boolean {
   return error.message.startsWith(DEAD_LETTERED);
 }
 
-/** Records the dead letter of `envelope` (best effort: a failure to record is logged) and returns its answer. */
+/**
+ * The answer to a failure no rule maps: UNAVAILABLE when transient, else the command is dead-lettered (best
+ * effort: a failure to record it is logged) and answered clearly.
+ */
 export async function deadLetterCommand(
   connect: () => Promise<SqlClient & { release(error?: Error | boolean): void }>,
   envelope: CommandEnvelope,
   error: unknown,
   log?: (message: string, fields?: Record<string, unknown>) => void,
 ): Promise<AppError> {
+  if (classifyFailure(error) === "transient") {
+    return new AppError("UNAVAILABLE", "a backing service is busy; the command was not applied", {
+      cause: error,
+    });
+  }
   const reason = describeError(error);
   try {
     const client = await connect();
