@@ -93,7 +93,12 @@ export async function startDocumentProcessor(options: DocumentProcessorOptions):
         [commandId, Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength)],
       );
     }
-    return options.sender.send(envelope);
+    const outcome = await options.sender.send(envelope);
+    // A result recorded before (a redelivered event) is answered without claiming the chunks just stored.
+    if (blob && outcome.ok && outcome.result.duplicate) {
+      await db.query("DELETE FROM command_blobs WHERE command_id = $1", [commandId]);
+    }
+    return outcome;
   }
 
   async function handle(event: PublishedEvent): Promise<void> {

@@ -118,4 +118,16 @@ describe("document processor failures", () => {
       1,
     ]);
   });
+
+  test("chunks stored for a result recorded before (a redelivered event) are not left behind", async () => {
+    const duplicate: CommandOutcome = {
+      ok: true,
+      result: { commandId: "x", aggregateId: "d", version: 2, events: [], position: "", duplicate: true },
+    };
+    const { db } = await run([duplicate]);
+    const blobs = db.statements
+      .filter((s) => s.text.includes("command_blobs"))
+      .map((s) => s.text.split(" ")[0]);
+    expect(blobs).toEqual(["INSERT", "DELETE"]);
+  });
 });
