@@ -1,3 +1,5 @@
+export type { Caller, CallerTokens, FuzzCase, FuzzCounts } from "./fuzz-requests";
+export { answerProblem, fuzzCase, fuzzedMethods, rssOf, runFuzzCases } from "./fuzz-requests";
 export type { TestNats, TestNatsOptions } from "./nats";
 export { createTestNats, ownsStream } from "./nats";
 export type { TestDatabase, TestDatabaseOptions } from "./postgres";
