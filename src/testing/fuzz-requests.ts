@@ -45,7 +45,8 @@ export interface FuzzCase {
   readonly method: DescMethod;
   readonly wire: Wire;
   readonly caller: Caller;
-  readonly kind: "message" | "random bytes" | "mangled";
+  /** "random frames": random bytes as the whole HTTP body of gRPC-web (framing included). */
+  readonly kind: "message" | "random bytes" | "mangled" | "random frames";
   readonly body: Uint8Array;
   readonly marks: Marks;
 }
@@ -248,13 +249,15 @@ export function fuzzCase(ids: readonly string[], onWires: readonly Wire[] = wire
       wire: fc.constantFrom(...onWires),
       caller: fc.constantFrom<Caller>("none", "garbage", "user", "admin", "admin"),
       kind: fc.constantFrom<FuzzCase["kind"]>("message", "message", "message", "random bytes", "mangled"),
+      frames: fc.boolean(),
     })
-    .chain(({ method, wire, caller, kind }) => {
+    .chain(({ method, wire, caller, kind: drawn, frames }) => {
+      const kind = drawn === "random bytes" && frames && wire === "grpc-web" ? "random frames" : drawn;
       const base = messageBody(method, wire, ids);
       const body: fc.Arbitrary<{ body: Uint8Array; marks: Marks }> =
         kind === "message"
           ? base
-          : kind === "random bytes"
+          : kind === "random bytes" || kind === "random frames"
             ? fc.uint8Array({ maxLength: 256 }).map((b) => ({ body: b, marks: fresh() }))
             : fc
                 .tuple(base, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.boolean())
@@ -329,6 +332,7 @@ export async function runFuzzCases(
         answer = await rpc.call(fuzz.wire, fuzz.method, fuzz.body, {
           ...(token === undefined ? {} : { token }),
           timeoutMs: 5_000,
+          framed: fuzz.kind === "random frames",
         });
       } catch (error) {
         answer = {
