@@ -32,7 +32,8 @@ let tokens: CallerTokens;
 const ids = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
 
 beforeAll(async () => {
-  stack = await createTestStack({ AUTH_JWT_SECRET: secret });
+  // A small query cache, so that its filling (by design, up to its bound) does not pass for a leak.
+  stack = await createTestStack({ AUTH_JWT_SECRET: secret, QUERY_CACHE_MAX_ENTRIES: "1000" });
   await stack.start("worker");
   gateway = await stack.start("gateway");
   rpc = createRawRpc(await stack.addresses(gateway));
@@ -80,8 +81,8 @@ test("random requests on every wire: only statuses a caller may cause, the gatew
   );
   expect(ok.code).toBe("OK");
   expect(() => process.kill(gateway.pid, 0)).not.toThrow(); // the same process, alive
-  // What the fuzz held is given back: RSS within a quarter (and 48 MiB) of the level after the warm-up.
-  expect(after).toBeLessThan(baseline * 1.25 + 48 * 1024 * 1024);
+  // What the fuzz held is given back: RSS near the level after the warm-up (GC timing makes it wander).
+  expect(after).toBeLessThan(baseline * 1.15 + 24 * 1024 * 1024);
 }, 40_000);
 
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
