@@ -1,7 +1,7 @@
 /**
  * `bun run fuzz`: 10,000 random requests per wire (gRPC, gRPC-web, Connect binary, Connect JSON) against a
  * gateway and a worker on the real tier, from the generator and oracle of the fuzz test
- * (src/testing/fuzz-requests.ts). Prints the answers counted by status for each wire, every answer API.md
+ * (src/testing/fuzz-requests.ts, fuzz-run.ts). Prints the answers counted by status for each wire, every answer API.md
  * does not allow for its input (target: none; never UNKNOWN, INTERNAL or HTTP 5xx), whether the gateway
  * process survived, and its resident memory after a warm-up, at the end and after 3 s of rest (target:
  * within 10% of the start). Exits 1 when a target is missed.

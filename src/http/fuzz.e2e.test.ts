@@ -3,7 +3,7 @@
  * unpaired surrogates, 4-byte characters, boundary lengths and sizes, undeclared enum values), for every RPC
  * of CommandService and QueryService, over gRPC, gRPC-web, Connect binary and Connect JSON, with no token, a
  * garbage one, a user's and an admin's. Every answer must be one API.md allows for its input (never UNKNOWN,
- * INTERNAL or HTTP 5xx; see src/testing/fuzz-requests.ts), the gateway must still serve afterwards, and its
+ * INTERNAL or HTTP 5xx; see src/testing/fuzz-run.ts), the gateway must still serve afterwards, and its
  * resident memory must come back near where it was after a warm-up. `bun run fuzz` runs 10,000 per wire.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";

@@ -1,5 +1,7 @@
-export type { Caller, CallerTokens, FuzzCase, FuzzCounts } from "./fuzz-requests";
-export { answerProblem, fuzzCase, fuzzedMethods, rssOf, runFuzzCases } from "./fuzz-requests";
+export type { Caller, FuzzCase } from "./fuzz-requests";
+export { fuzzCase, fuzzedMethods } from "./fuzz-requests";
+export type { CallerTokens, FuzzCounts } from "./fuzz-run";
+export { answerProblem, rssOf, runFuzzCases } from "./fuzz-run";
 export type { TestNats, TestNatsOptions } from "./nats";
 export { createTestNats, ownsStream } from "./nats";
 export type { TestDatabase, TestDatabaseOptions } from "./postgres";
