@@ -44,7 +44,7 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
   "write-model": ["contracts", "db", "domain", "errors"],
   "dead-letters": ["errors", "write-model"],
   // Buses: the command transport (JetStream, in-process), the outbox relay, the event sources.
-  transport: ["contracts", "dead-letters", "errors"],
+  transport: ["contracts", "db", "dead-letters", "errors"],
   outbox: ["config", "contracts", "db", "errors", "transport"],
   events: ["contracts", "dead-letters", "outbox", "transport", "write-model"],
   // Worker side: mailboxes, the group-commit executor (orchestration; its SQL is the write model's), threads.

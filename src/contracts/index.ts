@@ -15,7 +15,15 @@ export type {
   CommandResultData,
   CommandSender,
 } from "./envelope";
-export { failed, isSkipped, markDuplicate, reusedIdOutcome, skippedOutcome } from "./outcomes";
+export {
+  DEAD_LETTERED,
+  failed,
+  isDeadLettered,
+  isSkipped,
+  markDuplicate,
+  reusedIdOutcome,
+  skippedOutcome,
+} from "./outcomes";
 export type { WirePayload } from "./payload";
 export {
   canonicalJson,
