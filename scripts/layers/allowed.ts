@@ -33,15 +33,16 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
   errors: [],
   lru: [],
   gen: [],
-  logging: ["config"],
-  nats: ["config", "errors", "logging"],
+  logging: [],
+  nats: [],
   // Pools, migrations, and the SQL toolkit the aggregates' stores and the write model are written with.
   db: ["config"],
   // The aggregates: pure deciders, and each one's definition (store, refs, owner, access rules), registered once.
   domain: ["db", "errors"],
   contracts: ["domain", "errors"],
-  // The write model: the SQL of a command batch (read, decide, write), stored command results, write errors.
-  "write-model": ["contracts", "db", "domain", "errors"],
+  // The write model: the SQL of a command batch (read, decide, write), stored command results, write errors,
+  // the owner lookup.
+  "write-model": ["contracts", "db", "domain", "errors", "lru"],
   "dead-letters": ["errors", "write-model"],
   // Buses: the command transport (JetStream, in-process), the outbox relay, the event sources.
   transport: ["contracts", "db", "dead-letters", "errors"],
@@ -51,9 +52,9 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
   actors: ["contracts", "dead-letters", "domain", "errors", "logging", "lru", "transport", "write-model"],
   // Gateway side: RPC plumbing, CommandService, QueryService.
   gateway: ["contracts", "errors", "gen", "lru"],
-  commands: ["contracts", "domain", "errors", "gateway", "gen", "lru", "write-model"],
+  commands: ["contracts", "domain", "errors", "gateway", "gen", "write-model"],
   // Read side: views, consistency, queries. consistency <-> queries is a known cycle (see knownCycleEdges).
-  "read-models": ["contracts", "domain", "errors", "write-model"],
+  "read-models": ["contracts", "errors", "write-model"],
   consistency: [
     "contracts",
     "dead-letters",
@@ -82,7 +83,7 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
   metrics: ["errors", "gateway", "gen", "outbox", "read-models"],
   // Composition: process roles, the embedded all-in-one, the admin CLI, the entry point.
   roles: [...composed, "gateway", "http", "nats", "write-model"],
-  embedded: [...composed, "roles"],
+  embedded: [...composed, "roles", "write-model"],
   cli: [
     "config",
     "consistency",

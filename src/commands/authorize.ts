@@ -9,7 +9,7 @@ import type { Actor } from "../contracts";
 import { aggregateOf, type DomainCommand } from "../domain";
 import { aggregates } from "../domain/registry";
 import { AppError } from "../errors";
-import type { OwnerLookup } from "./owners";
+import type { OwnerLookup } from "../write-model";
 
 /** The commands for the service and admin roles only, from every aggregate's access rules. */
 const privilegedOnly: ReadonlySet<string> = new Set(

@@ -15,9 +15,9 @@ import type { CallContext, Interceptor, ServiceRegistration } from "../gateway";
 import { registerService, requireActor } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import type { CommandResultSchema } from "../gen/clone/v1/common_pb";
+import type { OwnerLookup } from "../write-model";
 import { authorizeCommand } from "./authorize";
 import { buildEnvelope } from "./build-envelope";
-import type { OwnerLookup } from "./owners";
 import { validateCommandRequest } from "./validation";
 
 /** What the command service needs. */

@@ -14,7 +14,6 @@
 import type pg from "pg";
 import { createCommandRuntime } from "../actors/command-thread";
 import { startCommandDeadLetterRetrier } from "../actors/dead-letter-command";
-import { createOwnerLookup } from "../commands/owners";
 import type { Config } from "../config";
 import { applyRefreshTask } from "../consistency/apply-refresh";
 import { startConsistencyService } from "../consistency/consistency-service";
@@ -32,6 +31,7 @@ import { createLiveTurnsHub, liveTypes } from "../queries/live-turns";
 import { createReadSide } from "../queries/read-side";
 import { buildGateway, readSideMetrics } from "../roles/gateway";
 import { createInProcessCommandSender } from "../transport/in-process";
+import { createOwnerLookup } from "../write-model";
 import { startEmbeddedDatabase } from "./database";
 import { drainEmbedded } from "./drain";
 

@@ -25,4 +25,6 @@ export {
   storeOutcome,
   tokenOf,
 } from "./command-results";
+export type { OwnerLookup } from "./owners";
+export { createOwnerLookup } from "./owners";
 export { mapWriteError } from "./write-errors";

@@ -3,10 +3,11 @@
  *
  * An aggregate's owner never changes, so answers are cached (bounded LRU); a miss costs one primary-key read.
  */
+
+import type { SqlClient } from "../db/sql-client";
 import type { AggregateType } from "../domain";
 import { aggregates } from "../domain/registry";
 import { LruMap } from "../lru/lru-map";
-import type { SqlClient } from "../write-model";
 
 /** The owning user id of an aggregate, or undefined when it does not exist. */
 export type OwnerLookup = (type: AggregateType, id: string) => Promise<string | undefined>;
