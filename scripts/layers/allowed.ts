@@ -54,7 +54,7 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
   gateway: ["contracts", "errors", "gen", "lru"],
   commands: ["contracts", "domain", "errors", "gateway", "gen", "write-model"],
   // Read side: views, consistency, queries. consistency <-> queries is a known cycle (see knownCycleEdges).
-  "read-models": ["contracts", "errors", "write-model"],
+  "read-models": ["contracts", "domain", "errors", "write-model"],
   consistency: [
     "contracts",
     "dead-letters",
@@ -74,6 +74,7 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
     "gateway",
     "gen",
     "outbox",
+    "read-models",
     "transport",
     "write-model",
   ],
