@@ -1,7 +1,7 @@
 /**
  * The second round trip of a command batch: each command's part of the ONE write statement (its state, written
  * by its aggregate's store in {@link decideInto}; its outbox events; its stored result; the claim-check
- * content it used), and the statement that joins the parts (combined-statement.ts). The columns each part
+ * content it used), and the statement that joins the parts (db/combined-statement.ts). The columns each part
  * returns are named and typed here only: callers get {@link WrittenPart}s.
  */
 
