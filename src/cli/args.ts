@@ -90,10 +90,10 @@ Commands:
         face_model, document or conversation. --json prints the events as a JSON array.
   lag [--json]
         Per read view: how many published events it has not applied yet and the age of the oldest one.
-        Needs DATABASE_URL.
+        Needs DATABASE_URL (not the embedded mode: see the README's "Admin CLI").
   rebuild [--json]
         Full refresh of every read view, one by one, with progress on stderr; prints the rows changed.
-        Needs DATABASE_URL.
+        Needs DATABASE_URL (not the embedded mode: see the README's "Admin CLI").
   dead-letters list [--source S] [--json] | show <id> [--json] | retry <id> [--wait-ms N] | discard <id> [--yes]
         Work set aside after failing for good (dead_letters): list them, show one with its payload, retry
         one (its consumer runs it again; on success it leaves the store) or discard it (asks to confirm
