@@ -8,7 +8,7 @@
  *                                                                     gateway cache and tracker (QueryService)
  *
  * Every database access shares one connection (see database.ts), so commands apply one transaction at a time
- * (group commit still batches up to 64 commands per transaction). The relay is woken after each command that
+ * (group commit still batches up to 16 commands, `MAX_PREPARED_PARTS`, per statement). The relay is woken after each command that
  * emitted events, and polls every `OUTBOX_POLL_MS` in any case.
  */
 import type pg from "pg";

@@ -38,7 +38,7 @@ export type {
 } from "./handler";
 export { registerService } from "./handler";
 export { applyInterceptors, createMethodInvoker, mapStream } from "./interceptors";
-export { isPrivileged, requireActor, requireRole, requireSelfOrPrivileged } from "./permissions";
+export { isPrivileged, requireActor } from "./permissions";
 export type { Reflection, ReflectionOptions } from "./reflection";
 export { createReflection, reflectionServiceNames } from "./reflection";
 export {

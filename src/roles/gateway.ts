@@ -3,7 +3,6 @@
  * /readyz) in front of the command bus and the read side. Stateless: run as many as you like behind a load
  * balancer.
  */
-import type { Server } from "@grpc/grpc-js";
 import type pg from "pg";
 import { createCommandService } from "../commands/command-service";
 import type { Config } from "../config";
@@ -47,11 +46,6 @@ export interface GatewayDeps {
   readonly health?: HealthMonitor;
   /** This process's metrics: RPC, command and query instruments, and /metrics on the HTTP port. */
   readonly metrics?: Metrics;
-}
-
-/** Builds the gRPC server over the given dependencies. */
-export function buildGatewayServer(config: Config, deps: GatewayDeps, log: Logger): Server {
-  return buildGateway(config, deps, log).grpc;
 }
 
 /** Builds the gRPC and HTTP servers over the given dependencies: one set of services and interceptors. */
