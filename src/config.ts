@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from "node:os";
 import { z } from "zod";
+import { ConfigError } from "./errors";
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -135,9 +136,7 @@ export interface ReadsConfig {
 }
 
 /** Raised when an environment variable is invalid; the message names every bad variable. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
+export { ConfigError };
 
 /**
  * Command threads per worker process when `WORKER_THREADS` is unset: one per two cores, at least one. A

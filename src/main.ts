@@ -5,10 +5,12 @@
  * or all in one (`all`, the default). Without them, everything runs in this process on an embedded Postgres
  * and an in-process command bus (the embedded mode, for trying it out). SIGTERM/SIGINT stop gracefully.
  */
+
 import { parseArgs } from "node:util";
 import { type Config, loadConfig } from "./config";
 import { migrate } from "./db";
 import { embeddedBanner, embeddedRoleError, requireBothUrls, startEmbeddedRole } from "./embedded";
+import { ConfigError } from "./errors";
 import { createLogger, type Logger } from "./logging";
 import { createMetrics } from "./metrics";
 import { startConsistencyRole } from "./roles/consistency";
@@ -44,12 +46,12 @@ async function startRoles(role: RoleName, config: Config, log: Logger): Promise<
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { role: { type: "string", default: "all" } } });
   const role = values.role as RoleName;
-  if (!roles.includes(role)) throw new Error(`--role must be one of ${roles.join(", ")}`);
+  if (!roles.includes(role)) throw new ConfigError(`--role must be one of ${roles.join(", ")}`);
   const config = loadConfig();
   const log = createLogger({ level: config.logLevel, name: "clone" });
   const embedded = config.databaseUrl === undefined && config.natsUrl === undefined;
   if (embedded) {
-    if (role !== "all") throw new Error(embeddedRoleError(role));
+    if (role !== "all") throw new ConfigError(embeddedRoleError(role));
     log.info({ dataDir: config.embeddedDataDir }, embeddedBanner(config));
   } else {
     requireBothUrls(config);

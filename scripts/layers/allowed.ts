@@ -16,6 +16,7 @@ const composed = [
   "contracts",
   "db",
   "documents",
+  "errors",
   "events",
   "gen",
   "health",
@@ -29,8 +30,8 @@ const composed = [
 /** Folder -> the folders it may import. */
 export const allowedDependencies: Readonly<Record<string, readonly string[]>> = {
   // Foundations, used by every process.
-  config: [],
   errors: [],
+  config: ["errors"],
   lru: [],
   gen: [],
   logging: [],
@@ -97,7 +98,7 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
     "read-models",
     "write-model",
   ],
-  main: ["config", "db", "embedded", "logging", "metrics", "roles"],
+  main: ["config", "db", "embedded", "errors", "logging", "metrics", "roles"],
 };
 
 /**

@@ -13,11 +13,12 @@
  * by `Nats-Msg-Id` = event id within its duplicate window (DUPLICATE_WINDOW_MS). Consumers must still
  * tolerate a repeat after a longer outage, e.g. by the event's position.
  */
+
 import type { NatsConnection } from "@nats-io/nats-core";
 import type pg from "pg";
 import { loadConfig } from "../config";
 import { ORIGIN, type StreamPoint } from "../contracts";
-import { AppError } from "../errors/app-error";
+import { ConfigError } from "../errors";
 import { createAckedPublisher } from "../transport/jetstream/acked-publisher";
 import { streamNames } from "../transport/jetstream/streams";
 import { publishBatch } from "./publish-batch";
@@ -72,8 +73,8 @@ export interface OutboxRelay {
  * Starts a relay. Resolves after its first attempt to take the leadership, so of relays started together
  * exactly one reports {@link OutboxRelay.isLeader}. Never rejects for an unreachable Postgres or NATS: it
  * logs and keeps retrying.
- * @throws AppError INVALID_ARGUMENT for a bad `pollMs` or `batchSize`; ConfigError when `pollMs` is left to
- * the configuration and the environment is invalid.
+ * @throws ConfigError for a bad `pollMs` or `batchSize`, or when `pollMs` is left to the configuration and
+ * the environment is invalid.
  */
 export async function startOutboxRelay(options: OutboxRelayOptions): Promise<OutboxRelay> {
   const name = options.name ?? "default";
@@ -172,9 +173,9 @@ export async function runRelay(
   const pollMs = options.pollMs ?? loadConfig().outboxPollMs;
   const batchSize = options.batchSize ?? 500;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new AppError("INVALID_ARGUMENT", "outbox relay batchSize must be a positive integer");
+    throw new ConfigError("outbox relay batchSize must be a positive integer");
   }
-  if (!(pollMs > 0)) throw new AppError("INVALID_ARGUMENT", "outbox relay pollMs must be positive");
+  if (!(pollMs > 0)) throw new ConfigError("outbox relay pollMs must be positive");
   const log = options.log ?? (() => {});
   const signal = createWakeSignal(options.wakeDelayMs ?? 0);
   io.setWake?.(() => signal.wake());

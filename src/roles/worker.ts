@@ -13,6 +13,7 @@ import type { Config } from "../config";
 import type { CommandSender } from "../contracts";
 import { createPool } from "../db";
 import { startDocumentProcessor } from "../documents/processor";
+import { ConfigError } from "../errors";
 import { createJetStreamEventSource, type EventSource } from "../events";
 import type { Logger } from "../logging";
 import { logFn } from "../logging";
@@ -141,6 +142,6 @@ export function commandSenderOf(config: Config, nc: NatsConnection, db: SqlClien
 /** The URL, or a clear error naming the variable. */
 export function requireUrl(value: string | undefined, name: string): string {
   if (value === undefined)
-    throw new Error(`${name} is required for this role (or run all roles embedded without it)`);
+    throw new ConfigError(`${name} is required for this role (or run all roles embedded without it)`);
   return value;
 }
