@@ -18,10 +18,6 @@ const optionalUrl = z
   .pipe(z.url().optional())
   .optional();
 
-const booleanFlag = z
-  .enum(["true", "false", "1", "0", "yes", "no", ""])
-  .transform((v) => v === "true" || v === "1" || v === "yes");
-
 /** Schema of the environment variables this service understands. */
 export const envSchema = z.object({
   DATABASE_URL: optionalUrl,
@@ -73,9 +69,6 @@ export const envSchema = z.object({
   OUTBOX_WAKE_DELAY_MS: nonNegativeInt.default(2),
   CORS_ORIGINS: z.string().default("*"),
   EMBEDDED_DATA_DIR: z.string().default("memory://"),
-  TEST_DATABASE_URL: z.url().default("postgres://postgres@127.0.0.1:5432/postgres"),
-  TEST_NATS_URL: z.url().default("nats://127.0.0.1:4222"),
-  CI: booleanFlag.default(false),
 });
 
 /** Typed, validated configuration. */
@@ -120,7 +113,6 @@ export interface Config {
   readonly outboxWakeDelayMs: number;
   readonly corsOrigins: readonly string[];
   readonly embeddedDataDir: string;
-  readonly test: { readonly databaseUrl: string; readonly natsUrl: string; readonly ci: boolean };
 }
 
 /** How queries wait for the read side (and fall back from it). */
@@ -202,6 +194,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       .map((s) => s.trim())
       .filter((s) => s !== ""),
     embeddedDataDir: e.EMBEDDED_DATA_DIR,
-    test: { databaseUrl: e.TEST_DATABASE_URL, natsUrl: e.TEST_NATS_URL, ci: e.CI },
   };
 }
