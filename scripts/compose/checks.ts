@@ -221,41 +221,6 @@ export async function checkPrometheus(compose: ComposeFile, root: string): Promi
   return problems;
 }
 
-/** Grafana loads its dashboards from where they are mounted, and its datasource names the Prometheus service. */
-export async function checkGrafana(compose: ComposeFile, root: string): Promise<string[]> {
-  const grafana = compose.services.grafana;
-  const problems: string[] = [];
-  if (mountTarget(grafana, "./ops/grafana/provisioning") !== "/etc/grafana/provisioning")
-    problems.push("grafana: ops/grafana/provisioning is not mounted at /etc/grafana/provisioning");
-  const dashboards = mountTarget(grafana, "./ops/grafana/dashboards");
-  for await (const file of new Bun.Glob("ops/grafana/provisioning/dashboards/*.yml").scan({ cwd: root })) {
-    const doc = Bun.YAML.parse(await Bun.file(join(root, file)).text()) as {
-      providers?: { options?: { path?: string } }[];
-    };
-    for (const p of doc.providers ?? []) {
-      if (p.options?.path !== dashboards)
-        problems.push(
-          `grafana: ${file} loads ${p.options?.path}, ops/grafana/dashboards is mounted at ${dashboards}`,
-        );
-    }
-  }
-  for await (const file of new Bun.Glob("ops/grafana/provisioning/datasources/*.yml").scan({ cwd: root })) {
-    const doc = Bun.YAML.parse(await Bun.file(join(root, file)).text()) as {
-      datasources?: { type?: string; url?: string }[];
-    };
-    for (const d of doc.datasources ?? []) {
-      if (d.type !== "prometheus" || !d.url) continue;
-      const url = new URL(d.url);
-      if (
-        !compose.services[url.hostname] ||
-        !containerPorts(compose.services[url.hostname] as ComposeService).includes(Number(url.port))
-      )
-        problems.push(`grafana: datasource ${d.url} is not a compose service port`);
-    }
-  }
-  return problems;
-}
-
 /** The Dockerfile: base image, production install, non-root, and it copies every module the image runs. */
 export async function checkImage(root: string): Promise<string[]> {
   const problems: string[] = [];
@@ -312,7 +277,6 @@ export async function checkAll(compose: ComposeFile, root: string, roles: RoleLi
     ...checkMounts(compose, root),
     ...(await checkNats(compose, root)),
     ...(await checkPrometheus(compose, root)),
-    ...(await checkGrafana(compose, root)),
     ...(await checkImage(root)),
   ];
 }
