@@ -1,0 +1,324 @@
+/**
+ * Private backing servers for fault tests: a nats-server (JetStream, its own store directory) or a Postgres
+ * cluster (initdb + pg_ctl into a temporary directory) on a free loopback port, that a test may stop,
+ * SIGKILL and restart without touching the shared servers; and a TCP proxy in front of any server, that can
+ * hang (stop forwarding, like a hung backend or a black-holed network) or reset every connection.
+ *
+ * ```ts
+ * const nats = await startPrivateNats();
+ * await nats.restart("SIGKILL"); // same port, same store: streams and consumers survive
+ * const pg = await startPrivatePostgres();
+ * const db = await createTestDatabase({ adminUrl: pg.url }); // migrated, as on the shared server
+ * await pg.restart("immediate");
+ * const proxy = await startTcpProxy(pg.port); // connect to proxy.port instead
+ * proxy.hang(); proxy.resume(); proxy.reset();
+ * await Promise.all([proxy.close(), pg.destroy(), nats.destroy()]);
+ * ```
+ */
+import { spawnSync } from "node:child_process";
+import { chownSync, mkdtempSync, rmSync } from "node:fs";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { type Subprocess, spawn } from "bun";
+
+/** A free TCP port on 127.0.0.1 (bound once and released, so another process may still race for it). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+/** Resolves once something accepts TCP connections on `port`; rejects after `timeoutMs`. */
+export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ host: "127.0.0.1", port });
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await Bun.sleep(50);
+  }
+}
+
+/** Resolves once the server at `url` answers a JetStream request (its streams are restored by then). */
+async function waitForJetStream(url: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const nc = await connect({ servers: url, timeout: timeoutMs });
+  try {
+    for (;;) {
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: 1_000 });
+        await jsm.getAccountInfo();
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await Bun.sleep(50);
+      }
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+/** A nats-server with JetStream owned by one test. */
+export interface PrivateNats {
+  /** `nats://127.0.0.1:<port>`, the same across restarts. */
+  readonly url: string;
+  readonly port: number;
+  /** The JetStream store directory (kept across restarts, removed by {@link PrivateNats.destroy}). */
+  readonly storeDir: string;
+  /** The current server process id (changes at each start). */
+  pid(): number | undefined;
+  /** Ends the server with `signal` (SIGTERM: graceful, SIGKILL: a crash) and waits for it to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Starts it again on the same port and store; resolves once it accepts connections (and, unless
+   * `jetstream` is false, answers JetStream requests). `{ jetstream: false }` starts it without JetStream: a
+   * server that takes clients but whose JetStream does not answer yet (as while a big store is restored).
+   */
+  start(options?: { readonly jetstream?: boolean }): Promise<void>;
+  /** {@link PrivateNats.stop} then, after `downMs`, {@link PrivateNats.start}. */
+  restart(signal?: NodeJS.Signals, downMs?: number): Promise<void>;
+  /** Stops the server for good and removes its store. Safe to call twice. */
+  destroy(): Promise<void>;
+}
+
+/** Starts `nats-server -js` on a free loopback port with a fresh store directory. */
+export async function startPrivateNats(): Promise<PrivateNats> {
+  const port = await freePort();
+  const storeDir = mkdtempSync(join(tmpdir(), "private-nats-"));
+  let child: Subprocess<"ignore", "ignore", "pipe"> | undefined;
+  let destroyed = false;
+  const start = async (options: { readonly jetstream?: boolean } = {}): Promise<void> => {
+    if (child !== undefined) return;
+    const js = options.jetstream ?? true;
+    const args = [
+      "nats-server",
+      "-a",
+      "127.0.0.1",
+      "-p",
+      String(port),
+      ...(js ? ["-js", "-sd", storeDir] : []),
+    ];
+    child = spawn(args, { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    await waitForPort(port);
+    if (js) await waitForJetStream(`nats://127.0.0.1:${port}`);
+  };
+  const stop = async (signal: NodeJS.Signals = "SIGTERM"): Promise<void> => {
+    const running = child;
+    child = undefined;
+    if (running === undefined) return;
+    running.kill(signal);
+    await running.exited;
+  };
+  await start();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    storeDir,
+    pid: () => child?.pid,
+    stop,
+    start,
+    async restart(signal = "SIGTERM", downMs = 0) {
+      await stop(signal);
+      if (downMs > 0) await Bun.sleep(downMs);
+      await start();
+    },
+    async destroy() {
+      if (destroyed) return;
+      destroyed = true;
+      await stop("SIGKILL");
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** How {@link PrivatePostgres.stop} shuts the cluster down (`pg_ctl stop -m`): `immediate` is a crash. */
+export type PostgresStopMode = "smart" | "fast" | "immediate";
+
+/** A Postgres cluster owned by one test (user `postgres`, trust auth, fsync off). */
+export interface PrivatePostgres {
+  /** `postgres://postgres@127.0.0.1:<port>/postgres`, the same across restarts (an admin URL). */
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Stops the cluster (`fast` by default: every session ends, as at a restart). */
+  stop(mode?: PostgresStopMode): Promise<void>;
+  /** Starts it again; resolves once it accepts connections. */
+  start(): Promise<void>;
+  /** {@link PrivatePostgres.stop} then, after `downMs`, {@link PrivatePostgres.start}. */
+  restart(mode?: PostgresStopMode, downMs?: number): Promise<void>;
+  /** Stops the cluster for good and removes its directory. Safe to call twice. */
+  destroy(): Promise<void>;
+}
+
+/** The directory of `initdb` and `pg_ctl` (Debian's versioned directory first, then the PATH). */
+function postgresBin(name: string): string {
+  const debian = `/usr/lib/postgresql/15/bin/${name}`;
+  return Bun.file(debian).size > 0 ? debian : name;
+}
+
+/** Runs a Postgres tool as the `postgres` user when we are root (initdb and postgres refuse to run as root). */
+function runPostgresTool(args: readonly string[]): void {
+  const asRoot = process.getuid?.() === 0;
+  const argv = asRoot ? ["runuser", "-u", "postgres", "--", ...args] : [...args];
+  const [command, ...rest] = argv;
+  const result = spawnSync(command ?? "", rest, { encoding: "utf8" });
+  if (result.status !== 0)
+    throw new Error(`${args.join(" ")} failed (${result.status}): ${result.stderr || result.stdout}`);
+}
+
+/** Creates a cluster with initdb in a temporary directory and starts it on a free loopback port. */
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "private-pg-"));
+  const dataDir = join(dir, "data");
+  if (process.getuid?.() === 0) {
+    const owner = spawnSync("id", ["-u", "postgres"], { encoding: "utf8" });
+    const group = spawnSync("id", ["-g", "postgres"], { encoding: "utf8" });
+    chownSync(dir, Number(owner.stdout.trim()), Number(group.stdout.trim()));
+  }
+  runPostgresTool([
+    postgresBin("initdb"),
+    "-D",
+    dataDir,
+    "-U",
+    "postgres",
+    "--auth=trust",
+    "--no-sync",
+    "-E",
+    "UTF8",
+  ]);
+  const options = `-p ${port} -h 127.0.0.1 -k ${dir} -c fsync=off -c synchronous_commit=off -c max_connections=200`;
+  let running = false;
+  let destroyed = false;
+  const start = async (): Promise<void> => {
+    if (running) return;
+    runPostgresTool([
+      postgresBin("pg_ctl"),
+      "-D",
+      dataDir,
+      "-o",
+      options,
+      "-l",
+      join(dir, "log"),
+      "-w",
+      "start",
+    ]);
+    running = true;
+  };
+  const stop = async (mode: PostgresStopMode = "fast"): Promise<void> => {
+    if (!running) return;
+    running = false;
+    runPostgresTool([postgresBin("pg_ctl"), "-D", dataDir, "-m", mode, "-w", "stop"]);
+  };
+  await start();
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    dataDir,
+    stop,
+    start,
+    async restart(mode = "fast", downMs = 0) {
+      await stop(mode);
+      if (downMs > 0) await Bun.sleep(downMs);
+      await start();
+    },
+    async destroy() {
+      if (destroyed) return;
+      destroyed = true;
+      await stop("immediate").catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A TCP proxy to a server, for network faults a real server restart cannot make. */
+export interface TcpProxy {
+  /** The proxy's port on 127.0.0.1: connect here instead of to the server. */
+  readonly port: number;
+  /** Stops forwarding in both directions (connections stay open and silent: a hung backend). */
+  hang(): void;
+  /** Forwards again, what was held back included. */
+  resume(): void;
+  /** Resets every open connection (new ones are still accepted). */
+  reset(): void;
+  /** Connections open now. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+/** Starts a proxy on a free loopback port forwarding to `127.0.0.1:targetPort`. */
+export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+  const pairs = new Set<{ client: Socket; upstream: Socket }>();
+  let hung = false;
+  const server: Server = createServer((client) => {
+    const upstream = createConnection({ host: "127.0.0.1", port: targetPort });
+    const pair = { client, upstream };
+    pairs.add(pair);
+    const end = (): void => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", end).on("close", end);
+    upstream.on("error", end).on("close", end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    if (hung) {
+      client.pause();
+      upstream.pause();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  const each = (fn: (socket: Socket) => void): void => {
+    for (const { client, upstream } of pairs) {
+      fn(client);
+      fn(upstream);
+    }
+  };
+  return {
+    port: address.port,
+    hang() {
+      hung = true;
+      each((s) => {
+        s.pause();
+      });
+    },
+    resume() {
+      hung = false;
+      each((s) => {
+        s.resume();
+      });
+    },
+    reset() {
+      each((s) => {
+        s.resetAndDestroy();
+      });
+    },
+    connections: () => pairs.size,
+    async close() {
+      each((s) => {
+        s.destroy();
+      });
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
