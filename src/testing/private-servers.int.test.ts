@@ -22,8 +22,14 @@ describe("private nats-server", () => {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: "kept", subjects: ["kept.>"] });
     const before = nats.pid();
+    const reconnected = (async () => {
+      for await (const s of nc.status()) if (s.type === "reconnect") return;
+    })();
     await nats.restart("SIGKILL");
     expect(nats.pid()).not.toBe(before);
+    // What a client sends while it is disconnected is dropped when it reconnects (nats.js resets its
+    // outbound buffer at each dial): wait for the reconnect before asking.
+    await reconnected;
     const info = await jsm.streams.info("kept");
     expect(info.config.name).toBe("kept");
     await nc.close();
