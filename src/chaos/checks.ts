@@ -174,19 +174,24 @@ function noOtherExit(input: CheckInput): CheckResult {
 /** What an unhandled rejection or exception looks like on a Bun process's stderr. */
 const unhandledPattern = /unhandled|uncaught|^error:/im;
 
+/**
+ * An unhandled rejection or exception: printed on stderr by Bun (which then exits), or logged as
+ * "unhandled rejection" by a process that handles the event and carries on.
+ */
 function noUnhandled(input: CheckInput): CheckResult {
   const found = input.processes.flatMap((p) =>
-    [...p.pastStderr, p.process.stderr()]
-      .filter((text) => unhandledPattern.test(text))
-      .map(
-        (text) =>
-          `${p.name}: ${text
-            .split("\n")
-            .find((l) => unhandledPattern.test(l))
-            ?.slice(0, 160)}`,
-      ),
+    [...p.past, p.process].flatMap((incarnation) => {
+      const line = incarnation
+        .stderr()
+        .split("\n")
+        .find((l) => unhandledPattern.test(l));
+      const logged = incarnation.logs
+        .filter((l) => /unhandled|uncaught/i.test(String(l.msg)))
+        .map((l) => `${p.name}: ${String(l.msg)}: ${String((l.err as { message?: string })?.message ?? "")}`);
+      return [...(line === undefined ? [] : [`${p.name}: ${line.slice(0, 160)}`]), ...logged];
+    }),
   );
-  return found.length === 0 ? pass : fail(found.join("; "));
+  return found.length === 0 ? pass : fail(`${found.length}: ${sample(found)}`);
 }
 
 function readOwnWrite(input: CheckInput): CheckResult {

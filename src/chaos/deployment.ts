@@ -31,8 +31,8 @@ export interface DeployedProcess {
   endedOnPurpose: boolean;
   /** Exits of earlier incarnations the suite did not cause (name and code). */
   readonly unexpectedExits: string[];
-  /** stderr of every incarnation, the running one last. */
-  readonly pastStderr: string[];
+  /** Earlier incarnations (before a restart). */
+  readonly past: RoleProcess[];
 }
 
 /** A deployment under test. */
@@ -114,7 +114,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
           process,
           endedOnPurpose: false,
           unexpectedExits: [],
-          pastStderr: [],
+          past: [],
         };
         if (role === "gateway") {
           const ready = await process.waitForLog(roleReady.gateway);
@@ -155,7 +155,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     },
     async restart(name) {
       const entry = get(name);
-      entry.pastStderr.push(entry.process.stderr());
+      entry.past.push(entry.process);
       entry.process = await launch(entry);
       entry.endedOnPurpose = false;
       watch(entry);

@@ -120,14 +120,15 @@ export function scenarioNamed(name: string): Scenario {
 /**
  * A Postgres backend that stops answering while the server is fine: SIGSTOP of one session whose
  * application_name starts with `application` (the leading relay's, or a command thread's), SIGCONT after the
- * outage. Connections go through the proxy, so the backend's own pid is the one to stop.
+ * outage. Connections go through the proxy, so the backend's own pid is the one to stop. Postgres itself never
+ * went away, so recovery counts from the fault: the service is expected to work around one hung session.
  */
 function hungBackend(what: string, application: string): Scenario {
   return {
     name: `Postgres backend SIGSTOP (${what})`,
     dependencyLost: false,
     async run(deployment, servers) {
-      const [victim] = await backends(servers.postgres, deployment.db.name, application);
+      const victim = await busyBackend(servers.postgres, deployment.db.name, application);
       if (victim === undefined) throw new Error(`no ${application} session in ${deployment.db.name}`);
       const faultAt = Date.now();
       process.kill(victim.pid, "SIGSTOP");
@@ -136,27 +137,37 @@ function hungBackend(what: string, application: string): Scenario {
       } finally {
         process.kill(victim.pid, "SIGCONT");
       }
-      return { faultAt, healAt: Date.now() };
+      return { faultAt, healAt: faultAt };
     },
   };
 }
 
-/** The client backends on `database` whose application_name starts with `prefix`. */
-async function backends(
+/**
+ * A client backend on `database` whose application_name starts with `prefix`: one caught running a statement
+ * (polled for up to 2 s), else the oldest.
+ */
+async function busyBackend(
   postgres: PrivatePostgres,
   database: string,
   prefix: string,
-): Promise<{ pid: number; applicationName: string }[]> {
+): Promise<{ pid: number } | undefined> {
   const client = new pg.Client({ connectionString: postgres.url, application_name: "chaos-admin" });
   await client.connect();
   try {
-    const res = await client.query<{ pid: number; application_name: string }>(
-      `SELECT pid, application_name FROM pg_stat_activity
-        WHERE backend_type = 'client backend' AND datname = $1 AND application_name LIKE $2 || '%'
-        ORDER BY backend_start`,
-      [database, prefix],
-    );
-    return res.rows.map((r) => ({ pid: r.pid, applicationName: r.application_name }));
+    let oldest: { pid: number } | undefined;
+    for (const until = Date.now() + 2_000; Date.now() < until; ) {
+      const res = await client.query<{ pid: number; state: string }>(
+        `SELECT pid, state FROM pg_stat_activity
+          WHERE backend_type = 'client backend' AND datname = $1 AND application_name LIKE $2 || '%'
+          ORDER BY backend_start`,
+        [database, prefix],
+      );
+      oldest ??= res.rows[0];
+      const active = res.rows.find((r) => r.state === "active");
+      if (active !== undefined) return active;
+      await Bun.sleep(5);
+    }
+    return oldest;
   } finally {
     await client.end().catch(() => {});
   }
