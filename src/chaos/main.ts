@@ -18,6 +18,11 @@ const log = (line: string) => console.error(`[chaos ${((Date.now() - started) / 
 
 const postgres = await startPrivatePostgres();
 const nats = await startPrivateNats();
+// Interrupted: the private servers go too (pg_ctl's postmaster would outlive the suite otherwise).
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.once(signal, () => {
+    void Promise.allSettled([nats.destroy(), postgres.destroy()]).then(() => process.exit(130));
+  });
 const natsVersion = Bun.spawnSync(["nats-server", "--version"]).stdout.toString().trim();
 log(`private Postgres on ${postgres.port}, ${natsVersion} on ${nats.port}`);
 const results: ScenarioResult[] = [];
