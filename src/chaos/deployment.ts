@@ -45,6 +45,11 @@ export interface Deployment {
   readonly processes: readonly DeployedProcess[];
   /** gRPC addresses of the gateways, in order (they keep their ports across a restart). */
   readonly gatewayAddresses: readonly string[];
+  /**
+   * What says whether each process is ready: a gateway's `grpc.health.v1` address, every process's
+   * `/readyz` URL (on the gateway's HTTP port, or the METRICS_PORT of the others); ports kept across a restart.
+   */
+  readonly healthTargets: readonly HealthTarget[];
   /** The named process. */
   get(name: string): DeployedProcess;
   /** Kills the named process with `signal` (an intended exit) and waits for it to end. */
@@ -53,6 +58,15 @@ export interface Deployment {
   restart(name: string): Promise<void>;
   /** SIGKILLs every process, closes the proxies, drops the database and the streams. */
   destroy(): Promise<void>;
+}
+
+/** One health endpoint of one process. */
+export interface HealthTarget {
+  /** The process, e.g. `worker-1`. */
+  readonly process: string;
+  readonly kind: "grpc" | "readyz";
+  /** `host:port` (grpc) or the URL of `/readyz`. */
+  readonly address: string;
 }
 
 /** Options of {@link startDeployment}. */
@@ -88,10 +102,11 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     ...options.env,
   };
   const processes: DeployedProcess[] = [];
-  const gatewayPorts = new Map<string, Record<string, string>>();
+  /** The ports each process got at its first start, given again at a restart. */
+  const pinnedPorts = new Map<string, Record<string, string>>();
 
   const launch = async (entry: DeployedProcess | { name: string; role: StackRole }): Promise<RoleProcess> => {
-    const ports = gatewayPorts.get(entry.name) ?? {};
+    const ports = pinnedPorts.get(entry.name) ?? {};
     return startRole(entry.role, { ...env, ...ports }, roleReady[entry.role]);
   };
   const watch = (entry: DeployedProcess): void => {
@@ -118,7 +133,10 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
         };
         if (role === "gateway") {
           const ready = await process.waitForLog(roleReady.gateway);
-          gatewayPorts.set(name, { GRPC_PORT: String(ready.grpcPort), HTTP_PORT: String(ready.httpPort) });
+          pinnedPorts.set(name, { GRPC_PORT: String(ready.grpcPort), HTTP_PORT: String(ready.httpPort) });
+        } else {
+          const metrics = await process.waitForLog((l) => l.msg === "metrics listening");
+          pinnedPorts.set(name, { METRICS_PORT: String(metrics.metricsPort) });
         }
         processes.push(entry);
         watch(entry);
@@ -146,7 +164,16 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     processes,
     gatewayAddresses: processes
       .filter((p) => p.role === "gateway")
-      .map((p) => `127.0.0.1:${gatewayPorts.get(p.name)?.GRPC_PORT}`),
+      .map((p) => `127.0.0.1:${pinnedPorts.get(p.name)?.GRPC_PORT}`),
+    healthTargets: processes.flatMap((p): HealthTarget[] => {
+      const ports = pinnedPorts.get(p.name) ?? {};
+      return p.role === "gateway"
+        ? [
+            { process: p.name, kind: "grpc", address: `127.0.0.1:${ports.GRPC_PORT}` },
+            { process: p.name, kind: "readyz", address: `http://127.0.0.1:${ports.HTTP_PORT}/readyz` },
+          ]
+        : [{ process: p.name, kind: "readyz", address: `http://127.0.0.1:${ports.METRICS_PORT}/readyz` }];
+    }),
     get,
     async kill(name, signal) {
       const entry = get(name);

@@ -1,17 +1,22 @@
 /**
- * What the suite samples while a scenario runs, every 100 ms: each gateway's `grpc.health.v1` status, and
- * how far the read side has got (the consistency checkpoint: the point up to which every event has been
- * applied to every view), read from Postgres directly, not through the proxy.
+ * What the suite samples while a scenario runs, every 100 ms: each process's readiness (a gateway's
+ * `grpc.health.v1` status and every process's `/readyz`), and how far the read side has got (the consistency
+ * checkpoint: the point up to which every event has been applied to every view), read from Postgres directly,
+ * not through the proxy.
  */
 import type pg from "pg";
 import type { StreamPoint } from "../commands/consistency-token";
 import { createGrpcClient } from "../gateway";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb";
+import type { HealthTarget } from "./deployment";
 
-/** One health sample of one gateway. */
+/** One health sample of one endpoint. */
 export interface HealthSample {
   readonly at: number;
-  readonly gateway: number;
+  /** The endpoint, e.g. `worker-1 readyz`. */
+  readonly target: string;
+  /** The process it belongs to. */
+  readonly process: string;
   readonly serving: boolean;
 }
 
@@ -30,25 +35,37 @@ export interface Observers {
 
 const periodMs = 100;
 
-/** Starts sampling the gateways at `addresses` and the database behind `pool`. */
-export function startObservers(addresses: readonly string[], pool: pg.Pool): Observers {
-  const clients = addresses.map((a) => createGrpcClient(Health, a));
+/** A probe's answer: ready or not (an error or no answer within 300 ms is not). */
+type Probe = (deadline: number) => Promise<boolean>;
+
+function probeOf(target: HealthTarget): { probe: Probe; close(): void } {
+  if (target.kind === "readyz")
+    return {
+      probe: async (deadline) =>
+        (await fetch(target.address, { signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) })).ok,
+      close() {},
+    };
+  const client = createGrpcClient(Health, target.address);
+  return {
+    probe: async (deadline) =>
+      (await client.call("check", { service: "" }, { deadline })).status === ServingStatus.SERVING,
+    close: () => client.close(),
+  };
+}
+
+/** Starts sampling the endpoints `targets` and the database behind `pool`. */
+export function startObservers(targets: readonly HealthTarget[], pool: pg.Pool): Observers {
+  const probes = targets.map((t) => ({ ...t, ...probeOf(t) }));
   const health: HealthSample[] = [];
   const progress: ProgressSample[] = [];
   let stopped = false;
 
-  const healthLoop = async (gateway: number): Promise<void> => {
-    const client = clients[gateway] as (typeof clients)[number];
+  const healthLoop = async (target: (typeof probes)[number]): Promise<void> => {
+    const name = `${target.process} ${target.kind}`;
     while (!stopped) {
       const at = Date.now();
-      let serving = false;
-      try {
-        const r = await client.call("check", { service: "" }, { deadline: at + 300 });
-        serving = r.status === ServingStatus.SERVING;
-      } catch {
-        serving = false;
-      }
-      health.push({ at, gateway, serving });
+      const serving = await target.probe(at + 300).catch(() => false);
+      health.push({ at, target: name, process: target.process, serving });
       await Bun.sleep(Math.max(0, at + periodMs - Date.now()));
     }
   };
@@ -68,14 +85,14 @@ export function startObservers(addresses: readonly string[], pool: pg.Pool): Obs
       await Bun.sleep(Math.max(0, at + periodMs - Date.now()));
     }
   };
-  const loops = Promise.all([...clients.map((_, g) => healthLoop(g)), progressLoop()]);
+  const loops = Promise.all([...probes.map(healthLoop), progressLoop()]);
   return {
     health,
     progress,
     async stop() {
       stopped = true;
       await loops;
-      for (const c of clients) c.close();
+      for (const p of probes) p.close();
     },
   };
 }

@@ -12,6 +12,8 @@ import type { HealthSample, ProgressSample } from "./observers";
 export interface Measure {
   readonly ms: number | undefined;
   readonly targetMs: number;
+  /** For a measure over several endpoints: the one that took longest. */
+  readonly worst?: string;
 }
 
 /** The recovery measures of a scenario; undefined where a measure does not apply. */
@@ -27,9 +29,9 @@ export interface Recovery {
    * (catches a read side that caught up once and then stood still).
    */
   readonly readLagMax: Measure;
-  /** Fault → every gateway's health NOT_SERVING (dependency faults only). */
+  /** Fault → every process's health NOT_SERVING / not ready (dependency faults only). */
   readonly healthDown: Measure | undefined;
-  /** Dependency back → every gateway SERVING; for faults that should not touch health: the longest gap. */
+  /** Dependency back → every process SERVING / ready; for faults that should not touch health: the longest gap. */
   readonly healthUp: Measure;
 }
 
@@ -39,9 +41,8 @@ export interface RecoveryInput {
   readonly healAt: number;
   /** True when a dependency went away (health should go NOT_SERVING and come back). */
   readonly dependencyLost: boolean;
-  /** Gateways the scenario killed (their samples are ignored). */
-  readonly ignoredGateways: readonly number[];
-  readonly gateways: number;
+  /** The process the scenario killed (its samples are ignored). */
+  readonly killed: string | undefined;
   readonly lanes: number;
   readonly acked: readonly AckedCommand[];
   readonly health: readonly HealthSample[];
@@ -83,37 +84,19 @@ export function measureRecovery(input: RecoveryInput): Recovery {
     lagMax = Math.max(lagMax, seen - c.ackedAt);
   }
 
-  const watched = Array.from({ length: input.gateways }, (_, g) => g).filter(
-    (g) => !input.ignoredGateways.includes(g),
-  );
-  const samples = (g: number) => input.health.filter((s) => s.gateway === g);
+  const watched = [...new Set(input.health.filter((s) => s.process !== input.killed).map((s) => s.target))];
+  const samples = (target: string) => input.health.filter((s) => s.target === target);
   let healthDown: Measure | undefined;
   let healthUp: Measure;
   if (input.dependencyLost) {
-    const downs = watched.map((g) => samples(g).find((s) => s.at >= input.faultAt && !s.serving)?.at);
-    healthDown = {
-      ms: downs.includes(undefined) ? undefined : Math.max(...(downs as number[])) - input.faultAt,
-      targetMs: 1_000,
-    };
-    const ups = watched.map((g) => samples(g).find((s) => s.at >= healAt && s.serving)?.at);
-    healthUp = {
-      ms: ups.includes(undefined) ? undefined : Math.max(...(ups as number[])) - healAt,
-      targetMs: 1_000,
-    };
+    healthDown = slowest(watched, 1_000, (t) =>
+      since(input.faultAt, samples(t).find((s) => s.at >= input.faultAt && !s.serving)?.at),
+    );
+    healthUp = slowest(watched, 1_000, (t) =>
+      since(healAt, samples(t).find((s) => s.at >= healAt && s.serving)?.at),
+    );
   } else {
-    let longest = 0;
-    for (const g of watched) {
-      let downSince: number | undefined;
-      for (const s of samples(g).filter((x) => x.at >= input.faultAt)) {
-        if (!s.serving) downSince ??= s.at;
-        else if (downSince !== undefined) {
-          longest = Math.max(longest, s.at - downSince);
-          downSince = undefined;
-        }
-      }
-      if (downSince !== undefined) longest = Number.POSITIVE_INFINITY;
-    }
-    healthUp = { ms: Number.isFinite(longest) ? longest : undefined, targetMs: 1_000 };
+    healthUp = slowest(watched, 1_000, (t) => longestGap(samples(t).filter((s) => s.at >= input.faultAt)));
   }
   return {
     firstCommand: { ms: firstMs, targetMs: 2_000 },
@@ -123,6 +106,37 @@ export function measureRecovery(input: RecoveryInput): Recovery {
     healthDown,
     healthUp,
   };
+}
+
+/** The largest of `measure` over `targets` (undefined if any is), naming the target it came from. */
+function slowest(
+  targets: readonly string[],
+  targetMs: number,
+  measure: (t: string) => number | undefined,
+): Measure {
+  let worst: { ms: number | undefined; target: string } | undefined;
+  for (const target of targets) {
+    const ms = measure(target);
+    if (worst === undefined || ms === undefined || (worst.ms !== undefined && ms > worst.ms)) {
+      worst = { ms, target };
+      if (ms === undefined) break;
+    }
+  }
+  return { ms: worst === undefined ? 0 : worst.ms, targetMs, ...(worst ? { worst: worst.target } : {}) };
+}
+
+/** The longest run of not-serving samples (ms); undefined when the last sample is still not serving. */
+function longestGap(samples: readonly HealthSample[]): number | undefined {
+  let longest = 0;
+  let downSince: number | undefined;
+  for (const s of samples) {
+    if (!s.serving) downSince ??= s.at;
+    else if (downSince !== undefined) {
+      longest = Math.max(longest, s.at - downSince);
+      downSince = undefined;
+    }
+  }
+  return downSince === undefined ? longest : undefined;
 }
 
 /** True when the measure happened within its target. */

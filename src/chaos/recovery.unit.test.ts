@@ -15,14 +15,18 @@ const ack = (lane: number, ackedAt: number, position: number): AckedCommand => (
   point: point(position),
 });
 const progress = (at: number, position: number): ProgressSample => ({ at, complete: point(position) });
-const health = (gateway: number, at: number, serving: boolean): HealthSample => ({ at, gateway, serving });
+const health = (n: number, at: number, serving: boolean): HealthSample => ({
+  at,
+  target: `gateway-${n} grpc`,
+  process: `gateway-${n}`,
+  serving,
+});
 
 const base: RecoveryInput = {
   faultAt: 1_000,
   healAt: 4_000,
   dependencyLost: true,
-  ignoredGateways: [],
-  gateways: 2,
+  killed: undefined,
   lanes: 2,
   acked: [ack(0, 900, 1), ack(0, 4_500, 2), ack(1, 6_500, 3)],
   health: [
@@ -43,9 +47,9 @@ describe("measureRecovery", () => {
     expect(r.allLanes).toEqual({ ms: 2_500, targetMs: 2_000 });
     expect(r.readCaughtUp).toEqual({ ms: 800, targetMs: 2_500 });
     expect(r.readLagMax).toEqual({ ms: 300, targetMs: 2_000 });
-    // The slower gateway decides: 1.4 s to NOT_SERVING, 0.3 s back to SERVING.
-    expect(r.healthDown).toEqual({ ms: 1_400, targetMs: 1_000 });
-    expect(r.healthUp).toEqual({ ms: 300, targetMs: 1_000 });
+    // The slower endpoint decides: 1.4 s to NOT_SERVING, 0.3 s back to SERVING.
+    expect(r.healthDown).toEqual({ ms: 1_400, targetMs: 1_000, worst: "gateway-1 grpc" });
+    expect(r.healthUp).toEqual({ ms: 300, targetMs: 1_000, worst: "gateway-1 grpc" });
     expect([r.allLanes, r.healthDown, r.healthUp].map(withinTarget)).toEqual([false, false, true]);
   });
 
@@ -57,15 +61,15 @@ describe("measureRecovery", () => {
     expect(formatMeasure(r.firstCommand)).toBe("0.5s ok");
   });
 
-  test("a killed role: no health drop expected; the longest NOT_SERVING gap of the other gateways counts", () => {
+  test("a killed role: no health drop expected; the longest NOT_SERVING gap of the other processes counts", () => {
     const r = measureRecovery({
       ...base,
       dependencyLost: false,
-      ignoredGateways: [1],
+      killed: "gateway-1",
       health: [health(0, 1_100, false), health(0, 2_600, true), health(1, 1_100, false)],
     });
     expect(r.healthDown).toBeUndefined();
-    expect(r.healthUp).toEqual({ ms: 1_500, targetMs: 1_000 });
+    expect(r.healthUp).toEqual({ ms: 1_500, targetMs: 1_000, worst: "gateway-0 grpc" });
     expect(formatMeasure(r.healthDown)).toBe("-");
   });
 });

@@ -44,6 +44,10 @@ export function formatReport(results: readonly ScenarioResult[]): string {
   const table = [line(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)];
   const details = results.flatMap((r) => [
     ...checkNames.filter((c) => !r.checks[c].ok).map((c) => `- ${r.name} / ${c}: ${r.checks[c].detail}`),
+    ...measureColumns
+      .map(([name, pick]) => [name, pick(r)] as const)
+      .filter(([, m]) => m?.worst !== undefined && !withinTarget(m))
+      .map(([name, m]) => `- ${r.name} / ${name}: slowest ${m?.worst}`),
     ...(r.quietMs === undefined ? [`- ${r.name}: not quiet within the limit after the load stopped`] : []),
   ]);
   return [
@@ -51,8 +55,9 @@ export function formatReport(results: readonly ScenarioResult[]): string {
     "",
     "Targets: 1st cmd and all lanes within 2 s of the dependency answering (for a killed role: of the kill);",
     "read caught up within 2 s of the 1st cmd, and no later command waits more than 2 s for the read side (read",
-    "lag max); health NOT_SERVING within 1 s of the fault and SERVING within 1 s of the dependency answering",
-    "(killed roles and a hung backend: the longest NOT_SERVING gap, at most 1 s). Times are sampled every 100 ms.",
+    "lag max); health (each gateway's grpc.health.v1 and every process's /readyz, the slowest counts) NOT_SERVING",
+    "within 1 s of the fault and SERVING within 1 s of the dependency answering (killed roles and a hung backend:",
+    "the longest NOT_SERVING gap, at most 1 s). Times are sampled every 100 ms.",
     ...(details.length > 0 ? ["", "Failures:", ...details] : []),
   ].join("\n");
 }

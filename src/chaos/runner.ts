@@ -56,7 +56,7 @@ export async function runScenario(
   const clients = connectGateways(deployment.gatewayAddresses);
   try {
     const token = await mintToken({ sub: "chaos", role: "admin", secret: deployment.secret });
-    const observers = startObservers(deployment.gatewayAddresses, deployment.db.pool);
+    const observers = startObservers(deployment.healthTargets, deployment.db.pool);
     const load = await startLoad({ clients, token, lanes, pauseMs: 20 });
     const canary = await startCanary(clients, token);
     await Bun.sleep(options.warmupMs ?? 3_000);
@@ -87,12 +87,10 @@ export async function runScenario(
       processes: deployment.processes,
       canary: canary.ticks,
     });
-    const gatewayIndex = chosen.killed?.startsWith("gateway-") ? [Number(chosen.killed.slice(8)) - 1] : [];
     const recovery = measureRecovery({
       ...times,
       dependencyLost: chosen.dependencyLost,
-      ignoredGateways: gatewayIndex,
-      gateways: deployment.gatewayAddresses.length,
+      killed: chosen.killed,
       lanes,
       acked: load.acked,
       health: observers.health,
