@@ -18,6 +18,8 @@ export interface HealthSample {
   /** The process it belongs to. */
   readonly process: string;
   readonly serving: boolean;
+  /** Why it is not serving: the /readyz body, the gRPC status, or the error. */
+  readonly reason?: string;
 }
 
 /** One sample of the read side's progress. */
@@ -35,20 +37,28 @@ export interface Observers {
 
 const periodMs = 100;
 
-/** A probe's answer: ready or not (an error or no answer within 300 ms is not). */
-type Probe = (deadline: number) => Promise<boolean>;
+/** A probe's answer: ready, or why not (an error or no answer within 300 ms is not ready). */
+type Probe = (deadline: number) => Promise<{ serving: boolean; reason?: string }>;
 
 function probeOf(target: HealthTarget): { probe: Probe; close(): void } {
   if (target.kind === "readyz")
     return {
-      probe: async (deadline) =>
-        (await fetch(target.address, { signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) })).ok,
+      async probe(deadline) {
+        const r = await fetch(target.address, {
+          signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+        });
+        return r.ok ? { serving: true } : { serving: false, reason: (await r.text()).slice(0, 300) };
+      },
       close() {},
     };
   const client = createGrpcClient(Health, target.address);
   return {
-    probe: async (deadline) =>
-      (await client.call("check", { service: "" }, { deadline })).status === ServingStatus.SERVING,
+    async probe(deadline) {
+      const { status } = await client.call("check", { service: "" }, { deadline });
+      return status === ServingStatus.SERVING
+        ? { serving: true }
+        : { serving: false, reason: ServingStatus[status] };
+    },
     close: () => client.close(),
   };
 }
@@ -64,8 +74,11 @@ export function startObservers(targets: readonly HealthTarget[], pool: pg.Pool):
     const name = `${target.process} ${target.kind}`;
     while (!stopped) {
       const at = Date.now();
-      const serving = await target.probe(at + 300).catch(() => false);
-      health.push({ at, target: name, process: target.process, serving });
+      const answer = await target.probe(at + 300).catch((error: unknown) => ({
+        serving: false,
+        reason: error instanceof Error ? error.message : String(error),
+      }));
+      health.push({ at, target: name, process: target.process, ...answer });
       await Bun.sleep(Math.max(0, at + periodMs - Date.now()));
     }
   };

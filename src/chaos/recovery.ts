@@ -12,7 +12,7 @@ import type { HealthSample, ProgressSample } from "./observers";
 export interface Measure {
   readonly ms: number | undefined;
   readonly targetMs: number;
-  /** For a measure over several endpoints: the one that took longest. */
+  /** For a measure over several endpoints: the one that took longest, and its last reason for not serving. */
   readonly worst?: string;
 }
 
@@ -92,11 +92,19 @@ export function measureRecovery(input: RecoveryInput): Recovery {
     healthDown = slowest(watched, 1_000, (t) =>
       since(input.faultAt, samples(t).find((s) => s.at >= input.faultAt && !s.serving)?.at),
     );
-    healthUp = slowest(watched, 1_000, (t) =>
-      since(healAt, samples(t).find((s) => s.at >= healAt && s.serving)?.at),
+    healthUp = slowest(
+      watched,
+      1_000,
+      (t) => since(healAt, samples(t).find((s) => s.at >= healAt && s.serving)?.at),
+      (t) => described(t, samples(t)),
     );
   } else {
-    healthUp = slowest(watched, 1_000, (t) => longestGap(samples(t).filter((s) => s.at >= input.faultAt)));
+    healthUp = slowest(
+      watched,
+      1_000,
+      (t) => longestGap(samples(t).filter((s) => s.at >= input.faultAt)),
+      (t) => described(t, samples(t)),
+    );
   }
   return {
     firstCommand: { ms: firstMs, targetMs: 2_000 },
@@ -113,6 +121,7 @@ function slowest(
   targets: readonly string[],
   targetMs: number,
   measure: (t: string) => number | undefined,
+  name: (t: string) => string = (t) => t,
 ): Measure {
   let worst: { ms: number | undefined; target: string } | undefined;
   for (const target of targets) {
@@ -122,7 +131,17 @@ function slowest(
       if (ms === undefined) break;
     }
   }
-  return { ms: worst === undefined ? 0 : worst.ms, targetMs, ...(worst ? { worst: worst.target } : {}) };
+  return {
+    ms: worst === undefined ? 0 : worst.ms,
+    targetMs,
+    ...(worst ? { worst: name(worst.target) } : {}),
+  };
+}
+
+/** `target`, with the reason of its last sample that was not serving. */
+function described(target: string, samples: readonly HealthSample[]): string {
+  const reason = samples.findLast((s) => !s.serving)?.reason;
+  return reason === undefined ? target : `${target} (last: ${reason.replaceAll(/\s+/g, " ")})`;
 }
 
 /** The longest run of not-serving samples (ms); undefined when the last sample is still not serving. */
