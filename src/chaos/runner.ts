@@ -68,7 +68,7 @@ export async function runScenario(
       deployment.db.pool,
       servers.nats.url,
       deployment.nats.prefix,
-      options.quietMs ?? 45_000,
+      options.quietMs ?? 60_000,
     );
     // One more progress sample after the quiet point, so the last commands are seen applied.
     await Bun.sleep(300);
