@@ -12,11 +12,11 @@ export interface StoredOutcome {
 /** Rebuilds a stored outcome from its columns: the result, and the point its token encodes. */
 export function storedOutcomeOf(
   payloadHash: string,
-  result: CommandOutcome,
+  result: StoredOutcomeJson,
   transactionId: string | null,
   position: string | number | null,
 ): StoredOutcome {
-  if (!result.ok) return { payloadHash, outcome: result };
+  if (!result.ok) return { payloadHash, outcome: { ok: false, error: result.error } };
   const token =
     transactionId === null || position === null
       ? encodeToken({ transactionId: 0n, position: 0n })
@@ -44,11 +44,26 @@ export async function findStoredOutcome(
   return row ? storedOutcomeOf(row.payload_hash, row.result, row.tx, row.pos) : undefined;
 }
 
-/** The outcome as stored: errors without stack or violations, results without their token (kept in columns). */
-export function storableOutcome(outcome: CommandOutcome): CommandOutcome {
-  return outcome.ok
+/** An outcome as stored in `command_results.result`: with the bus message it was written for, if any. */
+export type StoredOutcomeJson = CommandOutcome & { readonly delivery?: string };
+
+/**
+ * The outcome as stored: errors without stack or violations, results without their token (kept in columns),
+ * and the envelope's `delivery` (see {@link CommandEnvelope.delivery}).
+ */
+export function storableOutcome(outcome: CommandOutcome, delivery?: string): StoredOutcomeJson {
+  const stored: CommandOutcome = outcome.ok
     ? { ok: true, result: { ...outcome.result, position: "" } }
     : { ok: false, error: { name: "AppError", code: outcome.error.code, message: outcome.error.message } };
+  return delivery === undefined ? stored : { ...stored, delivery };
+}
+
+/**
+ * True when a stored outcome was written for this very bus message (a redelivery after a crash answered from
+ * it): the client sent the command once, so the answer is not a duplicate.
+ */
+export function storedForThisDelivery(stored: StoredOutcomeJson, envelope: CommandEnvelope): boolean {
+  return envelope.delivery !== undefined && stored.delivery === envelope.delivery;
 }
 
 /** Stores a rejected command's outcome on its own (after its transaction was rolled back). */
@@ -66,7 +81,7 @@ export async function storeOutcome(
       envelope.aggregateType,
       envelope.aggregateId,
       envelope.payloadHash,
-      JSON.stringify(storableOutcome(outcome)),
+      JSON.stringify(storableOutcome(outcome, envelope.delivery)),
     ],
   );
 }

@@ -34,7 +34,13 @@ import {
   type StatementPart,
   VersionConflict,
 } from "../write-model";
-import { storableOutcome, storedOutcomeOf, storeOutcome } from "./command-results";
+import {
+  type StoredOutcomeJson,
+  storableOutcome,
+  storedForThisDelivery,
+  storedOutcomeOf,
+  storeOutcome,
+} from "./command-results";
 import { encodeToken } from "./consistency-token";
 import type { CommandEnvelope, CommandOutcome } from "./envelope";
 import { failed, markDuplicate, reusedIdOutcome } from "./outcomes";
@@ -111,12 +117,15 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
     const b = new SqlBuilder().scoped(PART_SCOPE);
     if (row.r_hash !== null && row.r_hash !== undefined) {
       if (row.r_hash !== envelope.payloadHash) return { kind: "answered", outcome: reusedIdOutcome() };
+      const json = row.r_result as StoredOutcomeJson;
       const stored = storedOutcomeOf(
         row.r_hash as string,
-        row.r_result as CommandOutcome,
+        json,
         row.r_tx as string | null,
         row.r_pos as string | null,
       );
+      // Written for this very message (applied, then its answer lost in a crash): the client's only answer.
+      if (storedForThisDelivery(json, envelope)) return { kind: "answered", outcome: stored.outcome };
       return { kind: "answered", outcome: markDuplicate(stored.outcome) };
     }
     let decision: Decision | AppError;
@@ -193,7 +202,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
                                     token_transaction_id, token_position)
        SELECT ${b.param(envelope.commandId, "text")}, ${b.param(envelope.commandType, "text")},
               ${b.param(envelope.aggregateType, "text")}, ${b.param(envelope.aggregateId, "uuid")},
-              ${b.param(envelope.payloadHash, "text")}, ${b.param(JSON.stringify(storableOutcome(outcome)), "jsonb")},
+              ${b.param(envelope.payloadHash, "text")}, ${b.param(JSON.stringify(storableOutcome(outcome, envelope.delivery)), "jsonb")},
               ${tok ? `(SELECT transaction_id FROM ${tok}), (SELECT position FROM ${tok})` : "NULL, NULL"}`,
     );
     if (blob)
