@@ -15,6 +15,7 @@ import { startConsistencyRole } from "./roles/consistency";
 import { startGatewayRole } from "./roles/gateway";
 import { startMetricsEndpoint } from "./roles/metrics-endpoint";
 import { startRelayRole } from "./roles/relay";
+import { waitForDependencies } from "./roles/wait-for-dependencies";
 import { type RunningRole, startWorkerRole } from "./roles/worker";
 
 /** The roles a process can take. */
@@ -60,6 +61,10 @@ async function main(): Promise<void> {
   }
   reportUnhandledRejections(log);
   const stopOn = handleStopSignals(log);
+  if (!embedded) {
+    const urls = { databaseUrl: config.databaseUrl ?? "", natsUrl: config.natsUrl ?? "" };
+    if (!(await waitForDependencies(urls, log, () => stopRequestedDuringStart))) process.exit(0);
+  }
   const running = embedded ? [await startEmbeddedRole(config, log)] : await startRoles(role, config, log);
   stopOn(running);
 }
@@ -76,6 +81,9 @@ function reportUnhandledRejections(log: Logger): void {
     log.error(error, "unhandled rejection");
   });
 }
+
+/** Set by a SIGTERM/SIGINT that arrives before the roles are running. */
+let stopRequestedDuringStart = false;
 
 /** Longest a graceful stop may take; then the process gives up and exits 1 (compose's grace is 30 s). */
 const STOP_TIMEOUT_MS = 25_000;
@@ -122,6 +130,7 @@ function handleStopSignals(log: Logger): (running: RunningRole[]) => void {
     }
     if (running === undefined) {
       requested ??= signal;
+      stopRequestedDuringStart = true;
       log.info({ signal }, "signal during start-up; stopping once started");
       return;
     }
