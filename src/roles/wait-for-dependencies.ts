@@ -14,11 +14,12 @@ const RETRY_MS = 500;
 const ATTEMPT_TIMEOUT_MS = 3_000;
 
 /** One round trip to Postgres on a throwaway connection. */
-async function postgresAnswers(url: string): Promise<void> {
+async function postgresAnswers(url: string, timeoutMs = ATTEMPT_TIMEOUT_MS): Promise<void> {
   const client = new pg.Client({
     connectionString: url,
     application_name: "clone-start",
-    connectionTimeoutMillis: ATTEMPT_TIMEOUT_MS,
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
   });
   client.on("error", () => {});
   try {
@@ -30,10 +31,10 @@ async function postgresAnswers(url: string): Promise<void> {
 }
 
 /** A connection to NATS whose JetStream answers (account info). */
-async function natsAnswers(url: string): Promise<void> {
-  const nc = await connect({ servers: url, timeout: ATTEMPT_TIMEOUT_MS, maxReconnectAttempts: 0 });
+async function natsAnswers(url: string, timeoutMs = ATTEMPT_TIMEOUT_MS): Promise<void> {
+  const nc = await connect({ servers: url, timeout: timeoutMs, maxReconnectAttempts: 0 });
   try {
-    const jsm = await jetstreamManager(nc, { timeout: ATTEMPT_TIMEOUT_MS });
+    const jsm = await jetstreamManager(nc, { timeout: timeoutMs });
     await jsm.getAccountInfo();
   } finally {
     await nc.close().catch(() => {});
@@ -52,13 +53,7 @@ export async function waitForDependencies(
   let reported = "";
   for (;;) {
     if (stopRequested()) return false;
-    const [postgres, nats] = await Promise.allSettled([
-      postgresAnswers(urls.databaseUrl),
-      natsAnswers(urls.natsUrl),
-    ]);
-    const down: Record<string, string> = {};
-    if (postgres.status === "rejected") down.postgres = String(postgres.reason);
-    if (nats.status === "rejected") down.nats = String(nats.reason);
+    const down = await unreachableDependencies(urls, ATTEMPT_TIMEOUT_MS);
     if (Object.keys(down).length === 0) {
       if (reported !== "") log.info("dependencies answer; starting");
       return true;
@@ -68,4 +63,19 @@ export async function waitForDependencies(
     reported = names;
     await Bun.sleep(RETRY_MS);
   }
+}
+
+/** The dependencies that do not answer within `timeoutMs`, with why (empty: both answer). */
+export async function unreachableDependencies(
+  urls: { readonly databaseUrl: string; readonly natsUrl: string },
+  timeoutMs: number,
+): Promise<Record<string, string>> {
+  const [postgres, nats] = await Promise.allSettled([
+    postgresAnswers(urls.databaseUrl, timeoutMs),
+    natsAnswers(urls.natsUrl, timeoutMs),
+  ]);
+  const down: Record<string, string> = {};
+  if (postgres.status === "rejected") down.postgres = String(postgres.reason);
+  if (nats.status === "rejected") down.nats = String(nats.reason);
+  return down;
 }
