@@ -76,6 +76,8 @@ interface Assigned {
 
 /** The least time between a thread's start and its replacement's, and between tries to start a partition over. */
 const RESPAWN_DELAY_MS = 1_000;
+/** How many times the pool tries to start a thread before its own start fails. */
+const START_ATTEMPTS = 5;
 
 /** Starts the threads and resolves when all of them are ready. */
 export async function createCommandThreadPool(options: CommandThreadPoolOptions): Promise<CommandThreadPool> {
@@ -138,6 +140,7 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
     // Awaited by the pool's start and by startOn, which handle its failure.
     s.ready.catch(() => {});
     worker.on("exit", (code) => {
+      if (s.worker !== worker) return; // a thread replaced before the pool started
       s.alive = false;
       const gone = new AppError("UNAVAILABLE", "command thread exited");
       failReady(gone); // a thread that exits before it is ready
@@ -223,12 +226,28 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
   }
 
   for (let i = 0; i < options.threads; i++) slots.push(spawn(i));
-  try {
-    await Promise.all(slots.map((s) => s.ready));
-  } catch (error) {
-    stopping = true;
-    await Promise.all(slots.map((s) => s.worker.terminate()));
-    throw error;
+  // A thread that fails to start (its NATS or Postgres too slow to answer on a loaded machine) is started
+  // again a few times before the pool gives up: a process must not die of a dependency's slow moment.
+  for (let attempt = 1; ; attempt++) {
+    const outcomes = await Promise.allSettled(slots.map((s) => s.ready));
+    const failed = slots.filter((_, i) => outcomes[i]?.status === "rejected");
+    if (failed.length === 0) break;
+    const reason = (outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult).reason;
+    if (attempt >= START_ATTEMPTS) {
+      stopping = true;
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+      throw reason;
+    }
+    options.log?.("command thread failed to start; starting it again", {
+      threads: failed.map((s) => s.index),
+      attempt,
+      error: String(reason),
+    });
+    await Bun.sleep(RESPAWN_DELAY_MS);
+    for (const s of failed) {
+      await s.worker.terminate();
+      spawn(s.index, s);
+    }
   }
   started = true;
 
