@@ -99,6 +99,8 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
     "write-model",
   ],
   main: ["config", "db", "embedded", "errors", "logging", "metrics", "roles"],
+  // The fault suite (`bun run chaos`): a deployment of child processes, driven from outside like a client.
+  chaos: ["contracts", "gateway", "gen", "testing", "transport"],
 };
 
 /**
