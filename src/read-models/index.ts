@@ -1,7 +1,7 @@
 /**
  * The read views of the query side: their registry, their row types, refreshing them (keyed or full) and
  * how far each has followed the event stream. The SQL lives in sql/0004_read_views.sql.
- * (The `testing-*.ts` files, test support: the in-memory model of the views, a command driver, random command
+ * (The `*.testkit.ts` files, test support: the in-memory model of the views, a command driver, random command
  * sequences, are deliberately not exported.)
  */
 export type { KeyedRefresh, RefreshCount } from "./refresh";

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError } from "../../errors";
+import { deferred, fakeClock } from "./cache.testkit";
 import { cacheKey } from "./cache-key";
 import { createQueryCache } from "./query-cache";
-import { deferred, fakeClock } from "./test-helpers";
 
 const key = cacheKey("GetUserProfile", { user_id: "u1" });
 const tags = ["user:u1"];
