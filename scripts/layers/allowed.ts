@@ -47,7 +47,7 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
   "dead-letters": ["errors", "write-model"],
   // Buses: the command transport (JetStream, in-process), the outbox relay, the event sources.
   transport: ["contracts", "db", "dead-letters", "errors"],
-  outbox: ["config", "contracts", "db", "errors", "transport"],
+  outbox: ["config", "contracts", "db", "errors", "logging", "transport"],
   events: ["contracts", "dead-letters", "outbox", "transport", "write-model"],
   // Worker side: mailboxes, the group-commit executor (orchestration; its SQL is the write model's), threads.
   actors: ["contracts", "dead-letters", "domain", "errors", "logging", "lru", "transport", "write-model"],

@@ -112,7 +112,7 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
       pool: database.pool,
       publish: (batch) => events.publish(batch),
       pollMs: config.outboxPollMs,
-      log: logFn(log.child({ role: "relay" })),
+      log: log.child({ role: "relay", component: "outbox-relay" }),
     });
     const runningRelay = relay;
     cleanup.unshift(() => runningRelay.stop());

@@ -13,6 +13,7 @@ import type pg from "pg";
 import { loadConfig } from "../config";
 import { ORIGIN, type StreamPoint } from "../contracts";
 import { ConfigError } from "../errors";
+import { type Logger, silentLogger } from "../logging";
 import type { PublishedEvent } from "./published-event";
 import { type EventPublisher, type RoundResult, runRound } from "./round";
 import { backoffMs, createWakeSignal, heldBackRetryMs } from "./wake-signal";
@@ -35,7 +36,8 @@ export interface RelayLoopOptions {
    * Postgres or NATS answering again (a failed round costs one connection attempt or one 503).
    */
   readonly maxBackoffMs?: number;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  /** Where the relay logs (a pino logger; the relay adds `relay: name`). Default: nowhere. */
+  readonly log?: Logger;
   /** Called after each checkpointed batch, in order (for metrics). Errors it throws are logged. */
   readonly onPublished?: (events: readonly PublishedEvent[]) => void;
 }
@@ -90,7 +92,7 @@ export async function runRelay(
     throw new ConfigError("outbox relay batchSize must be a positive integer");
   }
   if (!(pollMs > 0)) throw new ConfigError("outbox relay pollMs must be positive");
-  const log = options.log ?? (() => {});
+  const log = (options.log ?? silentLogger).child({ relay: name });
   const signal = createWakeSignal(options.wakeDelayMs ?? 0);
   io.setWake?.(() => signal.wake());
   let point: StreamPoint = ORIGIN;
@@ -132,7 +134,7 @@ export async function runRelay(
     try {
       options.onPublished?.(events);
     } catch (error) {
-      log("outbox relay onPublished callback failed", { name, error: String(error) });
+      log.error({ error: String(error) }, "outbox relay onPublished callback failed");
     }
   }
 
@@ -146,8 +148,8 @@ export async function runRelay(
       } catch (error) {
         failures += 1;
         const waitMs = backoffMs(failures, options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS);
-        log("outbox relay round failed; retrying", { name, failures, waitMs, ...describe(error) });
-        if (driver.lost()) log("outbox relay stepped down", { name });
+        log.warn({ failures, waitMs, ...describe(error) }, "outbox relay round failed; retrying");
+        if (driver.lost()) log.warn("outbox relay stepped down");
         await signal.pause(waitMs);
         continue;
       }
@@ -160,7 +162,7 @@ export async function runRelay(
   try {
     (await driver.lead())?.done();
   } catch (error) {
-    log("outbox relay could not reach the database; retrying", { name, ...describe(error) });
+    log.warn(describe(error), "outbox relay could not reach the database; retrying");
   }
   const running = loop();
   let stopping: Promise<void> | undefined;

@@ -8,6 +8,7 @@
  * tolerate a repeat after a longer outage, e.g. by the event's position.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
+import { silentLogger } from "../logging";
 import { createAckedPublisher } from "../transport/jetstream/acked-publisher";
 import { streamNames } from "../transport/jetstream/streams";
 import { publishBatch } from "./publish-batch";
@@ -36,7 +37,7 @@ export interface OutboxRelayOptions extends RelayLoopOptions {
  */
 export async function startOutboxRelay(options: OutboxRelayOptions): Promise<OutboxRelay> {
   const name = options.name ?? "default";
-  const log = options.log ?? (() => {});
+  const log = (options.log ?? silentLogger).child({ relay: name });
   const names = streamNames(options.prefix);
   let session: RelaySession | undefined;
   let wake = () => {};
@@ -50,7 +51,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       name,
       onNotify: () => wake(),
       onLost: (error) => {
-        log("outbox relay lost its database connection", { name, error: error?.message });
+        log.warn({ error: error?.message }, "outbox relay lost its database connection");
         wake();
       },
     });
@@ -63,7 +64,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       const s = await currentSession();
       if (s.leading()) return { client: s.client, done: () => {} };
       if (!(await s.tryLead())) return undefined;
-      log("outbox relay is the leader", { name });
+      log.info("outbox relay is the leader");
       return { client: s.client, done: () => {} };
     },
     leading: () => session?.leading() ?? false,

@@ -1,0 +1,23 @@
+/**
+ * A pino logger for tests that keeps what it logs: pass `logs.log` (or a child of it) where a component takes
+ * a logger, then read `logs.lines` (each line parsed: `msg`, `level` as a name, and the fields).
+ */
+import pino from "pino";
+import type { Logger } from "../logging";
+
+/** One logged line, parsed. */
+export interface LogLine {
+  readonly msg: string;
+  readonly level: string;
+  readonly [field: string]: unknown;
+}
+
+/** A logger at level `debug` and the lines it has written so far. */
+export function captureLogs(): { log: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const log = pino(
+    { level: "debug", formatters: { level: (label) => ({ level: label }) } },
+    { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
+  );
+  return { log, lines };
+}
