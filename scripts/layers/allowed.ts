@@ -44,11 +44,11 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
   // The write model: the SQL of a command batch (read, decide, write), stored command results, write errors,
   // the owner lookup.
   "write-model": ["contracts", "db", "domain", "errors", "lru"],
-  "dead-letters": ["errors", "write-model"],
+  "dead-letters": ["errors", "logging", "write-model"],
   // Buses: the command transport (JetStream, in-process), the outbox relay, the event sources.
-  transport: ["contracts", "db", "dead-letters", "errors"],
+  transport: ["contracts", "db", "dead-letters", "errors", "logging"],
   outbox: ["config", "contracts", "db", "errors", "logging", "transport"],
-  events: ["contracts", "dead-letters", "outbox", "transport", "write-model"],
+  events: ["contracts", "dead-letters", "logging", "outbox", "transport", "write-model"],
   // Worker side: mailboxes, the group-commit executor (orchestration; its SQL is the write model's), threads.
   actors: ["contracts", "dead-letters", "domain", "errors", "logging", "lru", "transport", "write-model"],
   // Gateway side: RPC plumbing, CommandService, QueryService.
@@ -60,6 +60,7 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
     "contracts",
     "dead-letters",
     "domain",
+    "logging",
     "outbox",
     "queries",
     "read-models",
@@ -79,7 +80,16 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
     "transport",
     "write-model",
   ],
-  documents: ["commands", "contracts", "dead-letters", "errors", "events", "outbox", "write-model"],
+  documents: [
+    "commands",
+    "contracts",
+    "dead-letters",
+    "errors",
+    "events",
+    "logging",
+    "outbox",
+    "write-model",
+  ],
   health: ["errors", "gateway", "gen"],
   http: ["gateway", "gen", "health"],
   metrics: ["errors", "gateway", "gen", "outbox", "read-models"],

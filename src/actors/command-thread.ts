@@ -5,6 +5,7 @@
  */
 
 import type { CommandEnvelope, CommandOutcome } from "../contracts";
+import type { Logger } from "../logging";
 import { MAX_PREPARED_PARTS } from "../write-model";
 import { createCommandExecutor, type TransactionClient } from "./executor";
 import { createMailboxes, type Mailboxes } from "./mailboxes";
@@ -22,7 +23,7 @@ export interface CommandRuntimeOptions {
   readonly maxBatch?: number;
   /** See `MailboxOptions.minBatchWhileBusy`. */
   readonly minBatchWhileBusy?: number;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
 }
 
 /** Mailboxes + executor: submit an envelope, get its outcome. */

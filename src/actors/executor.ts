@@ -27,6 +27,7 @@ import { failed, fromWire, markDuplicate, reusedIdOutcome, skippedOutcome } from
 import type { Versioned } from "../domain";
 import { aggregateDefinition } from "../domain/registry";
 import { AppError, isConnectionError } from "../errors";
+import type { Logger } from "../logging";
 import { LruMap } from "../lru/lru-map";
 import {
   appendEvents,
@@ -63,7 +64,7 @@ export interface CommandExecutorOptions {
   readonly newId?: () => string;
   /** Attempts per command on version conflicts. */
   readonly maxAttempts?: number;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
   /**
    * The states this executor keeps after applying commands to aggregates whose definition says `keepState`
    * (conversations; an actor's memory): a command on a kept aggregate skips the read. Its write still checks the version, and its stored result
@@ -241,10 +242,13 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
       const run = await runBatch([envelope], false);
       if (run.kind === "committed") return run.outcomes[0] as CommandOutcome;
       if (run.kind === "unavailable") {
-        options.log?.("command transaction failed", {
-          commandId: envelope.commandId,
-          error: String(run.error),
-        });
+        options.log?.warn(
+          {
+            commandId: envelope.commandId,
+            error: String(run.error),
+          },
+          "command transaction failed",
+        );
         return failed(AppError.from(run.error));
       }
       const mapped = mapWriteError(run.error);
@@ -286,7 +290,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
       const run = await runBatch(batch, true);
       if (run.kind === "committed") return run.outcomes;
       if (run.kind === "unavailable") {
-        options.log?.("command transaction failed", { error: String(run.error), commands: batch.length });
+        options.log?.warn({ error: String(run.error), commands: batch.length }, "command transaction failed");
         const outcome = failed(AppError.from(run.error));
         return batch.map(() => outcome);
       }

@@ -4,8 +4,10 @@
  * views are complete (now while caught up; the commit time of the oldest unapplied event while busy).
  * Transport-neutral: the JetStream role and the embedded mode give it their feed, pool and broadcast.
  */
+
 import type pg from "pg";
 import { describeError, recordDeadLetter, startDeadLetterRetrier } from "../dead-letters";
+import type { Logger } from "../logging";
 import { refreshFull, viewNames } from "../read-models";
 import type { RefreshResult } from "./apply-refresh";
 import { createCaughtUpClock } from "./caught-up-clock";
@@ -23,7 +25,7 @@ export interface ConsistencyServiceOptions {
   readonly bounds?: () => Promise<StreamBounds>;
   readonly publish: (update: ConsistencyUpdate, caughtUpAt?: number) => void;
   readonly heartbeatMs?: number;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
   /** After each committed refresh (metrics). */
   readonly onRefreshed?: (result: RefreshResult, task: RefreshTask) => void;
   readonly onRefreshFailed?: (task: RefreshTask, error: unknown) => void;
@@ -63,7 +65,7 @@ export async function startConsistencyService(
     }
     checkpoint = { seq: after, point: checkpoint.point };
     await writeCheckpoint(options.db, checkpoint, "default", true);
-    options.log?.("rebuilt every read view", { rows, resumeAfterSeq: after });
+    options.log?.info({ rows, resumeAfterSeq: after }, "rebuilt every read view");
   }
   let pending = 0;
   /** Announces an update; a broadcast that cannot go out (NATS closed) is logged, the next one catches up. */
@@ -71,7 +73,7 @@ export async function startConsistencyService(
     try {
       options.publish(update, caughtUpAt);
     } catch (error) {
-      options.log?.("consistency update not broadcast", { error: String(error) });
+      options.log?.warn({ error: String(error) }, "consistency update not broadcast");
     }
   };
   const coordinator = createCoordinator(
@@ -84,7 +86,7 @@ export async function startConsistencyService(
       checkpoint: (seq, point) => writeCheckpoint(options.db, { seq, point }),
       onError: (error, task) => {
         options.onRefreshFailed?.(task, error);
-        options.log?.("view refresh failed; retrying", { view: task.view, error: String(error) });
+        options.log?.warn({ view: task.view, error: String(error) }, "view refresh failed; retrying");
       },
       deadLetter: async (task, error, attempts) => {
         await recordDeadLetter(options.db, {
@@ -95,10 +97,13 @@ export async function startConsistencyService(
           attempts,
           payload: task,
         });
-        options.log?.("view rows set aside as a dead letter", { view: task.view, key: refreshKeyOf(task) });
+        options.log?.warn(
+          { view: task.view, key: refreshKeyOf(task) },
+          "view rows set aside as a dead letter",
+        );
       },
       onCheckpointError: (error) =>
-        options.log?.("consistency checkpoint write failed; retrying", { error: String(error) }),
+        options.log?.warn({ error: String(error) }, "consistency checkpoint write failed; retrying"),
     },
     checkpoint.seq,
     checkpoint.point,

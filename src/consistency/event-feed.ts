@@ -4,8 +4,10 @@
  * feed itself after the last sequence it delivered whenever the connection comes back; where it resumes at
  * start is the coordinator's own checkpoint.
  */
+
 import { type ConsumerMessages, DeliverPolicy, type JetStreamManager, jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
+import type { Logger } from "../logging";
 import { decodePublishedEvent, type PublishedEvent } from "../outbox";
 import { streamNames } from "../transport/jetstream/streams";
 
@@ -53,7 +55,7 @@ export async function startJetStreamEventFeed(
   prefix: string,
   afterSeq: number,
   onEvent: FeedHandler,
-  log?: (message: string, fields?: Record<string, unknown>) => void,
+  log?: Logger,
 ): Promise<EventFeed> {
   const stream = streamNames(prefix).eventStream;
   // A lookup lost to a disconnect fails after this rather than the client's 5 s default, and is retried.
@@ -83,7 +85,7 @@ export async function startJetStreamEventFeed(
         try {
           event = decodePublishedEvent(msg.data);
         } catch (error) {
-          log?.("skipping an unreadable event", { seq: msg.seq, error: String(error) });
+          log?.warn({ seq: msg.seq, error: String(error) }, "skipping an unreadable event");
           return;
         }
         onEvent(event, msg.seq, msg.info.pending);
@@ -113,11 +115,11 @@ export async function startJetStreamEventFeed(
         for (let attempt = 0; !stopped; attempt++) {
           try {
             await open();
-            log?.("event feed resumed", { reason, afterSeq: lastSeq, attempts: attempt + 1 });
+            log?.info({ reason, afterSeq: lastSeq, attempts: attempt + 1 }, "event feed resumed");
             break;
           } catch (error) {
             if (attempt === 0)
-              log?.("event feed cannot resume yet; retrying", { reason, error: String(error) });
+              log?.warn({ reason, error: String(error) }, "event feed cannot resume yet; retrying");
             await Bun.sleep(FEED_RETRY_MS);
           }
         }

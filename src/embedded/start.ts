@@ -24,7 +24,7 @@ import { createPgCursorStore, replayPublished } from "../events/durable-cursors"
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { QueryService } from "../gen/clone/v1/query_service_pb";
 import { createHealthMonitor, poolProbe } from "../health";
-import { type Logger, logFn } from "../logging";
+import type { Logger } from "../logging";
 import { createMetrics, refreshMetrics } from "../metrics";
 import { type OutboxRelay, startPooledOutboxRelay } from "../outbox";
 import { createLiveTurnsHub, liveTypes } from "../queries/live-turns";
@@ -76,7 +76,7 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     // The document processor's cursor is durable (Postgres), so a document accepted before a crash is processed
     // after the restart: the events published after it are read again from the outbox below.
     const events = createInProcessEventSource({
-      log: logFn(log, "warn"),
+      log: log.child({ component: "event-source" }),
       cursors: { store: createPgCursorStore(database.pool), names: [DOCUMENT_PROCESSOR] },
     });
     let relay: OutboxRelay | undefined;
@@ -84,11 +84,11 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
       runtime: createCommandRuntime({
         connect: () => database.pool.connect(),
         concurrency: 1,
-        log: logFn(log, "warn"),
+        log: log.child({ component: "command-runtime" }),
       }),
       defaultTimeoutMs: config.commandTimeoutMs,
       onCommitted: () => relay?.wake(),
-      log: logFn(log, "warn"),
+      log: log.child({ component: "command-sender" }),
     });
     cleanup.unshift(() => sender.close());
     const documents = await startDocumentProcessor({
@@ -96,7 +96,7 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
       sender,
       db: database.pool,
       chunking: config.chunking,
-      log: logFn(log.child({ role: "documents" }), "debug"),
+      log: log.child({ role: "documents", component: "document-processor" }),
     });
     cleanup.unshift(() => documents.stop());
     const replayed = await replayPublished(database.pool, [DOCUMENT_PROCESSOR]);
@@ -119,7 +119,7 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     const commandRetrier = startCommandDeadLetterRetrier({
       connect: () => database.pool.connect(),
       db: database.pool,
-      log: logFn(log, "warn"),
+      log: log.child({ component: "command-dead-letters" }),
     });
     cleanup.unshift(() => commandRetrier.stop());
 
@@ -146,7 +146,7 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
         events.subscribe("consistency", [], async (event) => onEvent(event, ++seq, 0)),
       publish: (update, caughtUpAt) =>
         readSide.tracker.apply(caughtUpAt === undefined ? update : { ...update, caughtUpAt }),
-      log: logFn(log.child({ role: "consistency" })),
+      log: log.child({ role: "consistency", component: "consistency-service" }),
     });
     cleanup.unshift(() => consistency.stop());
 

@@ -18,8 +18,3 @@ export function createLogger(options: {
 
 /** A logger that writes nothing: the default of components whose caller passes none. */
 export const silentLogger: Logger = pino({ level: "silent" });
-
-/** A `(message, fields)` callback for modules that take a plain log function. */
-export function logFn(logger: Logger, level: "debug" | "info" | "warn" | "error" = "info") {
-  return (message: string, fields?: Record<string, unknown>) => logger[level](fields ?? {}, message);
-}

@@ -16,7 +16,6 @@ import { startDocumentProcessor } from "../documents/processor";
 import { ConfigError } from "../errors";
 import { createJetStreamEventSource, type EventSource } from "../events";
 import type { Logger } from "../logging";
-import { logFn } from "../logging";
 import type { Metrics } from "../metrics";
 import { connectNats } from "../nats";
 import { startJetStreamCommandReceiver } from "../transport/jetstream/command-receiver";
@@ -58,7 +57,7 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
               metrics.commands.observeExecution(e.commandType, e.outcome, e.seconds);
           },
         }),
-    log: logFn(log, "warn"),
+    log: log.child({ component: "command-threads" }),
   });
   // The document processor's pool; also where commands that keep killing their thread are recorded.
   const db = createPool(databaseUrl, { max: 4, applicationName: "clone-document-processor" });
@@ -70,25 +69,29 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
     databaseUrl,
     host: pool,
     quarantine: quarantineAsDeadLetter(db, nats.nc),
-    log: logFn(log),
+    log: log.child({ component: "command-receiver" }),
   });
   // The document processor records its results through the same command path, as role `service`.
   const sender = commandSenderOf(config, nats.nc, db);
   const documents = await startDocumentProcessor({
     events: instrumentedEvents(
       metrics,
-      createJetStreamEventSource({ ...nats, prefix: config.natsPrefix, log: logFn(log, "warn") }),
+      createJetStreamEventSource({
+        ...nats,
+        prefix: config.natsPrefix,
+        log: log.child({ component: "event-source" }),
+      }),
     ),
     sender,
     db,
     chunking: config.chunking,
-    log: logFn(log, "debug"),
+    log: log.child({ component: "document-processor" }),
   });
   // Command dead letters an operator asked to retry (bun run cli dead-letters retry).
   const commandRetrier = startCommandDeadLetterRetrier({
     connect: () => db.connect(),
     db,
-    log: logFn(log, "warn"),
+    log: log.child({ component: "command-dead-letters" }),
   });
   log.info(
     {

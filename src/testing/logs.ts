@@ -1,6 +1,6 @@
 /**
  * A pino logger for tests that keeps what it logs: pass `logs.log` (or a child of it) where a component takes
- * a logger, then read `logs.lines` (each line parsed: `msg`, `level` as a name, and the fields).
+ * a logger, then read `logs.lines` (each line parsed: `msg`, `level` as a name, the fields, and `at`).
  */
 import pino from "pino";
 import type { Logger } from "../logging";
@@ -9,6 +9,8 @@ import type { Logger } from "../logging";
 export interface LogLine {
   readonly msg: string;
   readonly level: string;
+  /** `performance.now()` when it was logged. */
+  readonly at: number;
   readonly [field: string]: unknown;
 }
 
@@ -17,7 +19,7 @@ export function captureLogs(): { log: Logger; lines: LogLine[] } {
   const lines: LogLine[] = [];
   const log = pino(
     { level: "debug", formatters: { level: (label) => ({ level: label }) } },
-    { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
+    { write: (line: string) => void lines.push({ ...JSON.parse(line), at: performance.now() } as LogLine) },
   );
   return { log, lines };
 }

@@ -9,11 +9,13 @@
  * Runs in the command thread that owns the partition, on that thread's own NATS connection, so a command
  * crosses no thread boundary between NATS and its transaction.
  */
+
 import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/nats-core";
 import type { CommandEnvelope, CommandHandler, CommandOutcome } from "../../contracts";
 import { backoffMs } from "../../dead-letters";
 import { AppError } from "../../errors";
+import type { Logger } from "../../logging";
 import { COMMAND_ID_HEADER, REPLY_HEADER } from "./command-sender";
 import { streamNames } from "./streams";
 
@@ -27,7 +29,7 @@ export interface PartitionConsumerOptions {
   readonly handler: CommandHandler;
   /** Messages pulled ahead (at most the consumer's max_ack_pending). */
   readonly maxMessages: number;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
 }
 
 /** A partition being consumed. */
@@ -59,7 +61,7 @@ export async function consumePartition(options: PartitionConsumerOptions): Promi
         delivery: `${msg.info.stream}:${msg.seq}`,
       };
     } catch (error) {
-      log?.("dropping an unreadable command message", { error: String(error), seq: msg.seq });
+      log?.warn({ error: String(error), seq: msg.seq }, "dropping an unreadable command message");
       msg.term();
       return;
     }
