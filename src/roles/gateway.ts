@@ -114,7 +114,7 @@ export async function startGatewayRole(
     applicationName: "clone-gateway",
   });
   const nats = await connectNats(requireUrl(config.natsUrl, "NATS_URL"), "clone-gateway");
-  await ensureStreams(nats.jsm, config.natsPrefix);
+  await ensureStreams(nats.jsm, config.natsPrefix, config.natsStreamReplicas);
   const sender = commandSenderOf(config, nats.nc, db);
   const live = createNatsLiveTurns(nats.nc, config.natsPrefix);
   const readSide = await createReadSide({
