@@ -11,13 +11,20 @@
  * expect(stack.unhandledRejections()).toEqual([]);
  * await stack.stop();
  * ```
+ *
+ * `{ natsNodes: 3 }` runs a 3-node JetStream cluster instead (NATS_URL lists its nodes, R3 streams);
+ * `{ readReplica: true }` adds a streaming replica of the database that the gateways read the views from
+ * (READ_DATABASE_URL).
  */
 import { createTestDatabase, type TestDatabase } from "./postgres";
 import {
   type PrivateNats,
+  type PrivateNatsCluster,
   type PrivatePostgres,
   startPrivateNats,
+  startPrivateNatsCluster,
   startPrivatePostgres,
+  startPrivateReplica,
 } from "./private-servers";
 import { type RoleProcess, startRole } from "./processes";
 import { roleReady, type StackRole } from "./stack";
@@ -25,7 +32,12 @@ import { roleReady, type StackRole } from "./stack";
 /** A running deployment on private servers. */
 export interface PrivateStack {
   readonly postgres: PrivatePostgres;
+  /** The nats-server (with `natsNodes`, the cluster's first node). */
   readonly nats: PrivateNats;
+  /** The cluster, with `natsNodes` > 1. */
+  readonly natsCluster: PrivateNatsCluster | undefined;
+  /** The streaming replica of the database, with `readReplica` (READ_DATABASE_URL points at it). */
+  readonly replica: PrivatePostgres | undefined;
   /** The migrated database on the private cluster (its pool reconnects after a restart). */
   readonly db: TestDatabase;
   readonly env: Readonly<Record<string, string>>;
@@ -40,14 +52,52 @@ export interface PrivateStack {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/** What {@link createPrivateStack} runs besides one Postgres. */
+export interface PrivateStackOptions {
+  /** NATS nodes: 1 (default) a single server, more a JetStream cluster with streams of that many replicas. */
+  readonly natsNodes?: number;
+  /** A streaming replica of the database as the gateways' READ_DATABASE_URL. */
+  readonly readReplica?: boolean;
+}
+
 /** Starts a private Postgres (with a migrated database) and a private NATS; `env` is added for every role. */
-export async function createPrivateStack(env: Record<string, string> = {}): Promise<PrivateStack> {
-  const [postgres, nats] = await Promise.all([startPrivatePostgres(), startPrivateNats()]);
-  const db = await createTestDatabase({ adminUrl: postgres.url, poolMax: 3 });
-  db.pool.on("error", () => {}); // its idle connections die at each restart
+export async function createPrivateStack(
+  env: Record<string, string> = {},
+  options: PrivateStackOptions = {},
+): Promise<PrivateStack> {
+  const natsNodes = options.natsNodes ?? 1;
+  const servers: Array<{ destroy(): Promise<void> }> = [];
+  const started = <T extends { destroy(): Promise<void> }>(server: T): T => {
+    servers.push(server);
+    return server;
+  };
+  let natsCluster: PrivateNatsCluster | undefined;
+  let nats: PrivateNats;
+  let postgres: PrivatePostgres;
+  let replica: PrivatePostgres | undefined;
+  let db: TestDatabase;
+  try {
+    [postgres, nats] = await Promise.all([
+      startPrivatePostgres().then(started),
+      natsNodes > 1
+        ? startPrivateNatsCluster(natsNodes).then((c) => {
+            natsCluster = started(c);
+            return c.nodes[0] as PrivateNats;
+          })
+        : startPrivateNats().then(started),
+    ]);
+    db = await createTestDatabase({ adminUrl: postgres.url, poolMax: 3 });
+    db.pool.on("error", () => {}); // its idle connections die at each restart
+    if (options.readReplica) replica = started(await startPrivateReplica(postgres));
+  } catch (error) {
+    await Promise.all(servers.map((s) => s.destroy()));
+    throw error;
+  }
   const shared = {
     DATABASE_URL: db.url,
-    NATS_URL: nats.url,
+    NATS_URL: natsCluster?.url ?? nats.url,
+    ...(natsNodes > 1 ? { NATS_STREAM_REPLICAS: String(natsNodes) } : {}),
+    ...(replica ? { READ_DATABASE_URL: db.url.replace(`:${postgres.port}/`, `:${replica.port}/`) } : {}),
     NATS_PREFIX: "private",
     GRPC_PORT: "0",
     COMMAND_PARTITIONS: "4",
@@ -57,6 +107,8 @@ export async function createPrivateStack(env: Record<string, string> = {}): Prom
   return {
     postgres,
     nats,
+    natsCluster,
+    replica,
     db,
     env: shared,
     processes,
@@ -74,7 +126,7 @@ export async function createPrivateStack(env: Record<string, string> = {}): Prom
     async stop(signal = "SIGKILL") {
       await Promise.all(processes.map((p) => p.kill(signal)));
       await db.pool.end().catch(() => {});
-      await Promise.all([postgres.destroy(), nats.destroy()]);
+      await Promise.all(servers.map((s) => s.destroy()));
     },
   };
 }
