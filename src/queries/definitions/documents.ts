@@ -4,7 +4,17 @@ import { userTag } from "../../consistency/rules";
 import { DocumentStatus } from "../../gen/clone/v1/enums_pb";
 import { pageSize } from "../pagination";
 import type { QueryDefinition } from "../query-bus";
-import { named, num, pageAfter, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
+import {
+  clientFor,
+  named,
+  num,
+  pageAfter,
+  parseRequest,
+  type QueryDeps,
+  requireOwnUser,
+  ts,
+  uuidField,
+} from "./common";
 
 const statusNames: Record<number, string | null> = {
   [DocumentStatus.UNSPECIFIED]: null,
@@ -51,7 +61,7 @@ export function listDocuments(deps: QueryDeps): QueryDefinition<ListParams> {
     tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
-        deps.db,
+        clientFor(deps, source),
         "list_documents",
         source,
       )(
@@ -122,7 +132,7 @@ export function searchDocuments(deps: QueryDeps): QueryDefinition<SearchParams> 
     async load(p, source) {
       const documents = source.relation("document_summary_view");
       const res = await named(
-        deps.db,
+        clientFor(deps, source),
         "search_documents",
         source,
       )(

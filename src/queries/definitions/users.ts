@@ -3,7 +3,17 @@ import { z } from "zod";
 import { userTag } from "../../consistency/rules";
 import { AppError } from "../../errors";
 import type { QueryDefinition } from "../query-bus";
-import { big, named, num, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
+import {
+  big,
+  clientFor,
+  named,
+  num,
+  parseRequest,
+  type QueryDeps,
+  requireOwnUser,
+  ts,
+  uuidField,
+} from "./common";
 
 const byUser = z.object({ userId: uuidField });
 type ByUser = z.output<typeof byUser>;
@@ -18,7 +28,7 @@ export function getUserProfile(deps: QueryDeps): QueryDefinition<ByUser> {
     tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
-        deps.db,
+        clientFor(deps, source),
         "user_profile",
         source,
       )(
@@ -57,7 +67,7 @@ export function getUserStatistics(deps: QueryDeps): QueryDefinition<ByUser> {
     tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
-        deps.db,
+        clientFor(deps, source),
         "user_statistics",
         source,
       )(`SELECT * FROM ${source.relation("user_statistics_view")} WHERE user_id = $1`, [p.userId]);
