@@ -4,11 +4,11 @@
  * The views may be read from a streaming replica (`readDb`, see replica-gate.ts); the write model is always
  * read from the primary.
  */
-import type { OwnerLookup } from "../commands/owners";
+
 import type { ReadsConfig } from "../config";
 import { readStoredProgress } from "../consistency/checkpoint";
 import type { ServiceRegistration } from "../gateway";
-import type { SqlClient } from "../write-model";
+import type { OwnerLookup, SqlClient } from "../write-model";
 import { createQueryCache, type QueryCache } from "./cache";
 import { type ConsistencyTracker, createConsistencyTracker } from "./consistency-tracker";
 import type { LiveTurns } from "./live-turns";

@@ -15,9 +15,10 @@
  * While anything is held, the replica's progress is read every `pollMs` (one query for all). The age of the
  * oldest held announcement is the replica's lag (`clone_read_replica_lag_seconds`).
  */
-import { comparePoints, type StreamPoint } from "../commands/consistency-token";
+
 import type { ConsistencyUpdate } from "../consistency/coordinator";
 import type { CacheInvalidation, ViewName } from "../consistency/rules";
+import { comparePoints, type StreamPoint } from "../contracts/consistency-token";
 import type { StoredProgress } from "./consistency-tracker";
 
 /** An announcement of the coordinator (a refresh, or a heartbeat with `caughtUpAt`). */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { StreamPoint } from "../commands/consistency-token";
+import type { StreamPoint } from "../contracts/consistency-token";
 import type { StoredProgress } from "./consistency-tracker";
 import { type Announcement, createReplicaGate, replicaShows } from "./replica-gate";
 

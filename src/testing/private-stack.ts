@@ -1,7 +1,8 @@
 /**
  * A deployment on private servers, for fault tests that restart or kill Postgres or NATS: a private Postgres
  * cluster (with a migrated test database) and a private nats-server, and the roles started as child processes
- * against them (as {@link createTestStack} does on the shared servers, which must never be restarted).
+ * against them through TCP proxies (as {@link createTestStack} does on the shared servers, which must never be
+ * restarted): restart or kill a server, or hang or reset the connections to it.
  *
  * ```ts
  * const stack = await createPrivateStack({ AUTH_JWT_SECRET: secret });
@@ -25,6 +26,8 @@ import {
   startPrivateNatsCluster,
   startPrivatePostgres,
   startPrivateReplica,
+  startTcpProxy,
+  type TcpProxy,
 } from "./private-servers";
 import { type RoleProcess, startRole } from "./processes";
 import { roleReady, type StackRole } from "./stack";
@@ -38,6 +41,10 @@ export interface PrivateStack {
   readonly natsCluster: PrivateNatsCluster | undefined;
   /** The streaming replica of the database, with `readReplica` (READ_DATABASE_URL points at it). */
   readonly replica: PrivatePostgres | undefined;
+  /** The roles reach Postgres through this proxy: hang it (a hung backend) or reset its connections. */
+  readonly postgresProxy: TcpProxy;
+  /** The roles reach NATS through this proxy. */
+  readonly natsProxy: TcpProxy;
   /** The migrated database on the private cluster (its pool reconnects after a restart). */
   readonly db: TestDatabase;
   readonly env: Readonly<Record<string, string>>;
@@ -76,6 +83,8 @@ export async function createPrivateStack(
   let postgres: PrivatePostgres;
   let replica: PrivatePostgres | undefined;
   let db: TestDatabase;
+  let postgresProxy: TcpProxy;
+  let natsProxy: TcpProxy;
   try {
     [postgres, nats] = await Promise.all([
       startPrivatePostgres().then(started),
@@ -89,13 +98,21 @@ export async function createPrivateStack(
     db = await createTestDatabase({ adminUrl: postgres.url, poolMax: 3 });
     db.pool.on("error", () => {}); // its idle connections die at each restart
     if (options.readReplica) replica = started(await startPrivateReplica(postgres));
+    [postgresProxy, natsProxy] = await Promise.all([
+      startTcpProxy(postgres.port).then((p) => started({ ...p, destroy: () => p.close() })),
+      startTcpProxy(nats.port).then((p) => started({ ...p, destroy: () => p.close() })),
+    ]);
   } catch (error) {
     await Promise.all(servers.map((s) => s.destroy()));
     throw error;
   }
+  const roleDatabaseUrl = new URL(db.url);
+  roleDatabaseUrl.port = String(postgresProxy.port);
   const shared = {
-    DATABASE_URL: db.url,
-    NATS_URL: natsCluster?.url ?? nats.url,
+    DATABASE_URL: roleDatabaseUrl.toString(),
+    // A cluster is reached directly (its nodes announce each other's addresses anyway); one server through
+    // its proxy.
+    NATS_URL: natsCluster?.url ?? `nats://127.0.0.1:${natsProxy.port}`,
     ...(natsNodes > 1 ? { NATS_STREAM_REPLICAS: String(natsNodes) } : {}),
     ...(replica ? { READ_DATABASE_URL: db.url.replace(`:${postgres.port}/`, `:${replica.port}/`) } : {}),
     NATS_PREFIX: "private",
@@ -109,6 +126,8 @@ export async function createPrivateStack(
     nats,
     natsCluster,
     replica,
+    postgresProxy,
+    natsProxy,
     db,
     env: shared,
     processes,
