@@ -122,11 +122,12 @@ test("under load, SIGKILL of the COMMANDS leader and then of a follower: command
   );
   expect(before).toBeGreaterThan(0);
   expect(recoveries.length).toBe(2);
-  // The goal is 5 s. nats-server 2.9 elects a new stream leader 3-9 s after the old one stops answering
-  // (its Raft election timeouts are fixed; a bare R3 publish here came back after 3.7 s and 7.6 s), and on
-  // this loaded machine the whole path took 6 s after the leader's kill and up to 22 s after a follower's
-  // (see the report): the bound asserted is what it reliably does, not the goal.
-  for (const ms of recoveries) expect(ms).toBeLessThan(30_000);
+  // The goal is 5 s, which nats-server 2.9 does not allow after a leader's SIGKILL: the survivors elect a new
+  // leader (of the stream, and of each consumer it led) only after Raft election timeouts of several seconds,
+  // fixed in 2.9 (a bare R3 publish here came back 3.7 s and 7.6 s after the leader's kill). Measured on this
+  // loaded 2-core machine: 4.2-16.6 s after the COMMANDS leader's kill, 0.03-12.8 s after a follower's (which
+  // may lead some partitions' consumers). The bound asserted is what it reliably does, not the goal.
+  for (const ms of recoveries) expect(ms).toBeLessThan(25_000);
   expect(acked.size).toBeGreaterThan(before);
   expect(acked.size).toBe(sent.size);
 
@@ -161,4 +162,4 @@ test("under load, SIGKILL of the COMMANDS leader and then of a follower: command
   expect(profile.profile?.userId).toBe(lastUser);
   expect(stack.exited()).toEqual([]);
   expect(stack.unhandledRejections()).toEqual([]);
-}, 60_000);
+}, 75_000);
