@@ -62,7 +62,7 @@ export interface MixWorkload {
   reset(): void;
 }
 
-/** Which cached queries each write makes stale (src/consistency/rules.ts). */
+/** Which cached queries each write makes stale (the consistency rules, derived from src/read-models/views/). */
 const invalidates = {
   updateUserProfile: ["GetUserProfile"],
   recordConversationTurn: ["GetUserStatistics", "ListConversations"],

@@ -8,10 +8,9 @@
  * far behind when it is not.
  */
 import { comparePoints, ORIGIN, type StreamPoint } from "../commands/consistency-token";
-import { ruleFor } from "../consistency/rules";
 import { createPublishedEvent, type PublishedEvent } from "../outbox/published-event";
 import { UNPUBLISHED_WHERE } from "../outbox/sql";
-import { readViewStates, type ViewName, type ViewState } from "../read-models";
+import { readViewStates, ruleFor, type ViewName, type ViewState } from "../read-models";
 import type { SqlClient } from "../write-model";
 import { formatTable } from "./table";
 

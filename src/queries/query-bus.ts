@@ -22,9 +22,9 @@ import {
   type StreamPoint,
 } from "../commands/consistency-token";
 import type { Actor } from "../commands/envelope";
-import type { QueryType, ViewName } from "../consistency/rules";
 import { AppError } from "../errors";
 import { AnswerSource, ReadConsistency } from "../gen/clone/v1/enums_pb";
+import { type QueryType, viewsReadBy } from "../read-models";
 import type { QueryCache } from "./cache";
 import { cacheKey } from "./cache";
 import type { ConsistencyTracker } from "./consistency-tracker";
@@ -40,9 +40,8 @@ export interface CachedAnswer {
 
 /** One query type, declared as data plus its loader. */
 export interface QueryDefinition<P> {
+  /** Its RPC; the views it reads (what a consistency token waits for) are those whose definitions name it. */
   readonly queryType: QueryType | WriteModelQueryType;
-  /** The read views it reads (what a consistency token waits for). */
-  readonly views: readonly ViewName[];
   /** Parses the request (INVALID_ARGUMENT listing every violation). */
   parse(request: unknown): P;
   /** Role and ownership rules; may look the owner up. */
@@ -165,7 +164,10 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
   ) {
     const written = await options.lastWritten();
     const payload = await definition.load(params, WRITE_MODEL);
-    const point = later(later(written, minPoint ?? ORIGIN), options.tracker.pointOf(definition.views));
+    const point = later(
+      later(written, minPoint ?? ORIGIN),
+      options.tracker.pointOf(viewsReadBy(definition.queryType)),
+    );
     const meta: QueryMetaData = {
       fromCache: false,
       consistencyToken: encodeToken(point),
@@ -211,19 +213,25 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
     // Most read-your-writes tokens are reached within milliseconds: only a token still not reached after a
     // short grace costs the lookup that tells a forged one (INVALID_ARGUMENT).
     const grace = Math.min(VALIDATE_AFTER_MS, remaining() ?? VALIDATE_AFTER_MS);
-    if (await options.tracker.waitFor(definition.views, minPoint, signal, grace)) return undefined;
+    if (await options.tracker.waitFor(viewsReadBy(definition.queryType), minPoint, signal, grace))
+      return undefined;
     if (!(await options.isWritten(minPoint))) throw notIssued();
     if (fallback) {
       const rest = Math.max(0, fallback.waitMs - (now() - started));
       if (
-        await options.tracker.waitFor(definition.views, minPoint, signal, Math.min(rest, remaining() ?? rest))
+        await options.tracker.waitFor(
+          viewsReadBy(definition.queryType),
+          minPoint,
+          signal,
+          Math.min(rest, remaining() ?? rest),
+        )
       )
         return undefined;
       const answer = await tryFallback(definition, params, minPoint, "token_wait");
       if (answer) return answer;
       // Beyond the fallback bound: wait on for the views.
     }
-    if (!(await options.tracker.waitFor(definition.views, minPoint, signal, remaining())))
+    if (!(await options.tracker.waitFor(viewsReadBy(definition.queryType), minPoint, signal, remaining())))
       throw waitExceeded();
     return undefined;
   }
@@ -238,7 +246,8 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
       if (!(consistency in ReadConsistency)) {
         throw AppError.invalid([{ field: "options.consistency", description: "is not a ReadConsistency" }]);
       }
-      const reached = minPoint === undefined || options.tracker.reached(definition.views, minPoint);
+      const reached =
+        minPoint === undefined || options.tracker.reached(viewsReadBy(definition.queryType), minPoint);
       let answered: { payload: Record<string, unknown>; meta: QueryMetaData } | undefined;
       if (definition.writeModelOnly || consistency === ReadConsistency.STRONG) {
         if (!reached && !(await options.isWritten(minPoint))) throw notIssued();
@@ -254,7 +263,7 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
       }
       const key = cacheKey(definition.queryType, params as Record<string, unknown>);
       const load = async (): Promise<CachedAnswer> => {
-        const point = options.tracker.pointOf(definition.views);
+        const point = options.tracker.pointOf(viewsReadBy(definition.queryType));
         const freshAsOf = options.tracker.freshAsOf();
         return { payload: await definition.load(params, VIEWS), point, freshAsOf };
       };

@@ -36,7 +36,6 @@ function setup(fallback?: { waitMs: number; stalenessMs: number; slots: number }
   let loads = 0;
   const definition: QueryDefinition<{ userId: string }> = {
     queryType: "GetUserProfile",
-    views: ["user_profile_view"],
     parse: (r) => ({ userId: (r as { userId: string }).userId }),
     authorize: async () => {},
     tags: (p) => [`user:${p.userId}`],

@@ -1,8 +1,8 @@
 /** ListConversations (keyset pages, newest first) and GetConversationHistory (summary + turns by sequence). */
 import { z } from "zod";
-import { conversationTag, userTag } from "../../consistency/rules";
 import { AppError } from "../../errors";
 import { ConversationStatus, Speaker } from "../../gen/clone/v1/enums_pb";
+import { conversationTag, userTag } from "../../read-models";
 import { pageSize } from "../pagination";
 import type { QueryDefinition } from "../query-bus";
 import {
@@ -61,7 +61,6 @@ interface ListParams {
 export function listConversations(deps: QueryDeps): QueryDefinition<ListParams> {
   return {
     queryType: "ListConversations",
-    views: ["conversation_session_summary_view"],
     parse(request) {
       const r = parseRequest(listSchema, request);
       return {
@@ -116,7 +115,6 @@ interface HistoryParams {
 export function getConversationHistory(deps: QueryDeps): QueryDefinition<HistoryParams> {
   return {
     queryType: "GetConversationHistory",
-    views: ["conversation_session_summary_view"],
     parse(request) {
       const r = parseRequest(historySchema, request);
       const after = pageAfter(deps, r.pageToken, "GetConversationHistory", {

@@ -1,7 +1,7 @@
 /** ListDocuments (keyset pages, newest first) and SearchDocuments (Postgres full-text search over chunks). */
 import { z } from "zod";
-import { userTag } from "../../consistency/rules";
 import { DocumentStatus } from "../../gen/clone/v1/enums_pb";
+import { userTag } from "../../read-models";
 import { pageSize } from "../pagination";
 import type { QueryDefinition } from "../query-bus";
 import { named, num, pageAfter, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
@@ -36,7 +36,6 @@ interface ListParams {
 export function listDocuments(deps: QueryDeps): QueryDefinition<ListParams> {
   return {
     queryType: "ListDocuments",
-    views: ["document_summary_view"],
     parse(request) {
       const r = parseRequest(listSchema, request);
       const status = statusNames[r.status] ?? null;
@@ -112,7 +111,6 @@ interface SearchParams {
 export function searchDocuments(deps: QueryDeps): QueryDefinition<SearchParams> {
   return {
     queryType: "SearchDocuments",
-    views: ["document_summary_view"],
     parse(request) {
       const r = parseRequest(searchSchema, request);
       return { userId: r.userId, query: r.query.trim(), pageSize: pageSize(r.pageSize) };

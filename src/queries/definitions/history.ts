@@ -74,7 +74,6 @@ export function getAggregateHistory(deps: QueryDeps): QueryDefinition<HistoryPar
   }
   return {
     queryType: "GetAggregateHistory",
-    views: [],
     writeModelOnly: true,
     parse(request) {
       const r = parseRequest(schema, request);

@@ -1,7 +1,7 @@
 /** ListVoiceModels and ListFaceModels (one shape, one module). */
 import { z } from "zod";
-import { userTag } from "../../consistency/rules";
 import { ModelStatus } from "../../gen/clone/v1/enums_pb";
+import { userTag } from "../../read-models";
 import type { QueryDefinition } from "../query-bus";
 import { big, named, num, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
 
@@ -20,7 +20,6 @@ export function listModels(deps: QueryDeps, kind: "voice" | "face"): QueryDefini
   const id = kind === "voice" ? "voice_model_id" : "face_model_id";
   return {
     queryType: kind === "voice" ? "ListVoiceModels" : "ListFaceModels",
-    views: [view],
     parse: (request) => parseRequest(byUser, request),
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     tags: (p) => [userTag(p.userId)],

@@ -1,7 +1,7 @@
 /** GetUserProfile and GetUserStatistics. */
 import { z } from "zod";
-import { userTag } from "../../consistency/rules";
 import { AppError } from "../../errors";
+import { userTag } from "../../read-models";
 import type { QueryDefinition } from "../query-bus";
 import { big, named, num, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
 
@@ -12,7 +12,6 @@ type ByUser = z.output<typeof byUser>;
 export function getUserProfile(deps: QueryDeps): QueryDefinition<ByUser> {
   return {
     queryType: "GetUserProfile",
-    views: ["user_profile_view"],
     parse: (request) => parseRequest(byUser, request),
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     tags: (p) => [userTag(p.userId)],
@@ -51,7 +50,6 @@ export function getUserProfile(deps: QueryDeps): QueryDefinition<ByUser> {
 export function getUserStatistics(deps: QueryDeps): QueryDefinition<ByUser> {
   return {
     queryType: "GetUserStatistics",
-    views: ["user_statistics_view"],
     parse: (request) => parseRequest(byUser, request),
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     tags: (p) => [userTag(p.userId)],
