@@ -24,7 +24,7 @@ import {
 import type { Actor } from "../commands/envelope";
 import { AppError } from "../errors";
 import { AnswerSource, ReadConsistency } from "../gen/clone/v1/enums_pb";
-import { type QueryType, viewsReadBy } from "../read-models";
+import { cacheTagsOf, type QueryType, viewsReadBy } from "../read-models";
 import type { QueryCache } from "./cache";
 import { cacheKey } from "./cache";
 import type { ConsistencyTracker } from "./consistency-tracker";
@@ -40,14 +40,15 @@ export interface CachedAnswer {
 
 /** One query type, declared as data plus its loader. */
 export interface QueryDefinition<P> {
-  /** Its RPC; the views it reads (what a consistency token waits for) are those whose definitions name it. */
+  /**
+   * Its RPC. The views it reads (what a consistency token waits for) are those whose definitions name it, and
+   * its answers' cache tags are those of its scope there (src/read-models/views/).
+   */
   readonly queryType: QueryType | WriteModelQueryType;
   /** Parses the request (INVALID_ARGUMENT listing every violation). */
   parse(request: unknown): P;
   /** Role and ownership rules; may look the owner up. */
   authorize(actor: Actor, params: P): Promise<void>;
-  /** Cache tags of an answer. */
-  tags(params: P): string[];
   /** Reads the answer from the views, or from their definitions over the write model. */
   load(params: P, source: ReadSource): Promise<Record<string, unknown>>;
   /** Read from the write model only (never cached, nothing to wait for): the audit trail. */
@@ -274,7 +275,12 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
         staleForToken = cached === undefined || comparePoints(cached.value.point, minPoint) < 0;
       }
       const bypass = request.options?.bypassCache === true || staleForToken;
-      const result = await options.cache.getOrLoad(key, definition.tags(params), load, { bypass });
+      const result = await options.cache.getOrLoad(
+        key,
+        cacheTagsOf(definition.queryType, params as Record<string, unknown>),
+        load,
+        { bypass },
+      );
       const answer = result.value;
       options.observe?.(definition.queryType, result.fromCache, (performance.now() - started) / 1000);
       return {

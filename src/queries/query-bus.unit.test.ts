@@ -38,7 +38,6 @@ function setup(fallback?: { waitMs: number; stalenessMs: number; slots: number }
     queryType: "GetUserProfile",
     parse: (r) => ({ userId: (r as { userId: string }).userId }),
     authorize: async () => {},
-    tags: (p) => [`user:${p.userId}`],
     load: async (_p, source) => {
       loads++;
       return source.writeModel ? { value: `${value} (write model)` } : { value };

@@ -22,10 +22,10 @@ export type {
 export type { ViewState } from "./state";
 export { advanceViewState, advanceViewStates, hasApplied, readViewState, readViewStates } from "./state";
 export type { CacheScope, EventKeys, ViewDefinition, ViewRefresh } from "./view-definition";
-export { conversationTag, userTag } from "./view-definition";
 export type { ViewRegistry } from "./view-registry";
 export type { QueryType, ViewName } from "./views";
 export {
+  cacheTagsOf,
   consistencyRules,
   isRefreshColumn,
   isViewName,

@@ -20,7 +20,7 @@ export interface EventKeys {
 
 /** How an event names the cached answers of a query: the data field with the id, and that id's cache tag. */
 export interface CacheScope {
-  /** The field of the event's data (and of the query's parameters) holding the id. */
+  /** The field of the event's data, and of the query's parsed parameters, holding the id. */
   readonly field: string;
   /** The cache tag of the answers about that id. */
   readonly tag: (id: string) => string;
@@ -33,11 +33,6 @@ export const conversationScope: CacheScope = {
   field: "conversationId",
   tag: (id) => `conversation:${id}`,
 };
-
-/** Cache tag of a user's data. */
-export const userTag = userScope.tag;
-/** Cache tag of a conversation's data. */
-export const conversationTag = conversationScope.tag;
 
 /** One read view. */
 export interface ViewDefinition<N extends string = string, Q extends string = string> {

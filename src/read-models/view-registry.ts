@@ -33,6 +33,11 @@ export interface ViewRegistry<V extends string, Q extends string> {
   ruleFor(eventType: string): ConsistencyRule<V, Q> | undefined;
   /** The views a query type reads (none for a query answered from the write model only). */
   viewsReadBy(queryType: string): readonly V[];
+  /**
+   * The cache tags of an answer of `queryType` to `params`: its scope's tag of the id in the parameter named
+   * like the scope's event field (`userId`, `conversationId`); none for a query reading no view.
+   */
+  cacheTagsOf(queryType: string, params: Readonly<Record<string, unknown>>): string[];
   /** True when `name` is one of the views. */
   isViewName(name: string): name is V;
   /** True when a keyed refresh of `view` may select rows by `column`. */
@@ -84,6 +89,11 @@ export function createViewRegistry<const D extends readonly ViewDefinition[]>(
     rules,
     ruleFor: (eventType) => ruleByType.get(eventType),
     viewsReadBy: (queryType) => viewsOfQuery.get(queryType) ?? [],
+    cacheTagsOf(queryType, params) {
+      const scope = scopes.get(queryType as Q);
+      const id = scope && params[scope.field];
+      return scope && typeof id === "string" && id !== "" ? [scope.tag(id)] : [];
+    },
     isViewName: (name): name is V => byName.has(name),
     isRefreshColumn: (view, column) => byName.get(view)?.refreshColumns.includes(column) ?? false,
   };

@@ -2,7 +2,6 @@
 import { z } from "zod";
 import { AppError } from "../../errors";
 import { ConversationStatus, Speaker } from "../../gen/clone/v1/enums_pb";
-import { conversationTag, userTag } from "../../read-models";
 import { pageSize } from "../pagination";
 import type { QueryDefinition } from "../query-bus";
 import {
@@ -70,7 +69,6 @@ export function listConversations(deps: QueryDeps): QueryDefinition<ListParams> 
       };
     },
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
         deps.db,
@@ -127,7 +125,6 @@ export function getConversationHistory(deps: QueryDeps): QueryDefinition<History
       };
     },
     authorize: (actor, p) => requireOwnConversation(deps, actor, p.conversationId),
-    tags: (p) => [conversationTag(p.conversationId)],
     async load(p, source) {
       const summary = await named(
         deps.db,

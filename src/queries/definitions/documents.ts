@@ -1,7 +1,6 @@
 /** ListDocuments (keyset pages, newest first) and SearchDocuments (Postgres full-text search over chunks). */
 import { z } from "zod";
 import { DocumentStatus } from "../../gen/clone/v1/enums_pb";
-import { userTag } from "../../read-models";
 import { pageSize } from "../pagination";
 import type { QueryDefinition } from "../query-bus";
 import { named, num, pageAfter, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
@@ -47,7 +46,6 @@ export function listDocuments(deps: QueryDeps): QueryDefinition<ListParams> {
       };
     },
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
         deps.db,
@@ -116,7 +114,6 @@ export function searchDocuments(deps: QueryDeps): QueryDefinition<SearchParams> 
       return { userId: r.userId, query: r.query.trim(), pageSize: pageSize(r.pageSize) };
     },
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const documents = source.relation("document_summary_view");
       const res = await named(

@@ -1,7 +1,6 @@
 /** ListVoiceModels and ListFaceModels (one shape, one module). */
 import { z } from "zod";
 import { ModelStatus } from "../../gen/clone/v1/enums_pb";
-import { userTag } from "../../read-models";
 import type { QueryDefinition } from "../query-bus";
 import { big, named, num, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
 
@@ -22,7 +21,6 @@ export function listModels(deps: QueryDeps, kind: "voice" | "face"): QueryDefini
     queryType: kind === "voice" ? "ListVoiceModels" : "ListFaceModels",
     parse: (request) => parseRequest(byUser, request),
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
         deps.db,

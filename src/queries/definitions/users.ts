@@ -1,7 +1,6 @@
 /** GetUserProfile and GetUserStatistics. */
 import { z } from "zod";
 import { AppError } from "../../errors";
-import { userTag } from "../../read-models";
 import type { QueryDefinition } from "../query-bus";
 import { big, named, num, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
 
@@ -14,7 +13,6 @@ export function getUserProfile(deps: QueryDeps): QueryDefinition<ByUser> {
     queryType: "GetUserProfile",
     parse: (request) => parseRequest(byUser, request),
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
         deps.db,
@@ -52,7 +50,6 @@ export function getUserStatistics(deps: QueryDeps): QueryDefinition<ByUser> {
     queryType: "GetUserStatistics",
     parse: (request) => parseRequest(byUser, request),
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
         deps.db,

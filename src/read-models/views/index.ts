@@ -48,6 +48,9 @@ export const ruleFor = viewRegistry.ruleFor;
 /** The views a query type reads (none for one answered from the write model only). */
 export const viewsReadBy = viewRegistry.viewsReadBy;
 
+/** The cache tags of an answer of a query type to its parameters. */
+export const cacheTagsOf = viewRegistry.cacheTagsOf;
+
 /** True when `name` is one of the read views. */
 export const isViewName = viewRegistry.isViewName;
 
