@@ -1,9 +1,11 @@
 /**
  * A command whose transaction fails for a reason that is not a domain answer, not a concurrent change and not
- * a lost connection fails the same way at every attempt (a value Postgres refuses, a constraint, a bug): it is
- * recorded as a dead letter (source `command`, with its envelope; a document's content stays in
- * `command_blobs` for a retry) and its caller gets a clear answer (INVALID_ARGUMENT for data Postgres refuses,
- * FAILED_PRECONDITION otherwise), never INTERNAL, so the transport acks it and the partition moves on.
+ * a transient one (a lost connection, a busy or restarting server: answered UNAVAILABLE, not applied, so the
+ * transport delivers it again after a backoff) fails the same way at every attempt (a value Postgres refuses,
+ * a constraint, a bug): it is recorded as a dead letter (source `command`, with its envelope; a document's
+ * content stays in `command_blobs` for a retry) and its caller gets a clear answer (INVALID_ARGUMENT for data
+ * Postgres refuses, FAILED_PRECONDITION otherwise), never INTERNAL, so the transport acks it and the partition
+ * moves on.
  */
 import {
   classifyFailure,
@@ -17,13 +19,29 @@ import type { SqlClient } from "../write-model";
 import type { CommandEnvelope } from "./envelope";
 import { createCommandExecutor, type TransactionClient } from "./executor";
 
-/** Records the dead letter of `envelope` (best effort: a failure to record is logged) and returns its answer. */
+/** How the answer of a dead-lettered command begins. */
+export const DEAD_LETTERED = "the command could not be applied and was set aside for an operator";
+
+/** True for the answer of a command that was dead-lettered (it will not succeed by being sent again). */
+export function isDeadLettered(error: { readonly message: string }): boolean {
+  return error.message.startsWith(DEAD_LETTERED);
+}
+
+/**
+ * The answer to a failure no rule maps: UNAVAILABLE when transient, else the command is dead-lettered (best
+ * effort: a failure to record it is logged) and answered clearly.
+ */
 export async function deadLetterCommand(
   connect: () => Promise<SqlClient & { release(error?: Error | boolean): void }>,
   envelope: CommandEnvelope,
   error: unknown,
   log?: (message: string, fields?: Record<string, unknown>) => void,
 ): Promise<AppError> {
+  if (classifyFailure(error) === "transient") {
+    return new AppError("UNAVAILABLE", "a backing service is busy; the command was not applied", {
+      cause: error,
+    });
+  }
   const reason = describeError(error);
   try {
     const client = await connect();
@@ -50,7 +68,7 @@ export async function deadLetterCommand(
     commandType: envelope.commandType,
     error: reason,
   });
-  const message = `the command could not be applied and was set aside for an operator (dead letter ${envelope.commandId}): ${reason}`;
+  const message = `${DEAD_LETTERED} (dead letter ${envelope.commandId}): ${reason}`;
   return classifyFailure(error) === "deterministic"
     ? new AppError("INVALID_ARGUMENT", message)
     : new AppError("FAILED_PRECONDITION", message);
@@ -77,7 +95,7 @@ export function startCommandDeadLetterRetrier(options: {
       if (outcome === undefined || outcome.ok) return;
       if (outcome.error.code === "UNAVAILABLE") throw AppError.deserialize(outcome.error);
       // Failed for good again: the executor has recorded it on this dead letter (one more attempt).
-      if (outcome.error.message.includes("dead letter")) return "recorded";
+      if (isDeadLettered(outcome.error)) return "recorded";
     },
     ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
     ...(options.log === undefined ? {} : { log: options.log }),

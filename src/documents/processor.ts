@@ -12,6 +12,7 @@
  * transient, dead-lettered (`dead_letters`, source `document-processor`) when deterministic or repeated.
  */
 import { buildEnvelope } from "../commands/build-envelope";
+import { isDeadLettered } from "../commands/dead-letter-command";
 import type { CommandOutcome, CommandSender } from "../commands/envelope";
 import {
   type DeadLetterRetrier,
@@ -92,7 +93,12 @@ export async function startDocumentProcessor(options: DocumentProcessorOptions):
         [commandId, Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength)],
       );
     }
-    return options.sender.send(envelope);
+    const outcome = await options.sender.send(envelope);
+    // A result recorded before (a redelivered event) is answered without claiming the chunks just stored.
+    if (blob && outcome.ok && outcome.result.duplicate) {
+      await db.query("DELETE FROM command_blobs WHERE command_id = $1", [commandId]);
+    }
+    return outcome;
   }
 
   async function handle(event: PublishedEvent): Promise<void> {
@@ -115,9 +121,9 @@ export async function startDocumentProcessor(options: DocumentProcessorOptions):
       const reason = `the processing result could not be stored: ${outcome.error.message}`;
       outcome = await record(documentId, `document-processing-failed:${documentId}`, failedResult(reason));
     }
-    if (!outcome.ok && outcome.error.code !== "NOT_FOUND" && outcome.error.code !== "FAILED_PRECONDITION") {
-      throw AppError.deserialize(outcome.error);
-    }
+    // NOT_FOUND / FAILED_PRECONDITION: deleted meanwhile, or recorded before (unless it was dead-lettered).
+    const skipped = !outcome.ok && ["NOT_FOUND", "FAILED_PRECONDITION"].includes(outcome.error.code);
+    if (!outcome.ok && (!skipped || isDeadLettered(outcome.error))) throw AppError.deserialize(outcome.error);
     options.log?.("document processed", {
       documentId,
       succeeded: result.succeeded,
@@ -154,7 +160,8 @@ export async function startDocumentProcessor(options: DocumentProcessorOptions):
 
 /** An answer that will not change on another attempt (not UNAVAILABLE, DEADLINE_EXCEEDED, ...). */
 function isRefusedForGood(outcome: Extract<CommandOutcome, { ok: false }>): boolean {
-  return ["INVALID_ARGUMENT", "INTERNAL", "UNKNOWN", "OUT_OF_RANGE", "DATA_LOSS"].includes(
-    outcome.error.code,
+  return (
+    isDeadLettered(outcome.error) ||
+    ["INVALID_ARGUMENT", "INTERNAL", "UNKNOWN", "OUT_OF_RANGE", "DATA_LOSS"].includes(outcome.error.code)
   );
 }

@@ -21,6 +21,7 @@ import type { Metrics } from "../metrics";
 import { connectNats } from "../nats";
 import { startJetStreamCommandReceiver } from "../transport/jetstream/command-receiver";
 import { createJetStreamCommandSender } from "../transport/jetstream/command-sender";
+import { quarantineAsDeadLetter } from "../transport/jetstream/poison-pill";
 import { ensureStreams } from "../transport/jetstream/streams";
 import type { SqlClient } from "../write-model";
 
@@ -58,6 +59,8 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
         }),
     log: logFn(log, "warn"),
   });
+  // The document processor's pool; also where commands that keep killing their thread are recorded.
+  const db = createPool(databaseUrl, { max: 4, applicationName: "clone-document-processor" });
   const receiver = await startJetStreamCommandReceiver({
     jsm: nats.jsm,
     nc: nats.nc,
@@ -65,10 +68,10 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
     partitions: config.commandPartitions,
     databaseUrl,
     host: pool,
+    quarantine: quarantineAsDeadLetter(db, nats.nc),
     log: logFn(log),
   });
   // The document processor records its results through the same command path, as role `service`.
-  const db = createPool(databaseUrl, { max: 4, applicationName: "clone-document-processor" });
   const sender = commandSenderOf(config, nats.nc, db);
   const documents = await startDocumentProcessor({
     events: instrumentedEvents(

@@ -8,6 +8,7 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { createPartitionOwnership, type PartitionOwnership } from "../partition-ownership";
+import { createPoisonPillGuard, type PoisonPillOptions } from "./poison-pill";
 import { resetPartitionConsumer } from "./streams";
 
 /** A partition's consumer, just recreated: what its host consumes. */
@@ -46,6 +47,11 @@ export interface JetStreamCommandReceiverOptions {
   readonly maxInFlightPerPartition?: number;
   readonly ackWaitMs?: number;
   readonly rebalanceMs?: number;
+  /**
+   * Takes out a command that keeps taking its partition's thread down (see poison-pill.ts): records it and
+   * answers its caller. Without it, such a command is started over for good.
+   */
+  readonly quarantine?: PoisonPillOptions["quarantine"];
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -73,6 +79,15 @@ export async function startJetStreamCommandReceiver(
     maxAckPending: options.maxInFlightPerPartition ?? DEFAULT_MAX_IN_FLIGHT_PER_PARTITION,
     ackWaitMs: options.ackWaitMs ?? 30_000,
   };
+  const guard =
+    options.quarantine === undefined
+      ? undefined
+      : createPoisonPillGuard({
+          jsm: options.jsm,
+          prefix: options.prefix,
+          quarantine: options.quarantine,
+          ...(options.log === undefined ? {} : { log: options.log }),
+        });
   const ownership = await createPartitionOwnership(
     {
       databaseUrl: options.databaseUrl,
@@ -83,10 +98,12 @@ export async function startJetStreamCommandReceiver(
     },
     {
       onAcquire: (partition) =>
-        options.host.consume(partition, async () => ({
-          durable: await resetPartitionConsumer(options.jsm, options.prefix, partition, consumer),
-          maxMessages: Math.min(MAX_PULL_AHEAD, consumer.maxAckPending),
-        })),
+        options.host.consume(partition, async () => {
+          const started = await guard?.(partition);
+          const durable = await resetPartitionConsumer(options.jsm, options.prefix, partition, consumer);
+          started?.();
+          return { durable, maxMessages: Math.min(MAX_PULL_AHEAD, consumer.maxAckPending) };
+        }),
       onRelease: (partition) => options.host.release(partition),
     },
   );
