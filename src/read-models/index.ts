@@ -10,15 +10,6 @@ export type { ConsistencyUpdate, StoredProgress } from "./progress";
 export { readStoredProgress } from "./progress";
 export type { KeyedRefresh, RefreshCount } from "./refresh";
 export { refreshAll, refreshFull, refreshKeys, refreshMany } from "./refresh";
-export type {
-  ConversationSummaryRow,
-  DocumentSummaryRow,
-  FaceModelSummaryRow,
-  UserProfileRow,
-  UserStatisticsRow,
-  ViewRows,
-  VoiceModelSummaryRow,
-} from "./rows";
 export type { ViewState } from "./state";
 export { advanceViewState, advanceViewStates, hasApplied, readViewState, readViewStates } from "./state";
 export type { CacheScope, EventKeys, ViewDefinition, ViewRefresh } from "./view-definition";
@@ -35,3 +26,8 @@ export {
   viewsOfQuery,
   viewsReadBy,
 } from "./views";
+export type { ConversationSummaryRow } from "./views/conversation-session-summary";
+export type { DocumentSummaryRow } from "./views/document-summary";
+export type { FaceModelSummaryRow, VoiceModelSummaryRow } from "./views/model-summaries";
+export type { UserProfileRow } from "./views/user-profile";
+export type { UserStatisticsRow } from "./views/user-statistics";

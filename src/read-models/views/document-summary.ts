@@ -10,3 +10,18 @@ export const documentSummaryView = defineView({
   on: { ...onEach(documentEventTypes, keys("document_id", "documentId")), "user.deleted": byUserId },
   queries: { ListDocuments: userScope, SearchDocuments: userScope },
 });
+
+/** A `document_summary_view` row (message DocumentSummary). */
+export interface DocumentSummaryRow {
+  readonly document_id: string;
+  readonly user_id: string;
+  readonly title: string;
+  readonly content_type: string;
+  readonly status: "UPLOADED" | "PROCESSED" | "FAILED";
+  readonly size_bytes: number;
+  readonly word_count: number | null;
+  readonly chunk_count: number | null;
+  readonly failure_reason: string | null;
+  readonly uploaded_at: Date;
+  readonly processed_at: Date | null;
+}

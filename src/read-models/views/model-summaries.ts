@@ -47,3 +47,28 @@ export const faceModelSummaryView = defineView({
   on: modelEvents(faceModelEventTypes, "face_model_id", "faceModelId"),
   queries: { ListFaceModels: userScope },
 });
+
+/** The columns common to both model summary views. */
+interface ModelSummaryColumns {
+  readonly user_id: string;
+  readonly name: string;
+  readonly status: "PENDING" | "TRAINED" | "FAILED";
+  readonly quality_score: number | null;
+  readonly is_active: boolean;
+  readonly conversations_count: number;
+  readonly clone_turns_count: number;
+  /** bigint. */
+  readonly total_audio_ms: string;
+  readonly last_used_at: Date | null;
+  readonly created_at: Date;
+}
+
+/** A `voice_model_summary_view` row (message VoiceModelSummary). */
+export interface VoiceModelSummaryRow extends ModelSummaryColumns {
+  readonly voice_model_id: string;
+}
+
+/** A `face_model_summary_view` row (message FaceModelSummary). */
+export interface FaceModelSummaryRow extends ModelSummaryColumns {
+  readonly face_model_id: string;
+}

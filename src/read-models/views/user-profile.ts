@@ -15,3 +15,18 @@ export const userProfileView = defineView({
   },
   queries: { GetUserProfile: userScope },
 });
+
+/** A `user_profile_view` row (message UserProfile). */
+export interface UserProfileRow {
+  readonly user_id: string;
+  readonly email: string;
+  readonly display_name: string;
+  readonly active_voice_model_id: string | null;
+  readonly active_voice_model_name: string | null;
+  readonly active_face_model_id: string | null;
+  readonly active_face_model_name: string | null;
+  readonly created_at: Date;
+  readonly updated_at: Date;
+  /** bigint: the user aggregate's version. */
+  readonly version: string;
+}

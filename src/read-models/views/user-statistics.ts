@@ -20,3 +20,19 @@ export const userStatisticsView = defineView({
   ),
   queries: { GetUserStatistics: userScope },
 });
+
+/** A `user_statistics_view` row (message UserStatistics). */
+export interface UserStatisticsRow {
+  readonly user_id: string;
+  readonly conversations_total: number;
+  readonly conversations_active: number;
+  readonly turns_total: number;
+  readonly documents_total: number;
+  readonly documents_processed: number;
+  readonly voice_models_total: number;
+  readonly face_models_total: number;
+  /** bigint. */
+  readonly total_audio_ms: string;
+  readonly avg_clone_latency_ms: number;
+  readonly last_active_at: Date | null;
+}
