@@ -135,6 +135,25 @@ describe("requests that do not decode are INVALID_ARGUMENT, the same on every bi
     });
   }
 
+  test("gRPC-web framing the request cannot be read by: INVALID_ARGUMENT", async () => {
+    const frame = (flags: number, data: number[]) => [flags, 0, 0, 0, data.length, ...data];
+    const valid = [0x12, 0x06, ...new TextEncoder().encode("a@b.io")];
+    for (const [name, body, headers] of [
+      ["no message", [], {}],
+      ["two messages for a unary call", [...frame(0, valid), ...frame(0, valid)], {}],
+      ["a cut frame", frame(0, valid).slice(0, 7), {}],
+      ["a compressed frame without grpc-encoding", frame(1, valid), {}],
+      ["gzip that is not gzip", frame(1, [1, 2, 3, 4]), { "grpc-encoding": "gzip" }],
+    ] as const) {
+      const answer = await rpc.call("grpc-web", commands.createUser, new Uint8Array(body), {
+        framed: true,
+        headers,
+      });
+      expect({ name, code: answer.code }).toEqual({ name, code: "INVALID_ARGUMENT" });
+      expect(answer.message).toStartWith("the request is not a valid clone.v1.CreateUserRequest");
+    }
+  });
+
   test("JSON that is not the message: INVALID_ARGUMENT and HTTP 400", async () => {
     for (const text of ["{", "[1]", '{"displayName": 5}', "\u0000"]) {
       const answer = await rpc.call("connect-json", commands.createUser, new TextEncoder().encode(text));

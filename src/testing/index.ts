@@ -1,3 +1,7 @@
+export type { Caller, FuzzCase } from "./fuzz-requests";
+export { fuzzCase, fuzzedMethods } from "./fuzz-requests";
+export type { CallerTokens, FuzzCounts } from "./fuzz-run";
+export { answerProblem, rssOf, runFuzzCases } from "./fuzz-run";
 export type { TestNats, TestNatsOptions } from "./nats";
 export { createTestNats, ownsStream } from "./nats";
 export type { PoisonScenarioResult } from "./poisoned-documents";

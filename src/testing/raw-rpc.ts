@@ -41,6 +41,10 @@ export interface RawCallOptions {
   readonly token?: string;
   /** The call's deadline, sent as the wire's timeout header; default 10 s. */
   readonly timeoutMs?: number;
+  /** gRPC-web and Connect streams: `body` is already framed (or deliberately not) and is sent as is. */
+  readonly framed?: boolean;
+  /** More HTTP headers (HTTP/1.1 wires). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** Sends raw requests to one gateway. */
@@ -70,10 +74,10 @@ export function createRawRpc(addresses: { readonly grpc: string; readonly http: 
         case "grpc":
           return grpcCall(grpc, method, body, options.token, timeoutMs);
         case "grpc-web":
-          return grpcWebCall(addresses.http, method, body, options.token, timeoutMs);
+          return grpcWebCall(addresses.http, method, body, options, timeoutMs);
         case "connect-proto":
         case "connect-json":
-          return connectCall(addresses.http, method, body, wire === "connect-json", options.token, timeoutMs);
+          return connectCall(addresses.http, method, body, wire === "connect-json", options, timeoutMs);
       }
     },
     close: () => grpc.close(),
@@ -135,11 +139,12 @@ function grpcCall(
   });
 }
 
-function headers(contentType: string, token: string | undefined, extra: Record<string, string>) {
+function headers(contentType: string, options: RawCallOptions, extra: Record<string, string>) {
   return {
     "content-type": contentType,
-    ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
     ...extra,
+    ...options.headers,
   };
 }
 
@@ -181,16 +186,16 @@ async function grpcWebCall(
   base: string,
   method: DescMethod,
   body: Uint8Array,
-  token: string | undefined,
+  options: RawCallOptions,
   timeoutMs: number,
 ): Promise<RawAnswer> {
   const response = await fetch(`${base}${pathOf(method)}`, {
     method: "POST",
-    headers: headers("application/grpc-web+proto", token, {
+    headers: headers("application/grpc-web+proto", options, {
       "x-grpc-web": "1",
       "grpc-timeout": `${timeoutMs}m`,
     }),
-    body: envelope(0, body),
+    body: options.framed ? body : envelope(0, body),
   });
   const bytes = new Uint8Array(await response.arrayBuffer());
   const all = frames(bytes);
@@ -242,18 +247,18 @@ async function connectCall(
   method: DescMethod,
   body: Uint8Array,
   json: boolean,
-  token: string | undefined,
+  options: RawCallOptions,
   timeoutMs: number,
 ): Promise<RawAnswer> {
   const streaming = method.methodKind !== "unary";
   const contentType = `application/${streaming ? "connect+" : ""}${json ? "json" : "proto"}`;
   const response = await fetch(`${base}${pathOf(method)}`, {
     method: "POST",
-    headers: headers(contentType, token, {
+    headers: headers(contentType, options, {
       "connect-protocol-version": "1",
       "connect-timeout-ms": `${timeoutMs}`,
     }),
-    body: streaming ? envelope(0, body) : body,
+    body: streaming && !options.framed ? envelope(0, body) : body,
   });
   const bytes = new Uint8Array(await response.arrayBuffer());
   const httpStatus = response.status;

@@ -1,5 +1,6 @@
 /** ListDocuments (keyset pages, newest first) and SearchDocuments (Postgres full-text search over chunks). */
 import { z } from "zod";
+import { codePoints } from "../../commands/validation";
 import { DocumentStatus } from "../../gen/clone/v1/enums_pb";
 import { pageSize } from "../pagination";
 import type { QueryDefinition } from "../query-bus";
@@ -92,7 +93,7 @@ const searchSchema = z.object({
   query: z
     .string()
     .refine((q) => q.trim() !== "", "is required")
-    .refine((q) => q.length <= 1000, "must be at most 1000 characters"),
+    .refine((q) => codePoints(q) <= 1000, "must be at most 1000 characters"),
   pageSize: z.number(),
 });
 
