@@ -2,7 +2,7 @@
  * The coordinator's resume point in `consistency_checkpoint` (what the gateways read of it, with the views'
  * applied points, is `readStoredProgress` of src/read-models/progress.ts).
  */
-import type { StreamPoint } from "../commands/consistency-token";
+import type { StreamPoint } from "../contracts";
 import type { SqlClient } from "../write-model";
 
 /** Where the coordinator resumes. */

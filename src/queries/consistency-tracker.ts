@@ -7,7 +7,7 @@
  * wakes them all. While anyone waits, ONE re-read of the stored progress every `pollMs` (for all of them, not
  * one poll per waiter) covers an update missed during a reconnect.
  */
-import { comparePoints, ORIGIN, type StreamPoint } from "../commands/consistency-token";
+import { comparePoints, ORIGIN, type StreamPoint } from "../contracts";
 import { AppError } from "../errors";
 import type {
   CacheInvalidation,

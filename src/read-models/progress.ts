@@ -4,7 +4,7 @@
  * coordinator's `consistency_checkpoint`), shared by the consistency role that writes it and the query side
  * that waits on it.
  */
-import type { StreamPoint } from "../commands/consistency-token";
+import type { StreamPoint } from "../contracts";
 import type { SqlClient } from "../write-model";
 import type { CacheInvalidation } from "./consistency-rules";
 import { readViewStates } from "./state";

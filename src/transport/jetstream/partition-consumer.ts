@@ -11,7 +11,7 @@
  */
 import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/nats-core";
-import type { CommandEnvelope, CommandHandler, CommandOutcome } from "../../commands/envelope";
+import type { CommandEnvelope, CommandHandler, CommandOutcome } from "../../contracts";
 import { backoffMs } from "../../dead-letters";
 import { AppError } from "../../errors";
 import { COMMAND_ID_HEADER, REPLY_HEADER } from "./command-sender";
@@ -53,7 +53,11 @@ export async function consumePartition(options: PartitionConsumerOptions): Promi
     if (closed) return;
     let envelope: CommandEnvelope;
     try {
-      envelope = JSON.parse(decoder.decode(msg.data)) as CommandEnvelope;
+      // The message's identity: a redelivery of it has the same one (see CommandEnvelope.delivery).
+      envelope = {
+        ...(JSON.parse(decoder.decode(msg.data)) as CommandEnvelope),
+        delivery: `${msg.info.stream}:${msg.seq}`,
+      };
     } catch (error) {
       log?.("dropping an unreadable command message", { error: String(error), seq: msg.seq });
       msg.term();

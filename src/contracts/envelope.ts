@@ -2,7 +2,7 @@
  * What travels on the command path between the gateway and the workers, whatever the transport.
  *
  * The envelope is plain JSON (NATS payload, `postMessage`, the embedded transport alike). Large binary fields
- * (document content) never ride in it: the gateway stores them first (claim check, see `src/commands/claim-check.ts`)
+ * (document content) never ride in it: the gateway stores them first (claim check: `command_blobs`, see `toWire` in payload.ts)
  * so a message stays far below NATS' default 1 MiB payload limit.
  */
 import type { SerializedAppError } from "../errors";
@@ -42,6 +42,12 @@ export interface CommandEnvelope {
   readonly deadline?: number;
   /** Epoch milliseconds when the gateway accepted it. */
   readonly issuedAt: number;
+  /**
+   * The bus message that carries it, set by the worker on receipt (JetStream: `<stream>:<sequence>`): the same
+   * message delivered again (after a worker crash) has the same one, a client's retry has another. A stored
+   * result written for this very message answers it as a first answer, not as a duplicate.
+   */
+  readonly delivery?: string;
 }
 
 /** The stored and returned result of an applied command (API `CommandResult`). */
