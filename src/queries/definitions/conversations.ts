@@ -1,6 +1,5 @@
 /** ListConversations (keyset pages, newest first) and GetConversationHistory (summary + turns by sequence). */
 import { z } from "zod";
-import { conversationTag, userTag } from "../../consistency/rules";
 import { AppError } from "../../errors";
 import { ConversationStatus, Speaker } from "../../gen/clone/v1/enums_pb";
 import { pageSize } from "../pagination";
@@ -62,7 +61,6 @@ interface ListParams {
 export function listConversations(deps: QueryDeps): QueryDefinition<ListParams> {
   return {
     queryType: "ListConversations",
-    views: ["conversation_session_summary_view"],
     parse(request) {
       const r = parseRequest(listSchema, request);
       return {
@@ -72,7 +70,6 @@ export function listConversations(deps: QueryDeps): QueryDefinition<ListParams> 
       };
     },
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
         clientFor(deps, source),
@@ -117,7 +114,6 @@ interface HistoryParams {
 export function getConversationHistory(deps: QueryDeps): QueryDefinition<HistoryParams> {
   return {
     queryType: "GetConversationHistory",
-    views: ["conversation_session_summary_view"],
     parse(request) {
       const r = parseRequest(historySchema, request);
       const after = pageAfter(deps, r.pageToken, "GetConversationHistory", {
@@ -130,7 +126,6 @@ export function getConversationHistory(deps: QueryDeps): QueryDefinition<History
       };
     },
     authorize: (actor, p) => requireOwnConversation(deps, actor, p.conversationId),
-    tags: (p) => [conversationTag(p.conversationId)],
     async load(p, source) {
       const summary = await named(
         clientFor(deps, source),

@@ -1,6 +1,5 @@
 /** ListVoiceModels and ListFaceModels (one shape, one module). */
 import { z } from "zod";
-import { userTag } from "../../consistency/rules";
 import { ModelStatus } from "../../gen/clone/v1/enums_pb";
 import type { QueryDefinition } from "../query-bus";
 import {
@@ -30,10 +29,8 @@ export function listModels(deps: QueryDeps, kind: "voice" | "face"): QueryDefini
   const id = kind === "voice" ? "voice_model_id" : "face_model_id";
   return {
     queryType: kind === "voice" ? "ListVoiceModels" : "ListFaceModels",
-    views: [view],
     parse: (request) => parseRequest(byUser, request),
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
         clientFor(deps, source),

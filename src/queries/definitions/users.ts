@@ -1,6 +1,5 @@
 /** GetUserProfile and GetUserStatistics. */
 import { z } from "zod";
-import { userTag } from "../../consistency/rules";
 import { AppError } from "../../errors";
 import type { QueryDefinition } from "../query-bus";
 import {
@@ -22,10 +21,8 @@ type ByUser = z.output<typeof byUser>;
 export function getUserProfile(deps: QueryDeps): QueryDefinition<ByUser> {
   return {
     queryType: "GetUserProfile",
-    views: ["user_profile_view"],
     parse: (request) => parseRequest(byUser, request),
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
         clientFor(deps, source),
@@ -61,10 +58,8 @@ export function getUserProfile(deps: QueryDeps): QueryDefinition<ByUser> {
 export function getUserStatistics(deps: QueryDeps): QueryDefinition<ByUser> {
   return {
     queryType: "GetUserStatistics",
-    views: ["user_statistics_view"],
     parse: (request) => parseRequest(byUser, request),
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
         clientFor(deps, source),
