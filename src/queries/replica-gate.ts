@@ -16,10 +16,14 @@
  * oldest held announcement is the replica's lag (`clone_read_replica_lag_seconds`).
  */
 
-import type { ConsistencyUpdate } from "../consistency/coordinator";
-import type { CacheInvalidation, ViewName } from "../consistency/rules";
 import { comparePoints, type StreamPoint } from "../contracts/consistency-token";
-import type { StoredProgress } from "./consistency-tracker";
+import type {
+  CacheInvalidation,
+  ConsistencyUpdate,
+  QueryType,
+  StoredProgress,
+  ViewName,
+} from "../read-models";
 
 /** An announcement of the coordinator (a refresh, or a heartbeat with `caughtUpAt`). */
 export type Announcement = ConsistencyUpdate & { caughtUpAt?: number };
@@ -79,7 +83,7 @@ function merge(a: Held, b: Announcement): Held {
     const mine = views[view];
     views[view] = mine === undefined ? point : later(mine, point);
   }
-  const invalidations = new Map<string, CacheInvalidation>();
+  const invalidations = new Map<string, CacheInvalidation<QueryType>>();
   for (const inv of [...a.update.invalidations, ...b.invalidations])
     invalidations.set(`${inv.queryType}|${inv.tag}`, inv);
   const caughtUpAt =

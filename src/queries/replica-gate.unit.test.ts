@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { StreamPoint } from "../contracts/consistency-token";
-import type { StoredProgress } from "./consistency-tracker";
+import type { StoredProgress } from "../read-models";
 import { type Announcement, createReplicaGate, replicaShows } from "./replica-gate";
 
 const at = (n: number): StreamPoint => ({ transactionId: BigInt(n), position: BigInt(n) });
