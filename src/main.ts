@@ -16,6 +16,7 @@ import { startGatewayRole } from "./roles/gateway";
 import { startMetricsEndpoint } from "./roles/metrics-endpoint";
 import { startRelayRole } from "./roles/relay";
 import { type RunningRole, startWorkerRole } from "./roles/worker";
+import { startTracing, type Tracing } from "./tracing";
 
 /** The roles a process can take. */
 export const roles = ["gateway", "worker", "relay", "consistency", "all"] as const;
@@ -47,6 +48,8 @@ async function main(): Promise<void> {
   if (!roles.includes(role)) throw new Error(`--role must be one of ${roles.join(", ")}`);
   const config = loadConfig();
   const log = createLogger({ level: config.logLevel, name: "clone" });
+  const tracing = startTracing(config.tracing, role);
+  if (tracing) log.info({ tracesUrl: config.tracing?.tracesUrl }, "tracing on (OpenTelemetry)");
   const embedded = config.databaseUrl === undefined && config.natsUrl === undefined;
   if (embedded) {
     if (role !== "all") throw new Error(embeddedRoleError(role));
@@ -59,7 +62,7 @@ async function main(): Promise<void> {
     );
   }
   reportUnhandledRejections(log);
-  const stopOn = handleStopSignals(log);
+  const stopOn = handleStopSignals(log, tracing);
   const running = embedded ? [await startEmbeddedRole(config, log)] : await startRoles(role, config, log);
   stopOn(running);
 }
@@ -86,7 +89,7 @@ const STOP_TIMEOUT_MS = 25_000;
  * start order (the gateway first: no new calls). Exit 0 when every role stopped cleanly, 1 otherwise; a
  * second SIGINT exits at once.
  */
-function handleStopSignals(log: Logger): (running: RunningRole[]) => void {
+function handleStopSignals(log: Logger, tracing: Tracing | undefined): (running: RunningRole[]) => void {
   let running: RunningRole[] | undefined;
   let requested: string | undefined;
   let stopping = false;
@@ -109,6 +112,7 @@ function handleStopSignals(log: Logger): (running: RunningRole[]) => void {
         log.error({ error: error instanceof Error ? error.message : String(error) }, "a role failed to stop");
       }
     }
+    await tracing?.shutdown();
     clearTimeout(watchdog);
     log.info({ ms: Math.round(performance.now() - since), clean: !failed }, "stopped");
     process.exit(failed ? 1 : 0);

@@ -23,6 +23,7 @@ const composed = [
   "metrics",
   "outbox",
   "queries",
+  "tracing",
   "transport",
 ];
 
@@ -33,25 +34,36 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
   errors: [],
   lru: [],
   gen: [],
-  logging: [],
+  tracing: ["config"],
+  logging: ["tracing"],
   nats: [],
   // Pools, migrations, and the SQL toolkit the aggregates' stores and the write model are written with.
   db: ["config"],
   // The aggregates: pure deciders, and each one's definition (store, refs, owner, access rules), registered once.
   domain: ["db", "errors"],
-  contracts: ["domain", "errors"],
+  contracts: ["config", "domain", "errors"],
   // The write model: the SQL of a command batch (read, decide, write), stored command results, write errors,
   // the owner lookup.
   "write-model": ["contracts", "db", "domain", "errors", "lru"],
   "dead-letters": ["errors", "write-model"],
   // Buses: the command transport (JetStream, in-process), the outbox relay, the event sources.
-  transport: ["contracts", "db", "dead-letters", "errors"],
-  outbox: ["config", "contracts", "db", "errors", "transport"],
+  transport: ["contracts", "db", "dead-letters", "errors", "tracing"],
+  outbox: ["config", "contracts", "db", "errors", "tracing", "transport"],
   events: ["contracts", "dead-letters", "outbox", "transport", "write-model"],
   // Worker side: mailboxes, the group-commit executor (orchestration; its SQL is the write model's), threads.
-  actors: ["contracts", "dead-letters", "domain", "errors", "logging", "lru", "transport", "write-model"],
+  actors: [
+    "contracts",
+    "dead-letters",
+    "domain",
+    "errors",
+    "logging",
+    "lru",
+    "tracing",
+    "transport",
+    "write-model",
+  ],
   // Gateway side: RPC plumbing, CommandService, QueryService.
-  gateway: ["contracts", "errors", "gen", "lru"],
+  gateway: ["contracts", "errors", "gen", "lru", "tracing"],
   commands: ["contracts", "domain", "errors", "gateway", "gen", "write-model"],
   // Read side: views, consistency, queries. consistency <-> queries is a known cycle (see knownCycleEdges).
   "read-models": ["contracts", "domain", "errors", "write-model"],
@@ -62,6 +74,7 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
     "outbox",
     "queries",
     "read-models",
+    "tracing",
     "transport",
     "write-model",
   ],
@@ -75,6 +88,7 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
     "gen",
     "outbox",
     "read-models",
+    "tracing",
     "transport",
     "write-model",
   ],
@@ -97,7 +111,7 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
     "read-models",
     "write-model",
   ],
-  main: ["config", "db", "embedded", "logging", "metrics", "roles"],
+  main: ["config", "db", "embedded", "logging", "metrics", "roles", "tracing"],
 };
 
 /**

@@ -8,6 +8,7 @@ import type { CommandEnvelope, CommandOutcome } from "../contracts";
 import { MAX_PREPARED_PARTS } from "../write-model";
 import { createCommandExecutor, type TransactionClient } from "./executor";
 import { createMailboxes, type Mailboxes } from "./mailboxes";
+import { traceBatches } from "./traced-executor";
 
 /** Options of {@link createCommandRuntime}. */
 export interface CommandRuntimeOptions {
@@ -35,7 +36,7 @@ export function createCommandRuntime(options: CommandRuntimeOptions): CommandRun
     ...(options.log === undefined ? {} : { log: options.log }),
   });
   return createMailboxes<CommandEnvelope, CommandOutcome>({
-    runBatch: execute,
+    runBatch: traceBatches(execute),
     maxBatch: options.maxBatch ?? MAX_PREPARED_PARTS,
     maxConcurrentBatches: options.concurrency,
     ...(options.minBatchWhileBusy === undefined ? {} : { minBatchWhileBusy: options.minBatchWhileBusy }),

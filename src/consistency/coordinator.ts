@@ -19,6 +19,7 @@ import { comparePoints, ORIGIN } from "../contracts";
 import type { RetryPolicy } from "../dead-letters";
 import type { PublishedEvent } from "../outbox";
 import { pointOfPublishedEvent } from "../outbox";
+import { type BatchSpans, startBatchSpans, tracingOn } from "../tracing";
 import { refreshIsolating } from "./isolate-refresh";
 import { type CacheInvalidation, type QueryType, ruleFor, type ViewName, type ViewRefresh } from "./rules";
 
@@ -76,12 +77,17 @@ interface Pending {
   lastSeq: number;
   committedAt: string[];
   dueAt: number;
+  /** The events' trace contexts, only while tracing is on. */
+  traces?: (string | undefined)[];
 }
 
 /** A running coordinator. */
 export interface Coordinator {
-  /** Takes the next event of the stream (in order) with its stream sequence. */
-  accept(event: PublishedEvent, seq: number): void;
+  /**
+   * Takes the next event of the stream (in order) with its stream sequence, and (while tracing is on) the
+   * trace context of its publish, which the refresh that applies it continues.
+   */
+  accept(event: PublishedEvent, seq: number, traceparent?: string): void;
   /** The point up to which every view has applied every event. */
   complete(): { point: StreamPoint; seq: number };
   /** Resolves when nothing is pending or in flight. */
@@ -193,6 +199,7 @@ export function createCoordinator(
       point: { transactionId: p.point.transactionId.toString(), position: p.point.position.toString() },
       committedAt: p.committedAt,
     };
+    const spans = p.traces && traceRefresh(view, p.traces);
     const done = (async () => {
       for (;;) {
         try {
@@ -218,6 +225,7 @@ export function createCoordinator(
       });
       if (moved) await saveCheckpoint();
     })().finally(() => {
+      spans?.end();
       inFlight.delete(view);
       schedule();
       if (isIdle()) {
@@ -230,7 +238,7 @@ export function createCoordinator(
   }
 
   return {
-    accept(event, seq) {
+    accept(event, seq, traceparent) {
       if (seq <= lastAcceptedSeq) return; // a repeat after a reconnect
       const point = pointOfPublishedEvent(event);
       lastAcceptedSeq = seq;
@@ -262,6 +270,10 @@ export function createCoordinator(
         p.point = point;
         p.lastSeq = seq;
         p.committedAt.push(event.committedAt);
+        if (tracingOn()) {
+          p.traces ??= [];
+          p.traces.push(traceparent);
+        }
         for (const inv of invalidations) {
           if (viewsOfQuery[inv.queryType].includes(r.view))
             p.invalidations.set(`${inv.queryType}|${inv.tag}`, inv);
@@ -284,6 +296,14 @@ export function createCoordinator(
       await Promise.allSettled([...inFlight.values()]);
     },
   };
+}
+
+/**
+ * The spans of one view refresh (see `startBatchSpans`): `view.refresh` for the refresh, linked to each
+ * event's publish, and a `consistency.refresh` span in each event's trace.
+ */
+function traceRefresh(view: ViewName, traces: readonly (string | undefined)[]): BatchSpans {
+  return startBatchSpans("view.refresh", "consistency.refresh", traces, { "clone.view": view });
 }
 
 /** Every view name. */

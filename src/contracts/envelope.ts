@@ -42,6 +42,12 @@ export interface CommandEnvelope {
   readonly deadline?: number;
   /** Epoch milliseconds when the gateway accepted it. */
   readonly issuedAt: number;
+  /**
+   * W3C trace context of the span the command's work continues from, only while tracing is on. Not sent in
+   * the JSON: on JetStream it rides in the message's `traceparent` header; the worker sets it to its own
+   * span's, and the events it writes carry it on in their metadata to the outbox relay.
+   */
+  readonly traceparent?: string;
 }
 
 /** The stored and returned result of an applied command (API `CommandResult`). */

@@ -14,6 +14,7 @@ import { createPageTokens } from "./pagination";
 import { type CachedAnswer, createQueryBus, type FallbackOptions, type QueryBusOptions } from "./query-bus";
 import { createQueryService } from "./query-service";
 import { createSlots } from "./slots";
+import { traceQueries } from "./traced-query-bus";
 import { isWrittenPoint, lastWrittenPoint } from "./written-points";
 
 /** Options of {@link createReadSide}. */
@@ -70,24 +71,26 @@ export async function createReadSide(options: ReadSideOptions): Promise<ReadSide
   });
   await tracker.refresh();
   const reads = options.reads;
-  const bus = createQueryBus({
-    cache,
-    tracker,
-    isWritten: (point) => isWrittenPoint(options.db, point),
-    lastWritten: () => lastWrittenPoint(options.db),
-    ...(reads === undefined
-      ? {}
-      : {
-          maxWaitMs: reads.maxWaitMs,
-          fallback: {
-            waitMs: reads.fallbackWaitMs,
-            stalenessMs: reads.fallbackStalenessMs,
-            slots: createSlots(reads.fallbackConcurrency),
-            ...(options.onFallback ? { onFallback: options.onFallback } : {}),
-          },
-        }),
-    ...(options.observe ? { observe: options.observe } : {}),
-  });
+  const bus = traceQueries(
+    createQueryBus({
+      cache,
+      tracker,
+      isWritten: (point) => isWrittenPoint(options.db, point),
+      lastWritten: () => lastWrittenPoint(options.db),
+      ...(reads === undefined
+        ? {}
+        : {
+            maxWaitMs: reads.maxWaitMs,
+            fallback: {
+              waitMs: reads.fallbackWaitMs,
+              stalenessMs: reads.fallbackStalenessMs,
+              slots: createSlots(reads.fallbackConcurrency),
+              ...(options.onFallback ? { onFallback: options.onFallback } : {}),
+            },
+          }),
+      ...(options.observe ? { observe: options.observe } : {}),
+    }),
+  );
   const registration = createQueryService({
     db: options.db,
     ownerOf: options.ownerOf,
