@@ -235,6 +235,7 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
         ? tracedSend(envelope, sendOptions?.signal)
         : send(envelope, sendOptions?.signal, undefined),
     async close() {
+      if (sub.isClosed()) return;
       sub.unsubscribe();
       publisher.close();
       for (const [id, waiters] of pending) {
