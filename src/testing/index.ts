@@ -1,3 +1,4 @@
+export { embeddedTestConfig } from "./embedded-config";
 export type { Caller, FuzzCase } from "./fuzz-requests";
 export { fuzzCase, fuzzedMethods } from "./fuzz-requests";
 export type { CallerTokens, FuzzCounts } from "./fuzz-run";

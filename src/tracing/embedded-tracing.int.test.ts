@@ -6,11 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace";
-import { loadConfig } from "../config";
 import { type RunningEmbedded, startEmbedded } from "../embedded/start";
 import { createGrpcClient, type GrpcClient, mintToken } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { createLogger } from "../logging";
+import { embeddedTestConfig } from "../testing/embedded-config";
 import { inSpan, SpanKind, startTracing, type Tracing, traceparentOf } from ".";
 
 const secret = "embedded-tracing-0123456789abcdef";
@@ -21,15 +21,7 @@ let client: GrpcClient<typeof CommandService>;
 
 beforeAll(async () => {
   tracing = startTracing(undefined, "all", exporter);
-  const { DATABASE_URL: _db, NATS_URL: _nats, ...env } = process.env;
-  const config = loadConfig({
-    ...env,
-    AUTH_JWT_SECRET: secret,
-    GRPC_HOST: "127.0.0.1",
-    GRPC_PORT: "0",
-    HTTP_PORT: "0",
-    EMBEDDED_DATA_DIR: "memory://",
-  });
+  const config = embeddedTestConfig({ AUTH_JWT_SECRET: secret });
   embedded = await startEmbedded(config, createLogger({ level: "warn", name: "embedded-tracing" }));
   client = createGrpcClient(CommandService, `127.0.0.1:${embedded.grpcPort}`);
 }, 60_000);
