@@ -16,12 +16,15 @@ import { AppError } from "../src/errors";
 import { createLogger } from "../src/logging";
 import { timeExecution } from "../src/metrics/commands";
 import { connectNats } from "../src/nats";
+import { startTracing } from "../src/tracing";
 import { consumePartition, type PartitionConsumer } from "../src/transport/jetstream/partition-consumer";
 import { streamNames } from "../src/transport/jetstream/streams";
 
 const port = parentPort;
 if (!port) throw new Error("command-thread.ts must run as a worker thread");
 const data = workerData as CommandThreadData;
+// Each thread has its own tracer provider and exporter (the API's globals are per thread).
+const tracing = startTracing(data.tracing, "worker");
 const log = createLogger({ level: data.logLevel, name: `command-thread-${data.threadIndex}` });
 const pool = createPool(data.databaseUrl, {
   max: data.poolSize,
@@ -122,6 +125,7 @@ async function start(): Promise<void> {
         )
         .then(() => nats.nc.drain())
         .then(() => pool.end())
+        .then(() => tracing?.shutdown())
         .catch((error: unknown) => log.warn({ error: String(error) }, "closing the command thread failed"))
         .finally(() => {
           executions.flush();

@@ -107,6 +107,7 @@ function checkEnvironment(name: string, s: ComposeService, serviceNames: string[
   for (const key of Object.keys(env)) {
     if (!known.has(key)) problems.push(`${name}: ${key} is not a variable src/config.ts reads`);
   }
+  problems.push(...checkTracesEndpoint(name, env, serviceNames));
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(localEnvironment(env, serviceNames));
@@ -142,6 +143,21 @@ function checkEnvironment(name: string, s: ComposeService, serviceNames: string[
   if (role !== undefined && role !== "gateway" && config.metricsPort !== defaults.metricsPort)
     problems.push(`${name}: METRICS_PORT differs from the default ${defaults.metricsPort}`);
   return problems;
+}
+
+/** Tracing, when on, exports to a service of this file (the collector), not to the container itself. */
+function checkTracesEndpoint(name: string, env: Record<string, string>, serviceNames: string[]): string[] {
+  let tracing: ReturnType<typeof loadConfig>["tracing"];
+  try {
+    tracing = loadConfig(env).tracing;
+  } catch {
+    return []; // reported with the other configuration problems
+  }
+  if (tracing === undefined || tracing.exporter !== "otlp") return [];
+  const host = new URL(tracing.tracesUrl).hostname;
+  return serviceNames.includes(host)
+    ? []
+    : [`${name}: traces go to ${tracing.tracesUrl}, but "${host}" is not a service of this file`];
 }
 
 /** Every bind-mounted file exists in the repository; named volumes are declared. */

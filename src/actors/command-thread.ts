@@ -9,6 +9,7 @@ import type { Logger } from "../logging";
 import { MAX_PREPARED_PARTS } from "../write-model";
 import { createCommandExecutor, type TransactionClient } from "./executor";
 import { createMailboxes, type Mailboxes } from "./mailboxes";
+import { traceBatches } from "./traced-executor";
 
 /** Options of {@link createCommandRuntime}. */
 export interface CommandRuntimeOptions {
@@ -36,7 +37,7 @@ export function createCommandRuntime(options: CommandRuntimeOptions): CommandRun
     ...(options.log === undefined ? {} : { log: options.log }),
   });
   return createMailboxes<CommandEnvelope, CommandOutcome>({
-    runBatch: execute,
+    runBatch: traceBatches(execute),
     maxBatch: options.maxBatch ?? MAX_PREPARED_PARTS,
     maxConcurrentBatches: options.concurrency,
     ...(options.minBatchWhileBusy === undefined ? {} : { minBatchWhileBusy: options.minBatchWhileBusy }),

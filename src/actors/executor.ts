@@ -29,6 +29,7 @@ import { aggregateDefinition } from "../domain/registry";
 import { AppError, isConnectionError } from "../errors";
 import type { Logger } from "../logging";
 import { LruMap } from "../lru/lru-map";
+import { traced } from "../tracing";
 import {
   appendEvents,
   type CommandRead,
@@ -184,9 +185,11 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
         useKnown && keepsState(e) ? known.get(e.aggregateId) : undefined,
       );
       const unknown = batch.flatMap((_, i) => (knownStates[i] === undefined ? [i] : []));
-      const read = await readCommands(
-        client,
-        unknown.map((i) => batch[i] as CommandEnvelope),
+      const read = await traced("db.read", { "db.system": "postgresql", "batch.size": unknown.length }, () =>
+        readCommands(
+          client,
+          unknown.map((i) => batch[i] as CommandEnvelope),
+        ),
       );
       const reads: CommandRead[] = batch.map(() => KNOWN_AGGREGATE);
       unknown.forEach((i, k) => {
@@ -201,9 +204,11 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
       const written =
         writing.length === 0
           ? []
-          : await writeParts(
-              client,
-              writing.map((i) => (plans[i] as Extract<Plan, { kind: "write" }>).part),
+          : await traced("db.write", { "db.system": "postgresql", "batch.size": writing.length }, () =>
+              writeParts(
+                client,
+                writing.map((i) => (plans[i] as Extract<Plan, { kind: "write" }>).part),
+              ),
             );
       const writtenOf = new Map(writing.map((planIndex, k) => [planIndex, written[k]]));
       const outcomes = plans.map((p, i): CommandOutcome => {

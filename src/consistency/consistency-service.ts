@@ -109,10 +109,10 @@ export async function startConsistencyService(
     checkpoint.point,
   );
   const clock = createCaughtUpClock();
-  const feed = await options.startFeed(checkpoint.seq, (event, seq, left) => {
+  const feed = await options.startFeed(checkpoint.seq, (event, seq, left, traceparent) => {
     pending = left;
     clock.accepted(seq, Date.parse(event.committedAt));
-    coordinator.accept(event, seq);
+    coordinator.accept(event, seq, traceparent);
   });
   // Dead letters an operator asked to retry: the rows are refreshed again (the view's point never goes back).
   const retrier = startDeadLetterRetrier({

@@ -9,10 +9,14 @@ import { type ConsumerMessages, DeliverPolicy, type JetStreamManager, jetstream 
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "../logging";
 import { decodePublishedEvent, type PublishedEvent } from "../outbox";
+import { TRACEPARENT, tracingOn } from "../tracing";
 import { streamNames } from "../transport/jetstream/streams";
 
-/** Receives events in order; `pending` is how many more the stream holds right now (0: caught up). */
-export type FeedHandler = (event: PublishedEvent, seq: number, pending: number) => void;
+/**
+ * Receives events in order; `pending` is how many more the stream holds right now (0: caught up);
+ * `traceparent` is the relay's publish span (the message's header) while tracing is on.
+ */
+export type FeedHandler = (event: PublishedEvent, seq: number, pending: number, traceparent?: string) => void;
 
 /** A running feed. */
 export interface EventFeed {
@@ -88,7 +92,7 @@ export async function startJetStreamEventFeed(
           log?.warn({ seq: msg.seq, error: String(error) }, "skipping an unreadable event");
           return;
         }
-        onEvent(event, msg.seq, msg.info.pending);
+        onEvent(event, msg.seq, msg.info.pending, tracingOn() ? msg.headers?.get(TRACEPARENT) : undefined);
       },
     });
     current = messages;

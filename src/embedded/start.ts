@@ -11,6 +11,7 @@
  * (group commit still batches up to 16 commands, `MAX_PREPARED_PARTS`, per statement). The relay is woken after each command that
  * emitted events, and polls every `OUTBOX_POLL_MS` in any case.
  */
+
 import type pg from "pg";
 import { createCommandRuntime } from "../actors/command-thread";
 import { startCommandDeadLetterRetrier } from "../actors/dead-letter-command";
@@ -30,6 +31,7 @@ import { type OutboxRelay, startPooledOutboxRelay } from "../outbox";
 import { createLiveTurnsHub, liveTypes } from "../queries/live-turns";
 import { createReadSide } from "../queries/read-side";
 import { buildGateway, readSideMetrics } from "../roles/gateway";
+import { tracingOn } from "../tracing";
 import { createInProcessCommandSender } from "../transport/in-process";
 import { createOwnerLookup } from "../write-model";
 import { startEmbeddedDatabase } from "./database";
@@ -143,7 +145,10 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
       db: database.pool,
       runRefresh: (task) => applyRefreshTask(database.pool, task, config.consistencyRefreshMode),
       startFeed: async (_afterSeq, onEvent) =>
-        events.subscribe("consistency", [], async (event) => onEvent(event, ++seq, 0)),
+        // No relay publish in between: a refresh continues the trace of the command that wrote the event.
+        events.subscribe("consistency", [], async (event) =>
+          onEvent(event, ++seq, 0, tracingOn() ? String(event.metadata.traceparent ?? "") : undefined),
+        ),
       publish: (update, caughtUpAt) =>
         readSide.tracker.apply(caughtUpAt === undefined ? update : { ...update, caughtUpAt }),
       log: log.child({ role: "consistency", component: "consistency-service" }),

@@ -49,3 +49,4 @@ export {
   textProblem,
   undecodableRequest,
 } from "./request-rules";
+export { tracingInterceptor } from "./tracing-interceptor";

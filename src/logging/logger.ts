@@ -3,6 +3,7 @@
  * can be searched: `log.info({ commandId, aggregateId }, "command applied")`.
  */
 import pino from "pino";
+import { activeTraceIds, tracingOn } from "../tracing";
 
 /** The logger type used across the service. */
 export type Logger = pino.Logger;
@@ -13,7 +14,19 @@ export function createLogger(options: {
   name: string;
   base?: Record<string, unknown>;
 }): Logger {
-  return pino({ level: options.level, name: options.name, base: { pid: process.pid, ...options.base } });
+  return pino({
+    level: options.level,
+    name: options.name,
+    base: { pid: process.pid, ...options.base },
+    mixin: traceFields,
+  });
+}
+
+const none = {};
+
+/** `traceId` and `spanId` of the active span on every line logged inside one (only while tracing is on). */
+function traceFields(): object {
+  return tracingOn() ? (activeTraceIds() ?? none) : none;
 }
 
 /** A logger that writes nothing: the default of components whose caller passes none. */

@@ -15,6 +15,7 @@ import {
   type Interceptor,
   maxRequestBytes,
   requestRulesInterceptor,
+  tracingInterceptor,
 } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { QueryService } from "../gen/clone/v1/query_service_pb";
@@ -64,6 +65,7 @@ export function buildGateway(config: Config, deps: GatewayDeps, log: Logger): Ga
     ? [commands.registration, deps.readSide.registration]
     : [commands.registration];
   const interceptors: Interceptor[] = [
+    tracingInterceptor(),
     ...(deps.metrics ? [metricsInterceptor(deps.metrics)] : []),
     requestRulesInterceptor(services.map((s) => s.service)),
     authInterceptor(createAuthenticator({ jwtSecret: config.auth.jwtSecret, jwksUrl: config.auth.jwksUrl })),

@@ -48,6 +48,7 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
       poolSize: config.workerTransactions,
       minBatchWhileBusy: config.workerBusyBatch,
       logLevel: config.logLevel,
+      ...(config.tracing === undefined ? {} : { tracing: config.tracing }),
     },
     ...(metrics === undefined
       ? {}

@@ -12,6 +12,7 @@
 import type { CommandEnvelope, CommandOutcome, CommandSender } from "../../contracts";
 import { AppError } from "../../errors";
 import type { Logger } from "../../logging";
+import { traceparentOf, tracingOn } from "../../tracing";
 
 /** What applies the commands: submit an envelope, get its outcome (a worker's command runtime). */
 export interface CommandRunner {
@@ -47,7 +48,8 @@ export function createInProcessCommandSender<R extends CommandRunner>(
   async function apply(envelope: CommandEnvelope): Promise<CommandOutcome> {
     let outcome: CommandOutcome;
     try {
-      outcome = await runtime.submit(envelope);
+      // The embedded mode's worker continues the gateway's span (JetStream carries it in a header).
+      outcome = await runtime.submit(tracingOn() ? { ...envelope, traceparent: traceparentOf() } : envelope);
     } catch (error) {
       outcome = { ok: false, error: AppError.from(error).serialize() };
     }

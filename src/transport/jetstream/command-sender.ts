@@ -17,6 +17,7 @@ import { headers, type MsgHdrs, type NatsConnection, nuid, type Subscription } f
 import type { CommandEnvelope, CommandOutcome, CommandSender } from "../../contracts";
 import { isSkipped, markDuplicate, reusedIdOutcome } from "../../contracts";
 import { AppError } from "../../errors";
+import { endSpan, SpanKind, startSpan, TRACEPARENT, traceparentOfSpan, tracingOn } from "../../tracing";
 import { partitionOf } from "../partition";
 import { createAckedPublisher } from "./acked-publisher";
 import { streamNames } from "./streams";
@@ -43,12 +44,14 @@ export const COMMAND_ID_HEADER = "Clone-Command-Id";
 
 /**
  * Headers of a published command: `Nats-Msg-Id` = its id (JetStream drops a copy sent again within the
- * stream's duplicate window), and the subject the sending gateway wants its reply on.
+ * stream's duplicate window), the subject the sending gateway wants its reply on, and the W3C trace context
+ * of the send while tracing is on.
  */
-export function commandHeaders(commandId: string, replySubject: string): MsgHdrs {
+export function commandHeaders(commandId: string, replySubject: string, traceparent?: string): MsgHdrs {
   const h = headers();
   h.set("Nats-Msg-Id", commandId);
   h.set(REPLY_HEADER, replySubject);
+  if (traceparent !== undefined) h.set(TRACEPARENT, traceparent);
   return h;
 }
 
@@ -121,7 +124,12 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
    * Publishes the command; JetStream's ack says whether it was new. A duplicate is answered by whoever sent the
    * first copy, or from the stored result. `retryCopy`: publish a retry copy at once (its own `Nats-Msg-Id`).
    */
-  async function publish(envelope: CommandEnvelope, timeoutMs: number, retryCopy = false): Promise<void> {
+  async function publish(
+    envelope: CommandEnvelope,
+    timeoutMs: number,
+    traceparent: string | undefined,
+    retryCopy = false,
+  ): Promise<void> {
     const data = encoder.encode(JSON.stringify(envelope));
     // A message over the server's limit would be refused at every attempt: the caller is told, not retried.
     const maxPayload = options.nc.info?.max_payload ?? 1_048_576;
@@ -132,7 +140,7 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
       );
     }
     const put = async (msgId: string): Promise<boolean> => {
-      const h = commandHeaders(msgId, replySubject);
+      const h = commandHeaders(msgId, replySubject, traceparent);
       try {
         return await publisher.publish(
           subjects[partitionOf(envelope.aggregateId, options.partitions)] as string,
@@ -167,63 +175,93 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
     await put(retryId());
   }
 
-  return {
-    send(envelope, sendOptions) {
-      const timeoutMs =
-        envelope.deadline === undefined ? options.defaultTimeoutMs : envelope.deadline - Date.now();
-      if (timeoutMs <= 0) {
-        return Promise.reject(
-          new AppError("DEADLINE_EXCEEDED", "deadline exceeded before the command was sent"),
-        );
-      }
-      const caller = sendOptions?.signal;
-      if (caller?.aborted) return Promise.reject(abortError(caller.reason));
-      return new Promise<CommandOutcome>((resolve, reject) => {
-        let over = false;
-        const finish = (): void => {
-          over = true;
-          clearTimeout(timer);
-          caller?.removeEventListener("abort", onAbort);
-        };
-        const waiter: Waiter = {
-          payloadHash: envelope.payloadHash,
-          resolve: (outcome) => {
-            finish();
-            resolve(outcome);
-          },
-        };
-        const fail = (error: AppError): void => {
-          if (over) return;
-          finish();
-          forget(envelope.commandId, waiter);
-          reject(error);
-        };
-        const onAbort = (): void => fail(abortError(caller?.reason));
-        // One timer and one listener per command, both dropped as soon as it is answered.
-        const timer = setTimeout(() => fail(deadlineError()), timeoutMs);
-        caller?.addEventListener("abort", onAbort, { once: true });
+  /** Sends with a PRODUCER span (while tracing is on) lasting until the outcome is in. */
+  function tracedSend(envelope: CommandEnvelope, signal: AbortSignal | undefined): Promise<CommandOutcome> {
+    const span = startSpan(`command.send ${envelope.commandType}`, {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        "messaging.system": "nats",
+        "clone.command_id": envelope.commandId,
+        "clone.aggregate_id": envelope.aggregateId,
+      },
+    });
+    return send(envelope, signal, traceparentOfSpan(span)).then(
+      (outcome) => {
+        endSpan(span, outcome.ok ? undefined : outcome.error.code);
+        return outcome;
+      },
+      (error: unknown) => {
+        endSpan(span, error);
+        throw error;
+      },
+    );
+  }
 
-        const until = Date.now() + timeoutMs;
-        const existing = pending.get(envelope.commandId);
-        if (existing) {
-          if (existing[0]?.payloadHash !== envelope.payloadHash) return waiter.resolve(reusedIdOutcome());
-          // The same command is already on its way from this gateway: share its answer, with a copy of its own
-          // when it waits longer than every copy sent (see copiesUntil).
-          existing.push(waiter);
-          if (until <= (copiesUntil.get(envelope.commandId) ?? 0) + JOIN_COPY_SLACK_MS) return;
-          copiesUntil.set(envelope.commandId, until);
-          publish(envelope, timeoutMs, true).catch((error: unknown) => fail(AppError.from(error)));
-          return;
-        }
-        pending.set(envelope.commandId, [waiter]);
+  function send(
+    envelope: CommandEnvelope,
+    caller: AbortSignal | undefined,
+    traceparent: string | undefined,
+  ): Promise<CommandOutcome> {
+    const timeoutMs =
+      envelope.deadline === undefined ? options.defaultTimeoutMs : envelope.deadline - Date.now();
+    if (timeoutMs <= 0) {
+      return Promise.reject(
+        new AppError("DEADLINE_EXCEEDED", "deadline exceeded before the command was sent"),
+      );
+    }
+    if (caller?.aborted) return Promise.reject(abortError(caller.reason));
+    return new Promise<CommandOutcome>((resolve, reject) => {
+      let over = false;
+      const finish = (): void => {
+        over = true;
+        clearTimeout(timer);
+        caller?.removeEventListener("abort", onAbort);
+      };
+      const waiter: Waiter = {
+        payloadHash: envelope.payloadHash,
+        resolve: (outcome) => {
+          finish();
+          resolve(outcome);
+        },
+      };
+      const fail = (error: AppError): void => {
+        if (over) return;
+        finish();
+        forget(envelope.commandId, waiter);
+        reject(error);
+      };
+      const onAbort = (): void => fail(abortError(caller?.reason));
+      // One timer and one listener per command, both dropped as soon as it is answered.
+      const timer = setTimeout(() => fail(deadlineError()), timeoutMs);
+      caller?.addEventListener("abort", onAbort, { once: true });
+
+      const until = Date.now() + timeoutMs;
+      const existing = pending.get(envelope.commandId);
+      if (existing) {
+        if (existing[0]?.payloadHash !== envelope.payloadHash) return waiter.resolve(reusedIdOutcome());
+        // The same command is already on its way from this gateway: share its answer, with a copy of its own
+        // when it waits longer than every copy sent (see copiesUntil).
+        existing.push(waiter);
+        if (until <= (copiesUntil.get(envelope.commandId) ?? 0) + JOIN_COPY_SLACK_MS) return;
         copiesUntil.set(envelope.commandId, until);
-        publish(envelope, timeoutMs).catch((error: unknown) => {
-          pending.delete(envelope.commandId);
-          copiesUntil.delete(envelope.commandId);
-          fail(AppError.from(error));
-        });
+        publish(envelope, timeoutMs, traceparent, true).catch((error: unknown) => fail(AppError.from(error)));
+        return;
+      }
+      pending.set(envelope.commandId, [waiter]);
+      copiesUntil.set(envelope.commandId, until);
+      publish(envelope, timeoutMs, traceparent).catch((error: unknown) => {
+        pending.delete(envelope.commandId);
+        copiesUntil.delete(envelope.commandId);
+        fail(AppError.from(error));
       });
-    },
+    });
+  }
+
+  return {
+    send: (envelope, sendOptions) =>
+      tracingOn()
+        ? tracedSend(envelope, sendOptions?.signal)
+        : send(envelope, sendOptions?.signal, undefined),
     async close() {
       if (sub.isClosed()) return;
       sub.unsubscribe();
