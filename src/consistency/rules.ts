@@ -86,9 +86,10 @@ function rule(
     invalidations(e) {
       const t = tags(e);
       return affectedQueryTypes.flatMap((queryType): CacheInvalidation[] => {
+        // A conversation's history is tagged by the conversation and by its owner (user.deleted drops it).
         const tag =
-          queryType === "GetConversationHistory"
-            ? t.conversation && conversationTag(t.conversation)
+          queryType === "GetConversationHistory" && t.conversation
+            ? conversationTag(t.conversation)
             : t.user && userTag(t.user);
         return tag ? [{ queryType, tag }] : [];
       });
@@ -134,6 +135,7 @@ const allUserQueries: QueryType[] = [
   "ListDocuments",
   "SearchDocuments",
   "ListConversations",
+  "GetConversationHistory",
   "ListVoiceModels",
   "ListFaceModels",
 ];

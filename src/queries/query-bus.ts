@@ -47,8 +47,8 @@ export interface QueryDefinition<P> {
   parse(request: unknown): P;
   /** Role and ownership rules; may look the owner up. */
   authorize(actor: Actor, params: P): Promise<void>;
-  /** Cache tags of an answer. */
-  tags(params: P): string[];
+  /** Cache tags of an answer (may look the owner up, as `authorize` did). */
+  tags(params: P): string[] | Promise<string[]>;
   /** Reads the answer from the views, or from their definitions over the write model. */
   load(params: P, source: ReadSource): Promise<Record<string, unknown>>;
   /** Read from the write model only (never cached, nothing to wait for): the audit trail. */
@@ -265,7 +265,7 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
         staleForToken = cached === undefined || comparePoints(cached.value.point, minPoint) < 0;
       }
       const bypass = request.options?.bypassCache === true || staleForToken;
-      const result = await options.cache.getOrLoad(key, definition.tags(params), load, { bypass });
+      const result = await options.cache.getOrLoad(key, await definition.tags(params), load, { bypass });
       const answer = result.value;
       options.observe?.(definition.queryType, result.fromCache, (performance.now() - started) / 1000);
       return {

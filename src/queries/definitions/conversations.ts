@@ -129,7 +129,13 @@ export function getConversationHistory(deps: QueryDeps): QueryDefinition<History
       };
     },
     authorize: (actor, p) => requireOwnConversation(deps, actor, p.conversationId),
-    tags: (p) => [conversationTag(p.conversationId)],
+    // Also the owner's tag, so that the user's deletion drops the turns' text from every cache.
+    tags: async (p) => {
+      const owner = await deps.ownerOf("conversation", p.conversationId);
+      return owner === undefined
+        ? [conversationTag(p.conversationId)]
+        : [conversationTag(p.conversationId), userTag(owner)];
+    },
     async load(p, source) {
       const summary = await named(
         deps.db,
