@@ -1,3 +1,5 @@
+export type { DeadLetteringConsumerOptions } from "./dead-lettering-consumer";
+export { startDeadLetteringConsumer } from "./dead-lettering-consumer";
 export type { EventHandler, EventSource, EventSubscription } from "./event-source";
 export type { InProcessEventSource, InProcessEventSourceOptions } from "./in-process-event-source";
 export { createInProcessEventSource } from "./in-process-event-source";

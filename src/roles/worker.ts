@@ -14,6 +14,7 @@ import type { CommandSender } from "../commands/envelope";
 import type { Config } from "../config";
 import { createPool } from "../db";
 import { startDocumentProcessor } from "../documents/processor";
+import { startUserErasure } from "../erasure";
 import { createJetStreamEventSource, type EventSource } from "../events";
 import type { Logger } from "../logging";
 import { logFn } from "../logging";
@@ -73,16 +74,19 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
   });
   // The document processor records its results through the same command path, as role `service`.
   const sender = commandSenderOf(config, nats.nc, db);
+  const events = instrumentedEvents(
+    metrics,
+    createJetStreamEventSource({ ...nats, prefix: config.natsPrefix, log: logFn(log, "warn") }),
+  );
   const documents = await startDocumentProcessor({
-    events: instrumentedEvents(
-      metrics,
-      createJetStreamEventSource({ ...nats, prefix: config.natsPrefix, log: logFn(log, "warn") }),
-    ),
+    events,
     sender,
     db,
     chunking: config.chunking,
     log: logFn(log, "debug"),
   });
+  // A deleted user's personal data is erased after the deletion, in short batches (src/erasure).
+  const erasure = await startUserErasure({ events, db, log: logFn(log, "info") });
   // Command dead letters an operator asked to retry (bun run cli dead-letters retry).
   const commandRetrier = startCommandDeadLetterRetrier({
     connect: () => db.connect(),
@@ -103,6 +107,7 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
       log.info({ partitions: receiver.ownership.owned() }, "command worker stopping");
       // The document processor first: what it sends still goes through this worker's receiver.
       await documents.stop();
+      await erasure.stop();
       await commandRetrier.stop();
       // No new commands; those in flight commit, are answered and acked; the partitions go to the others.
       await receiver.stop();

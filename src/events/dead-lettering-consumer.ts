@@ -1,0 +1,60 @@
+/**
+ * A durable event consumer that dead-letters what fails for good (source `source`, keyed by the aggregate id,
+ * the event as payload) and runs again the dead letters an operator asked to retry.
+ */
+import {
+  type DeadLetterSource,
+  describeError,
+  recordDeadLetter,
+  startDeadLetterRetrier,
+} from "../dead-letters";
+import type { SqlClient } from "../write-model";
+import type { EventHandler, EventSource, EventSubscription } from "./event-source";
+
+/** Options of {@link startDeadLetteringConsumer}. */
+export interface DeadLetteringConsumerOptions {
+  readonly events: EventSource;
+  readonly db: SqlClient;
+  /** The durable consumer's name (also its consumer name in `dead_letters`). */
+  readonly name: string;
+  readonly source: DeadLetterSource;
+  readonly types: readonly string[];
+  readonly handle: EventHandler;
+  /** Events handled at once (default 1). */
+  readonly concurrency?: number;
+  /** How often dead letters an operator asked to retry are looked for, ms (default 1000). */
+  readonly retryPollMs?: number;
+  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** Subscribes `name` to `types`, dead-lettering into `source`, with its dead-letter retrier. */
+export async function startDeadLetteringConsumer(
+  options: DeadLetteringConsumerOptions,
+): Promise<EventSubscription> {
+  const { db, source, name, handle } = options;
+  const subscription = await options.events.subscribe(name, options.types, handle, {
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    deadLetter: (event, error, attempts) =>
+      recordDeadLetter(db, {
+        source,
+        consumer: name,
+        key: event.aggregateId,
+        error: describeError(error),
+        attempts,
+        payload: event,
+      }),
+  });
+  const retrier = startDeadLetterRetrier({
+    db,
+    source,
+    retry: (letter) => handle(letter.payload as Parameters<EventHandler>[0]),
+    ...(options.retryPollMs === undefined ? {} : { pollMs: options.retryPollMs }),
+    ...(options.log === undefined ? {} : { log: options.log }),
+  });
+  return {
+    async stop() {
+      await retrier.stop();
+      await subscription.stop();
+    },
+  };
+}
