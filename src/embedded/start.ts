@@ -99,6 +99,7 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     const erasure = await startUserErasure({
       events,
       db: database.pool,
+      sender,
       log: logFn(log.child({ role: "erasure" }), "info"),
     });
     cleanup.unshift(() => erasure.stop());

@@ -36,13 +36,14 @@ let admin: QueryCaller[] = [];
 let adminToken: string;
 const userId = crypto.randomUUID();
 const voiceId = crypto.randomUUID();
+const pendingVoiceId = crypto.randomUUID();
 const faceId = crypto.randomUUID();
 const docId = crypto.randomUUID();
 const badDocId = crypto.randomUUID();
 const conversationId = crypto.randomUUID();
 
 /** Every (table, column) of the database whose type can hold text, and the secrets found in it. */
-async function findSecrets(): Promise<string[]> {
+async function findSecrets(words: string[] = Object.values(secrets)): Promise<string[]> {
   const columns = await stack.db.pool.query<{ s: string; t: string; c: string; type: string }>(
     `SELECT c.table_schema AS s, c.table_name AS t, c.column_name AS c, c.data_type AS type
        FROM information_schema.columns c
@@ -57,7 +58,7 @@ async function findSecrets(): Promise<string[]> {
     const res = await stack.db.pool.query<{ hit: string }>(
       `SELECT w AS hit FROM unnest($1::text[]) w
         WHERE EXISTS (SELECT 1 FROM "${s}"."${t}" WHERE lower(${expr}) LIKE '%' || lower(w) || '%')`,
-      [Object.values(secrets)],
+      [words],
     );
     for (const r of res.rows) found.push(`${t}.${c}: ${r.hit}`);
   }
@@ -101,6 +102,11 @@ beforeAll(async () => {
     svc,
   );
   await commands.call("activateVoiceModel", { voiceModelId: voiceId }, as);
+  await commands.call(
+    "registerVoiceModel",
+    { voiceModelId: pendingVoiceId, userId, name: `${secrets.voiceName} two`, sampleSeconds: 30 },
+    as,
+  );
   await commands.call(
     "registerFaceModel",
     { faceModelId: faceId, userId, name: secrets.faceName, sampleSeconds: 30 },
@@ -234,7 +240,8 @@ describe("erasure of a deleted user", () => {
       for (const s of Object.values(secrets)) expect(text).not.toContain(s);
     }
 
-    // The audit trail keeps every event's type, version and id; the personal fields read [redacted].
+    // The audit trail keeps every event's type, version and id; the personal fields read [redacted]. The
+    // erasure ended the conversation the user had left ACTIVE (through the command path, as a service).
     const page = (await call.call("getAggregateHistory", {
       aggregateType: AggregateType.CONVERSATION,
       aggregateId: conversationId,
@@ -244,7 +251,9 @@ describe("erasure of a deleted user", () => {
       ["conversation.turn_recorded", 2],
       ["conversation.turn_recorded", 3],
       ["conversation.turn_recorded", 4],
+      ["conversation.ended", 5],
     ]);
+    expect(page.events.at(-1)?.actorSubject).toBe("user-erasure");
     expect(page.events.every((e) => /^[0-9a-f-]{36}$/.test(e.eventId))).toBe(true);
     expect(JSON.parse(page.events[1]?.payloadJson ?? "{}")).toMatchObject({
       conversationId,
@@ -256,6 +265,43 @@ describe("erasure of a deleted user", () => {
       aggregateId: userId,
     })) as unknown as { events: HistoryEvent[] };
     expect(user.events.map((e) => e.eventType)).toEqual(["user.created", "user.deleted"]);
+    const doc = (await call.call("getAggregateHistory", {
+      aggregateType: AggregateType.DOCUMENT,
+      aggregateId: docId,
+    })) as unknown as { events: HistoryEvent[] };
+    expect(doc.events.map((e) => e.eventType)).toEqual([
+      "document.uploaded",
+      "document.processed",
+      "document.deleted",
+    ]);
+
+    // Nothing comes back later: a turn is refused (the conversation was ended); a training result that
+    // arrives for the user's pending model is erased after it.
+    const lateTurn = await commands
+      .call(
+        "recordConversationTurn",
+        { conversationId, speaker: Speaker.USER, text: secrets.turn, audioMs: 1, latencyMs: 1 },
+        { token: adminToken },
+      )
+      .then(
+        () => "OK",
+        (e: { code?: number }) => e.code,
+      );
+    expect(lateTurn).toBe(9); // FAILED_PRECONDITION
+    const lateReason = word("Latereason");
+    await commands.call(
+      "completeVoiceModelTraining",
+      { voiceModelId: pendingVoiceId, succeeded: false, failureReason: lateReason },
+      { token: adminToken },
+    );
+    const words = [...Object.values(secrets), lateReason];
+    expect(
+      await waitFor(
+        "the late data's erasure",
+        () => findSecrets(words),
+        (f) => f.length === 0,
+      ),
+    ).toEqual([]);
   }, 60_000);
 
   test("events stay immutable otherwise: no other column, and no live user's payload, may change", async () => {

@@ -8,7 +8,19 @@
  * partition's other commands. The consumer erases in batches of `batchSize` rows per kind, each its own short
  * transaction, and is retried with backoff and dead-lettered (source `user-erasure`) like every consumer.
  * It is idempotent: a batch touches only rows not yet erased, so a redelivered event finds nothing left.
+ *
+ * Data must not come back after the pass: commands on a deleted user's existing aggregates are still accepted
+ * by the domain (a turn on a conversation left ACTIVE, a late processing or training result). So the consumer
+ * first closes what is open, through the command path as role `service` (EndConversation for each ACTIVE
+ * conversation, DeleteDocument for each live document; command ids `erasure:<aggregate id>`, so a redelivery
+ * applies nothing twice): a turn or processing result after that is refused, and one committed before it is
+ * erased by the pass that follows. A model's training result has no such guard (no command closes a model),
+ * so the consumer also follows `*.training_failed` and erases again when the model's owner is deleted.
  */
+import { buildEnvelope } from "../commands/build-envelope";
+import type { CommandSender } from "../commands/envelope";
+import type { DomainCommand } from "../domain";
+import { AppError } from "../errors";
 import { type EventSource, type EventSubscription, startDeadLetteringConsumer } from "../events";
 import type { PublishedEvent } from "../outbox";
 import type { SqlClient } from "../write-model";
@@ -47,25 +59,69 @@ export async function eraseUser(
 export interface UserErasureOptions {
   readonly events: EventSource;
   readonly db: SqlClient;
+  /** The command path, to close the user's open aggregates. */
+  readonly sender: CommandSender;
   readonly batchSize?: number;
   /** How often dead letters an operator asked to retry are looked for, ms (default 1000). */
   readonly retryPollMs?: number;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
-/** Subscribes the durable consumer `user-erasure` to `user.deleted`. */
+/** Event types after which a deleted user's data may need erasing again (see the module comment). */
+const lateTypes = ["voice_model.training_failed", "face_model.training_failed"];
+
+/** Subscribes the durable consumer `user-erasure` to `user.deleted` (and to {@link lateTypes}). */
 export async function startUserErasure(options: UserErasureOptions): Promise<EventSubscription> {
   const { db } = options;
-  async function handle(event: PublishedEvent): Promise<void> {
-    const done = await eraseUser(db, event.aggregateId, options.batchSize);
-    options.log?.("user erased", { userId: event.aggregateId, ...done });
+  const actor = { sub: USER_ERASURE, role: "service" } as const;
+
+  /** Ends the user's ACTIVE conversations and deletes its live documents, through the command path. */
+  async function closeOpenAggregates(userId: string): Promise<number> {
+    const open = await db.query<{ type: "conversation" | "document"; id: string }>(
+      `SELECT 'conversation' AS type, id FROM conversations WHERE user_id = $1 AND status = 'ACTIVE'
+       UNION ALL
+       SELECT 'document', id FROM documents WHERE user_id = $1 AND deleted_at IS NULL`,
+      [userId],
+    );
+    for (const { type, id } of open.rows) {
+      const command: DomainCommand =
+        type === "conversation"
+          ? { type: "EndConversation", conversationId: id }
+          : { type: "DeleteDocument", documentId: id };
+      const { envelope } = buildEnvelope(command, { commandId: `erasure:${id}`, actor });
+      const outcome = await options.sender.send(envelope);
+      // NOT_FOUND / FAILED_PRECONDITION: closed meanwhile (by the user, or by an earlier delivery).
+      if (!outcome.ok && !["NOT_FOUND", "FAILED_PRECONDITION"].includes(outcome.error.code)) {
+        throw AppError.deserialize(outcome.error);
+      }
+    }
+    return open.rows.length;
   }
+
+  async function handle(event: PublishedEvent): Promise<void> {
+    if (event.type === "user.deleted") {
+      const closed = await closeOpenAggregates(event.aggregateId);
+      const done = await eraseUser(db, event.aggregateId, options.batchSize);
+      options.log?.("user erased", { userId: event.aggregateId, closed, ...done });
+      return;
+    }
+    const owner = event.data.userId;
+    if (typeof owner !== "string") return;
+    const res = await db.query<{ deleted: boolean }>(
+      "SELECT deleted_at IS NOT NULL AS deleted FROM users WHERE id = $1",
+      [owner],
+    );
+    if (res.rows[0]?.deleted !== true) return;
+    const done = await eraseUser(db, owner, options.batchSize);
+    options.log?.("deleted user's late data erased", { userId: owner, eventType: event.type, ...done });
+  }
+
   return startDeadLetteringConsumer({
     events: options.events,
     db,
     name: USER_ERASURE,
     source: "user-erasure",
-    types: ["user.deleted"],
+    types: ["user.deleted", ...lateTypes],
     handle,
     ...(options.retryPollMs === undefined ? {} : { retryPollMs: options.retryPollMs }),
     ...(options.log === undefined ? {} : { log: options.log }),

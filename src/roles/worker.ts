@@ -86,7 +86,7 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
     log: logFn(log, "debug"),
   });
   // A deleted user's personal data is erased after the deletion, in short batches (src/erasure).
-  const erasure = await startUserErasure({ events, db, log: logFn(log, "info") });
+  const erasure = await startUserErasure({ events, db, sender, log: logFn(log, "info") });
   // Command dead letters an operator asked to retry (bun run cli dead-letters retry).
   const commandRetrier = startCommandDeadLetterRetrier({
     connect: () => db.connect(),
