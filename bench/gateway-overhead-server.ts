@@ -21,8 +21,7 @@
 import { nuid } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { createCommandService } from "../src/commands/command-service";
-import type { CommandEnvelope, CommandOutcome, CommandSender } from "../src/commands/envelope";
-import { createOwnerLookup } from "../src/commands/owners";
+import type { CommandEnvelope, CommandOutcome, CommandSender } from "../src/contracts";
 import {
   authInterceptor,
   bindGrpcServer,
@@ -38,6 +37,7 @@ import { createJetStreamCommandSender } from "../src/transport/jetstream/command
 import { ensureStreams, streamNames } from "../src/transport/jetstream/streams";
 import { partitionOf } from "../src/transport/partition";
 import type { SqlClient } from "../src/write-model";
+import { createOwnerLookup } from "../src/write-model";
 import { answerCommand, commandHeaders, createReplyWaiter } from "./bare-messaging";
 import { OVERHEAD_JWT_SECRET, OVERHEAD_USER_ID } from "./gateway-overhead-shared";
 

@@ -7,10 +7,9 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Metadata } from "@grpc/grpc-js";
 import { authorizeCommand } from "../src/commands/authorize";
 import { buildEnvelope } from "../src/commands/build-envelope";
-import type { CommandOutcome } from "../src/commands/envelope";
-import { createOwnerLookup } from "../src/commands/owners";
-import { idsFromCommandId } from "../src/commands/payload";
 import { validateCommandRequest } from "../src/commands/validation";
+import type { CommandOutcome } from "../src/contracts";
+import { idsFromCommandId } from "../src/contracts";
 import type { Interceptor, Next } from "../src/gateway";
 import { createAuthenticator, createCallContext, metadataToHeaders, mintToken } from "../src/gateway";
 import {
@@ -20,6 +19,7 @@ import {
 import { Speaker } from "../src/gen/clone/v1/enums_pb";
 import { createMetrics, metricsInterceptor } from "../src/metrics";
 import type { SqlClient } from "../src/write-model";
+import { createOwnerLookup } from "../src/write-model";
 import { OVERHEAD_JWT_SECRET, OVERHEAD_USER_ID } from "./gateway-overhead-shared";
 
 const token = await mintToken({ sub: OVERHEAD_USER_ID, role: "user", secret: OVERHEAD_JWT_SECRET });

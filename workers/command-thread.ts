@@ -1,5 +1,5 @@
 /**
- * Entry point of a command thread (node:worker_threads). Messages: see src/actors/thread-messages.ts.
+ * Entry point of a command thread (node:worker_threads). Messages: see src/contracts/thread-messages.ts.
  *
  * The thread consumes the partitions its main thread gives it, on its own NATS connection: each command goes
  * from the partition's consumer to this thread's mailboxes and group-commit executor, and its answer goes
@@ -9,13 +9,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import { logged, wakeRelayAfterEvents } from "../src/actors/command-handlers";
 import { createCommandRuntime } from "../src/actors/command-thread";
 import { createKeyedQueue } from "../src/actors/keyed-queue";
-import type {
-  CommandThreadData,
-  ThreadExecution,
-  ThreadInput,
-  ThreadOutput,
-} from "../src/actors/thread-messages";
 import { createTickBatch } from "../src/actors/tick-batch";
+import type { CommandThreadData, ThreadExecution, ThreadInput, ThreadOutput } from "../src/contracts";
 import { createPool } from "../src/db";
 import { AppError } from "../src/errors";
 import { createLogger } from "../src/logging";

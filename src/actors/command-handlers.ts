@@ -2,7 +2,7 @@
  * Wrappers of the command handler that every command thread puts around its mailboxes: logging each
  * command, and waking the outbox relay after commands that wrote events.
  */
-import type { CommandHandler } from "../commands/envelope";
+import type { CommandHandler } from "../contracts";
 import type { Logger } from "../logging";
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import pino from "pino";
-import type { CommandEnvelope, CommandOutcome } from "../commands/envelope";
+import type { CommandEnvelope, CommandOutcome } from "../contracts";
 import { AppError } from "../errors";
 import { logged, wakeRelayAfterEvents } from "./command-handlers";
 

@@ -4,9 +4,9 @@
  * mode and tests) through {@link createCommandRuntime}.
  */
 
-import type { CommandEnvelope, CommandOutcome } from "../commands/envelope";
-import { createCommandExecutor, type TransactionClient } from "../commands/executor";
+import type { CommandEnvelope, CommandOutcome } from "../contracts";
 import { MAX_PREPARED_PARTS } from "../write-model";
+import { createCommandExecutor, type TransactionClient } from "./executor";
 import { createMailboxes, type Mailboxes } from "./mailboxes";
 
 /** Options of {@link createCommandRuntime}. */
@@ -17,7 +17,7 @@ export interface CommandRuntimeOptions {
   readonly concurrency: number;
   /**
    * Most commands in one transaction. Default, and best: {@link MAX_PREPARED_PARTS}, the most a prepared write
-   * statement holds (a larger batch is parsed and planned at every commit, see write-model/combined-statement.ts).
+   * statement holds (a larger batch is parsed and planned at every commit, see db/combined-statement.ts).
    */
   readonly maxBatch?: number;
   /** See `MailboxOptions.minBatchWhileBusy`. */

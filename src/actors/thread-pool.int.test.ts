@@ -11,9 +11,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { rmSync } from "node:fs";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { buildEnvelope } from "../commands/build-envelope";
-import { findStoredOutcome } from "../commands/command-results";
-import type { CommandOutcome, CommandSender } from "../commands/envelope";
-import { uuidFrom } from "../commands/payload";
+import type { CommandOutcome, CommandSender, ThreadExecution } from "../contracts";
+import { uuidFrom } from "../contracts";
 import type { DomainCommand } from "../domain";
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "../testing";
 import { crashMarker } from "../testing/crashing-command-thread";
@@ -24,7 +23,7 @@ import {
 import { createJetStreamCommandSender } from "../transport/jetstream/command-sender";
 import { ensureStreams, resetPartitionConsumer, streamNames } from "../transport/jetstream/streams";
 import { partitionOf } from "../transport/partition";
-import type { ThreadExecution } from "./thread-messages";
+import { findStoredOutcome } from "../write-model";
 import { type CommandThreadPool, createCommandThreadPool } from "./thread-pool";
 
 const PARTITIONS = 4;

@@ -16,10 +16,10 @@
  * their stored results.
  */
 import { Worker } from "node:worker_threads";
+import type { CommandThreadData, ThreadExecution, ThreadInput, ThreadOutput } from "../contracts";
 import { AppError } from "../errors";
 import type { PartitionHost, PreparedPartition } from "../transport/jetstream/command-receiver";
 import { createKeyedQueue } from "./keyed-queue";
-import type { CommandThreadData, ThreadExecution, ThreadInput, ThreadOutput } from "./thread-messages";
 
 /** Options of {@link createCommandThreadPool}. */
 export interface CommandThreadPoolOptions {

@@ -3,7 +3,7 @@
  * `parseArgs` (strict: an unknown option is an error, not ignored). Pure, so it is unit-tested.
  */
 import { parseArgs } from "node:util";
-import type { Role } from "../commands/envelope";
+import type { Role } from "../contracts";
 
 /** Who a gRPC call is made as: a given token, or one minted here with AUTH_JWT_SECRET. */
 export type CallAuth =

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jwtVerify } from "jose";
-import { uuidFrom } from "../commands/payload";
+import { uuidFrom } from "../contracts";
 import { createDriver } from "../read-models/testing-driver";
 import { createTestDatabase, type TestDatabase } from "../testing";
 import { runCliProcess } from "./run-cli-process";

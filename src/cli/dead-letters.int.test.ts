@@ -5,9 +5,9 @@
  * when confirmed.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startCommandDeadLetterRetrier } from "../actors/dead-letter-command";
+import { createCommandExecutor } from "../actors/executor";
 import { buildEnvelope } from "../commands/build-envelope";
-import { startCommandDeadLetterRetrier } from "../commands/dead-letter-command";
-import { createCommandExecutor } from "../commands/executor";
 import { type DeadLetterRetrier, listDeadLetters, recordDeadLetter } from "../dead-letters";
 import { createTestDatabase, type TestDatabase } from "../testing";
 import { runCliProcess } from "./run-cli-process";

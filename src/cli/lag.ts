@@ -7,8 +7,9 @@
  * every event after a view's applied point would report a quiet view (no face model events for an hour) as
  * far behind when it is not.
  */
-import { comparePoints, ORIGIN, type StreamPoint } from "../commands/consistency-token";
+
 import { ruleFor } from "../consistency/rules";
+import { comparePoints, ORIGIN, type StreamPoint } from "../contracts";
 import { createPublishedEvent, type PublishedEvent } from "../outbox/published-event";
 import { UNPUBLISHED_WHERE } from "../outbox/sql";
 import { readViewStates, type ViewName, type ViewState } from "../read-models";

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { toJson } from "@bufbuild/protobuf";
-import { ORIGIN } from "../commands/consistency-token";
+import { ORIGIN } from "../contracts";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { Speaker } from "../gen/clone/v1/enums_pb";
 import { createPublishedEvent } from "../outbox/published-event";

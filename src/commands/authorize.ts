@@ -1,31 +1,27 @@
 /**
  * Who may send which command (API.md, "Who may do what"): `service` and `admin` may act on anything; a `user`
- * only on its own aggregates (CreateUser only for its own `sub`), and never record training or processing
- * results.
+ * only on its own aggregates (a command that creates one only for its own `sub`), and never send the commands
+ * its definition's access rules keep for services (training and processing results). The rules are each
+ * aggregate's (`access` in src/domain/<aggregate>/definition.ts).
  */
-import { aggregateOf, type DomainCommand } from "../domain";
-import { AppError } from "../errors";
-import type { Actor } from "./envelope";
-import type { OwnerLookup } from "./owners";
 
-const privilegedOnly = new Set<DomainCommand["type"]>([
-  "CompleteVoiceModelTraining",
-  "CompleteFaceModelTraining",
-  "RecordDocumentProcessing",
-]);
+import type { Actor } from "../contracts";
+import { aggregateOf, type DomainCommand } from "../domain";
+import { aggregates } from "../domain/registry";
+import { AppError } from "../errors";
+import type { OwnerLookup } from "../write-model";
+
+/** The commands for the service and admin roles only, from every aggregate's access rules. */
+const privilegedOnly: ReadonlySet<string> = new Set(
+  Object.values(aggregates).flatMap((a) => a.access.privileged),
+);
+
+/** The commands that create an aggregate, whose owner is their `userId`. */
+const creating: ReadonlySet<string> = new Set(Object.values(aggregates).flatMap((a) => a.access.creates));
 
 /** The user a new aggregate will belong to, for commands that create one. */
 function newOwnerOf(command: DomainCommand): string | undefined {
-  switch (command.type) {
-    case "CreateUser":
-    case "RegisterVoiceModel":
-    case "RegisterFaceModel":
-    case "UploadDocument":
-    case "StartConversation":
-      return command.userId;
-    default:
-      return undefined;
-  }
+  return creating.has(command.type) ? (command as { userId: string }).userId : undefined;
 }
 
 /**

@@ -1,7 +1,8 @@
 /** Turns a validated domain command into the envelope the command bus carries. */
+
+import type { Actor, CommandEnvelope } from "../contracts";
+import { payloadHash, toWire } from "../contracts";
 import { aggregateOf, type DomainCommand } from "../domain";
-import type { Actor, CommandEnvelope } from "./envelope";
-import { payloadHash, toWire } from "./payload";
 
 /** What the gateway knows about a call besides the command itself. */
 export interface EnvelopeInput {

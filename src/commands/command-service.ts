@@ -6,6 +6,8 @@
  * check, sends the command over the command bus and turns the worker's outcome into the RPC response.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { CommandSender } from "../contracts";
+import { idsFromCommandId } from "../contracts";
 import type { CommandType, DomainCommand } from "../domain";
 import { commandTypes } from "../domain";
 import { AppError } from "../errors";
@@ -13,11 +15,9 @@ import type { CallContext, Interceptor, ServiceRegistration } from "../gateway";
 import { registerService, requireActor } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import type { CommandResultSchema } from "../gen/clone/v1/common_pb";
+import type { OwnerLookup } from "../write-model";
 import { authorizeCommand } from "./authorize";
 import { buildEnvelope } from "./build-envelope";
-import type { CommandSender } from "./envelope";
-import type { OwnerLookup } from "./owners";
-import { idsFromCommandId } from "./payload";
 import { validateCommandRequest } from "./validation";
 
 /** What the command service needs. */

@@ -1,5 +1,5 @@
 /** The coordinator's resume point in `consistency_checkpoint`, and the read side's stored progress. */
-import type { StreamPoint } from "../commands/consistency-token";
+import type { StreamPoint } from "../contracts";
 import type { StoredProgress } from "../queries/consistency-tracker";
 import { readViewStates } from "../read-models";
 import type { SqlClient } from "../write-model";

@@ -14,8 +14,8 @@
  *  - `complete`: the point (and stream sequence) up to which EVERY event has been applied to every view:
  *    the checkpoint to resume from after a restart, and what read-your-writes waits on.
  */
-import type { StreamPoint } from "../commands/consistency-token";
-import { comparePoints, ORIGIN } from "../commands/consistency-token";
+import type { StreamPoint } from "../contracts";
+import { comparePoints, ORIGIN } from "../contracts";
 import type { RetryPolicy } from "../dead-letters";
 import type { PublishedEvent } from "../outbox";
 import { pointOfPublishedEvent } from "../outbox";

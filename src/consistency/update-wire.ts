@@ -2,7 +2,7 @@
  * The wire form of {@link ConsistencyUpdate}: JSON on core NATS subject `<prefix>.consistency`, sent by the
  * coordinator after each committed refresh (and as a heartbeat while caught up), received by every gateway.
  */
-import type { StreamPoint } from "../commands/consistency-token";
+import type { StreamPoint } from "../contracts";
 import type { ConsistencyUpdate } from "./coordinator";
 import type { CacheInvalidation, ViewName } from "./rules";
 

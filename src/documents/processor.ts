@@ -12,8 +12,8 @@
  * transient, dead-lettered (`dead_letters`, source `document-processor`) when deterministic or repeated.
  */
 import { buildEnvelope } from "../commands/build-envelope";
-import { isDeadLettered } from "../commands/dead-letter-command";
-import type { CommandOutcome, CommandSender } from "../commands/envelope";
+import type { CommandOutcome, CommandSender } from "../contracts";
+import { isDeadLettered } from "../contracts";
 import { storableText } from "../dead-letters";
 import { AppError } from "../errors";
 import { type EventSource, type EventSubscription, startDeadLetteringConsumer } from "../events";

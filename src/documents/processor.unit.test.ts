@@ -4,7 +4,7 @@
  * record anything is dead-lettered once; a transient one is retried.
  */
 import { describe, expect, test } from "bun:test";
-import type { CommandEnvelope, CommandOutcome, CommandSender } from "../commands/envelope";
+import type { CommandEnvelope, CommandOutcome, CommandSender } from "../contracts";
 import { AppError } from "../errors";
 import { createInProcessEventSource } from "../events";
 import { testEvent } from "../events/test-events";

@@ -1,6 +1,9 @@
 /**
  * The domain: pure deciders for users, voice and face models, documents and conversations.
  * (`decider-specification.ts`, the given/when/then test helper, is deliberately not exported here.)
+ * Each aggregate's folder also holds its store (its tables, `store.ts`) and its definition (`definition.ts`),
+ * listed in `registry.ts`; those are imported by path (`domain/registry`), not from here, so what imports the
+ * pure rules loads no SQL.
  */
 export type { AggregateRef, AggregateType } from "./aggregate";
 export { aggregateTypes } from "./aggregate";

@@ -12,8 +12,8 @@
  * emitted events, and polls every `OUTBOX_POLL_MS` in any case.
  */
 import type pg from "pg";
-import { startCommandDeadLetterRetrier } from "../commands/dead-letter-command";
-import { createOwnerLookup } from "../commands/owners";
+import { createCommandRuntime } from "../actors/command-thread";
+import { startCommandDeadLetterRetrier } from "../actors/dead-letter-command";
 import type { Config } from "../config";
 import { applyRefreshTask } from "../consistency/apply-refresh";
 import { startConsistencyService } from "../consistency/consistency-service";
@@ -32,6 +32,7 @@ import { createLiveTurnsHub, liveTypes } from "../queries/live-turns";
 import { createReadSide } from "../queries/read-side";
 import { buildGateway, readSideMetrics } from "../roles/gateway";
 import { createInProcessCommandSender } from "../transport/in-process";
+import { createOwnerLookup } from "../write-model";
 import { startEmbeddedDatabase } from "./database";
 import { drainEmbedded } from "./drain";
 
@@ -81,8 +82,11 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     });
     let relay: OutboxRelay | undefined;
     const sender = createInProcessCommandSender({
-      connect: () => database.pool.connect(),
-      concurrency: 1,
+      runtime: createCommandRuntime({
+        connect: () => database.pool.connect(),
+        concurrency: 1,
+        log: logFn(log, "warn"),
+      }),
       defaultTimeoutMs: config.commandTimeoutMs,
       onCommitted: () => relay?.wake(),
       log: logFn(log, "warn"),

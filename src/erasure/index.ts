@@ -18,7 +18,7 @@
  * so the consumer also follows `*.training_failed` and erases again when the model's owner is deleted.
  */
 import { buildEnvelope } from "../commands/build-envelope";
-import type { CommandSender } from "../commands/envelope";
+import type { CommandSender } from "../contracts";
 import type { DomainCommand } from "../domain";
 import { AppError } from "../errors";
 import { type EventSource, type EventSubscription, startDeadLetteringConsumer } from "../events";

@@ -5,8 +5,8 @@
  * already published after the lowest cursor are read again from the outbox ({@link replayPublished}) and put on
  * the bus before the relay starts, and each subscription skips those at or below its own cursor.
  */
-import type { StreamPoint } from "../commands/consistency-token";
-import { comparePoints, ORIGIN } from "../commands/consistency-token";
+import type { StreamPoint } from "../contracts";
+import { comparePoints, ORIGIN } from "../contracts";
 import type { PublishedEvent } from "../outbox";
 import { type OutboxRow, toPublishedEvent } from "../outbox/outbox-row";
 import type { SqlClient } from "../write-model";

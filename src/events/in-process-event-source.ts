@@ -18,7 +18,7 @@
  * log holds (see {@link InProcessEventSource.idle} for a graceful stop).
  */
 
-import { comparePoints, type StreamPoint } from "../commands/consistency-token";
+import { comparePoints, type StreamPoint } from "../contracts";
 import type { RetryPolicy } from "../dead-letters";
 import { type BatchResult, type PublishedEvent, pointOfPublishedEvent } from "../outbox";
 import type { CursorStore } from "./durable-cursors";

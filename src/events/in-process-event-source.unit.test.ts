@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { StreamPoint } from "../commands/consistency-token";
+import type { StreamPoint } from "../contracts";
 import { type PublishedEvent, pointOfPublishedEvent } from "../outbox";
 import type { CursorStore } from "./durable-cursors";
 import { createInProcessEventSource } from "./in-process-event-source";

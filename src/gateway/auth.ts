@@ -11,7 +11,7 @@
  * set stops working within that time.
  */
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
-import type { Actor, Role } from "../commands/envelope";
+import type { Actor, Role } from "../contracts";
 import { AppError } from "../errors";
 import { LruMap } from "../lru/lru-map";
 import type { Interceptor } from "./handler";

@@ -13,7 +13,7 @@ import type {
   MessageInitShape,
   MessageShape,
 } from "@bufbuild/protobuf";
-import type { Actor } from "../commands/envelope";
+import type { Actor } from "../contracts";
 
 /** The method kinds the gateway serves (client and bidi streaming are not used by the clone.v1 API). */
 export type MethodKind = "unary" | "server_streaming";

@@ -2,7 +2,7 @@
  * Authorisation helpers for handlers: a `user` may act only on its own aggregates, `service` and `admin` on
  * any. Handlers call these once they know who owns the aggregate; failures are PERMISSION_DENIED.
  */
-import type { Actor, Role } from "../commands/envelope";
+import type { Actor, Role } from "../contracts";
 import { AppError } from "../errors";
 
 /** True for roles that may act on any user's aggregates. */

@@ -10,7 +10,7 @@ import { Counter, Histogram, type Registry } from "prom-client";
 import { AppError } from "../errors";
 import { latencyBuckets } from "./buckets";
 
-/** The shape of a command outcome (`CommandOutcome` of src/commands/envelope.ts fits). */
+/** The shape of a command outcome (`CommandOutcome` of src/contracts/envelope.ts fits). */
 export type OutcomeLike =
   | { readonly ok: true }
   | { readonly ok: false; readonly error: { readonly code: string } };

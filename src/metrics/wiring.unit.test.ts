@@ -3,8 +3,8 @@
  * the compiler here (each assignment fails to type-check if a hook's signature drifts), and run once.
  */
 import { describe, expect, test } from "bun:test";
-import type { CommandHandler } from "../commands/envelope";
 import type { ConsistencyServiceOptions } from "../consistency/consistency-service";
+import type { CommandHandler } from "../contracts";
 import type { EventHandler } from "../events";
 import type { Interceptor } from "../gateway/handler";
 import type { MetricsSource } from "../http/server";

@@ -1,5 +1,5 @@
 /** An outbox row as the relay reads it, and the {@link PublishedEvent} made from it. */
-import type { StreamPoint } from "../commands/consistency-token";
+import type { StreamPoint } from "../contracts";
 import { createPublishedEvent, type PublishedEvent } from "./published-event";
 
 /** An `events` row as `SELECT_BATCH_SQL` returns it (64-bit numbers as decimal strings). */

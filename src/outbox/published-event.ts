@@ -7,7 +7,7 @@
  * event has applied every event published before it.
  */
 import { z } from "zod";
-import { encodeToken, type StreamPoint } from "../commands/consistency-token";
+import { encodeToken, type StreamPoint } from "../contracts";
 import { AppError } from "../errors/app-error";
 
 /** An event as published on the EVENTS stream; consumers decode it with {@link decodePublishedEvent}. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { decodeToken } from "../commands/consistency-token";
+import { decodeToken } from "../contracts";
 import { AppError } from "../errors/app-error";
 import { toPublishedEvent } from "./outbox-row";
 import {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import type pg from "pg";
-import { comparePoints, decodeToken, ORIGIN, type StreamPoint } from "../commands/consistency-token";
+import { comparePoints, decodeToken, ORIGIN, type StreamPoint } from "../contracts";
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "../testing";
 import { createAckedPublisher } from "../transport/jetstream/acked-publisher";
 import { ensureStreams, type StreamNames, streamNames } from "../transport/jetstream/streams";

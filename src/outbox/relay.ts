@@ -15,8 +15,8 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import type pg from "pg";
-import { ORIGIN, type StreamPoint } from "../commands/consistency-token";
 import { loadConfig } from "../config";
+import { ORIGIN, type StreamPoint } from "../contracts";
 import { AppError } from "../errors/app-error";
 import { createAckedPublisher } from "../transport/jetstream/acked-publisher";
 import { streamNames } from "../transport/jetstream/streams";

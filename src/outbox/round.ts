@@ -5,7 +5,7 @@
  * steady state.
  */
 import type pg from "pg";
-import type { StreamPoint } from "../commands/consistency-token";
+import type { StreamPoint } from "../contracts";
 import { AppError } from "../errors/app-error";
 import { checkpointOf, type OutboxRow, toPublishedEvent } from "./outbox-row";
 import type { BatchResult } from "./publish-batch";

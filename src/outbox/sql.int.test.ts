@@ -1,7 +1,7 @@
 /** The relay's SQL on a real database: the plan of the batch query and the checkpoint compare-and-set. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import pg from "pg";
-import { ORIGIN } from "../commands/consistency-token";
+import { ORIGIN } from "../contracts";
 import { GENERIC_PLANS_OPTION } from "../db/pool";
 import { createTestDatabase, type TestDatabase } from "../testing";
 import { checkpointOf, type OutboxRow } from "./outbox-row";

@@ -20,7 +20,7 @@
  * is a single flag shared by all names, read (by the backlog metric, `cli lag`, the embedded drain) against
  * the `default` relay's checkpoint. (published_at is in no index, so the mark is a heap-only update: sql/0015.)
  */
-import type { StreamPoint } from "../commands/consistency-token";
+import type { StreamPoint } from "../contracts";
 import type { OutboxRow } from "./outbox-row";
 
 /** A query ready for `client.query`. */

@@ -7,9 +7,10 @@
  * wakes them all. While anyone waits, ONE re-read of the stored progress every `pollMs` (for all of them, not
  * one poll per waiter) covers an update missed during a reconnect.
  */
-import { comparePoints, ORIGIN, type StreamPoint } from "../commands/consistency-token";
+
 import type { ConsistencyUpdate } from "../consistency/coordinator";
 import type { CacheInvalidation, ViewName } from "../consistency/rules";
+import { comparePoints, ORIGIN, type StreamPoint } from "../contracts";
 import { AppError } from "../errors";
 
 /** The read side's progress as stored in Postgres. */

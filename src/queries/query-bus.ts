@@ -14,15 +14,10 @@
  * views (then DEADLINE_EXCEEDED), and a read without a token is answered from the views as it is. When the
  * read side is healthy the fallback costs nothing: a clock comparison, no query.
  */
-import {
-  comparePoints,
-  decodeToken,
-  encodeToken,
-  ORIGIN,
-  type StreamPoint,
-} from "../commands/consistency-token";
-import type { Actor } from "../commands/envelope";
+
 import type { QueryType, ViewName } from "../consistency/rules";
+import type { Actor } from "../contracts";
+import { comparePoints, decodeToken, encodeToken, ORIGIN, type StreamPoint } from "../contracts";
 import { AppError } from "../errors";
 import { AnswerSource, ReadConsistency } from "../gen/clone/v1/enums_pb";
 import type { QueryCache } from "./cache";

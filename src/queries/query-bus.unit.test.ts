@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { decodeToken, encodeToken, type StreamPoint } from "../commands/consistency-token";
+import { decodeToken, encodeToken, type StreamPoint } from "../contracts";
 import { AnswerSource, ReadConsistency } from "../gen/clone/v1/enums_pb";
 import { createQueryCache } from "./cache";
 import { createConsistencyTracker } from "./consistency-tracker";

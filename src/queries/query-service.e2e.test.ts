@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type ServiceError, status as Status } from "@grpc/grpc-js";
-import { encodeToken } from "../commands/consistency-token";
+import { encodeToken } from "../contracts";
 import { createGrpcClient, type GrpcClient, mintToken } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { ConversationStatus, DocumentStatus, ModelStatus, Speaker } from "../gen/clone/v1/enums_pb";

@@ -9,7 +9,7 @@
  * (READ_FALLBACK_CONCURRENCY 0: no fallback slot, so a token waits for the views).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { encodeToken } from "../commands/consistency-token";
+import { encodeToken } from "../contracts";
 import { createGrpcClient, type GrpcClient, mintToken } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { AnswerSource, ReadConsistency, Speaker } from "../gen/clone/v1/enums_pb";

@@ -2,11 +2,11 @@
  * The query side of one gateway: the result cache, the consistency tracker (fed by the coordinator's
  * updates) and live turns, wired to the QueryService. Built the same way on the real tier and embedded.
  */
-import type { OwnerLookup } from "../commands/owners";
+
 import type { ReadsConfig } from "../config";
 import { readStoredProgress } from "../consistency/checkpoint";
 import type { ServiceRegistration } from "../gateway";
-import type { SqlClient } from "../write-model";
+import type { OwnerLookup, SqlClient } from "../write-model";
 import { createQueryCache, type QueryCache } from "./cache";
 import { type ConsistencyTracker, createConsistencyTracker } from "./consistency-tracker";
 import type { LiveTurns } from "./live-turns";

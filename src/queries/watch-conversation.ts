@@ -8,14 +8,13 @@
  * from the transport: the next turn is produced only when the client has taken the previous one.
  */
 import { z } from "zod";
-import { encodeToken } from "../commands/consistency-token";
-import type { OwnerLookup } from "../commands/owners";
+import { encodeToken } from "../contracts";
 import { AppError } from "../errors";
 import type { CallContext } from "../gateway";
 import { requireActor } from "../gateway";
 import { Speaker } from "../gen/clone/v1/enums_pb";
 import type { PublishedEvent } from "../outbox";
-import type { SqlClient } from "../write-model";
+import type { OwnerLookup, SqlClient } from "../write-model";
 import { parseRequest, requireOwnConversation, ts, uuidField } from "./definitions/common";
 import { toTurn } from "./definitions/conversations";
 import type { LiveTurns } from "./live-turns";

@@ -3,7 +3,7 @@
  * server wrote (tokens are points it handed out, so a point it never wrote is a forged or foreign token), and
  * the last point written (what an answer read from the write model reflects).
  */
-import { ORIGIN, type StreamPoint } from "../commands/consistency-token";
+import { ORIGIN, type StreamPoint } from "../contracts";
 import type { SqlClient } from "../write-model";
 
 const INT8_MAX = 2n ** 63n - 1n;

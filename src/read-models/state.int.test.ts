@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ORIGIN } from "../commands/consistency-token";
+import { ORIGIN } from "../contracts";
 import { withTransaction } from "../db";
 import { createTestDatabase, type TestDatabase } from "../testing";
 import { refreshFull, refreshKeys } from "./refresh";

@@ -3,10 +3,10 @@
  *
  * The consistency worker advances a view's point to the (transaction id, position) of the last event it
  * applied, in the same transaction as the refresh that applied it; the point only moves forward (tokens
- * order by that pair, see src/commands/consistency-token.ts). A query that must reflect token T can be
+ * order by that pair, see src/contracts/consistency-token.ts). A query that must reflect token T can be
  * answered from a view whose applied point is at or after T.
  */
-import { comparePoints, type StreamPoint } from "../commands/consistency-token";
+import { comparePoints, type StreamPoint } from "../contracts";
 import type { SqlClient } from "../write-model";
 import { type ViewName, viewNames } from "./views";
 

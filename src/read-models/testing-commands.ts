@@ -5,7 +5,7 @@
  * read well; {@link resolveIds} turns the symbols into one run's real ids.
  */
 import fc from "fast-check";
-import { uuidFrom } from "../commands/payload";
+import { uuidFrom } from "../contracts";
 import type { DomainCommand } from "../domain";
 
 const POOL = 3;

@@ -3,9 +3,9 @@
  * follows it on the read side with keyed refreshes of the rows each new event touches.
  */
 import type pg from "pg";
+import { createCommandExecutor } from "../actors/executor";
 import { buildEnvelope } from "../commands/build-envelope";
-import type { CommandOutcome } from "../commands/envelope";
-import { createCommandExecutor } from "../commands/executor";
+import type { CommandOutcome } from "../contracts";
 import type { DomainCommand, DomainEvent } from "../domain";
 import { type KeyedRefresh, type RefreshCount, refreshMany } from "./refresh";
 

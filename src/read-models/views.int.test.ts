@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { uuidFrom } from "../commands/payload";
+import { uuidFrom } from "../contracts";
 import type { DomainCommand } from "../domain";
 import { createTestDatabase, type TestDatabase } from "../testing";
 import { refreshAll, refreshFull, refreshKeys } from "./refresh";

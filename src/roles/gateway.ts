@@ -6,10 +6,9 @@
 import type { Server } from "@grpc/grpc-js";
 import type pg from "pg";
 import { createCommandService } from "../commands/command-service";
-import type { CommandSender } from "../commands/envelope";
-import { createOwnerLookup } from "../commands/owners";
 import type { Config } from "../config";
 import { consistencySubject, decodeUpdate } from "../consistency/update-wire";
+import type { CommandSender } from "../contracts";
 import { createPool } from "../db";
 import {
   authInterceptor,
@@ -28,6 +27,7 @@ import { connectNats } from "../nats";
 import { createNatsLiveTurns } from "../queries/live-turns";
 import { createReadSide, type ReadSide } from "../queries/read-side";
 import { ensureStreams } from "../transport/jetstream/streams";
+import { createOwnerLookup } from "../write-model";
 import { commandSenderOf, type RunningRole, requireUrl } from "./worker";
 
 /** A running gateway and the port it bound. */

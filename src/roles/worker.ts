@@ -7,11 +7,10 @@
  */
 
 import type { NatsConnection } from "@nats-io/nats-core";
+import { startCommandDeadLetterRetrier } from "../actors/dead-letter-command";
 import { createCommandThreadPool } from "../actors/thread-pool";
-import { findStoredOutcome } from "../commands/command-results";
-import { startCommandDeadLetterRetrier } from "../commands/dead-letter-command";
-import type { CommandSender } from "../commands/envelope";
 import type { Config } from "../config";
+import type { CommandSender } from "../contracts";
 import { createPool } from "../db";
 import { startDocumentProcessor } from "../documents/processor";
 import { startUserErasure } from "../erasure";
@@ -25,6 +24,7 @@ import { createJetStreamCommandSender } from "../transport/jetstream/command-sen
 import { quarantineAsDeadLetter } from "../transport/jetstream/poison-pill";
 import { ensureStreams } from "../transport/jetstream/streams";
 import type { SqlClient } from "../write-model";
+import { findStoredOutcome } from "../write-model";
 
 /** A running role. */
 export interface RunningRole {

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
-import type { CommandThreadData, ThreadOutput } from "../actors/thread-messages";
+import type { CommandThreadData, ThreadOutput } from "../contracts";
 import { AppError } from "../errors";
 
 /** How long the first thread runs. */

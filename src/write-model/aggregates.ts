@@ -1,45 +1,27 @@
 /**
  * Commands against the write model, in two round trips per batch: ONE read per aggregate type (the stored
- * results of the command ids and the aggregates' states, see {@link readStatement}), then the decisions, then
- * ONE write statement that the executor completes with the outbox events and the stored results. Refs (facts about other aggregates) are
- * read in between when a command needs them. Pure rules live in `src/domain`; this module is the only place
- * that knows which table holds which aggregate.
+ * results of the command ids and the aggregates' states, see batch-read.ts), then the decisions, then ONE
+ * write statement, completed with the outbox events and the stored results (batch-write.ts). Refs (facts about
+ * other aggregates) are read in between when a command needs them. Which table holds an aggregate, which refs
+ * its commands need and its pure rules are its definition's (src/domain/<aggregate>/definition.ts), read here
+ * from the registry.
  */
+import type { SqlBuilder } from "../db/sql-builder";
+import type { SqlClient } from "../db/sql-client";
 import {
   type AggregateRef,
   type AggregateType,
   aggregateOf,
-  type ConversationCommand,
-  type ConversationState,
-  conversationDecider,
   type DecideContext,
-  type Decider,
-  type DocumentCommand,
   type DomainCommand,
   type DomainEvent,
-  documentDecider,
   evolveAll,
-  faceModelDecider,
-  initialConversationState,
-  initialDocumentState,
-  initialTrainableModelState,
-  initialUserState,
   isRejection,
-  type ModelKind,
-  type TrainableModelCommand,
-  type UserCommand,
-  userDecider,
   type Versioned,
-  voiceModelDecider,
 } from "../domain";
+import { aggregateDefinition } from "../domain/registry";
 import { AppError } from "../errors";
-import { conversationStore } from "./conversations";
-import { documentStore } from "./documents";
-import { faceModelStore, loadModelRef, voiceModelStore } from "./models";
-import type { SqlBuilder } from "./sql-builder";
-import type { SqlClient } from "./sql-client";
-import type { AggregateStore, Row } from "./store";
-import { asUserRef, loadUserRef, userStore } from "./users";
+import type { AggregateRead } from "./batch-read";
 
 /** What a command did to its aggregate. */
 export interface Decision {
@@ -51,17 +33,6 @@ export interface Decision {
   readonly state: Versioned;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: stores of different aggregates in one map
-type AnyStore = AggregateStore<any, any, any>;
-
-const stores: Record<AggregateType, AnyStore> = {
-  user: userStore,
-  voice_model: voiceModelStore,
-  face_model: faceModelStore,
-  document: documentStore,
-  conversation: conversationStore,
-};
-
 /**
  * Adds a check that the aggregate is still at `version` (one row, or the statement fails): for a command
  * decided on a state the caller kept rather than read, whose write changes no state row of its own (a
@@ -70,154 +41,42 @@ const stores: Record<AggregateType, AnyStore> = {
 export function expectVersion(b: SqlBuilder, type: AggregateType, id: string, version: number): void {
   b.cte(
     "seen",
-    `SELECT 1 FROM ${stores[type].table} WHERE id = ${b.param(id, "uuid")} AND version = ${b.param(version, "bigint")}`,
+    `SELECT 1 FROM ${aggregateDefinition(type).store.table} WHERE id = ${b.param(id, "uuid")} AND version = ${b.param(version, "bigint")}`,
   );
   b.expectOne("seen");
 }
 
 /**
- * The read of a batch's commands of one aggregate type, in ONE statement: `$1` the aggregate ids, `$2` the
- * command ids (same length). One row per command, `k_ord` its 1-based place in the arrays: the stored result
- * columns (`r_*`, null when the command id is new), `a_exists`, and the aggregate's columns.
- */
-export function readStatement(
-  type: AggregateType,
-  aggregateIds: readonly string[],
-  commandIds: readonly string[],
-): { name: string; text: string; values: unknown[] } {
-  const store = stores[type];
-  const joins = `LEFT JOIN command_results r ON r.command_id = k.command_id
-             LEFT JOIN ${store.table} a ON a.id = k.aggregate_id`;
-  const columns = `r.payload_hash AS r_hash, r.result AS r_result, r.token_transaction_id::text AS r_tx,
-                  r.token_position AS r_pos, a.id IS NOT NULL AS a_exists, ${store.columns}`;
-  if (aggregateIds.length === 1) {
-    // One command (the usual case at low load): scalar parameters, whose generic plan Postgres keeps by
-    // itself, where arrays make it plan anew on every execution. The command threads force generic plans
-    // anyway (db/pool.ts); this form keeps the embedded mode's connection, which plans as Postgres chooses,
-    // from planning its most frequent read every time.
-    return {
-      name: `read_one_${type}`,
-      text: `SELECT 1 AS k_ord, ${columns}
-               FROM (SELECT $1::uuid AS aggregate_id, $2::text AS command_id) AS k
-               ${joins}`,
-      values: [aggregateIds[0], commandIds[0]],
-    };
-  }
-  return {
-    name: `read_${type}`,
-    text: `SELECT k.k_ord, ${columns}
-             FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS k(aggregate_id, command_id, k_ord)
-             ${joins}`,
-    values: [aggregateIds, commandIds],
-  };
-}
-
-/**
- * Decides a command on the state read in `row` and adds the CTEs that write the new state to `b`.
+ * Decides a command on the state `read` found and adds the CTEs that write the new state to `b`.
  * @returns the decision, or the AppError a rule (or `expectedVersion`) rejected it with.
  */
 export async function decideInto(
   b: SqlBuilder,
   client: SqlClient,
   command: DomainCommand,
-  row: Row,
+  read: AggregateRead,
   ctx: DecideContext,
   /** The int64 `expected_version` as decimal text (exact beyond 2^53), or undefined for no check. */
   expectedVersion: string | undefined,
-  /** The aggregate's state when the caller knows it (a worker's cache of conversations); else read from `row`. */
+  /** The aggregate's state when the caller knows it (a worker's kept states); else read from `read`. */
   known?: Versioned,
 ): Promise<Decision | AppError> {
   const aggregate = aggregateOf(command);
-  const exists = row.a_exists === true;
-  switch (aggregate.type) {
-    case "user":
-      return run(
-        userDecider,
-        command as UserCommand,
-        exists ? userStore.fromRow(row) : initialUserState,
-        userStore,
-      );
-    case "voice_model":
-    case "face_model": {
-      const kind: ModelKind = aggregate.type;
-      const store = kind === "voice_model" ? voiceModelStore : faceModelStore;
-      const decider = (kind === "voice_model" ? voiceModelDecider : faceModelDecider) as unknown as Decider<
-        unknown,
-        DomainEvent,
-        typeof initialTrainableModelState
-      >;
-      const state = exists ? store.fromRow(row) : initialTrainableModelState;
-      const c = command as TrainableModelCommand<ModelKind>;
-      let resolved: unknown = c;
-      if (c.type.startsWith("Register")) {
-        const { userId } = c as { userId: string };
-        resolved = { ...c, refs: { user: asUserRef(await loadUserRef(client, userId)) } };
-      } else if (c.type.startsWith("Activate")) {
-        // A model that does not exist has no user; its decider answers NOT_FOUND before looking at refs.
-        const user =
-          state.version === 0
-            ? { exists: false, deleted: false, activeVoiceModelId: null, activeFaceModelId: null }
-            : await loadUserRef(client, state.userId);
-        const activeModelId = kind === "voice_model" ? user.activeVoiceModelId : user.activeFaceModelId;
-        resolved = { ...c, refs: { user: { exists: user.exists, deleted: user.deleted, activeModelId } } };
-      }
-      return run(decider, resolved, state, store);
-    }
-    case "document": {
-      const c = command as DocumentCommand;
-      const state = exists ? documentStore.fromRow(row) : initialDocumentState;
-      const resolved =
-        c.type === "UploadDocument"
-          ? { ...c, refs: { user: asUserRef(await loadUserRef(client, c.userId)) } }
-          : c;
-      return run(documentDecider, resolved, state, documentStore);
-    }
-    case "conversation": {
-      const c = command as ConversationCommand;
-      const state =
-        (known as ConversationState | undefined) ??
-        (exists ? conversationStore.fromRow(row) : initialConversationState);
-      let resolved = c as Parameters<typeof conversationDecider.decide>[0];
-      if (c.type === "StartConversation") {
-        resolved = {
-          ...c,
-          refs: {
-            user: await loadUserRef(client, c.userId),
-            voiceModel:
-              c.voiceModelId === null ? undefined : await loadModelRef(client, "voice_model", c.voiceModelId),
-            faceModel:
-              c.faceModelId === null ? undefined : await loadModelRef(client, "face_model", c.faceModelId),
-          },
-        };
-      }
-      return run(conversationDecider, resolved, state, conversationStore);
-    }
-    default: {
-      const _exhaustive: never = aggregate.type;
-      return _exhaustive;
-    }
+  const { decider, store, resolveRefs } = aggregateDefinition(aggregate.type);
+  const state: Versioned = known ?? (read.exists ? store.fromRow(read.row) : decider.initialState());
+  const events = decider.decide(await resolveRefs(command, state, client), state, ctx);
+  if (expectedVersion !== undefined && String(state.version) !== expectedVersion) {
+    // An aggregate that does not exist (or was deleted) is NOT_FOUND whatever version was expected; any other
+    // answer yields to the version check.
+    if (isRejection(events) && events.code === "NOT_FOUND") return events;
+    return new AppError(
+      "ABORTED",
+      `${aggregate.type} ${aggregate.id} is at version ${state.version}, not the expected ${expectedVersion}`,
+    );
   }
-
-  function run<C, E extends DomainEvent, S extends Versioned>(
-    decider: Decider<C, E, S>,
-    resolved: C,
-    state: S,
-    store: AggregateStore<S, E, unknown>,
-  ): Decision | AppError {
-    const events = decider.decide(resolved, state, ctx);
-    if (expectedVersion !== undefined && String(state.version) !== expectedVersion) {
-      // An aggregate that does not exist (or was deleted) is NOT_FOUND whatever version was expected; any other
-      // answer yields to the version check.
-      if (isRejection(events) && events.code === "NOT_FOUND") return events;
-      return new AppError(
-        "ABORTED",
-        `${aggregate.type} ${aggregate.id} is at version ${state.version}, not the expected ${expectedVersion}`,
-      );
-    }
-    if (isRejection(events)) return events;
-    if (events.length === 0) return { aggregate, version: state.version, events, state };
-    const after = evolveAll(decider, state, events);
-    store.save(b, state, after, events, command);
-    return { aggregate, version: after.version, events, state: after };
-  }
+  if (isRejection(events)) return events;
+  if (events.length === 0) return { aggregate, version: state.version, events, state };
+  const after = evolveAll(decider, state, events);
+  store.save(b, state, after, events, command);
+  return { aggregate, version: after.version, events, state: after };
 }

@@ -1,8 +1,30 @@
+/**
+ * The write model: the two round trips of a command batch (batch-read.ts,
+ * batch-write.ts), the stored command results, and what write errors mean. The worker's executor
+ * (src/actors/executor.ts) orchestrates these; it writes no SQL of its own. Each aggregate's tables are its
+ * definition's store (src/domain/<aggregate>/store.ts); the SQL toolkit is src/db's, re-exported here.
+ */
+
+export type { AggregateStore, Row } from "../db/aggregate-store";
+export type { CombinedStatement, StatementPart } from "../db/combined-statement";
+export { combineParts, MAX_PREPARED_PARTS, PART_SCOPE } from "../db/combined-statement";
+export { SqlBuilder } from "../db/sql-builder";
+export type { SqlClient } from "../db/sql-client";
+export { VersionConflict } from "../db/sql-client";
 export type { Decision } from "./aggregates";
-export { decideInto, expectVersion, readStatement } from "./aggregates";
-export type { CombinedStatement, StatementPart } from "./combined-statement";
-export { combineParts, MAX_PREPARED_PARTS, PART_SCOPE } from "./combined-statement";
-export { SqlBuilder } from "./sql-builder";
-export type { SqlClient } from "./sql-client";
-export { VersionConflict } from "./sql-client";
-export type { AggregateStore, Row } from "./store";
+export { decideInto, expectVersion } from "./aggregates";
+export type { AggregateRead, CommandKey, CommandRead } from "./batch-read";
+export { KNOWN_AGGREGATE, readCommands } from "./batch-read";
+export type { WrittenPart } from "./batch-write";
+export { appendEvents, claimBlob, finishPart, partBuilder, storeResult, writeParts } from "./batch-write";
+export type { StoredOutcome } from "./command-results";
+export {
+  findStoredOutcome,
+  storableOutcome,
+  storedOutcomeOf,
+  storeOutcome,
+  tokenOf,
+} from "./command-results";
+export type { OwnerLookup } from "./owners";
+export { createOwnerLookup } from "./owners";
+export { mapWriteError } from "./write-errors";

@@ -1,12 +1,11 @@
 /** What the query definitions share: request parsing, access rules, row mapping. */
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { z } from "zod";
-import type { Actor } from "../../commands/envelope";
-import type { OwnerLookup } from "../../commands/owners";
 import { violationsOf } from "../../commands/validation/violations";
+import type { Actor } from "../../contracts";
 import { AppError } from "../../errors";
 import { isPrivileged } from "../../gateway";
-import type { SqlClient } from "../../write-model";
+import type { OwnerLookup, SqlClient } from "../../write-model";
 import type { PageTokens } from "../pagination";
 import { type ReadSource, VIEWS } from "../read-source";
 

@@ -5,8 +5,8 @@
  * resolved like a command's). Personal data in the payloads of a deleted user's aggregates is redacted.
  */
 import { z } from "zod";
-import { encodeToken } from "../../commands/consistency-token";
-import type { AggregateType } from "../../commands/envelope";
+import type { AggregateType } from "../../contracts";
+import { encodeToken } from "../../contracts";
 import { AppError } from "../../errors";
 import { isPrivileged } from "../../gateway";
 import { AggregateType as AggregateTypeEnum } from "../../gen/clone/v1/enums_pb";

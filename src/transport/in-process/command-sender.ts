@@ -3,23 +3,25 @@
  * envelope straight to a command runtime (per-aggregate mailboxes in front of the group-commit executor, see
  * `src/actors/command-thread.ts`), the very code a worker thread runs. So ordering per aggregate,
  * idempotency (`command_results`) and the outcomes are the real tier's; only the bus between them is gone.
+ * The runtime is made by the caller (the embedded mode), so this transport knows only the contracts.
  *
  * Deadlines behave as on JetStream: the caller stops waiting at its deadline (DEADLINE_EXCEEDED), while a
  * command already queued may still be applied; the executor does not start one whose deadline has passed.
  */
-import { type CommandRuntime, createCommandRuntime } from "../../actors/command-thread";
-import type { CommandEnvelope, CommandOutcome, CommandSender } from "../../commands/envelope";
-import type { TransactionClient } from "../../commands/executor";
+import type { CommandEnvelope, CommandOutcome, CommandSender } from "../../contracts";
 import { AppError } from "../../errors";
 
+/** What applies the commands: submit an envelope, get its outcome (a worker's command runtime). */
+export interface CommandRunner {
+  submit(envelope: CommandEnvelope): Promise<CommandOutcome>;
+  /** Resolves once every submitted command is answered. */
+  idle(): Promise<void>;
+}
+
 /** Options of {@link createInProcessCommandSender}. */
-export interface InProcessCommandSenderOptions {
-  /** Takes a connection for one transaction (the embedded pool's). */
-  readonly connect: () => Promise<TransactionClient>;
-  /** Transactions in flight at once (at most the pool's size). */
-  readonly concurrency: number;
-  /** Most commands in one transaction (default: see `CommandRuntimeOptions.maxBatch`). */
-  readonly maxBatch?: number;
+export interface InProcessCommandSenderOptions<R extends CommandRunner> {
+  /** Applies the commands (`createCommandRuntime` of src/actors). */
+  readonly runtime: R;
   /** How long a caller without a deadline waits, ms. */
   readonly defaultTimeoutMs: number;
   /** Called after each command the executor applied (not a duplicate) that emitted events, e.g. to wake the relay. */
@@ -28,19 +30,16 @@ export interface InProcessCommandSenderOptions {
 }
 
 /** A sender whose runtime can also be waited on. */
-export interface InProcessCommandSender extends CommandSender {
+export interface InProcessCommandSender<R extends CommandRunner = CommandRunner> extends CommandSender {
   /** The mailboxes and executor behind the sender. */
-  readonly runtime: CommandRuntime;
+  readonly runtime: R;
 }
 
-/** Creates the in-process sender and its runtime. */
-export function createInProcessCommandSender(options: InProcessCommandSenderOptions): InProcessCommandSender {
-  const runtime = createCommandRuntime({
-    connect: options.connect,
-    concurrency: options.concurrency,
-    ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
-    ...(options.log === undefined ? {} : { log: options.log }),
-  });
+/** Creates the in-process sender in front of `options.runtime`. */
+export function createInProcessCommandSender<R extends CommandRunner>(
+  options: InProcessCommandSenderOptions<R>,
+): InProcessCommandSender<R> {
+  const runtime = options.runtime;
   let closed = false;
 
   async function apply(envelope: CommandEnvelope): Promise<CommandOutcome> {

@@ -14,8 +14,8 @@
  * `js.publish`).
  */
 import { headers, type MsgHdrs, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
-import type { CommandEnvelope, CommandOutcome, CommandSender } from "../../commands/envelope";
-import { isSkipped, markDuplicate, reusedIdOutcome } from "../../commands/outcomes";
+import type { CommandEnvelope, CommandOutcome, CommandSender } from "../../contracts";
+import { isSkipped, markDuplicate, reusedIdOutcome } from "../../contracts";
 import { AppError } from "../../errors";
 import { partitionOf } from "../partition";
 import { createAckedPublisher } from "./acked-publisher";

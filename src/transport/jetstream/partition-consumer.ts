@@ -11,7 +11,7 @@
  */
 import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/nats-core";
-import type { CommandEnvelope, CommandHandler, CommandOutcome } from "../../commands/envelope";
+import type { CommandEnvelope, CommandHandler, CommandOutcome } from "../../contracts";
 import { backoffMs } from "../../dead-letters";
 import { AppError } from "../../errors";
 import { COMMAND_ID_HEADER, REPLY_HEADER } from "./command-sender";

@@ -8,12 +8,12 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createCommandThreadPool } from "../../actors/thread-pool";
 import { buildEnvelope } from "../../commands/build-envelope";
-import { findStoredOutcome } from "../../commands/command-results";
-import type { CommandOutcome, CommandSender } from "../../commands/envelope";
-import { uuidFrom } from "../../commands/payload";
+import type { CommandOutcome, CommandSender } from "../../contracts";
+import { uuidFrom } from "../../contracts";
 import { connectNats, type NatsHandles } from "../../nats";
 import { createTestDatabase, type TestDatabase } from "../../testing";
 import { type PrivateNats, startPrivateNats } from "../../testing/private-servers";
+import { findStoredOutcome } from "../../write-model";
 import { type JetStreamCommandReceiver, startJetStreamCommandReceiver } from "./command-receiver";
 import { createJetStreamCommandSender } from "./command-sender";
 import { ensureStreams, streamNames } from "./streams";

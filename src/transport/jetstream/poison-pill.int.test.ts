@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { buildEnvelope } from "../../commands/build-envelope";
-import type { CommandOutcome } from "../../commands/envelope";
+import type { CommandOutcome } from "../../contracts";
 import { listDeadLetters } from "../../dead-letters";
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "../../testing";
 import { commandHeaders } from "./command-sender";

@@ -8,12 +8,10 @@
  */
 import type { JetStreamManager, StoredMsg } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/nats-core";
-import { DEAD_LETTERED } from "../../commands/dead-letter-command";
-import type { CommandEnvelope } from "../../commands/envelope";
-import { failed } from "../../commands/outcomes";
+import { type CommandEnvelope, DEAD_LETTERED, failed } from "../../contracts";
+import type { SqlClient } from "../../db/sql-client";
 import { recordDeadLetter } from "../../dead-letters";
 import { AppError } from "../../errors";
-import type { SqlClient } from "../../write-model";
 import { COMMAND_ID_HEADER, REPLY_HEADER } from "./command-sender";
 import { isNotFound, streamNames } from "./streams";
 

@@ -1,8 +1,12 @@
 /** The `users` table: a user's state, and the facts other aggregates' commands need about a user. */
-import type { UserCommand, UserEvent, UserRef, UserState, UserWithActiveModelsRef } from "../domain";
-import { iso, isoRequired, type SqlClient } from "./sql-client";
-import type { AggregateStore, Row } from "./store";
-import { insertState, updateState } from "./store";
+
+import type { AggregateStore, Row } from "../../db/aggregate-store";
+import { insertState, updateState } from "../../db/aggregate-store";
+import { iso, isoRequired, type SqlClient } from "../../db/sql-client";
+import type { UserRef, UserWithActiveModelsRef } from "../refs";
+import type { UserCommand } from "./commands";
+import type { UserEvent } from "./events";
+import type { UserState } from "./state";
 
 /** Reads and writes users. */
 export const userStore: AggregateStore<UserState, UserEvent, UserCommand> = {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { buildEnvelope } from "./build-envelope";
-import { deadLetterCommand, isDeadLettered } from "./dead-letter-command";
+import { buildEnvelope } from "../commands/build-envelope";
+import { isDeadLettered } from "../contracts";
+import { deadLetterCommand } from "./dead-letter-command";
 
 const { envelope } = buildEnvelope(
   { type: "DeleteUser", userId: "00000000-0000-4000-8000-000000000001" },

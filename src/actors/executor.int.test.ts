@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { buildEnvelope } from "../commands/build-envelope";
+import type { CommandOutcome } from "../contracts";
+import { decodeToken, uuidFrom } from "../contracts";
 import type { DomainCommand, Versioned } from "../domain";
+import { conversationStore } from "../domain/conversation/store";
 import { createTestDatabase, type TestDatabase } from "../testing";
-import { readStatement } from "../write-model";
-import { conversationStore } from "../write-model/conversations";
-import { buildEnvelope } from "./build-envelope";
-import { decodeToken } from "./consistency-token";
-import type { CommandOutcome } from "./envelope";
+import { readCommands } from "../write-model";
 import { type CommandExecutor, createCommandExecutor } from "./executor";
-import { uuidFrom } from "./payload";
 
 let db: TestDatabase;
 let execute: CommandExecutor;
@@ -452,8 +451,10 @@ describe("command executor: conversations it keeps in memory", () => {
   });
 
   async function freshState(conversationId: string) {
-    const res = await db.pool.query(readStatement("conversation", [conversationId], ["none"]));
-    return conversationStore.fromRow(res.rows[0] as Record<string, unknown>);
+    const [read] = await readCommands(db.pool, [
+      { aggregateType: "conversation", aggregateId: conversationId, commandId: "none" },
+    ]);
+    return conversationStore.fromRow(read?.row ?? {});
   }
 
   test("the state kept after each command is the state a read gives, and the next command uses it", async () => {

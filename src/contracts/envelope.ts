@@ -2,7 +2,7 @@
  * What travels on the command path between the gateway and the workers, whatever the transport.
  *
  * The envelope is plain JSON (NATS payload, `postMessage`, the embedded transport alike). Large binary fields
- * (document content) never ride in it: the gateway stores them first (claim check, see `src/commands/claim-check.ts`)
+ * (document content) never ride in it: the gateway stores them first (claim check: `command_blobs`, see `toWire` in payload.ts)
  * so a message stays far below NATS' default 1 MiB payload limit.
  */
 import type { SerializedAppError } from "../errors";

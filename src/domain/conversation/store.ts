@@ -1,8 +1,11 @@
 /** The `conversations` and `turns` tables. */
-import type { ConversationCommand, ConversationEvent, ConversationState } from "../domain";
-import { iso, isoRequired } from "./sql-client";
-import type { AggregateStore, Row } from "./store";
-import { insertState, updateState } from "./store";
+
+import type { AggregateStore, Row } from "../../db/aggregate-store";
+import { insertState, updateState } from "../../db/aggregate-store";
+import { iso, isoRequired } from "../../db/sql-client";
+import type { ConversationCommand } from "./commands";
+import type { ConversationEvent } from "./events";
+import type { ConversationState } from "./state";
 
 /** Reads and writes conversations and their turns. */
 export const conversationStore: AggregateStore<ConversationState, ConversationEvent, ConversationCommand> = {

@@ -1,8 +1,11 @@
 /** The `documents` and `document_chunks` tables. */
-import type { DocumentCommand, DocumentEvent, DocumentState } from "../domain";
-import { iso, isoRequired } from "./sql-client";
-import type { AggregateStore, Row } from "./store";
-import { insertState, updateState } from "./store";
+
+import type { AggregateStore, Row } from "../../db/aggregate-store";
+import { insertState, updateState } from "../../db/aggregate-store";
+import { iso, isoRequired } from "../../db/sql-client";
+import type { DocumentCommand } from "./commands";
+import type { DocumentEvent } from "./events";
+import type { DocumentState } from "./state";
 
 /** Counts the words of a text the way the document processor does (whitespace-separated tokens). */
 function countWords(text: string): number {

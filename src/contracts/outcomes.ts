@@ -42,3 +42,11 @@ export function isSkipped(outcome: CommandOutcome): boolean {
     !outcome.ok && outcome.error.code === "DEADLINE_EXCEEDED" && outcome.error.message === SKIPPED_MESSAGE
   );
 }
+
+/** How the answer of a dead-lettered command begins (src/actors/dead-letter-command.ts). */
+export const DEAD_LETTERED = "the command could not be applied and was set aside for an operator";
+
+/** True for the answer of a command that was dead-lettered (it will not succeed by being sent again). */
+export function isDeadLettered(error: { readonly message: string }): boolean {
+  return error.message.startsWith(DEAD_LETTERED);
+}

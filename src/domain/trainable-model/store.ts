@@ -1,14 +1,13 @@
 /** The `voice_models` and `face_models` tables (one shape, one module) and the user's active model. */
-import type {
-  ModelKind,
-  ModelRef,
-  TrainableModelCommand,
-  TrainableModelEvent,
-  TrainableModelState,
-} from "../domain";
-import { iso, isoRequired, type SqlClient } from "./sql-client";
-import type { AggregateStore, Row } from "./store";
-import { insertState, updateState } from "./store";
+
+import type { AggregateStore, Row } from "../../db/aggregate-store";
+import { insertState, updateState } from "../../db/aggregate-store";
+import { iso, isoRequired, type SqlClient } from "../../db/sql-client";
+import type { ModelRef } from "../refs";
+import type { TrainableModelCommand } from "./commands";
+import type { TrainableModelEvent } from "./events";
+import type { ModelKind } from "./kind";
+import type { TrainableModelState } from "./state";
 
 const tables: Record<ModelKind, { table: string; activeColumn: string }> = {
   voice_model: { table: "voice_models", activeColumn: "active_voice_model_id" },
@@ -21,7 +20,8 @@ type ModelStore = AggregateStore<
   TrainableModelCommand<ModelKind>
 >;
 
-function modelStore(kind: ModelKind): ModelStore {
+/** Reads and writes the models of one kind. */
+export function modelStore(kind: ModelKind): ModelStore {
   const { table, activeColumn } = tables[kind];
   return {
     table,
@@ -85,11 +85,6 @@ function modelStore(kind: ModelKind): ModelStore {
     },
   };
 }
-
-/** Reads and writes voice models. */
-export const voiceModelStore = modelStore("voice_model");
-/** Reads and writes face models. */
-export const faceModelStore = modelStore("face_model");
 
 /** A model named by another aggregate's command. */
 export async function loadModelRef(client: SqlClient, kind: ModelKind, id: string): Promise<ModelRef> {

@@ -3,20 +3,22 @@
  *
  * An aggregate's owner never changes, so answers are cached (bounded LRU); a miss costs one primary-key read.
  */
+
+import type { SqlClient } from "../db/sql-client";
 import type { AggregateType } from "../domain";
+import { aggregates } from "../domain/registry";
 import { LruMap } from "../lru/lru-map";
-import type { SqlClient } from "../write-model";
 
 /** The owning user id of an aggregate, or undefined when it does not exist. */
 export type OwnerLookup = (type: AggregateType, id: string) => Promise<string | undefined>;
 
-const ownerSql: Record<AggregateType, string> = {
-  user: "SELECT id AS owner FROM users WHERE id = $1",
-  voice_model: "SELECT user_id AS owner FROM voice_models WHERE id = $1",
-  face_model: "SELECT user_id AS owner FROM face_models WHERE id = $1",
-  document: "SELECT user_id AS owner FROM documents WHERE id = $1",
-  conversation: "SELECT user_id AS owner FROM conversations WHERE id = $1",
-};
+/** The owner's read of each aggregate type, from its definition's table and owner column. */
+const ownerSql = Object.fromEntries(
+  Object.values(aggregates).map(({ type, store, ownerColumn }) => [
+    type,
+    `SELECT ${ownerColumn} AS owner FROM ${store.table} WHERE id = $1`,
+  ]),
+) as Record<AggregateType, string>;
 
 /** An owner lookup over the write model with an LRU of `maxEntries`. */
 export function createOwnerLookup(db: SqlClient, maxEntries = 100_000): OwnerLookup {

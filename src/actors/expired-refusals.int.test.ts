@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
+import { buildEnvelope } from "../commands/build-envelope";
+import { failed } from "../contracts";
 import { defaultMigrationsDir } from "../db/migrations";
 import { AppError } from "../errors";
 import { createTestDatabase, type TestDatabase } from "../testing";
-import { buildEnvelope } from "./build-envelope";
-import { storeOutcome } from "./command-results";
+import { storeOutcome } from "../write-model";
 import { type CommandExecutor, createCommandExecutor } from "./executor";
-import { failed } from "./outcomes";
 
 let db: TestDatabase;
 let execute: CommandExecutor;

@@ -1,12 +1,11 @@
 /** How an aggregate type is read from and written to its tables. */
-import type { Versioned } from "../domain";
 import type { SqlBuilder } from "./sql-builder";
 
-/** A row of the combined read (see `readStatement` in aggregates.ts). */
+/** The aggregate columns of a row of the batch read (see write-model/batch-read.ts). */
 export type Row = Record<string, unknown>;
 
 /** The table mapping of one aggregate type. */
-export interface AggregateStore<S extends Versioned, E, C> {
+export interface AggregateStore<S extends { readonly version: number }, E, C> {
   /** The table holding the aggregate's state, aliased `a` in reads. */
   readonly table: string;
   /** The select list read from `a` (and subqueries correlated to `a`). */

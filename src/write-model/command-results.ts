@@ -1,12 +1,23 @@
 /** The `command_results` table: the stored outcome of every applied (or rejected) command. */
-import type { SqlClient } from "../write-model";
-import { encodeToken } from "./consistency-token";
-import type { CommandEnvelope, CommandOutcome } from "./envelope";
+
+import type { CommandEnvelope, CommandOutcome } from "../contracts";
+import { encodeToken, ORIGIN } from "../contracts";
+import type { SqlClient } from "../db/sql-client";
 
 /** A stored outcome with the payload hash it was stored under. */
 export interface StoredOutcome {
   readonly payloadHash: string;
   readonly outcome: CommandOutcome;
+}
+
+/**
+ * The consistency token of a command's result from the columns that hold its point (transaction id,
+ * position): the origin's when there is none (an aggregate without events).
+ */
+export function tokenOf(transactionId: string | null, position: string | number | null): string {
+  return transactionId === null || position === null
+    ? encodeToken(ORIGIN)
+    : encodeToken({ transactionId: BigInt(transactionId), position: BigInt(position) });
 }
 
 /** Rebuilds a stored outcome from its columns: the result, and the point its token encodes. */
@@ -17,11 +28,10 @@ export function storedOutcomeOf(
   position: string | number | null,
 ): StoredOutcome {
   if (!result.ok) return { payloadHash, outcome: result };
-  const token =
-    transactionId === null || position === null
-      ? encodeToken({ transactionId: 0n, position: 0n })
-      : encodeToken({ transactionId: BigInt(transactionId), position: BigInt(position) });
-  return { payloadHash, outcome: { ok: true, result: { ...result.result, position: token } } };
+  return {
+    payloadHash,
+    outcome: { ok: true, result: { ...result.result, position: tokenOf(transactionId, position) } },
+  };
 }
 
 /** Reads a command's stored outcome (not marked as a duplicate). */

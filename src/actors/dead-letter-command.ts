@@ -7,6 +7,8 @@
  * Postgres refuses, FAILED_PRECONDITION otherwise), never INTERNAL, so the transport acks it and the partition
  * moves on.
  */
+
+import { type CommandEnvelope, DEAD_LETTERED, isDeadLettered } from "../contracts";
 import {
   classifyFailure,
   type DeadLetterRetrier,
@@ -16,16 +18,7 @@ import {
 } from "../dead-letters";
 import { AppError } from "../errors";
 import type { SqlClient } from "../write-model";
-import type { CommandEnvelope } from "./envelope";
 import { createCommandExecutor, type TransactionClient } from "./executor";
-
-/** How the answer of a dead-lettered command begins. */
-export const DEAD_LETTERED = "the command could not be applied and was set aside for an operator";
-
-/** True for the answer of a command that was dead-lettered (it will not succeed by being sent again). */
-export function isDeadLettered(error: { readonly message: string }): boolean {
-  return error.message.startsWith(DEAD_LETTERED);
-}
 
 /**
  * The answer to a failure no rule maps: UNAVAILABLE when transient, else the command is dead-lettered (best
