@@ -3,10 +3,11 @@
  * with data everywhere (profile, voice and face models with names, a failed training's reason, documents with
  * content and chunks, a failed processing, a conversation with turns, refusals and a dead letter naming its
  * aggregates, cached answers) is deleted; afterwards no column of any table of the database holds its email,
- * names or the distinctive words of its texts, no cached answer serves them, and GetAggregateHistory still
- * lists every event with its type, version and id.
+ * names or the distinctive words of its texts, no message of the EVENTS stream carries them, no cached answer
+ * serves them, and GetAggregateHistory still lists every event with its type, version and id.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
 import { createGrpcClient, type GrpcClient, mintToken } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { AggregateType, Speaker } from "../gen/clone/v1/enums_pb";
@@ -67,6 +68,34 @@ async function findSecrets(words: string[] = Object.values(secrets)): Promise<st
 
 /** JSON of an answer (its int64 fields as strings). */
 const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? String(x) : x));
+
+/** The secrets found in the messages of the EVENTS stream (every message, read in full). */
+async function streamSecrets(words: string[] = Object.values(secrets)): Promise<string[]> {
+  const js = jetstream(stack.nats.nc);
+  const consumer = await js.consumers.get(`${stack.nats.prefix}_EVENTS`, {
+    deliver_policy: DeliverPolicy.All,
+  });
+  const found = new Set<string>();
+  try {
+    for (let done = false; !done; ) {
+      const messages = await consumer.fetch({ max_messages: 500, expires: 1_000 });
+      let got = 0;
+      for await (const m of messages) {
+        got++;
+        const text = m.string().toLowerCase();
+        for (const w of words) if (text.includes(w.toLowerCase())) found.add(`${m.subject}: ${w}`);
+        if (m.info.pending === 0) {
+          done = true;
+          break;
+        }
+      }
+      if (got === 0) done = true;
+    }
+  } finally {
+    await consumer.delete().catch(() => {});
+  }
+  return [...found].sort();
+}
 
 async function waitFor<T>(what: string, read: () => Promise<T>, done: (v: T) => boolean, ms = 20_000) {
   const until = Date.now() + ms;
@@ -213,9 +242,22 @@ describe("erasure of a deleted user", () => {
     expect(before.some((f) => f.startsWith("document_chunks."))).toBe(true);
     expect(before.some((f) => f.startsWith("dead_letters."))).toBe(true);
 
+    const published = await streamSecrets();
+    for (const s of [secrets.email, secrets.turn, secrets.title, secrets.trainingReason]) {
+      expect(published.some((f) => f.endsWith(`: ${s}`))).toBe(true);
+    }
+
     await commands.call("deleteUser", { userId }, { token: adminToken });
     const left = await waitFor("the erasure", findSecrets, (f) => f.length === 0);
     expect(left).toEqual([]);
+    // The copies published on the EVENTS stream are erased too.
+    expect(
+      await waitFor(
+        "the stream's erasure",
+        () => streamSecrets(),
+        (f) => f.length === 0,
+      ),
+    ).toEqual([]);
 
     // The stored refusal keeps its code, not its message.
     const refusal = await stack.db.pool.query<{
@@ -299,6 +341,13 @@ describe("erasure of a deleted user", () => {
       await waitFor(
         "the late data's erasure",
         () => findSecrets(words),
+        (f) => f.length === 0,
+      ),
+    ).toEqual([]);
+    expect(
+      await waitFor(
+        "the late data's stream erasure",
+        () => streamSecrets(words),
         (f) => f.length === 0,
       ),
     ).toEqual([]);

@@ -16,12 +16,21 @@
  * applies nothing twice): a turn or processing result after that is refused, and one committed before it is
  * erased by the pass that follows. A model's training result has no such guard (no command closes a model),
  * so the consumer also follows `*.training_failed` and erases again when the model's owner is deleted.
+ *
+ * Last, the copies published on the EVENTS stream are deleted (src/events/stream-eraser.ts): the messages of
+ * {@link personalEventTypes} whose aggregate is one of the user's, found by a headers-only scan from the
+ * user's creation.
  */
 import { buildEnvelope } from "../commands/build-envelope";
 import type { CommandSender } from "../contracts";
 import type { DomainCommand } from "../domain";
 import { AppError } from "../errors";
-import { type EventSource, type EventSubscription, startDeadLetteringConsumer } from "../events";
+import {
+  type EventSource,
+  type EventSubscription,
+  type StreamEraser,
+  startDeadLetteringConsumer,
+} from "../events";
 import type { PublishedEvent } from "../outbox";
 import type { SqlClient } from "../write-model";
 
@@ -61,11 +70,29 @@ export interface UserErasureOptions {
   readonly db: SqlClient;
   /** The command path, to close the user's open aggregates. */
   readonly sender: CommandSender;
+  /** Deletes the user's messages from the EVENTS stream (absent in the embedded mode: no stream). */
+  readonly stream?: StreamEraser;
   readonly batchSize?: number;
   /** How often dead letters an operator asked to retry are looked for, ms (default 1000). */
   readonly retryPollMs?: number;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
 }
+
+/** The event types whose payloads carry personal data (the fields sql/0024 redacts). */
+export const personalEventTypes = [
+  "user.created",
+  "user.profile_updated",
+  "voice_model.registered",
+  "voice_model.training_failed",
+  "face_model.registered",
+  "face_model.training_failed",
+  "document.uploaded",
+  "document.processing_failed",
+  "conversation.turn_recorded",
+];
+
+/** Stream messages published this long before the user's creation are looked at too (clock skew). */
+const STREAM_SKEW_MS = 60_000;
 
 /** Event types after which a deleted user's data may need erasing again (see the module comment). */
 const lateTypes = ["voice_model.training_failed", "face_model.training_failed"];
@@ -98,11 +125,32 @@ export async function startUserErasure(options: UserErasureOptions): Promise<Eve
     return open.rows.length;
   }
 
+  /** Deletes the user's messages of {@link personalEventTypes} from the EVENTS stream. */
+  async function eraseFromStream(userId: string) {
+    if (!options.stream) return {};
+    const res = await db.query<{ id: string; created_at: Date }>(
+      `SELECT id, created_at FROM users WHERE id = $1
+       UNION ALL SELECT id, created_at FROM voice_models WHERE user_id = $1
+       UNION ALL SELECT id, created_at FROM face_models WHERE user_id = $1
+       UNION ALL SELECT id, uploaded_at FROM documents WHERE user_id = $1
+       UNION ALL SELECT id, started_at FROM conversations WHERE user_id = $1`,
+      [userId],
+    );
+    const since = Math.min(...res.rows.map((r) => r.created_at.getTime())) - STREAM_SKEW_MS;
+    const { scanned, deleted } = await options.stream.erase(
+      res.rows.map((r) => r.id),
+      personalEventTypes,
+      new Date(since),
+    );
+    return { streamScanned: scanned, streamDeleted: deleted };
+  }
+
   async function handle(event: PublishedEvent): Promise<void> {
     if (event.type === "user.deleted") {
       const closed = await closeOpenAggregates(event.aggregateId);
       const done = await eraseUser(db, event.aggregateId, options.batchSize);
-      options.log?.("user erased", { userId: event.aggregateId, closed, ...done });
+      const stream = await eraseFromStream(event.aggregateId);
+      options.log?.("user erased", { userId: event.aggregateId, closed, ...done, ...stream });
       return;
     }
     const owner = event.data.userId;
@@ -113,7 +161,13 @@ export async function startUserErasure(options: UserErasureOptions): Promise<Eve
     );
     if (res.rows[0]?.deleted !== true) return;
     const done = await eraseUser(db, owner, options.batchSize);
-    options.log?.("deleted user's late data erased", { userId: owner, eventType: event.type, ...done });
+    const stream = await eraseFromStream(owner);
+    options.log?.("deleted user's late data erased", {
+      userId: owner,
+      eventType: event.type,
+      ...done,
+      ...stream,
+    });
   }
 
   return startDeadLetteringConsumer({

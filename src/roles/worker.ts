@@ -14,7 +14,7 @@ import type { CommandSender } from "../contracts";
 import { createPool } from "../db";
 import { startDocumentProcessor } from "../documents/processor";
 import { startUserErasure } from "../erasure";
-import { createJetStreamEventSource, type EventSource } from "../events";
+import { createJetStreamEraser, createJetStreamEventSource, type EventSource } from "../events";
 import type { Logger } from "../logging";
 import { logFn } from "../logging";
 import type { Metrics } from "../metrics";
@@ -86,7 +86,13 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
     log: logFn(log, "debug"),
   });
   // A deleted user's personal data is erased after the deletion, in short batches (src/erasure).
-  const erasure = await startUserErasure({ events, db, sender, log: logFn(log, "info") });
+  const erasure = await startUserErasure({
+    events,
+    db,
+    sender,
+    stream: createJetStreamEraser({ ...nats, prefix: config.natsPrefix }),
+    log: logFn(log, "info"),
+  });
   // Command dead letters an operator asked to retry (bun run cli dead-letters retry).
   const commandRetrier = startCommandDeadLetterRetrier({
     connect: () => db.connect(),
