@@ -128,9 +128,8 @@ export async function startDocumentProcessor(options: DocumentProcessorOptions):
   return startDeadLetteringConsumer({
     events: options.events,
     db,
-    name: DOCUMENT_PROCESSOR,
+    consumers: [{ name: DOCUMENT_PROCESSOR, types: ["document.uploaded"] }],
     source: "document-processor",
-    types: ["document.uploaded"],
     handle,
     concurrency: options.concurrency ?? 4,
     ...(options.retryPollMs === undefined ? {} : { retryPollMs: options.retryPollMs }),

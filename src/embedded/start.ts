@@ -19,7 +19,7 @@ import { applyRefreshTask } from "../consistency/apply-refresh";
 import { startConsistencyService } from "../consistency/consistency-service";
 import { migrate } from "../db";
 import { DOCUMENT_PROCESSOR, startDocumentProcessor } from "../documents/processor";
-import { startUserErasure, USER_ERASURE } from "../erasure";
+import { startUserErasure, userErasureConsumers } from "../erasure";
 import { createInProcessEventSource } from "../events";
 import { createPgCursorStore, replayPublished } from "../events/durable-cursors";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
@@ -78,7 +78,10 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     // after the restart: the events published after it are read again from the outbox below.
     const events = createInProcessEventSource({
       log: logFn(log, "warn"),
-      cursors: { store: createPgCursorStore(database.pool), names: [DOCUMENT_PROCESSOR, USER_ERASURE] },
+      cursors: {
+        store: createPgCursorStore(database.pool),
+        names: [DOCUMENT_PROCESSOR, ...userErasureConsumers.map((c) => c.name)],
+      },
     });
     let relay: OutboxRelay | undefined;
     const sender = createInProcessCommandSender({
@@ -107,7 +110,10 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
       log: logFn(log.child({ role: "erasure" }), "info"),
     });
     cleanup.unshift(() => erasure.stop());
-    const replayed = await replayPublished(database.pool, [DOCUMENT_PROCESSOR, USER_ERASURE]);
+    const replayed = await replayPublished(database.pool, [
+      DOCUMENT_PROCESSOR,
+      ...userErasureConsumers.map((c) => c.name),
+    ]);
     if (replayed.length > 0) {
       log.info(
         { events: replayed.length },

@@ -94,10 +94,17 @@ export const personalEventTypes = [
 /** Stream messages published this long before the user's creation are looked at too (clock skew). */
 const STREAM_SKEW_MS = 60_000;
 
-/** Event types after which a deleted user's data may need erasing again (see the module comment). */
-const lateTypes = ["voice_model.training_failed", "face_model.training_failed"];
+/**
+ * The durable consumers: `user-erasure` on `user.deleted`, and one per event type after which a deleted user's
+ * data may need erasing again (see the module comment). One type each, so none is sent every event.
+ */
+export const userErasureConsumers = [
+  { name: USER_ERASURE, types: ["user.deleted"] },
+  { name: `${USER_ERASURE}-late-voice`, types: ["voice_model.training_failed"] },
+  { name: `${USER_ERASURE}-late-face`, types: ["face_model.training_failed"] },
+] as const;
 
-/** Subscribes the durable consumer `user-erasure` to `user.deleted` (and to {@link lateTypes}). */
+/** Subscribes the {@link userErasureConsumers}. */
 export async function startUserErasure(options: UserErasureOptions): Promise<EventSubscription> {
   const { db } = options;
   const actor = { sub: USER_ERASURE, role: "service" } as const;
@@ -173,9 +180,8 @@ export async function startUserErasure(options: UserErasureOptions): Promise<Eve
   return startDeadLetteringConsumer({
     events: options.events,
     db,
-    name: USER_ERASURE,
+    consumers: userErasureConsumers,
     source: "user-erasure",
-    types: ["user.deleted", ...lateTypes],
     handle,
     ...(options.retryPollMs === undefined ? {} : { retryPollMs: options.retryPollMs }),
     ...(options.log === undefined ? {} : { log: options.log }),

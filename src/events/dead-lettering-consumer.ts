@@ -15,10 +15,13 @@ import type { EventHandler, EventSource, EventSubscription } from "./event-sourc
 export interface DeadLetteringConsumerOptions {
   readonly events: EventSource;
   readonly db: SqlClient;
-  /** The durable consumer's name (also its consumer name in `dead_letters`). */
-  readonly name: string;
+  /**
+   * The durable consumers, each a name (also its consumer name in `dead_letters`) and the event types it takes.
+   * Give each type its own consumer when the consumer must not see every event: on nats-server 2.9 a consumer
+   * of several types filters the whole stream (one filter subject per consumer).
+   */
+  readonly consumers: readonly { readonly name: string; readonly types: readonly string[] }[];
   readonly source: DeadLetterSource;
-  readonly types: readonly string[];
   readonly handle: EventHandler;
   /** Events handled at once (default 1). */
   readonly concurrency?: number;
@@ -27,23 +30,28 @@ export interface DeadLetteringConsumerOptions {
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
-/** Subscribes `name` to `types`, dead-lettering into `source`, with its dead-letter retrier. */
+/** Subscribes each consumer to its types, dead-lettering into `source`, with one dead-letter retrier. */
 export async function startDeadLetteringConsumer(
   options: DeadLetteringConsumerOptions,
 ): Promise<EventSubscription> {
-  const { db, source, name, handle } = options;
-  const subscription = await options.events.subscribe(name, options.types, handle, {
-    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
-    deadLetter: (event, error, attempts) =>
-      recordDeadLetter(db, {
-        source,
-        consumer: name,
-        key: event.aggregateId,
-        error: describeError(error),
-        attempts,
-        payload: event,
+  const { db, source, handle } = options;
+  const subscriptions: EventSubscription[] = [];
+  for (const { name, types } of options.consumers) {
+    subscriptions.push(
+      await options.events.subscribe(name, types, handle, {
+        ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+        deadLetter: (event, error, attempts) =>
+          recordDeadLetter(db, {
+            source,
+            consumer: name,
+            key: event.aggregateId,
+            error: describeError(error),
+            attempts,
+            payload: event,
+          }),
       }),
-  });
+    );
+  }
   const retrier = startDeadLetterRetrier({
     db,
     source,
@@ -54,7 +62,7 @@ export async function startDeadLetteringConsumer(
   return {
     async stop() {
       await retrier.stop();
-      await subscription.stop();
+      for (const subscription of subscriptions) await subscription.stop();
     },
   };
 }
