@@ -15,6 +15,7 @@ import { startConsistencyRole } from "./roles/consistency";
 import { startGatewayRole } from "./roles/gateway";
 import { startMetricsEndpoint } from "./roles/metrics-endpoint";
 import { startRelayRole } from "./roles/relay";
+import { unreachableDependencies, waitForDependencies } from "./roles/wait-for-dependencies";
 import { type RunningRole, startWorkerRole } from "./roles/worker";
 
 /** The roles a process can take. */
@@ -59,7 +60,12 @@ async function main(): Promise<void> {
     );
   }
   reportUnhandledRejections(log);
-  const stopOn = handleStopSignals(log);
+  const urls = { databaseUrl: config.databaseUrl ?? "", natsUrl: config.natsUrl ?? "" };
+  const stopOn = handleStopSignals(
+    log,
+    embedded ? undefined : () => unreachableDependencies(urls, STUCK_PROBE_TIMEOUT_MS),
+  );
+  if (!embedded && !(await waitForDependencies(urls, log, () => stopRequestedDuringStart))) process.exit(0);
   const running = embedded ? [await startEmbeddedRole(config, log)] : await startRoles(role, config, log);
   stopOn(running);
 }
@@ -77,6 +83,17 @@ function reportUnhandledRejections(log: Logger): void {
   });
 }
 
+/** Set by a SIGTERM/SIGINT that arrives before the roles are running. */
+let stopRequestedDuringStart = false;
+
+/**
+ * While a graceful stop runs, how often it checks that Postgres and NATS still answer, and the budget of that
+ * check: work in flight held up by a dependency that does not answer (a hung server) cannot finish, so the
+ * stop gives up on it (exit 1; it is redelivered or retried elsewhere) instead of waiting out the watchdog.
+ */
+const STUCK_CHECK_MS = 2_000;
+const STUCK_PROBE_TIMEOUT_MS = 1_000;
+
 /** Longest a graceful stop may take; then the process gives up and exits 1 (compose's grace is 30 s). */
 const STOP_TIMEOUT_MS = 25_000;
 
@@ -86,7 +103,10 @@ const STOP_TIMEOUT_MS = 25_000;
  * start order (the gateway first: no new calls). Exit 0 when every role stopped cleanly, 1 otherwise; a
  * second SIGINT exits at once.
  */
-function handleStopSignals(log: Logger): (running: RunningRole[]) => void {
+function handleStopSignals(
+  log: Logger,
+  unreachable?: () => Promise<Record<string, string>>,
+): (running: RunningRole[]) => void {
   let running: RunningRole[] | undefined;
   let requested: string | undefined;
   let stopping = false;
@@ -100,6 +120,21 @@ function handleStopSignals(log: Logger): (running: RunningRole[]) => void {
       log.error({ timeoutMs: STOP_TIMEOUT_MS }, "graceful stop timed out; exiting");
       process.exit(1);
     }, STOP_TIMEOUT_MS);
+    let checking = false;
+    const stuck = setInterval(() => {
+      if (unreachable === undefined || checking) return;
+      checking = true;
+      void unreachable()
+        .then((down) => {
+          if (Object.keys(down).length === 0) return;
+          log.error({ down }, "graceful stop waits on work an unreachable dependency holds up; exiting");
+          process.exit(1);
+        })
+        .catch(() => {})
+        .finally(() => {
+          checking = false;
+        });
+    }, STUCK_CHECK_MS);
     let failed = false;
     for (const r of [...running].reverse()) {
       try {
@@ -110,6 +145,7 @@ function handleStopSignals(log: Logger): (running: RunningRole[]) => void {
       }
     }
     clearTimeout(watchdog);
+    clearInterval(stuck);
     log.info({ ms: Math.round(performance.now() - since), clean: !failed }, "stopped");
     process.exit(failed ? 1 : 0);
   }
@@ -122,6 +158,7 @@ function handleStopSignals(log: Logger): (running: RunningRole[]) => void {
     }
     if (running === undefined) {
       requested ??= signal;
+      stopRequestedDuringStart = true;
       log.info({ signal }, "signal during start-up; stopping once started");
       return;
     }

@@ -104,6 +104,8 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
     "write-model",
   ],
   main: ["config", "db", "embedded", "logging", "metrics", "roles"],
+  // The fault suite (`bun run chaos`): a deployment of child processes, driven from outside like a client.
+  chaos: ["contracts", "gateway", "gen", "testing", "transport"],
 };
 
 /**

@@ -42,6 +42,7 @@ import {
   readCommands,
   type SqlClient,
   type StatementPart,
+  storedForThisDelivery,
   storeOutcome,
   storeResult,
   VersionConflict,
@@ -114,6 +115,9 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
     if (read.stored !== undefined) {
       if (read.stored.payloadHash !== envelope.payloadHash)
         return { kind: "answered", outcome: reusedIdOutcome() };
+      // Written for this very message (applied, then its answer lost in a crash): the client's only answer.
+      if (storedForThisDelivery(read.stored, envelope))
+        return { kind: "answered", outcome: read.stored.outcome };
       return { kind: "answered", outcome: markDuplicate(read.stored.outcome) };
     }
     // The caller stopped waiting before it ran: skipped, nothing stored, so a retry with the same id is

@@ -8,7 +8,7 @@
  *   once, and each conversation's turns keep the order they were sent in.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { buildEnvelope } from "../commands/build-envelope";
 import type { CommandOutcome, CommandSender, ThreadExecution } from "../contracts";
@@ -16,6 +16,7 @@ import { uuidFrom } from "../contracts";
 import type { DomainCommand } from "../domain";
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "../testing";
 import { crashMarker } from "../testing/crashing-command-thread";
+import { FAILED_STARTS, slowStartMarker } from "../testing/slow-starting-command-thread";
 import {
   type JetStreamCommandReceiver,
   startJetStreamCommandReceiver,
@@ -56,6 +57,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   rmSync(crashMarker(nats.prefix), { force: true });
+  rmSync(slowStartMarker(nats.prefix), { force: true });
   await sender?.close();
   await nats?.cleanup();
   await db?.drop();
@@ -211,6 +213,9 @@ describe("command thread pool", () => {
     const sendingEnded = performance.now();
     const all = await Promise.all(outcomes);
     expect(all.filter((o) => !o.ok)).toEqual([]);
+    // Each turn was sent once: even one applied by the dead thread, whose answer was lost and which its
+    // partition's next consumer answered from the stored result, is not a duplicate.
+    expect(all.filter((o) => o.ok && o.result.duplicate)).toEqual([]);
     // The thread died while turns were still being sent, and was replaced; its replacement failed at
     // start-up and was replaced in turn.
     const restarts = poolLog.filter((l) => l.message === "command thread exited; starting a new one");
@@ -236,6 +241,20 @@ describe("command thread pool", () => {
       ),
     ).toBe(perConversation * conversations.length);
   }, 60_000);
+  test("a thread that fails to start is started again; the pool starts and applies commands", async () => {
+    rmSync(slowStartMarker(nats.prefix), { force: true });
+    const { pool } = await startWorker("../testing/slow-starting-command-thread.ts");
+    const retries = poolLog.filter((l) => l.message === "command thread failed to start; starting it again");
+    expect(retries).toHaveLength(FAILED_STARTS);
+    expect(readFileSync(slowStartMarker(nats.prefix), "utf8")).toBe(String(FAILED_STARTS));
+    const outcome = await send(
+      { type: "CreateUser", userId: uuidFrom("tp-slow-start"), email: "slow@example.com", displayName: "S" },
+      "tp-slow-start",
+    );
+    expect(outcome.ok).toBe(true);
+    expect(pool.assignment().size).toBe(PARTITIONS);
+  }, 30_000);
+
   test("a partition goes to the thread with the fewest; one released while it starts is not consumed", async () => {
     const pool = await startPool();
     const jsm = await jetstreamManager(nats.nc);

@@ -18,7 +18,7 @@
 import { Worker } from "node:worker_threads";
 import type { CommandThreadData, ThreadExecution, ThreadInput, ThreadOutput } from "../contracts";
 import { AppError } from "../errors";
-import type { PartitionHost, PreparedPartition } from "../transport/jetstream/command-receiver";
+import type { PartitionHost, PreparedPartition, StartReason } from "../transport/jetstream/command-receiver";
 import { createKeyedQueue } from "./keyed-queue";
 
 /** Options of {@link createCommandThreadPool}. */
@@ -71,11 +71,13 @@ interface Slot {
 /** A partition this process consumes: its thread, and how to recreate its consumer. */
 interface Assigned {
   readonly slot: Slot;
-  readonly prepare: () => Promise<PreparedPartition>;
+  readonly prepare: (reason: StartReason) => Promise<PreparedPartition>;
 }
 
 /** The least time between a thread's start and its replacement's, and between tries to start a partition over. */
 const RESPAWN_DELAY_MS = 1_000;
+/** How many times the pool tries to start a thread before its own start fails. */
+const START_ATTEMPTS = 5;
 
 /** Starts the threads and resolves when all of them are ready. */
 export async function createCommandThreadPool(options: CommandThreadPoolOptions): Promise<CommandThreadPool> {
@@ -138,6 +140,7 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
     // Awaited by the pool's start and by startOn, which handle its failure.
     s.ready.catch(() => {});
     worker.on("exit", (code) => {
+      if (s.worker !== worker) return; // a thread replaced before the pool started
       s.alive = false;
       const gone = new AppError("UNAVAILABLE", "command thread exited");
       failReady(gone); // a thread that exits before it is ready
@@ -150,7 +153,7 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
       setTimeout(() => {
         if (stopping) return;
         spawn(index, s);
-        for (const partition of partitionsOf(s)) startOver(s, partition);
+        for (const partition of partitionsOf(s)) startOver(s, partition, "thread-replaced");
       }, delay);
     });
     return s;
@@ -179,28 +182,28 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
    * Recreates the partition's consumer and has its thread consume it. Nothing is posted to a thread that died
    * meanwhile: its replacement starts the partition over itself.
    */
-  async function startOn(slot: Slot, partition: number): Promise<void> {
+  async function startOn(slot: Slot, partition: number, reason: StartReason): Promise<void> {
     await slot.ready;
     const a = assigned.get(partition);
     if (!slot.alive || a?.slot !== slot) return;
-    const { durable, maxMessages } = await a.prepare();
+    const { durable, maxMessages } = await a.prepare(reason);
     if (!slot.alive || assigned.get(partition) !== a) return;
     const input: ThreadInput = { kind: "consume", partition, durable, maxMessages };
     await request(slot, input, `consuming:${partition}`);
   }
 
   /**
-   * Starts a partition over: on a new thread (whose predecessor died), or, with `releaseFirst`, on the thread
-   * that consumes it now, which first releases it (its commands in flight answered and acked). Retried while
-   * that thread lives and the partition stays on it.
+   * Starts a partition over: on a new thread (whose predecessor died), or, after a NATS reconnect, on the
+   * thread that consumes it now, which first releases it (its commands in flight answered and acked; a retry
+   * does not release again). Retried while that thread lives and the partition stays on it.
    */
-  function startOver(slot: Slot, partition: number, releaseFirst = false): void {
+  function startOver(slot: Slot, partition: number, reason: StartReason, releaseFirst = false): void {
     const thread = slot.worker;
     queue
       .run(partition, async () => {
         if (releaseFirst && slot.alive && assigned.get(partition)?.slot === slot)
           await request(slot, { kind: "release", partition }, `released:${partition}`);
-        await startOn(slot, partition);
+        await startOn(slot, partition, reason);
       })
       .catch((error: unknown) => {
         options.log?.("could not start a partition over; retrying", {
@@ -210,7 +213,7 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
         });
         setTimeout(() => {
           if (!stopping && slot.worker === thread && slot.alive && assigned.get(partition)?.slot === slot)
-            startOver(slot, partition);
+            startOver(slot, partition, reason);
         }, RESPAWN_DELAY_MS);
       });
   }
@@ -223,12 +226,28 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
   }
 
   for (let i = 0; i < options.threads; i++) slots.push(spawn(i));
-  try {
-    await Promise.all(slots.map((s) => s.ready));
-  } catch (error) {
-    stopping = true;
-    await Promise.all(slots.map((s) => s.worker.terminate()));
-    throw error;
+  // A thread that fails to start (its NATS or Postgres too slow to answer on a loaded machine) is started
+  // again a few times before the pool gives up: a process must not die of a dependency's slow moment.
+  for (let attempt = 1; ; attempt++) {
+    const outcomes = await Promise.allSettled(slots.map((s) => s.ready));
+    const failed = slots.filter((_, i) => outcomes[i]?.status === "rejected");
+    if (failed.length === 0) break;
+    const reason = (outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult).reason;
+    if (attempt >= START_ATTEMPTS) {
+      stopping = true;
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+      throw reason;
+    }
+    options.log?.("command thread failed to start; starting it again", {
+      threads: failed.map((s) => s.index),
+      attempt,
+      error: String(reason),
+    });
+    await Bun.sleep(RESPAWN_DELAY_MS);
+    for (const s of failed) {
+      await s.worker.terminate();
+      spawn(s.index, s);
+    }
   }
   started = true;
 
@@ -239,7 +258,7 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
         const a: Assigned = { slot: leastLoaded(), prepare };
         assigned.set(partition, a);
         try {
-          await startOn(a.slot, partition);
+          await startOn(a.slot, partition, "acquired");
         } catch (error) {
           if (assigned.get(partition) === a) assigned.delete(partition);
           throw error;
@@ -262,7 +281,7 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
     },
     startOverAll() {
       if (stopping) return;
-      for (const [partition, a] of assigned) startOver(a.slot, partition, true);
+      for (const [partition, a] of assigned) startOver(a.slot, partition, "reconnected", true);
     },
     assignment: () => new Map([...assigned].map(([partition, a]) => [partition, a.slot.index])),
     stop(graceMs = 30_000) {

@@ -42,6 +42,12 @@ export interface CommandEnvelope {
   readonly deadline?: number;
   /** Epoch milliseconds when the gateway accepted it. */
   readonly issuedAt: number;
+  /**
+   * The bus message that carries it, set by the worker on receipt (JetStream: `<stream>:<sequence>`): the same
+   * message delivered again (after a worker crash) has the same one, a client's retry has another. A stored
+   * result written for this very message answers it as a first answer, not as a duplicate.
+   */
+  readonly delivery?: string;
 }
 
 /** The stored and returned result of an applied command (API `CommandResult`). */

@@ -168,7 +168,15 @@ export async function startGatewayRole(
     grpcPort,
     httpPort,
     async stop() {
-      await servers.close();
+      const healthy = health.readiness().ready; // before the close, which marks everything NOT_SERVING
+      const closing = servers.close(); // no new calls; running ones get up to the server's grace
+      // A command call waits for its answer from the bus; one still waiting after a moment (at once while a
+      // dependency is down: it waits on retries that will not succeed soon) is answered UNAVAILABLE (retry
+      // with the same command_id: whatever was applied answers from its stored result). So a stop takes as
+      // long as the work in flight, not the grace.
+      const answerWaiting = setTimeout(() => void sender.close(), healthy ? 1_000 : 0);
+      await closing;
+      clearTimeout(answerWaiting);
       updates.unsubscribe();
       live.close();
       await sender.close();

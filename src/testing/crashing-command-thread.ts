@@ -1,7 +1,7 @@
 /**
  * A command thread for the thread pool's restart test: the real one (workers/command-thread.ts), except for
  * the first two threads 0 started for a NATS prefix. The first exits abruptly `CRASH_AFTER_MS` after it
- * started, in the middle of its work; the one started in its place reports a fatal start-up error (as when
+ * was ready, in the middle of its work; the one started in its place reports a fatal start-up error (as when
  * its database is unreachable) and stays up doing nothing; the third runs normally. A marker file per prefix
  * counts them.
  */
@@ -27,7 +27,16 @@ if (!isMainThread) {
   const state = existsSync(marker) ? readFileSync(marker, "utf8") : "";
   if (data.threadIndex === 0 && state === "") {
     writeFileSync(marker, "crashed");
-    setTimeout(() => process.exit(70), CRASH_AFTER_MS);
+    // Counted from the thread's ready message, not its start: on a loaded machine a thread may take longer
+    // than CRASH_AFTER_MS to start, and one that dies before it is ready fails the pool's start instead.
+    const port = parentPort;
+    if (port !== null) {
+      const post = port.postMessage.bind(port);
+      port.postMessage = (message: ThreadOutput) => {
+        if (message.kind === "ready") setTimeout(() => process.exit(70), CRASH_AFTER_MS);
+        post(message);
+      };
+    }
     await import("../../workers/command-thread");
   } else if (data.threadIndex === 0 && state === "crashed") {
     writeFileSync(marker, "failed");

@@ -1,7 +1,8 @@
 /**
  * A deployment on private servers, for fault tests that restart or kill Postgres or NATS: a private Postgres
  * cluster (with a migrated test database) and a private nats-server, and the roles started as child processes
- * against them (as {@link createTestStack} does on the shared servers, which must never be restarted).
+ * against them through TCP proxies (as {@link createTestStack} does on the shared servers, which must never be
+ * restarted): restart or kill a server, or hang or reset the connections to it.
  *
  * ```ts
  * const stack = await createPrivateStack({ AUTH_JWT_SECRET: secret });
@@ -18,6 +19,8 @@ import {
   type PrivatePostgres,
   startPrivateNats,
   startPrivatePostgres,
+  startTcpProxy,
+  type TcpProxy,
 } from "./private-servers";
 import { type RoleProcess, startRole } from "./processes";
 import { roleReady, type StackRole } from "./stack";
@@ -26,6 +29,10 @@ import { roleReady, type StackRole } from "./stack";
 export interface PrivateStack {
   readonly postgres: PrivatePostgres;
   readonly nats: PrivateNats;
+  /** The roles reach Postgres through this proxy: hang it (a hung backend) or reset its connections. */
+  readonly postgresProxy: TcpProxy;
+  /** The roles reach NATS through this proxy. */
+  readonly natsProxy: TcpProxy;
   /** The migrated database on the private cluster (its pool reconnects after a restart). */
   readonly db: TestDatabase;
   readonly env: Readonly<Record<string, string>>;
@@ -45,9 +52,15 @@ export async function createPrivateStack(env: Record<string, string> = {}): Prom
   const [postgres, nats] = await Promise.all([startPrivatePostgres(), startPrivateNats()]);
   const db = await createTestDatabase({ adminUrl: postgres.url, poolMax: 3 });
   db.pool.on("error", () => {}); // its idle connections die at each restart
+  const [postgresProxy, natsProxy] = await Promise.all([
+    startTcpProxy(postgres.port),
+    startTcpProxy(nats.port),
+  ]);
+  const roleDatabaseUrl = new URL(db.url);
+  roleDatabaseUrl.port = String(postgresProxy.port);
   const shared = {
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
+    DATABASE_URL: roleDatabaseUrl.toString(),
+    NATS_URL: `nats://127.0.0.1:${natsProxy.port}`,
     NATS_PREFIX: "private",
     GRPC_PORT: "0",
     COMMAND_PARTITIONS: "4",
@@ -57,6 +70,8 @@ export async function createPrivateStack(env: Record<string, string> = {}): Prom
   return {
     postgres,
     nats,
+    postgresProxy,
+    natsProxy,
     db,
     env: shared,
     processes,
@@ -74,6 +89,7 @@ export async function createPrivateStack(env: Record<string, string> = {}): Prom
     async stop(signal = "SIGKILL") {
       await Promise.all(processes.map((p) => p.kill(signal)));
       await db.pool.end().catch(() => {});
+      await Promise.all([postgresProxy.close(), natsProxy.close()]);
       await Promise.all([postgres.destroy(), nats.destroy()]);
     },
   };

@@ -19,6 +19,10 @@ export interface RoleProcess {
   exitCode(): number | null;
   /** Sends a signal and waits for the process to exit. */
   kill(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the exit code (null when a signal ended it) once the process has exited. */
+  readonly exited: Promise<number | null>;
+  /** Everything the process wrote to stderr so far. */
+  stderr(): string;
 }
 
 const mainModule = new URL("../main.ts", import.meta.url).pathname;
@@ -130,6 +134,8 @@ export async function startRole(
       child.kill(signal);
       return child.exited;
     },
+    exited: child.exited.then(() => child.exitCode),
+    stderr: () => stderr,
   };
   await proc.waitForLog(ready);
   return proc;

@@ -3,11 +3,11 @@
  * before) and its aggregate's state, in ONE statement per aggregate type. The columns of that statement are
  * named and typed here only: callers get {@link CommandRead}s.
  */
-import type { AggregateType, CommandOutcome } from "../contracts";
+import type { AggregateType } from "../contracts";
 import type { Row } from "../db/aggregate-store";
 import type { SqlClient } from "../db/sql-client";
 import { aggregateDefinition } from "../domain/registry";
-import { type StoredOutcome, storedOutcomeOf } from "./command-results";
+import { type StoredOutcome, type StoredOutcomeJson, storedOutcomeOf } from "./command-results";
 
 /** What a command is read for: its aggregate and its command id. */
 export interface CommandKey {
@@ -37,7 +37,7 @@ interface ReadColumns {
   /** The command's 1-based place in the statement's arrays. */
   readonly k_ord: number | string;
   readonly r_hash: string | null;
-  readonly r_result: CommandOutcome | null;
+  readonly r_result: StoredOutcomeJson | null;
   readonly r_tx: string | null;
   readonly r_pos: string | null;
   readonly a_exists: boolean;

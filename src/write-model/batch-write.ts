@@ -71,7 +71,7 @@ export function storeResult(
                                     token_transaction_id, token_position)
        SELECT ${b.param(envelope.commandId, "text")}, ${b.param(envelope.commandType, "text")},
               ${b.param(envelope.aggregateType, "text")}, ${b.param(envelope.aggregateId, "uuid")},
-              ${b.param(envelope.payloadHash, "text")}, ${b.param(JSON.stringify(storableOutcome(outcome)), "jsonb")},
+              ${b.param(envelope.payloadHash, "text")}, ${b.param(JSON.stringify(storableOutcome(outcome, envelope.delivery)), "jsonb")},
               ${tok ? `(SELECT transaction_id FROM ${tok}), (SELECT position FROM ${tok})` : "NULL, NULL"}`,
   );
   if (claimed)

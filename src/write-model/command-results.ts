@@ -8,6 +8,8 @@ import type { SqlClient } from "../db/sql-client";
 export interface StoredOutcome {
   readonly payloadHash: string;
   readonly outcome: CommandOutcome;
+  /** The bus message it was written for, if known (see {@link CommandEnvelope.delivery}). */
+  readonly delivery?: string;
 }
 
 /**
@@ -23,14 +25,16 @@ export function tokenOf(transactionId: string | null, position: string | number 
 /** Rebuilds a stored outcome from its columns: the result, and the point its token encodes. */
 export function storedOutcomeOf(
   payloadHash: string,
-  result: CommandOutcome,
+  result: StoredOutcomeJson,
   transactionId: string | null,
   position: string | number | null,
 ): StoredOutcome {
-  if (!result.ok) return { payloadHash, outcome: result };
+  const delivery = result.delivery === undefined ? {} : { delivery: result.delivery };
+  if (!result.ok) return { payloadHash, outcome: { ok: false, error: result.error }, ...delivery };
   return {
     payloadHash,
     outcome: { ok: true, result: { ...result.result, position: tokenOf(transactionId, position) } },
+    ...delivery,
   };
 }
 
@@ -41,7 +45,7 @@ export async function findStoredOutcome(
 ): Promise<StoredOutcome | undefined> {
   const res = await client.query<{
     payload_hash: string;
-    result: CommandOutcome;
+    result: StoredOutcomeJson;
     tx: string | null;
     pos: string | null;
   }>({
@@ -54,11 +58,26 @@ export async function findStoredOutcome(
   return row ? storedOutcomeOf(row.payload_hash, row.result, row.tx, row.pos) : undefined;
 }
 
-/** The outcome as stored: errors without stack or violations, results without their token (kept in columns). */
-export function storableOutcome(outcome: CommandOutcome): CommandOutcome {
-  return outcome.ok
+/** An outcome as stored in `command_results.result`: with the bus message it was written for, if any. */
+export type StoredOutcomeJson = CommandOutcome & { readonly delivery?: string };
+
+/**
+ * The outcome as stored: errors without stack or violations, results without their token (kept in columns),
+ * and the envelope's `delivery` (see {@link CommandEnvelope.delivery}).
+ */
+export function storableOutcome(outcome: CommandOutcome, delivery?: string): StoredOutcomeJson {
+  const stored: CommandOutcome = outcome.ok
     ? { ok: true, result: { ...outcome.result, position: "" } }
     : { ok: false, error: { name: "AppError", code: outcome.error.code, message: outcome.error.message } };
+  return delivery === undefined ? stored : { ...stored, delivery };
+}
+
+/**
+ * True when a stored outcome was written for this very bus message (a redelivery after a crash answered from
+ * it): the client sent the command once, so the answer is not a duplicate.
+ */
+export function storedForThisDelivery(stored: StoredOutcome, envelope: CommandEnvelope): boolean {
+  return envelope.delivery !== undefined && stored.delivery === envelope.delivery;
 }
 
 /** Stores a rejected command's outcome on its own (after its transaction was rolled back). */
@@ -76,7 +95,7 @@ export async function storeOutcome(
       envelope.aggregateType,
       envelope.aggregateId,
       envelope.payloadHash,
-      JSON.stringify(storableOutcome(outcome)),
+      JSON.stringify(storableOutcome(outcome, envelope.delivery)),
     ],
   );
 }

@@ -17,10 +17,11 @@ export type { AggregateRead, CommandKey, CommandRead } from "./batch-read";
 export { KNOWN_AGGREGATE, readCommands } from "./batch-read";
 export type { WrittenPart } from "./batch-write";
 export { appendEvents, claimBlob, finishPart, partBuilder, storeResult, writeParts } from "./batch-write";
-export type { StoredOutcome } from "./command-results";
+export type { StoredOutcome, StoredOutcomeJson } from "./command-results";
 export {
   findStoredOutcome,
   storableOutcome,
+  storedForThisDelivery,
   storedOutcomeOf,
   storeOutcome,
   tokenOf,

@@ -18,13 +18,20 @@ export interface PreparedPartition {
   readonly maxMessages: number;
 }
 
+/**
+ * Why a partition's consumer is (re)created: `acquired` (this process just took the partition),
+ * `thread-replaced` (its command thread died), `reconnected` (NATS came back; see `startOverAll`). Only a
+ * start after a thread died hints at a command that kills its thread.
+ */
+export type StartReason = "acquired" | "thread-replaced" | "reconnected";
+
 /** Where partitions are consumed (the command thread pool). */
 export interface PartitionHost {
   /**
    * Starts consuming `partition`. `prepare` recreates its consumer; the host runs it first, and again whenever
    * it must start the partition over (a command thread that died).
    */
-  consume(partition: number, prepare: () => Promise<PreparedPartition>): Promise<void>;
+  consume(partition: number, prepare: (reason: StartReason) => Promise<PreparedPartition>): Promise<void>;
   /** Stops consuming `partition` once its commands in flight are answered and acked. */
   release(partition: number): Promise<void>;
   /** Starts every partition over on a recreated consumer (after NATS came back). */

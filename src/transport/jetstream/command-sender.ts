@@ -198,6 +198,7 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
       });
     },
     async close() {
+      if (sub.isClosed()) return;
       sub.unsubscribe();
       publisher.close();
       for (const [id, waiters] of pending) {

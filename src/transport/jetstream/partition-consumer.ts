@@ -53,7 +53,11 @@ export async function consumePartition(options: PartitionConsumerOptions): Promi
     if (closed) return;
     let envelope: CommandEnvelope;
     try {
-      envelope = JSON.parse(decoder.decode(msg.data)) as CommandEnvelope;
+      // The message's identity: a redelivery of it has the same one (see CommandEnvelope.delivery).
+      envelope = {
+        ...(JSON.parse(decoder.decode(msg.data)) as CommandEnvelope),
+        delivery: `${msg.info.stream}:${msg.seq}`,
+      };
     } catch (error) {
       log?.("dropping an unreadable command message", { error: String(error), seq: msg.seq });
       msg.term();
