@@ -96,9 +96,12 @@ export function startRetention(options: RetentionOptions): Retention {
       client.release(true);
       throw error;
     }
-    // A lost connection frees the lock on the server: stand down and try again at the next pass.
-    client.on("error", () => {
-      if (lock === client) lock = undefined;
+    // A lost connection frees the lock on the server: stand down (the client goes back to the pool destroyed,
+    // so the pool can end) and try again at the next pass.
+    client.on("error", (error) => {
+      if (lock !== client) return;
+      lock = undefined;
+      client.release(error);
     });
     lock = client;
     options.log?.("retention leader");
