@@ -42,6 +42,8 @@ const faceId = crypto.randomUUID();
 const docId = crypto.randomUUID();
 const badDocId = crypto.randomUUID();
 const conversationId = crypto.randomUUID();
+/** Ended by the user before the deletion: only the user.deleted invalidation drops its cached history. */
+const endedId = crypto.randomUUID();
 
 /** Every (table, column) of the database whose type can hold text, and the secrets found in it. */
 async function findSecrets(words: string[] = Object.values(secrets)): Promise<string[]> {
@@ -183,6 +185,19 @@ beforeAll(async () => {
       as,
     );
   }
+  await commands.call("startConversation", { conversationId: endedId, userId }, as);
+  await commands.call(
+    "recordConversationTurn",
+    {
+      conversationId: endedId,
+      speaker: Speaker.USER,
+      text: `${secrets.turn} ended`,
+      audioMs: 5,
+      latencyMs: 5,
+    },
+    as,
+  );
+  await commands.call("endConversation", { conversationId: endedId }, as);
   // A refusal, stored in command_results with its message.
   const refusal = await commands
     .call("completeFaceModelTraining", { faceModelId: faceId, succeeded: true, qualityScore: 1 }, svc)
@@ -228,6 +243,7 @@ describe("erasure of a deleted user", () => {
     const read = {
       profile: await call.call("getUserProfile", { userId }),
       history: await call.call("getConversationHistory", { conversationId }),
+      ended: await call.call("getConversationHistory", { conversationId: endedId }),
       voices: await call.call("listVoiceModels", { userId }),
       faces: await call.call("listFaceModels", { userId }),
       conversations: await call.call("listConversations", { userId }),
@@ -235,6 +251,10 @@ describe("erasure of a deleted user", () => {
     };
     expect(json(read.profile)).toContain(secrets.displayName);
     expect(json(read.history)).toContain(secrets.turn);
+    expect(json(read.ended)).toContain(secrets.turn);
+    expect((await call.call("getConversationHistory", { conversationId: endedId })).meta).toMatchObject({
+      fromCache: true,
+    });
     expect(json(read.faces)).toContain(secrets.faceName);
     const before = await findSecrets();
     for (const s of Object.values(secrets)) expect(before.some((f) => f.endsWith(`: ${s}`))).toBe(true);
@@ -271,6 +291,7 @@ describe("erasure of a deleted user", () => {
     for (const c of admin) {
       expect(await c.code("getUserProfile", { userId })).toBe("NOT_FOUND");
       expect(await c.code("getConversationHistory", { conversationId })).toBe("NOT_FOUND");
+      expect(await c.code("getConversationHistory", { conversationId: endedId })).toBe("NOT_FOUND");
       const rest = [
         await c.call("searchDocuments", { userId, query: secrets.content }),
         await c.call("listDocuments", { userId }),

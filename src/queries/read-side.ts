@@ -4,8 +4,8 @@
  */
 
 import type { ReadsConfig } from "../config";
-import { readStoredProgress } from "../consistency/checkpoint";
 import type { ServiceRegistration } from "../gateway";
+import { readStoredProgress } from "../read-models";
 import type { OwnerLookup, SqlClient } from "../write-model";
 import { createQueryCache, type QueryCache } from "./cache";
 import { type ConsistencyTracker, createConsistencyTracker } from "./consistency-tracker";

@@ -1,8 +1,8 @@
 /** ListConversations (keyset pages, newest first) and GetConversationHistory (summary + turns by sequence). */
 import { z } from "zod";
-import { conversationTag, userTag } from "../../consistency/rules";
 import { AppError } from "../../errors";
 import { ConversationStatus, Speaker } from "../../gen/clone/v1/enums_pb";
+import { userScope } from "../../read-models";
 import { pageSize } from "../pagination";
 import type { QueryDefinition } from "../query-bus";
 import {
@@ -61,7 +61,6 @@ interface ListParams {
 export function listConversations(deps: QueryDeps): QueryDefinition<ListParams> {
   return {
     queryType: "ListConversations",
-    views: ["conversation_session_summary_view"],
     parse(request) {
       const r = parseRequest(listSchema, request);
       return {
@@ -71,7 +70,6 @@ export function listConversations(deps: QueryDeps): QueryDefinition<ListParams> 
       };
     },
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
         deps.db,
@@ -116,7 +114,6 @@ interface HistoryParams {
 export function getConversationHistory(deps: QueryDeps): QueryDefinition<HistoryParams> {
   return {
     queryType: "GetConversationHistory",
-    views: ["conversation_session_summary_view"],
     parse(request) {
       const r = parseRequest(historySchema, request);
       const after = pageAfter(deps, r.pageToken, "GetConversationHistory", {
@@ -129,12 +126,10 @@ export function getConversationHistory(deps: QueryDeps): QueryDefinition<History
       };
     },
     authorize: (actor, p) => requireOwnConversation(deps, actor, p.conversationId),
-    // Also the owner's tag, so that the user's deletion drops the turns' text from every cache.
-    tags: async (p) => {
+    // The owner's tag too, so that the user's deletion drops the turns' text from every cache.
+    async ownerTags(p) {
       const owner = await deps.ownerOf("conversation", p.conversationId);
-      return owner === undefined
-        ? [conversationTag(p.conversationId)]
-        : [conversationTag(p.conversationId), userTag(owner)];
+      return owner === undefined ? [] : [userScope.tag(owner)];
     },
     async load(p, source) {
       const summary = await named(

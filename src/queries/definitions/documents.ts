@@ -1,7 +1,6 @@
 /** ListDocuments (keyset pages, newest first) and SearchDocuments (Postgres full-text search over chunks). */
 import { z } from "zod";
 import { codePoints } from "../../commands/validation";
-import { userTag } from "../../consistency/rules";
 import { DocumentStatus } from "../../gen/clone/v1/enums_pb";
 import { pageSize } from "../pagination";
 import type { QueryDefinition } from "../query-bus";
@@ -37,7 +36,6 @@ interface ListParams {
 export function listDocuments(deps: QueryDeps): QueryDefinition<ListParams> {
   return {
     queryType: "ListDocuments",
-    views: ["document_summary_view"],
     parse(request) {
       const r = parseRequest(listSchema, request);
       const status = statusNames[r.status] ?? null;
@@ -49,7 +47,6 @@ export function listDocuments(deps: QueryDeps): QueryDefinition<ListParams> {
       };
     },
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
         deps.db,
@@ -113,13 +110,11 @@ interface SearchParams {
 export function searchDocuments(deps: QueryDeps): QueryDefinition<SearchParams> {
   return {
     queryType: "SearchDocuments",
-    views: ["document_summary_view"],
     parse(request) {
       const r = parseRequest(searchSchema, request);
       return { userId: r.userId, query: r.query.trim(), pageSize: pageSize(r.pageSize) };
     },
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const documents = source.relation("document_summary_view");
       const res = await named(

@@ -1,6 +1,5 @@
 /** GetUserProfile and GetUserStatistics. */
 import { z } from "zod";
-import { userTag } from "../../consistency/rules";
 import { AppError } from "../../errors";
 import type { QueryDefinition } from "../query-bus";
 import { big, named, num, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
@@ -12,10 +11,8 @@ type ByUser = z.output<typeof byUser>;
 export function getUserProfile(deps: QueryDeps): QueryDefinition<ByUser> {
   return {
     queryType: "GetUserProfile",
-    views: ["user_profile_view"],
     parse: (request) => parseRequest(byUser, request),
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
         deps.db,
@@ -51,10 +48,8 @@ export function getUserProfile(deps: QueryDeps): QueryDefinition<ByUser> {
 export function getUserStatistics(deps: QueryDeps): QueryDefinition<ByUser> {
   return {
     queryType: "GetUserStatistics",
-    views: ["user_statistics_view"],
     parse: (request) => parseRequest(byUser, request),
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
         deps.db,
