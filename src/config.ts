@@ -18,6 +18,21 @@ const optionalUrl = z
   .pipe(z.url().optional())
   .optional();
 
+const durationUnits = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** A duration as an integer and a unit (`ms`, `s`, `m`, `h`, `d`), e.g. `7d`; in milliseconds. */
+const duration = z
+  .string()
+  .trim()
+  .regex(/^\d+(ms|s|m|h|d)$/, "must be an integer with a unit: ms, s, m, h or d (e.g. 7d)")
+  .transform((v) => {
+    const [, n, unit] = /^(\d+)(ms|s|m|h|d)$/.exec(v) as unknown as [
+      string,
+      string,
+      keyof typeof durationUnits,
+    ];
+    return Number(n) * durationUnits[unit];
+  });
+
 /** A comma-separated list of NATS server URLs (one or more nodes of a cluster); empty means unset. */
 const natsServers = z
   .string()
@@ -91,6 +106,13 @@ export const envSchema = z.object({
   DOCUMENT_CHUNK_OVERLAP_WORDS: nonNegativeInt.default(20),
   OUTBOX_POLL_MS: positiveInt.default(1_000),
   OUTBOX_WAKE_DELAY_MS: nonNegativeInt.default(2),
+  // Retention of stored command results and claim-check blobs (see README "Retention"). At least a day: the
+  // COMMANDS stream keeps an unapplied command that long, and its blob must outlive it.
+  COMMAND_RESULT_RETENTION: duration
+    .pipe(z.number().min(86_400_000, "must be at least 1d (the COMMANDS stream keeps a command 24 h)"))
+    .default(7 * 86_400_000),
+  RETENTION_INTERVAL_MS: positiveInt.default(60_000),
+  RETENTION_BATCH_ROWS: positiveInt.max(100_000).default(1_000),
   CORS_ORIGINS: z.string().default("*"),
   EMBEDDED_DATA_DIR: z.string().default("memory://"),
   // OpenTelemetry tracing, by the standard OTEL_* variables (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/).
@@ -153,6 +175,8 @@ export interface Config {
   readonly outboxPollMs: number;
   /** How long the relay lets wake-ups gather before its round (0: at once); more events per round under load. */
   readonly outboxWakeDelayMs: number;
+  /** Pruning of `command_results` and `command_blobs` (run by the relay role's retention leader). */
+  readonly retention: RetentionConfig;
   readonly corsOrigins: readonly string[];
   readonly embeddedDataDir: string;
   /** OpenTelemetry tracing; undefined when it is off (the default). */
@@ -185,6 +209,16 @@ export interface ReadsConfig {
   readonly fallbackStalenessMs: number;
   /** Fallback reads at once per gateway (0: no fallback). */
   readonly fallbackConcurrency: number;
+}
+
+/** Pruning of the command store. */
+export interface RetentionConfig {
+  /** Age after which a stored command result or blob is deleted, ms (`COMMAND_RESULT_RETENTION`). */
+  readonly commandResultMs: number;
+  /** How often pruning runs, ms. */
+  readonly intervalMs: number;
+  /** Rows one pruning transaction deletes at most. */
+  readonly batchRows: number;
 }
 
 /** Raised when an environment variable is invalid; the message names every bad variable. */
@@ -252,6 +286,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     chunking: { chunkWords: e.DOCUMENT_CHUNK_WORDS, overlapWords: e.DOCUMENT_CHUNK_OVERLAP_WORDS },
     outboxPollMs: e.OUTBOX_POLL_MS,
     outboxWakeDelayMs: e.OUTBOX_WAKE_DELAY_MS,
+    retention: {
+      commandResultMs: e.COMMAND_RESULT_RETENTION,
+      intervalMs: e.RETENTION_INTERVAL_MS,
+      batchRows: e.RETENTION_BATCH_ROWS,
+    },
     corsOrigins: e.CORS_ORIGINS.split(",")
       .map((s) => s.trim())
       .filter((s) => s !== ""),

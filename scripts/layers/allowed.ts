@@ -17,6 +17,7 @@ const composed = [
   "db",
   "documents",
   "errors",
+  "erasure",
   "events",
   "gen",
   "health",
@@ -24,6 +25,7 @@ const composed = [
   "metrics",
   "outbox",
   "queries",
+  "retention",
   "tracing",
   "transport",
 ];
@@ -102,6 +104,20 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
     "outbox",
     "write-model",
   ],
+  // A deleted user's erasure (an event consumer that closes the user's aggregates through the command path).
+  erasure: [
+    "commands",
+    "contracts",
+    "dead-letters",
+    "domain",
+    "errors",
+    "events",
+    "logging",
+    "outbox",
+    "write-model",
+  ],
+  // Pruning of command_results and command_blobs (the relay role's retention leader).
+  retention: ["logging", "metrics", "write-model"],
   health: ["errors", "gateway", "gen"],
   http: ["gateway", "gen", "health"],
   metrics: ["errors", "gateway", "gen", "outbox", "read-models"],

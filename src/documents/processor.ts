@@ -15,15 +15,9 @@
 import { buildEnvelope } from "../commands/build-envelope";
 import type { CommandOutcome, CommandSender } from "../contracts";
 import { isDeadLettered } from "../contracts";
-import {
-  type DeadLetterRetrier,
-  describeError,
-  recordDeadLetter,
-  startDeadLetterRetrier,
-  storableText,
-} from "../dead-letters";
+import { storableText } from "../dead-letters";
 import { AppError } from "../errors";
-import type { EventSource, EventSubscription } from "../events";
+import { type EventSource, type EventSubscription, startDeadLetteringConsumer } from "../events";
 import type { Logger } from "../logging";
 import type { PublishedEvent } from "../outbox";
 import type { SqlClient } from "../write-model";
@@ -139,31 +133,16 @@ export async function startDocumentProcessor(options: DocumentProcessorOptions):
     );
   }
 
-  const subscription = await options.events.subscribe(DOCUMENT_PROCESSOR, ["document.uploaded"], handle, {
-    concurrency: options.concurrency ?? 4,
-    deadLetter: (event, error, attempts) =>
-      recordDeadLetter(db, {
-        source: "document-processor",
-        consumer: DOCUMENT_PROCESSOR,
-        key: event.aggregateId,
-        error: describeError(error),
-        attempts,
-        payload: event,
-      }),
-  });
-  const retrier: DeadLetterRetrier = startDeadLetterRetrier({
+  return startDeadLetteringConsumer({
+    events: options.events,
     db,
+    consumers: [{ name: DOCUMENT_PROCESSOR, types: ["document.uploaded"] }],
     source: "document-processor",
-    retry: (letter) => handle(letter.payload as PublishedEvent),
-    ...(options.retryPollMs === undefined ? {} : { pollMs: options.retryPollMs }),
+    handle,
+    concurrency: options.concurrency ?? 4,
+    ...(options.retryPollMs === undefined ? {} : { retryPollMs: options.retryPollMs }),
     ...(options.log === undefined ? {} : { log: options.log }),
   });
-  return {
-    async stop() {
-      await retrier.stop();
-      await subscription.stop();
-    },
-  };
 }
 
 /** An answer that will not change on another attempt (not UNAVAILABLE, DEADLINE_EXCEEDED, ...). */

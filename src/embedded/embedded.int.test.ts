@@ -210,4 +210,32 @@ describe("embedded mode (PGlite + in-process buses, one process)", () => {
     );
     expect(state?.position).toBe(state?.last);
   });
+
+  test("a deleted user's personal data is erased (the user-erasure consumer on the in-process bus)", async () => {
+    const goneId = crypto.randomUUID();
+    const goneToken = await mintToken({ sub: goneId, role: "user", secret });
+    const as = { token: goneToken };
+    const word = `Embeddedsecret${goneId.slice(0, 8)}`;
+    await client.call("createUser", { userId: goneId, email: `${word}@example.com`, displayName: word }, as);
+    const conversation = await client.call("startConversation", { userId: goneId }, as);
+    const conversationId = conversation.result?.aggregateId ?? "";
+    await client.call(
+      "recordConversationTurn",
+      { conversationId, speaker: Speaker.USER, text: `say ${word}`, audioMs: 1, latencyMs: 1 },
+      as,
+    );
+    const found = () =>
+      query<{ n: number }>(
+        `SELECT ((SELECT count(*) FROM turns WHERE text LIKE $1)
+              + (SELECT count(*) FROM users WHERE email LIKE $1 OR display_name LIKE $1)
+              + (SELECT count(*) FROM events WHERE payload::text LIKE $1))::int AS n`,
+        [`%${word}%`],
+      );
+    expect((await found())[0]?.n).toBe(4); // the users row, the turn, user.created and the turn event
+    await client.call("deleteUser", { userId: goneId }, as);
+    for (let i = 0; i < 200 && (await found())[0]?.n !== 0; i++) await Bun.sleep(25);
+    expect((await found())[0]?.n).toBe(0);
+    const [c] = await query("SELECT status FROM conversations WHERE id = $1", [conversationId]);
+    expect(c?.status).toBe("ENDED");
+  });
 });

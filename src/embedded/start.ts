@@ -20,6 +20,7 @@ import { applyRefreshTask } from "../consistency/apply-refresh";
 import { startConsistencyService } from "../consistency/consistency-service";
 import { migrate } from "../db";
 import { DOCUMENT_PROCESSOR, startDocumentProcessor } from "../documents/processor";
+import { startUserErasure, userErasureConsumers } from "../erasure";
 import { createInProcessEventSource } from "../events";
 import { createPgCursorStore, replayPublished } from "../events/durable-cursors";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
@@ -79,7 +80,10 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     // after the restart: the events published after it are read again from the outbox below.
     const events = createInProcessEventSource({
       log: log.child({ component: "event-source" }),
-      cursors: { store: createPgCursorStore(database.pool), names: [DOCUMENT_PROCESSOR] },
+      cursors: {
+        store: createPgCursorStore(database.pool),
+        names: [DOCUMENT_PROCESSOR, ...userErasureConsumers.map((c) => c.name)],
+      },
     });
     let relay: OutboxRelay | undefined;
     const sender = createInProcessCommandSender({
@@ -101,7 +105,17 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
       log: log.child({ role: "documents", component: "document-processor" }),
     });
     cleanup.unshift(() => documents.stop());
-    const replayed = await replayPublished(database.pool, [DOCUMENT_PROCESSOR]);
+    const erasure = await startUserErasure({
+      events,
+      db: database.pool,
+      sender,
+      log: log.child({ role: "erasure", component: "user-erasure" }),
+    });
+    cleanup.unshift(() => erasure.stop());
+    const replayed = await replayPublished(database.pool, [
+      DOCUMENT_PROCESSOR,
+      ...userErasureConsumers.map((c) => c.name),
+    ]);
     if (replayed.length > 0) {
       log.info(
         { events: replayed.length },

@@ -24,6 +24,7 @@ export { countBacklog } from "./outbox";
 export type { CacheSizeStats, QueryMetrics } from "./queries";
 export type { RefreshReport } from "./refresh-hooks";
 export { refreshMetrics } from "./refresh-hooks";
+export type { RetainedTable, RetentionMetrics } from "./retention";
 export type { InterceptorMetrics, RpcMetrics } from "./rpc";
 export { metricsInterceptor } from "./rpc";
 export type {

@@ -13,6 +13,7 @@ export { refreshAll, refreshFull, refreshKeys, refreshMany } from "./refresh";
 export type { ViewState } from "./state";
 export { advanceViewState, advanceViewStates, hasApplied, readViewState, readViewStates } from "./state";
 export type { CacheScope, EventKeys, ViewDefinition, ViewRefresh } from "./view-definition";
+export { conversationScope, userScope } from "./view-definition";
 export type { ViewRegistry } from "./view-registry";
 export type { QueryType, ViewName } from "./views";
 export {

@@ -13,8 +13,9 @@ import type { Config } from "../config";
 import type { CommandSender } from "../contracts";
 import { createPool } from "../db";
 import { startDocumentProcessor } from "../documents/processor";
+import { startUserErasure } from "../erasure";
 import { ConfigError } from "../errors";
-import { createJetStreamEventSource, type EventSource } from "../events";
+import { createJetStreamEraser, createJetStreamEventSource, type EventSource } from "../events";
 import type { Logger } from "../logging";
 import type { Metrics } from "../metrics";
 import { connectNats } from "../nats";
@@ -74,19 +75,28 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
   });
   // The document processor records its results through the same command path, as role `service`.
   const sender = commandSenderOf(config, nats.nc, db);
+  const events = instrumentedEvents(
+    metrics,
+    createJetStreamEventSource({
+      ...nats,
+      prefix: config.natsPrefix,
+      log: log.child({ component: "event-source" }),
+    }),
+  );
   const documents = await startDocumentProcessor({
-    events: instrumentedEvents(
-      metrics,
-      createJetStreamEventSource({
-        ...nats,
-        prefix: config.natsPrefix,
-        log: log.child({ component: "event-source" }),
-      }),
-    ),
+    events,
     sender,
     db,
     chunking: config.chunking,
     log: log.child({ component: "document-processor" }),
+  });
+  // A deleted user's personal data is erased after the deletion, in short batches (src/erasure).
+  const erasure = await startUserErasure({
+    events,
+    db,
+    sender,
+    stream: createJetStreamEraser({ ...nats, prefix: config.natsPrefix }),
+    log: log.child({ component: "user-erasure" }),
   });
   // Command dead letters an operator asked to retry (bun run cli dead-letters retry).
   const commandRetrier = startCommandDeadLetterRetrier({
@@ -108,6 +118,7 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
       log.info({ partitions: receiver.ownership.owned() }, "command worker stopping");
       // The document processor first: what it sends still goes through this worker's receiver.
       await documents.stop();
+      await erasure.stop();
       await commandRetrier.stop();
       // No new commands; those in flight commit, are answered and acked; the partitions go to the others.
       await receiver.stop();

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { AppError } from "../../errors";
 import { ConversationStatus, Speaker } from "../../gen/clone/v1/enums_pb";
+import { userScope } from "../../read-models";
 import { pageSize } from "../pagination";
 import type { QueryDefinition } from "../query-bus";
 import {
@@ -126,6 +127,11 @@ export function getConversationHistory(deps: QueryDeps): QueryDefinition<History
       };
     },
     authorize: (actor, p) => requireOwnConversation(deps, actor, p.conversationId),
+    // The owner's tag too, so that the user's deletion drops the turns' text from every cache.
+    async ownerTags(p) {
+      const owner = await deps.ownerOf("conversation", p.conversationId);
+      return owner === undefined ? [] : [userScope.tag(owner)];
+    },
     async load(p, source) {
       const summary = await named(
         clientFor(deps, source),
