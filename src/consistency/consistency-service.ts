@@ -13,6 +13,13 @@ import { readCheckpoint, writeCheckpoint } from "./checkpoint";
 import { type ConsistencyUpdate, createCoordinator, type RefreshTask } from "./coordinator";
 import type { EventFeed, FeedHandler, StreamBounds } from "./event-feed";
 import { refreshKeyOf } from "./isolate-refresh";
+import {
+  createRateMeter,
+  type PassResult,
+  type ReconcilerOptions,
+  type ReconcileSettings,
+  startReconciler,
+} from "./reconcile";
 
 /** Options of {@link startConsistencyService}. */
 export interface ConsistencyServiceOptions {
@@ -27,6 +34,8 @@ export interface ConsistencyServiceOptions {
   /** After each committed refresh (metrics). */
   readonly onRefreshed?: (result: RefreshResult, task: RefreshTask) => void;
   readonly onRefreshFailed?: (task: RefreshTask, error: unknown) => void;
+  /** Scheduled reconciliation (reconcile.ts), with its metrics hooks; absent: none. */
+  readonly reconcile?: ReconcileSettings & Pick<ReconcilerOptions, "onDrift" | "onChecked" | "onDeferred">;
 }
 
 /** A running consistency service. */
@@ -35,6 +44,8 @@ export interface ConsistencyService {
   complete(): { seq: number };
   /** Resolves when the coordinator has nothing pending. */
   idle(): Promise<void>;
+  /** Runs a reconciliation pass now (none configured: a pass with no schedule of its own). */
+  reconcile(): Promise<PassResult>;
   stop(): Promise<void>;
 }
 
@@ -104,8 +115,10 @@ export async function startConsistencyService(
     checkpoint.point,
   );
   const clock = createCaughtUpClock();
+  const traffic = createRateMeter();
   const feed = await options.startFeed(checkpoint.seq, (event, seq, left) => {
     pending = left;
+    traffic.record();
     clock.accepted(seq, Date.parse(event.committedAt));
     coordinator.accept(event, seq);
   });
@@ -123,11 +136,26 @@ export async function startConsistencyService(
     const caughtUpAt = clock.caughtUpAt(c.seq, pending === 0 && coordinator.isIdle(), Date.now());
     publish({ views: {}, complete: c.point, completeSeq: c.seq, invalidations: [] }, caughtUpAt);
   }, options.heartbeatMs ?? 250);
+  const reconciler = startReconciler({
+    intervalMs: 0,
+    batchKeys: 500,
+    maxEventsPerSecond: Number.POSITIVE_INFINITY,
+    ...options.reconcile,
+    db: options.db,
+    eventRate: () => traffic.rate(),
+    invalidate: (invalidations) => {
+      const c = coordinator.complete();
+      publish({ views: {}, complete: c.point, completeSeq: c.seq, invalidations });
+    },
+    ...(options.log === undefined ? {} : { log: options.log }),
+  });
   return {
     complete: () => ({ seq: coordinator.complete().seq }),
     idle: () => coordinator.idle(),
+    reconcile: () => reconciler.runPass(),
     async stop() {
       clearInterval(heartbeat);
+      await reconciler.stop();
       await retrier.stop();
       await feed.stop();
       await coordinator.stop();

@@ -8,6 +8,8 @@
 export type { CacheInvalidation, ConsistencyRule, RuleEvent } from "./consistency-rules";
 export type { ConsistencyUpdate, StoredProgress } from "./progress";
 export { readStoredProgress } from "./progress";
+export type { Difference, DriftRepair } from "./reconcile";
+export { FIRST_KEY, invalidationsOf, nextViewKeys, repairDrift, viewDifferences } from "./reconcile";
 export type { KeyedRefresh, RefreshCount } from "./refresh";
 export { refreshAll, refreshFull, refreshKeys, refreshMany } from "./refresh";
 export type { ViewState } from "./state";
