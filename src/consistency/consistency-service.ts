@@ -6,7 +6,7 @@
  */
 import type pg from "pg";
 import { describeError, recordDeadLetter, startDeadLetterRetrier } from "../dead-letters";
-import { refreshFull, viewNames } from "../read-models";
+import { listViewBuilds, refreshFull, runViewBuild, viewNames } from "../read-models";
 import type { RefreshResult } from "./apply-refresh";
 import { createCaughtUpClock } from "./caught-up-clock";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
@@ -34,6 +34,8 @@ export interface ConsistencyServiceOptions {
   /** After each committed refresh (metrics). */
   readonly onRefreshed?: (result: RefreshResult, task: RefreshTask) => void;
   readonly onRefreshFailed?: (task: RefreshTask, error: unknown) => void;
+  /** How often the leader looks for a view's new version to build beside the old one (default 5000 ms). */
+  readonly viewBuildCheckMs?: number;
   /** Scheduled reconciliation (reconcile.ts), with its metrics hooks; absent: none. */
   readonly reconcile?: ReconcileSettings & Pick<ReconcilerOptions, "onDrift" | "onChecked" | "onDeferred">;
 }
@@ -149,12 +151,35 @@ export async function startConsistencyService(
     },
     ...(options.log === undefined ? {} : { log: options.log }),
   });
+  // A view's new version registered by a migration is built beside the old one and swapped in (view-builds.ts).
+  let building: Promise<void> | undefined;
+  let stopping = false;
+  const buildViews = async (): Promise<void> => {
+    for (const build of await listViewBuilds(options.db)) {
+      if (stopping) return;
+      options.log?.("building a read view's new version beside the old one", { view: build.view });
+      await runViewBuild(options.db, build.view, {
+        stopped: () => stopping,
+        ...(options.log === undefined ? {} : { log: options.log }),
+      });
+    }
+  };
+  const builder = setInterval(() => {
+    building ??= buildViews()
+      .catch((error: unknown) => options.log?.("read view build failed; retrying", { error: String(error) }))
+      .finally(() => {
+        building = undefined;
+      });
+  }, options.viewBuildCheckMs ?? 5_000);
   return {
     complete: () => ({ seq: coordinator.complete().seq }),
     idle: () => coordinator.idle(),
     reconcile: () => reconciler.runPass(),
     async stop() {
       clearInterval(heartbeat);
+      stopping = true;
+      clearInterval(builder);
+      await building;
       await reconciler.stop();
       await retrier.stop();
       await feed.stop();

@@ -14,6 +14,8 @@ export type { KeyedRefresh, RefreshCount } from "./refresh";
 export { refreshAll, refreshFull, refreshKeys, refreshMany } from "./refresh";
 export type { ViewState } from "./state";
 export { advanceViewState, advanceViewStates, hasApplied, readViewState, readViewStates } from "./state";
+export type { ViewBuild, ViewBuildOptions, ViewBuildResult } from "./view-builds";
+export { buildStep, listViewBuilds, runViewBuild, swapView } from "./view-builds";
 export type { CacheScope, EventKeys, ViewDefinition, ViewRefresh } from "./view-definition";
 export type { ViewRegistry } from "./view-registry";
 export type { QueryType, ViewName } from "./views";
