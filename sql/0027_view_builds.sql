@@ -196,6 +196,29 @@ BEGIN
 END;
 $$;
 
+-- The rows of the swapped-in version that differ from the retired one's on the columns both have (the cached
+-- answers they fed are stale), with their users.
+CREATE FUNCTION read_view_changed_by_swap(view_name text)
+RETURNS TABLE (key uuid, user_id uuid)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  v read_views%ROWTYPE;
+  cols text;
+BEGIN
+  SELECT * INTO v FROM read_views r WHERE r.name = read_view_changed_by_swap.view_name;
+  SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum) INTO cols
+    FROM pg_attribute a
+   WHERE a.attrelid = format('%I', v.name || '__retired')::regclass AND a.attnum > 0 AND NOT a.attisdropped
+     AND EXISTS (SELECT 1 FROM pg_attribute n WHERE n.attrelid = format('%I', v.name)::regclass
+                    AND n.attname = a.attname AND NOT n.attisdropped);
+  RETURN QUERY EXECUTE format(
+    'SELECT COALESCE(t.%1$I, o.%1$I), COALESCE(t.user_id, o.user_id) '
+    || 'FROM (SELECT %2$s FROM %3$I) t FULL JOIN (SELECT %2$s FROM %4$I) o ON o.%1$I = t.%1$I '
+    || 'WHERE t.%1$I IS NULL OR o.%1$I IS NULL OR ROW(t.*) IS DISTINCT FROM ROW(o.*)',
+    v.key_column, cols, v.name, v.name || '__retired');
+END;
+$$;
+
 -- Drops the version a swap retired (nothing reads it any more).
 CREATE FUNCTION read_view_drop_retired(view_name text)
 RETURNS void

@@ -6,7 +6,14 @@
  */
 import type pg from "pg";
 import { describeError, recordDeadLetter, startDeadLetterRetrier } from "../dead-letters";
-import { listViewBuilds, refreshFull, runViewBuild, viewNames } from "../read-models";
+import {
+  type CacheInvalidation,
+  listViewBuilds,
+  type QueryType,
+  refreshFull,
+  runViewBuild,
+  viewNames,
+} from "../read-models";
 import type { RefreshResult } from "./apply-refresh";
 import { createCaughtUpClock } from "./caught-up-clock";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
@@ -138,6 +145,11 @@ export async function startConsistencyService(
     const caughtUpAt = clock.caughtUpAt(c.seq, pending === 0 && coordinator.isIdle(), Date.now());
     publish({ views: {}, complete: c.point, completeSeq: c.seq, invalidations: [] }, caughtUpAt);
   }, options.heartbeatMs ?? 250);
+  /** Announces cached answers made stale outside the event stream (a repair, a view's new version). */
+  const invalidate = (invalidations: readonly CacheInvalidation<QueryType>[]): void => {
+    const c = coordinator.complete();
+    publish({ views: {}, complete: c.point, completeSeq: c.seq, invalidations: [...invalidations] });
+  };
   const reconciler = startReconciler({
     intervalMs: 0,
     batchKeys: 500,
@@ -145,10 +157,7 @@ export async function startConsistencyService(
     ...options.reconcile,
     db: options.db,
     eventRate: () => traffic.rate(),
-    invalidate: (invalidations) => {
-      const c = coordinator.complete();
-      publish({ views: {}, complete: c.point, completeSeq: c.seq, invalidations });
-    },
+    invalidate,
     ...(options.log === undefined ? {} : { log: options.log }),
   });
   // A view's new version registered by a migration is built beside the old one and swapped in (view-builds.ts).
@@ -158,10 +167,11 @@ export async function startConsistencyService(
     for (const build of await listViewBuilds(options.db)) {
       if (stopping) return;
       options.log?.("building a read view's new version beside the old one", { view: build.view });
-      await runViewBuild(options.db, build.view, {
+      const built = await runViewBuild(options.db, build.view, {
         stopped: () => stopping,
         ...(options.log === undefined ? {} : { log: options.log }),
       });
+      if (built.invalidations.length > 0) invalidate(built.invalidations);
     }
   };
   const builder = setInterval(() => {

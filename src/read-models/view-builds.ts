@@ -7,7 +7,9 @@
  */
 import type pg from "pg";
 import type { SqlClient } from "../write-model";
-import { isViewName, type ViewName } from "./views";
+import type { CacheInvalidation } from "./consistency-rules";
+import { invalidationsOf } from "./reconcile";
+import { isViewName, type QueryType, type ViewName } from "./views";
 
 /** A registered build of a view's new version. */
 export interface ViewBuild {
@@ -61,6 +63,8 @@ export interface ViewBuildOptions {
 export interface ViewBuildResult {
   readonly keys: number;
   readonly swapped: boolean;
+  /** The cached answers that rows changed by the swap (on the columns both versions have) fed. */
+  readonly invalidations: readonly CacheInvalidation<QueryType>[];
 }
 
 const LOCK_NOT_AVAILABLE = "55P03";
@@ -99,14 +103,23 @@ export async function runViewBuild(
   const batch = options.batchKeys ?? 500;
   let keys = 0;
   for (;;) {
-    if (options.stopped?.()) return { keys, swapped: false };
+    if (options.stopped?.()) return { keys, swapped: false, invalidations: [] };
     const n = await buildStep(pool, view, batch);
     if (n === 0) break;
     keys += n;
     await Bun.sleep(options.pauseMs ?? 10);
   }
   await swapView(pool, view, options);
+  const changed = await pool.query<{ key: string; user_id: string }>(
+    "SELECT key, user_id FROM read_view_changed_by_swap($1)",
+    [view],
+  );
   await pool.query("SELECT read_view_drop_retired($1)", [view]);
-  options.log?.("read view's new version swapped in; the old one dropped", { view, keys });
-  return { keys, swapped: true };
+  options.log?.("read view's new version swapped in; the old one dropped", {
+    view,
+    keys,
+    changedRows: changed.rows.length,
+  });
+  const rows = changed.rows.map((r) => ({ key: r.key, userId: r.user_id }));
+  return { keys, swapped: true, invalidations: invalidationsOf(view, rows) };
 }
