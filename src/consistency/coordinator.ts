@@ -143,6 +143,27 @@ export function createCoordinator(
     }
   }
 
+  let saving = false;
+  let saveAgain = false;
+  /**
+   * Persists the complete point moved by events no view needed, one write at a time (the latest point when
+   * it is done): a gateway reading a replica sees the complete point only as stored (replica-gate.ts).
+   */
+  function persistComplete(): void {
+    if (saving) {
+      saveAgain = true;
+      return;
+    }
+    saving = true;
+    void saveCheckpoint().finally(() => {
+      saving = false;
+      if (saveAgain) {
+        saveAgain = false;
+        persistComplete();
+      }
+    });
+  }
+
   function schedule(): void {
     if (stopped || timer) return;
     let next = Number.POSITIVE_INFINITY;
@@ -250,6 +271,7 @@ export function createCoordinator(
       }
       if (views.size === 0 && advanceComplete()) {
         deps.publish({ views: {}, complete: completePoint, completeSeq, invalidations: [] });
+        persistComplete();
       }
       schedule();
     },

@@ -56,6 +56,8 @@ export interface ConsistencyTracker {
   caughtUpAt(): number;
   /** Reads the stored progress now. */
   refresh(): Promise<void>;
+  /** Takes progress read elsewhere (a replica's, read by the replica gate). */
+  absorb(progress: StoredProgress): void;
 }
 
 const max = (a: StreamPoint, b: StreamPoint) => (comparePoints(a, b) >= 0 ? a : b);
@@ -170,5 +172,6 @@ export function createConsistencyTracker(options: ConsistencyTrackerOptions): Co
     async refresh() {
       absorb(await options.readProgress());
     },
+    absorb,
   };
 }

@@ -6,6 +6,7 @@ import { pageSize } from "../pagination";
 import type { QueryDefinition } from "../query-bus";
 import {
   big,
+  clientFor,
   named,
   num,
   pageAfter,
@@ -71,7 +72,7 @@ export function listConversations(deps: QueryDeps): QueryDefinition<ListParams> 
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     async load(p, source) {
       const res = await named(
-        deps.db,
+        clientFor(deps, source),
         "list_conversations",
         source,
       )(
@@ -127,7 +128,7 @@ export function getConversationHistory(deps: QueryDeps): QueryDefinition<History
     authorize: (actor, p) => requireOwnConversation(deps, actor, p.conversationId),
     async load(p, source) {
       const summary = await named(
-        deps.db,
+        clientFor(deps, source),
         "conversation_summary",
         source,
       )(`SELECT * FROM ${source.relation("conversation_session_summary_view")} WHERE conversation_id = $1`, [
@@ -135,7 +136,11 @@ export function getConversationHistory(deps: QueryDeps): QueryDefinition<History
       ]);
       const s = summary.rows[0];
       if (!s) throw new AppError("NOT_FOUND", `conversation ${p.conversationId} not found`);
-      const turns = await named(deps.db, "conversation_turns")(
+      const turns = await named(
+        clientFor(deps, source),
+        "conversation_turns",
+        source,
+      )(
         `SELECT sequence, speaker, text, audio_ms, latency_ms, recorded_at FROM turns
           WHERE conversation_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3`,
         [p.conversationId, p.after, p.pageSize + 1],

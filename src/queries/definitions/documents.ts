@@ -4,7 +4,17 @@ import { codePoints } from "../../commands/validation";
 import { DocumentStatus } from "../../gen/clone/v1/enums_pb";
 import { pageSize } from "../pagination";
 import type { QueryDefinition } from "../query-bus";
-import { named, num, pageAfter, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
+import {
+  clientFor,
+  named,
+  num,
+  pageAfter,
+  parseRequest,
+  type QueryDeps,
+  requireOwnUser,
+  ts,
+  uuidField,
+} from "./common";
 
 const statusNames: Record<number, string | null> = {
   [DocumentStatus.UNSPECIFIED]: null,
@@ -49,7 +59,7 @@ export function listDocuments(deps: QueryDeps): QueryDefinition<ListParams> {
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     async load(p, source) {
       const res = await named(
-        deps.db,
+        clientFor(deps, source),
         "list_documents",
         source,
       )(
@@ -118,7 +128,7 @@ export function searchDocuments(deps: QueryDeps): QueryDefinition<SearchParams> 
     async load(p, source) {
       const documents = source.relation("document_summary_view");
       const res = await named(
-        deps.db,
+        clientFor(deps, source),
         "search_documents",
         source,
       )(

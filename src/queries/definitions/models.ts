@@ -2,7 +2,17 @@
 import { z } from "zod";
 import { ModelStatus } from "../../gen/clone/v1/enums_pb";
 import type { QueryDefinition } from "../query-bus";
-import { big, named, num, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
+import {
+  big,
+  clientFor,
+  named,
+  num,
+  parseRequest,
+  type QueryDeps,
+  requireOwnUser,
+  ts,
+  uuidField,
+} from "./common";
 
 const byUser = z.object({ userId: uuidField });
 type ByUser = z.output<typeof byUser>;
@@ -23,7 +33,7 @@ export function listModels(deps: QueryDeps, kind: "voice" | "face"): QueryDefini
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     async load(p, source) {
       const res = await named(
-        deps.db,
+        clientFor(deps, source),
         view,
         source,
       )(`SELECT * FROM ${source.relation(view)} WHERE user_id = $1 ORDER BY created_at, ${id}`, [p.userId]);

@@ -2,7 +2,17 @@
 import { z } from "zod";
 import { AppError } from "../../errors";
 import type { QueryDefinition } from "../query-bus";
-import { big, named, num, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
+import {
+  big,
+  clientFor,
+  named,
+  num,
+  parseRequest,
+  type QueryDeps,
+  requireOwnUser,
+  ts,
+  uuidField,
+} from "./common";
 
 const byUser = z.object({ userId: uuidField });
 type ByUser = z.output<typeof byUser>;
@@ -15,7 +25,7 @@ export function getUserProfile(deps: QueryDeps): QueryDefinition<ByUser> {
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     async load(p, source) {
       const res = await named(
-        deps.db,
+        clientFor(deps, source),
         "user_profile",
         source,
       )(
@@ -52,7 +62,7 @@ export function getUserStatistics(deps: QueryDeps): QueryDefinition<ByUser> {
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
     async load(p, source) {
       const res = await named(
-        deps.db,
+        clientFor(deps, source),
         "user_statistics",
         source,
       )(`SELECT * FROM ${source.relation("user_statistics_view")} WHERE user_id = $1`, [p.userId]);

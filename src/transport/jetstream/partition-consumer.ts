@@ -18,6 +18,9 @@ import { COMMAND_ID_HEADER, REPLY_HEADER } from "./command-sender";
 import { streamNames } from "./streams";
 
 /** Options of {@link consumePartition}. */
+/** How long one pull of a partition's commands waits, ms (the server's idle heartbeat is half of it). */
+const PULL_EXPIRES_MS = 4_000;
+
 export interface PartitionConsumerOptions {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
@@ -86,6 +89,11 @@ export async function consumePartition(options: PartitionConsumerOptions): Promi
   const consumer = await options.js.consumers.get(streamNames(options.prefix).commandStream, options.durable);
   const messages: ConsumerMessages = await consumer.consume({
     max_messages: options.maxMessages,
+    // Each pull lasts PULL_EXPIRES_MS with idle heartbeats every half of it: a pull left on a node that died
+    // (its consumer's leader moved to another node of a cluster) is noticed after two missed heartbeats and
+    // made again. With the client's default (30 s) a partition stood still for up to 30 s after a SIGKILL of
+    // one node of a 3-node cluster.
+    expires: PULL_EXPIRES_MS,
     callback: deliver,
   });
   return {
