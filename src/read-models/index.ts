@@ -31,7 +31,11 @@ export {
   viewsReadBy,
 } from "./views";
 export type { ConversationSummaryRow } from "./views/conversation-session-summary";
+export { conversationSummaryColumns } from "./views/conversation-session-summary";
 export type { DocumentSummaryRow } from "./views/document-summary";
+export { documentSummaryColumns } from "./views/document-summary";
 export type { FaceModelSummaryRow, VoiceModelSummaryRow } from "./views/model-summaries";
+export { faceModelSummaryColumns, voiceModelSummaryColumns } from "./views/model-summaries";
 export type { UserProfileRow } from "./views/user-profile";
 export type { UserStatisticsRow } from "./views/user-statistics";
+export { userStatisticsColumns } from "./views/user-statistics";
