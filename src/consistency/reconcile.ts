@@ -148,7 +148,12 @@ export function startReconciler(options: ReconcilerOptions): Reconciler {
             differing.map((d) => d.key),
           );
           client.release();
-          if (repair.busy) continue; // the same batch again, once the traffic allows
+          if (repair.busy) {
+            // The read side is far behind: the same batch again, later.
+            options.onDeferred?.();
+            await sleep(deferCheckMs);
+            continue;
+          }
           totals.lagging += repair.lagging;
           if (repair.drifted.length > 0) {
             totals.drifted += repair.drifted.length;
@@ -161,8 +166,13 @@ export function startReconciler(options: ReconcilerOptions): Reconciler {
             });
           }
         } catch (error) {
+          // E.g. a row that cannot be refreshed (the dead letters report it): the batch is skipped this pass.
           client.release(true);
-          throw error;
+          options.log?.("reconciliation batch failed; skipped until the next pass", {
+            view,
+            after,
+            error: String(error),
+          });
         }
       }
       after = keys[keys.length - 1] as string;
