@@ -86,12 +86,12 @@ BEGIN
 END;
 $$;
 
--- Keyed refresh (0004), now also of the view's new version while one is built.
+-- Keyed refresh (0004), now also of the view's new version while one is built. The statement is made after
+-- the view's lock is taken (0004 made it before): a swap that commits while the refresh waits for the lock
+-- changes the table's columns.
 CREATE OR REPLACE FUNCTION refresh_read_view_keys(view_name text, key_column text, keys uuid[],
                                                   OUT upserted integer, OUT deleted integer)
 LANGUAGE plpgsql AS $$
-DECLARE
-  stmt text := read_view_refresh_statement(view_name, key_column);
 BEGIN
   IF key_column IS NULL THEN
     RAISE EXCEPTION 'key_column is required' USING ERRCODE = 'invalid_parameter_value';
@@ -99,10 +99,15 @@ BEGIN
   upserted := 0;
   deleted := 0;
   IF keys IS NULL OR cardinality(keys) = 0 THEN
+    -- Still checks the view and the column.
+    PERFORM read_view_refresh_statement(view_name, key_column);
     RETURN;
   END IF;
   PERFORM read_view_lock(view_name, false);
-  EXECUTE stmt INTO upserted, deleted USING keys;
+  -- Locking the table by name makes this backend take in a swap committed meanwhile (its catalog cache would
+  -- otherwise still give the old table's columns); the refresh's INSERT takes this lock anyway.
+  EXECUTE format('LOCK TABLE %I IN ROW EXCLUSIVE MODE', view_name);
+  EXECUTE read_view_refresh_statement(view_name, key_column) INTO upserted, deleted USING keys;
   IF EXISTS (SELECT 1 FROM read_view_builds b WHERE b.view_name = refresh_read_view_keys.view_name) THEN
     EXECUTE read_view_diff_statement(view_name || '__next', view_name || '__next_source',
                                      (SELECT r.key_column FROM read_views r WHERE r.name = refresh_read_view_keys.view_name),
@@ -115,11 +120,10 @@ $$;
 -- Full refresh (0004), now also of the view's new version while one is built.
 CREATE OR REPLACE FUNCTION refresh_read_view_full(view_name text, OUT upserted integer, OUT deleted integer)
 LANGUAGE plpgsql AS $$
-DECLARE
-  stmt text := read_view_refresh_statement(view_name, NULL);
 BEGIN
   PERFORM read_view_lock(view_name, true);
-  EXECUTE stmt INTO upserted, deleted;
+  EXECUTE format('LOCK TABLE %I IN ROW EXCLUSIVE MODE', view_name);
+  EXECUTE read_view_refresh_statement(view_name, NULL) INTO upserted, deleted;
   IF EXISTS (SELECT 1 FROM read_view_builds b WHERE b.view_name = refresh_read_view_full.view_name) THEN
     EXECUTE read_view_diff_statement(view_name || '__next', view_name || '__next_source',
                                      (SELECT r.key_column FROM read_views r WHERE r.name = refresh_read_view_full.view_name),
