@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from "node:os";
 import { z } from "zod";
+import { ConfigError } from "./errors";
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -97,9 +98,17 @@ export const envSchema = z.object({
   OUTBOX_WAKE_DELAY_MS: nonNegativeInt.default(2),
   CORS_ORIGINS: z.string().default("*"),
   EMBEDDED_DATA_DIR: z.string().default("memory://"),
-  TEST_DATABASE_URL: z.url().default("postgres://postgres@127.0.0.1:5432/postgres"),
-  TEST_NATS_URL: z.url().default("nats://127.0.0.1:4222"),
-  CI: booleanFlag.default(false),
+  // OpenTelemetry tracing, by the standard OTEL_* variables (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/).
+  // Off unless OTEL_TRACES_EXPORTER is otlp/console or an OTLP endpoint is set; see tracingConfig().
+  OTEL_SDK_DISABLED: booleanFlag.default(false),
+  OTEL_TRACES_EXPORTER: z.enum(["otlp", "console", "none", ""]).default(""),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalUrl,
+  OTEL_EXPORTER_OTLP_HEADERS: z.string().default(""),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: z.string().default(""),
+  OTEL_SERVICE_NAME: z.string().trim().default(""),
+  OTEL_BSP_SCHEDULE_DELAY: nonNegativeInt.default(5_000),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
 });
 
 /** Typed, validated configuration. */
@@ -157,7 +166,24 @@ export interface Config {
   readonly outboxWakeDelayMs: number;
   readonly corsOrigins: readonly string[];
   readonly embeddedDataDir: string;
-  readonly test: { readonly databaseUrl: string; readonly natsUrl: string; readonly ci: boolean };
+  /** OpenTelemetry tracing; undefined when it is off (the default). */
+  readonly tracing: TracingConfig | undefined;
+}
+
+/** Where and how spans are exported (from the standard `OTEL_*` variables). */
+export interface TracingConfig {
+  /** otlp: OTLP/HTTP (JSON) to `tracesUrl`; console: to stdout. */
+  readonly exporter: "otlp" | "console";
+  /** The OTLP/HTTP traces endpoint, e.g. `http://jaeger:4318/v1/traces`. */
+  readonly tracesUrl: string;
+  /** Headers sent with each export (`OTEL_EXPORTER_OTLP_HEADERS`, `key=value,...`). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** `service.name`; empty: `clone-<role>`. */
+  readonly serviceName: string;
+  /** How long finished spans gather before an export, ms (`OTEL_BSP_SCHEDULE_DELAY`). */
+  readonly scheduleDelayMs: number;
+  /** Fraction of new traces sampled (`OTEL_TRACES_SAMPLER_ARG`; parent-based: a sampled parent is followed). */
+  readonly sampleRatio: number;
 }
 
 /** How queries wait for the read side (and fall back from it). */
@@ -173,9 +199,7 @@ export interface ReadsConfig {
 }
 
 /** Raised when an environment variable is invalid; the message names every bad variable. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
+export { ConfigError };
 
 /**
  * Command threads per worker process when `WORKER_THREADS` is unset: one per two cores, at least one. A
@@ -248,6 +272,44 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       .map((s) => s.trim())
       .filter((s) => s !== ""),
     embeddedDataDir: e.EMBEDDED_DATA_DIR,
-    test: { databaseUrl: e.TEST_DATABASE_URL, natsUrl: e.TEST_NATS_URL, ci: e.CI },
+    tracing: tracingConfig(e),
   };
+}
+
+/**
+ * Tracing is on when `OTEL_TRACES_EXPORTER` is `otlp` or `console`, or when it is unset and an OTLP endpoint
+ * is given; `none` or `OTEL_SDK_DISABLED=true` turn it off. The traces URL is `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
+ * as given, else `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`, else the OTLP default on localhost.
+ */
+function tracingConfig(e: z.infer<typeof envSchema>): TracingConfig | undefined {
+  const endpoint = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const exporter = e.OTEL_TRACES_EXPORTER || (endpoint === undefined ? "none" : "otlp");
+  if (e.OTEL_SDK_DISABLED || exporter === "none") return undefined;
+  const tracesUrl =
+    e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    (e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined
+      ? "http://localhost:4318/v1/traces"
+      : `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, "")}/v1/traces`);
+  return {
+    exporter,
+    tracesUrl,
+    headers: {
+      ...otlpHeaders(e.OTEL_EXPORTER_OTLP_HEADERS),
+      ...otlpHeaders(e.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
+    },
+    serviceName: e.OTEL_SERVICE_NAME,
+    scheduleDelayMs: e.OTEL_BSP_SCHEDULE_DELAY,
+    sampleRatio: e.OTEL_TRACES_SAMPLER_ARG,
+  };
+}
+
+/** `key=value,key2=value2` (values URL-encoded, as the OTLP exporter spec says). */
+function otlpHeaders(raw: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of raw.split(",")) {
+    const at = pair.indexOf("=");
+    if (at <= 0) continue;
+    headers[pair.slice(0, at).trim()] = decodeURIComponent(pair.slice(at + 1).trim());
+  }
+  return headers;
 }

@@ -91,10 +91,10 @@ Commands:
         face_model, document or conversation. --json prints the events as a JSON array.
   lag [--json]
         Per read view: how many published events it has not applied yet and the age of the oldest one.
-        Needs DATABASE_URL.
+        Needs DATABASE_URL (not the embedded mode: see the README's "Admin CLI").
   rebuild [--json]
         Full refresh of every read view, one by one, with progress on stderr; prints the rows changed.
-        Needs DATABASE_URL.
+        Needs DATABASE_URL (not the embedded mode: see the README's "Admin CLI").
   views status | build <view>
         Views changed without downtime (src/read-models/README.md, "Changing a view"): status lists the new
         versions registered by migrations and how far each is built; build fills one beside the old one (key

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jwtVerify } from "jose";
 import { uuidFrom } from "../contracts";
-import { createDriver } from "../read-models/testing-driver";
+import { createDriver } from "../read-models/driver.testkit";
 import { createTestDatabase, type TestDatabase } from "../testing";
 import { runCliProcess } from "./run-cli-process";
 

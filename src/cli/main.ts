@@ -122,7 +122,9 @@ async function run(command: CliCommand, config: Config, io: CliEnvironment): Pro
 async function withDatabase(config: Config, fn: (pool: ReturnType<typeof createPool>) => Promise<number>) {
   if (config.databaseUrl === undefined)
     throw new UsageError(
-      "DATABASE_URL is required, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/clone",
+      "DATABASE_URL is required, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/clone. The embedded " +
+        "mode's database lives inside the `bun start` process and is not shared: there the views are " +
+        "refreshed in that process, and their lag is clone_consistency_lag_seconds on http://127.0.0.1:$HTTP_PORT/metrics",
     );
   const pool = createPool(config.databaseUrl, { max: 2, applicationName: "clone-cli" });
   try {

@@ -39,7 +39,7 @@ export async function runViews(
   if (!isViewName(view)) throw new UsageError(`views build: "${view}" is not a read view`);
   if (!(await listViewBuilds(pool)).some((b) => b.view === view))
     throw new UsageError(`views build: ${view} has no new version registered (see "Changing a view")`);
-  const result = await runViewBuild(pool, view, { log: (message) => io.err(message) });
+  const result = await runViewBuild(pool, view, { onProgress: (message) => io.err(message) });
   io.out(`${view}: ${result.keys} keys built, new version swapped in, old version dropped`);
   return 0;
 }

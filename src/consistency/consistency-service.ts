@@ -4,8 +4,10 @@
  * views are complete (now while caught up; the commit time of the oldest unapplied event while busy).
  * Transport-neutral: the JetStream role and the embedded mode give it their feed, pool and broadcast.
  */
+
 import type pg from "pg";
 import { describeError, recordDeadLetter, startDeadLetterRetrier } from "../dead-letters";
+import type { Logger } from "../logging";
 import {
   type CacheInvalidation,
   listViewBuilds,
@@ -37,7 +39,7 @@ export interface ConsistencyServiceOptions {
   readonly bounds?: () => Promise<StreamBounds>;
   readonly publish: (update: ConsistencyUpdate, caughtUpAt?: number) => void;
   readonly heartbeatMs?: number;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
   /** After each committed refresh (metrics). */
   readonly onRefreshed?: (result: RefreshResult, task: RefreshTask) => void;
   readonly onRefreshFailed?: (task: RefreshTask, error: unknown) => void;
@@ -83,7 +85,7 @@ export async function startConsistencyService(
     }
     checkpoint = { seq: after, point: checkpoint.point };
     await writeCheckpoint(options.db, checkpoint, "default", true);
-    options.log?.("rebuilt every read view", { rows, resumeAfterSeq: after });
+    options.log?.info({ rows, resumeAfterSeq: after }, "rebuilt every read view");
   }
   let pending = 0;
   /** Announces an update; a broadcast that cannot go out (NATS closed) is logged, the next one catches up. */
@@ -91,7 +93,7 @@ export async function startConsistencyService(
     try {
       options.publish(update, caughtUpAt);
     } catch (error) {
-      options.log?.("consistency update not broadcast", { error: String(error) });
+      options.log?.warn({ error: String(error) }, "consistency update not broadcast");
     }
   };
   const coordinator = createCoordinator(
@@ -104,7 +106,7 @@ export async function startConsistencyService(
       checkpoint: (seq, point) => writeCheckpoint(options.db, { seq, point }),
       onError: (error, task) => {
         options.onRefreshFailed?.(task, error);
-        options.log?.("view refresh failed; retrying", { view: task.view, error: String(error) });
+        options.log?.warn({ view: task.view, error: String(error) }, "view refresh failed; retrying");
       },
       deadLetter: async (task, error, attempts) => {
         await recordDeadLetter(options.db, {
@@ -115,21 +117,24 @@ export async function startConsistencyService(
           attempts,
           payload: task,
         });
-        options.log?.("view rows set aside as a dead letter", { view: task.view, key: refreshKeyOf(task) });
+        options.log?.warn(
+          { view: task.view, key: refreshKeyOf(task) },
+          "view rows set aside as a dead letter",
+        );
       },
       onCheckpointError: (error) =>
-        options.log?.("consistency checkpoint write failed; retrying", { error: String(error) }),
+        options.log?.warn({ error: String(error) }, "consistency checkpoint write failed; retrying"),
     },
     checkpoint.seq,
     checkpoint.point,
   );
   const clock = createCaughtUpClock();
   const traffic = createRateMeter();
-  const feed = await options.startFeed(checkpoint.seq, (event, seq, left) => {
+  const feed = await options.startFeed(checkpoint.seq, (event, seq, left, traceparent) => {
     pending = left;
     traffic.record();
     clock.accepted(seq, Date.parse(event.committedAt));
-    coordinator.accept(event, seq);
+    coordinator.accept(event, seq, traceparent);
   });
   // Dead letters an operator asked to retry: the rows are refreshed again (the view's point never goes back).
   const retrier = startDeadLetterRetrier({
@@ -166,17 +171,19 @@ export async function startConsistencyService(
   const buildViews = async (): Promise<void> => {
     for (const build of await listViewBuilds(options.db)) {
       if (stopping) return;
-      options.log?.("building a read view's new version beside the old one", { view: build.view });
+      options.log?.info({ view: build.view }, "building a read view's new version beside the old one");
       const built = await runViewBuild(options.db, build.view, {
         stopped: () => stopping,
-        ...(options.log === undefined ? {} : { log: options.log }),
+        onProgress: (message, fields) => options.log?.info(fields, message),
       });
       if (built.invalidations.length > 0) invalidate(built.invalidations);
     }
   };
   const builder = setInterval(() => {
     building ??= buildViews()
-      .catch((error: unknown) => options.log?.("read view build failed; retrying", { error: String(error) }))
+      .catch((error: unknown) =>
+        options.log?.warn({ error: String(error) }, "read view build failed; retrying"),
+      )
       .finally(() => {
         building = undefined;
       });

@@ -4,13 +4,19 @@
  * feed itself after the last sequence it delivered whenever the connection comes back; where it resumes at
  * start is the coordinator's own checkpoint.
  */
+
 import { type ConsumerMessages, DeliverPolicy, type JetStreamManager, jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
+import type { Logger } from "../logging";
 import { decodePublishedEvent, type PublishedEvent } from "../outbox";
+import { TRACEPARENT, tracingOn } from "../tracing";
 import { streamNames } from "../transport/jetstream/streams";
 
-/** Receives events in order; `pending` is how many more the stream holds right now (0: caught up). */
-export type FeedHandler = (event: PublishedEvent, seq: number, pending: number) => void;
+/**
+ * Receives events in order; `pending` is how many more the stream holds right now (0: caught up);
+ * `traceparent` is the relay's publish span (the message's header) while tracing is on.
+ */
+export type FeedHandler = (event: PublishedEvent, seq: number, pending: number, traceparent?: string) => void;
 
 /** A running feed. */
 export interface EventFeed {
@@ -53,7 +59,7 @@ export async function startJetStreamEventFeed(
   prefix: string,
   afterSeq: number,
   onEvent: FeedHandler,
-  log?: (message: string, fields?: Record<string, unknown>) => void,
+  log?: Logger,
 ): Promise<EventFeed> {
   const stream = streamNames(prefix).eventStream;
   // A lookup lost to a disconnect fails after this rather than the client's 5 s default, and is retried.
@@ -83,10 +89,10 @@ export async function startJetStreamEventFeed(
         try {
           event = decodePublishedEvent(msg.data);
         } catch (error) {
-          log?.("skipping an unreadable event", { seq: msg.seq, error: String(error) });
+          log?.warn({ seq: msg.seq, error: String(error) }, "skipping an unreadable event");
           return;
         }
-        onEvent(event, msg.seq, msg.info.pending);
+        onEvent(event, msg.seq, msg.info.pending, tracingOn() ? msg.headers?.get(TRACEPARENT) : undefined);
       },
     });
     current = messages;
@@ -113,11 +119,11 @@ export async function startJetStreamEventFeed(
         for (let attempt = 0; !stopped; attempt++) {
           try {
             await open();
-            log?.("event feed resumed", { reason, afterSeq: lastSeq, attempts: attempt + 1 });
+            log?.info({ reason, afterSeq: lastSeq, attempts: attempt + 1 }, "event feed resumed");
             break;
           } catch (error) {
             if (attempt === 0)
-              log?.("event feed cannot resume yet; retrying", { reason, error: String(error) });
+              log?.warn({ reason, error: String(error) }, "event feed cannot resume yet; retrying");
             await Bun.sleep(FEED_RETRY_MS);
           }
         }

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createGrpcClient, type GrpcClient, mintToken } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
-import { createQueryCallers, type QueryCaller } from "../queries/testing-callers";
+import { createQueryCallers, type QueryCaller } from "../queries/callers.testkit";
 import { createTestStack, type TestStack } from "../testing";
 
 const secret = "e2e-secret-0123456789abcdef";

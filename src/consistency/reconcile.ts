@@ -10,6 +10,7 @@
  * resumes at the same key). Drift means a bug: it is counted (`clone_view_drift_rows_total{view}`) and alerted on.
  */
 import type pg from "pg";
+import { type Logger, silentLogger } from "../logging";
 import {
   type CacheInvalidation,
   FIRST_KEY,
@@ -48,7 +49,7 @@ export interface ReconcilerOptions extends ReconcileSettings {
   readonly onChecked?: (view: ViewName, keys: number) => void;
   /** A batch waited for traffic to drop. */
   readonly onDeferred?: () => void;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
 }
 
 /** What one pass did. */
@@ -99,6 +100,7 @@ export function createRateMeter(windowSeconds = 5): RateMeter {
 
 /** Starts the reconciler: a first pass after one interval, then one every interval. */
 export function startReconciler(options: ReconcilerOptions): Reconciler {
+  const log = options.log ?? silentLogger;
   let stopped = false;
   let running: Promise<PassResult> | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -159,20 +161,18 @@ export function startReconciler(options: ReconcilerOptions): Reconciler {
             totals.drifted += repair.drifted.length;
             options.onDrift?.(view, repair.drifted.length);
             options.invalidate(repair.invalidations);
-            options.log?.("read view rows drifted from their source; repaired", {
-              view,
-              rows: repair.drifted.length,
-              keys: repair.drifted.slice(0, 10).map((d) => d.key),
-            });
+            log.error(
+              { view, rows: repair.drifted.length, keys: repair.drifted.slice(0, 10).map((d) => d.key) },
+              "read view rows drifted from their source; repaired",
+            );
           }
         } catch (error) {
           // E.g. a row that cannot be refreshed (the dead letters report it): the batch is skipped this pass.
           client.release(true);
-          options.log?.("reconciliation batch failed; skipped until the next pass", {
-            view,
-            after,
-            error: String(error),
-          });
+          log.warn(
+            { view, after, error: String(error) },
+            "reconciliation batch failed; skipped until the next pass",
+          );
         }
       }
       after = keys[keys.length - 1] as string;
@@ -188,7 +188,7 @@ export function startReconciler(options: ReconcilerOptions): Reconciler {
         await reconcileView(view, totals);
       } catch (error) {
         // The next pass tries again (a row that cannot be refreshed is the dead letters' to report).
-        options.log?.("reconciliation of a view failed", { view, error: String(error) });
+        log.warn({ view, error: String(error) }, "reconciliation of a view failed");
       }
     }
     return totals;
@@ -208,7 +208,7 @@ export function startReconciler(options: ReconcilerOptions): Reconciler {
     timer = setTimeout(() => {
       timer = undefined;
       void runPass()
-        .then((r) => options.log?.("reconciliation pass done", { ...r }))
+        .then((r) => log.info({ ...r }, "reconciliation pass done"))
         .finally(schedule);
     }, options.intervalMs);
   }

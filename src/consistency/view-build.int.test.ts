@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type CacheInvalidation, listViewBuilds } from "../read-models";
-import { resolveIds, symbolicSetup } from "../read-models/testing-commands";
-import { createDriver } from "../read-models/testing-driver";
+import { resolveIds, symbolicSetup } from "../read-models/commands.testkit";
+import { createDriver } from "../read-models/driver.testkit";
 import { createTestDatabase, type TestDatabase } from "../testing";
 import { applyRefreshTask } from "./apply-refresh";
 import { startConsistencyService } from "./consistency-service";

@@ -11,6 +11,7 @@
  * still fails is thrown and classified by the event source: retried with backoff in its own lane when
  * transient, dead-lettered (`dead_letters`, source `document-processor`) when deterministic or repeated.
  */
+
 import { buildEnvelope } from "../commands/build-envelope";
 import type { CommandOutcome, CommandSender } from "../contracts";
 import { isDeadLettered } from "../contracts";
@@ -23,6 +24,7 @@ import {
 } from "../dead-letters";
 import { AppError } from "../errors";
 import type { EventSource, EventSubscription } from "../events";
+import type { Logger } from "../logging";
 import type { PublishedEvent } from "../outbox";
 import type { SqlClient } from "../write-model";
 import { type ChunkOptions, chunkText } from "./chunk-text";
@@ -38,7 +40,7 @@ export interface DocumentProcessorOptions {
   readonly concurrency?: number;
   /** How often dead letters an operator asked to retry are looked for, ms (default 1000). */
   readonly retryPollMs?: number;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
 }
 
 /** The longest failure reason recorded on a document. */
@@ -113,22 +115,28 @@ export async function startDocumentProcessor(options: DocumentProcessorOptions):
     let outcome = await record(documentId, `document-processing:${documentId}`, result);
     if (!outcome.ok && result.succeeded && isRefusedForGood(outcome)) {
       // The result itself cannot be stored: the document fails, with why, instead of coming back for ever.
-      options.log?.("recording the processing result failed; recording a failure", {
-        documentId,
-        code: outcome.error.code,
-        error: outcome.error.message,
-      });
+      options.log?.warn(
+        {
+          documentId,
+          code: outcome.error.code,
+          error: outcome.error.message,
+        },
+        "recording the processing result failed; recording a failure",
+      );
       const reason = `the processing result could not be stored: ${outcome.error.message}`;
       outcome = await record(documentId, `document-processing-failed:${documentId}`, failedResult(reason));
     }
     // NOT_FOUND / FAILED_PRECONDITION: deleted meanwhile, or recorded before (unless it was dead-lettered).
     const skipped = !outcome.ok && ["NOT_FOUND", "FAILED_PRECONDITION"].includes(outcome.error.code);
     if (!outcome.ok && (!skipped || isDeadLettered(outcome.error))) throw AppError.deserialize(outcome.error);
-    options.log?.("document processed", {
-      documentId,
-      succeeded: result.succeeded,
-      chunks: result.chunks.length,
-    });
+    options.log?.debug(
+      {
+        documentId,
+        succeeded: result.succeeded,
+        chunks: result.chunks.length,
+      },
+      "document processed",
+    );
   }
 
   const subscription = await options.events.subscribe(DOCUMENT_PROCESSOR, ["document.uploaded"], handle, {

@@ -5,11 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type ServiceError, status as Status } from "@grpc/grpc-js";
-import { loadConfig } from "../config";
 import { createGrpcClient, type GrpcClient, mintToken } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { Speaker } from "../gen/clone/v1/enums_pb";
 import { createLogger } from "../logging";
+import { embeddedTestConfig } from "../testing/embedded-config";
 import { type RunningEmbedded, startEmbedded } from "./start";
 
 const secret = "embedded-secret-0123456789abcdef";
@@ -20,14 +20,8 @@ let client: GrpcClient<typeof CommandService>;
 let token: string;
 
 beforeAll(async () => {
-  const { DATABASE_URL: _db, NATS_URL: _nats, ...env } = process.env;
-  const config = loadConfig({
-    ...env,
+  const config = embeddedTestConfig({
     AUTH_JWT_SECRET: secret,
-    GRPC_HOST: "127.0.0.1",
-    GRPC_PORT: "0",
-    HTTP_PORT: "0",
-    EMBEDDED_DATA_DIR: "memory://",
     DOCUMENT_CHUNK_WORDS: "4",
     DOCUMENT_CHUNK_OVERLAP_WORDS: "1",
     // Far beyond the test: events must go out because a commit wakes the relay, not because it polled.

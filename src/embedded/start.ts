@@ -8,9 +8,10 @@
  *                                                                     gateway cache and tracker (QueryService)
  *
  * Every database access shares one connection (see database.ts), so commands apply one transaction at a time
- * (group commit still batches up to 64 commands per transaction). The relay is woken after each command that
+ * (group commit still batches up to 16 commands, `MAX_PREPARED_PARTS`, per statement). The relay is woken after each command that
  * emitted events, and polls every `OUTBOX_POLL_MS` in any case.
  */
+
 import type pg from "pg";
 import { createCommandRuntime } from "../actors/command-thread";
 import { startCommandDeadLetterRetrier } from "../actors/dead-letter-command";
@@ -24,12 +25,13 @@ import { createPgCursorStore, replayPublished } from "../events/durable-cursors"
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { QueryService } from "../gen/clone/v1/query_service_pb";
 import { createHealthMonitor, poolProbe } from "../health";
-import { type Logger, logFn } from "../logging";
+import type { Logger } from "../logging";
 import { createMetrics, refreshMetrics } from "../metrics";
 import { type OutboxRelay, startPooledOutboxRelay } from "../outbox";
 import { createLiveTurnsHub, liveTypes } from "../queries/live-turns";
 import { createReadSide } from "../queries/read-side";
 import { buildGateway, readSideMetrics } from "../roles/gateway";
+import { tracingOn } from "../tracing";
 import { createInProcessCommandSender } from "../transport/in-process";
 import { createOwnerLookup } from "../write-model";
 import { startEmbeddedDatabase } from "./database";
@@ -76,7 +78,7 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     // The document processor's cursor is durable (Postgres), so a document accepted before a crash is processed
     // after the restart: the events published after it are read again from the outbox below.
     const events = createInProcessEventSource({
-      log: logFn(log, "warn"),
+      log: log.child({ component: "event-source" }),
       cursors: { store: createPgCursorStore(database.pool), names: [DOCUMENT_PROCESSOR] },
     });
     let relay: OutboxRelay | undefined;
@@ -84,11 +86,11 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
       runtime: createCommandRuntime({
         connect: () => database.pool.connect(),
         concurrency: 1,
-        log: logFn(log, "warn"),
+        log: log.child({ component: "command-runtime" }),
       }),
       defaultTimeoutMs: config.commandTimeoutMs,
       onCommitted: () => relay?.wake(),
-      log: logFn(log, "warn"),
+      log: log.child({ component: "command-sender" }),
     });
     cleanup.unshift(() => sender.close());
     const documents = await startDocumentProcessor({
@@ -96,7 +98,7 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
       sender,
       db: database.pool,
       chunking: config.chunking,
-      log: logFn(log.child({ role: "documents" }), "debug"),
+      log: log.child({ role: "documents", component: "document-processor" }),
     });
     cleanup.unshift(() => documents.stop());
     const replayed = await replayPublished(database.pool, [DOCUMENT_PROCESSOR]);
@@ -112,14 +114,14 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
       pool: database.pool,
       publish: (batch) => events.publish(batch),
       pollMs: config.outboxPollMs,
-      log: logFn(log.child({ role: "relay" })),
+      log: log.child({ role: "relay", component: "outbox-relay" }),
     });
     const runningRelay = relay;
     cleanup.unshift(() => runningRelay.stop());
     const commandRetrier = startCommandDeadLetterRetrier({
       connect: () => database.pool.connect(),
       db: database.pool,
-      log: logFn(log, "warn"),
+      log: log.child({ component: "command-dead-letters" }),
     });
     cleanup.unshift(() => commandRetrier.stop());
 
@@ -143,10 +145,13 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
       db: database.pool,
       runRefresh: (task) => applyRefreshTask(database.pool, task, config.consistencyRefreshMode),
       startFeed: async (_afterSeq, onEvent) =>
-        events.subscribe("consistency", [], async (event) => onEvent(event, ++seq, 0)),
+        // No relay publish in between: a refresh continues the trace of the command that wrote the event.
+        events.subscribe("consistency", [], async (event) =>
+          onEvent(event, ++seq, 0, tracingOn() ? String(event.metadata.traceparent ?? "") : undefined),
+        ),
       publish: (update, caughtUpAt) =>
         readSide.tracker.apply(caughtUpAt === undefined ? update : { ...update, caughtUpAt }),
-      log: logFn(log.child({ role: "consistency" })),
+      log: log.child({ role: "consistency", component: "consistency-service" }),
     });
     cleanup.unshift(() => consistency.stop());
 

@@ -9,6 +9,7 @@
  * on (its own lane). One that fails deterministically, or too often, goes to the subscription's `deadLetter`
  * and is acked.
  */
+
 import {
   AckPolicy,
   DeliverPolicy,
@@ -17,6 +18,7 @@ import {
   type JsMsg,
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
+import { type Logger, silentLogger } from "../logging";
 import { decodePublishedEvent } from "../outbox";
 import { isNotFound, streamNames } from "../transport/jetstream/streams";
 import type { EventSource, EventSubscription } from "./event-source";
@@ -31,10 +33,10 @@ export function createJetStreamEventSource(options: {
   jsm: JetStreamManager;
   prefix: string;
   ackWaitMs?: number;
-  log?: (message: string, fields?: Record<string, unknown>) => void;
+  log?: Logger;
 }): EventSource {
   const names = streamNames(options.prefix);
-  const log = options.log ?? (() => {});
+  const log = options.log ?? silentLogger;
   return {
     async subscribe(name, types, handler, subscribeOptions): Promise<EventSubscription> {
       const concurrency = Math.max(1, subscribeOptions?.concurrency ?? 1);
@@ -71,7 +73,7 @@ export function createJetStreamEventSource(options: {
         try {
           event = decodePublishedEvent(msg.data);
         } catch (error) {
-          log("dropping an undecodable event", { consumer: name, seq: msg.seq, error: String(error) });
+          log.warn({ consumer: name, seq: msg.seq, error: String(error) }, "dropping an undecodable event");
           msg.term();
           return;
         }
@@ -98,7 +100,7 @@ export function createJetStreamEventSource(options: {
           if (stopped) break;
           const done: Promise<void> = handle(msg)
             .catch((error: unknown) => {
-              log("event handling failed", { consumer: name, error: String(error) });
+              log.warn({ consumer: name, error: String(error) }, "event handling failed");
               msg.nak(1_000);
             })
             .finally(() => {
@@ -108,7 +110,7 @@ export function createJetStreamEventSource(options: {
           inFlight.add(done);
         }
       })().catch((error: unknown) =>
-        log("event subscription ended", { consumer: name, error: String(error) }),
+        log.warn({ consumer: name, error: String(error) }, "event subscription ended"),
       );
       return {
         async stop() {

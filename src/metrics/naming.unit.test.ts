@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { createMetrics } from "./create-metrics";
 import { describeMetrics, lintMetric, lintRegistry } from "./lint";
+import { createTrackedMetrics, scrape } from "./metrics.testkit";
 import { findSamples } from "./parse-exposition";
-import { createTrackedMetrics, scrape } from "./test-helpers";
 
 /** The metrics the dashboards and alerts rely on: name, type and labels. */
 const expected: Record<string, { type: string; labels: string[] }> = {

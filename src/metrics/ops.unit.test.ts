@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { describeMetrics, type MetricDescription } from "./lint";
+import { createTrackedMetrics } from "./metrics.testkit";
 import {
   alertQueries,
   dashboardPanels,
@@ -16,7 +17,6 @@ import {
   readDashboard,
   toRuleFile,
 } from "./ops-files";
-import { createTrackedMetrics } from "./test-helpers";
 
 /** `${name}`, Grafana's reference to a dashboard variable. */
 const grafanaVariable = (name: string) => `\${${name}}`;

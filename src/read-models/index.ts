@@ -2,7 +2,7 @@
  * The read views of the query side: one definition per view (views/, registered in views/index.ts) and what
  * is derived from them (the consistency rules, which views each query reads), refreshing them (keyed or
  * full), how far each has followed the event stream, and the progress the consistency role announces.
- * The SQL lives in sql/0004_read_views.sql. (The `testing-*.ts` files, test support: the in-memory model of
+ * The SQL lives in sql/0004_read_views.sql. (The `*.testkit.ts` files, test support: the in-memory model of
  * the views, a command driver, random command sequences, are deliberately not exported.)
  */
 export type { CacheInvalidation, ConsistencyRule, RuleEvent } from "./consistency-rules";

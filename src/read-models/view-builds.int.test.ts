@@ -7,10 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestDatabase, type TestDatabase } from "../testing";
-import { resolveIds, symbolicSetup } from "./testing-commands";
-import { createDriver } from "./testing-driver";
-import { faceModelSummaryNextVersion as NEXT_VERSION } from "./testing-view-change";
+import { resolveIds, symbolicSetup } from "./commands.testkit";
+import { createDriver } from "./driver.testkit";
 import { listViewBuilds, runViewBuild } from "./view-builds";
+import { faceModelSummaryNextVersion as NEXT_VERSION } from "./view-change.testkit";
 
 let db: TestDatabase;
 

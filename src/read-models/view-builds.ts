@@ -56,7 +56,8 @@ export interface ViewBuildOptions {
   readonly swapAttempts?: number;
   /** True once the caller wants the build to stop (it resumes where it stopped next time). */
   readonly stopped?: () => boolean;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  /** Told of progress and of swap retries. */
+  readonly onProgress?: (message: string, fields: Record<string, unknown>) => void;
 }
 
 /** What {@link runViewBuild} did. */
@@ -86,7 +87,7 @@ export async function swapView(pool: pg.Pool, view: ViewName, options: ViewBuild
       client.release();
       const code = (error as { code?: string }).code;
       if (code !== LOCK_NOT_AVAILABLE || attempt >= attempts) throw error;
-      options.log?.("view swap waited too long for readers; retrying", { view, attempt });
+      options.onProgress?.("view swap waited too long for readers; retrying", { view, attempt });
     }
   }
 }
@@ -115,7 +116,7 @@ export async function runViewBuild(
     [view],
   );
   await pool.query("SELECT read_view_drop_retired($1)", [view]);
-  options.log?.("read view's new version swapped in; the old one dropped", {
+  options.onProgress?.("read view's new version swapped in; the old one dropped", {
     view,
     keys,
     changedRows: changed.rows.length,

@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createGrpcClient, type GrpcClient, mintToken } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { AnswerSource } from "../gen/clone/v1/enums_pb";
-import { createQueryCallers, type QueryCaller } from "../queries/testing-callers";
+import { createQueryCallers, type QueryCaller } from "../queries/callers.testkit";
 import { createTestStack, type TestStack } from "../testing";
-import { faceModelSummaryNextVersion } from "./testing-view-change";
 import { listViewBuilds } from "./view-builds";
+import { faceModelSummaryNextVersion } from "./view-change.testkit";
 
 const secret = "e2e-secret-0123456789abcdef";
 let stack: TestStack;

@@ -5,7 +5,6 @@
 import type { Config } from "../config";
 import { createPool } from "../db";
 import type { Logger } from "../logging";
-import { logFn } from "../logging";
 import type { Metrics } from "../metrics";
 import { connectNats } from "../nats";
 import { startOutboxRelay } from "../outbox";
@@ -22,7 +21,7 @@ export async function startRelayRole(config: Config, log: Logger, metrics?: Metr
     prefix: config.natsPrefix,
     pollMs: config.outboxPollMs,
     wakeDelayMs: config.outboxWakeDelayMs,
-    log: logFn(log),
+    log: log.child({ component: "outbox-relay" }),
     ...(metrics ? { onPublished: metrics.outbox.published } : {}),
   });
   // The relay's process also exports the outbox backlog, the dead letters waiting and the JetStream consumers'

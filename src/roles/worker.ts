@@ -13,9 +13,9 @@ import type { Config } from "../config";
 import type { CommandSender } from "../contracts";
 import { createPool } from "../db";
 import { startDocumentProcessor } from "../documents/processor";
+import { ConfigError } from "../errors";
 import { createJetStreamEventSource, type EventSource } from "../events";
 import type { Logger } from "../logging";
-import { logFn } from "../logging";
 import type { Metrics } from "../metrics";
 import { connectNats } from "../nats";
 import { startJetStreamCommandReceiver } from "../transport/jetstream/command-receiver";
@@ -48,6 +48,7 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
       poolSize: config.workerTransactions,
       minBatchWhileBusy: config.workerBusyBatch,
       logLevel: config.logLevel,
+      ...(config.tracing === undefined ? {} : { tracing: config.tracing }),
     },
     ...(metrics === undefined
       ? {}
@@ -57,7 +58,7 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
               metrics.commands.observeExecution(e.commandType, e.outcome, e.seconds);
           },
         }),
-    log: logFn(log, "warn"),
+    log: log.child({ component: "command-threads" }),
   });
   // The document processor's pool; also where commands that keep killing their thread are recorded.
   const db = createPool(databaseUrl, { max: 4, applicationName: "clone-document-processor" });
@@ -69,25 +70,29 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
     databaseUrl,
     host: pool,
     quarantine: quarantineAsDeadLetter(db, nats.nc),
-    log: logFn(log),
+    log: log.child({ component: "command-receiver" }),
   });
   // The document processor records its results through the same command path, as role `service`.
   const sender = commandSenderOf(config, nats.nc, db);
   const documents = await startDocumentProcessor({
     events: instrumentedEvents(
       metrics,
-      createJetStreamEventSource({ ...nats, prefix: config.natsPrefix, log: logFn(log, "warn") }),
+      createJetStreamEventSource({
+        ...nats,
+        prefix: config.natsPrefix,
+        log: log.child({ component: "event-source" }),
+      }),
     ),
     sender,
     db,
     chunking: config.chunking,
-    log: logFn(log, "debug"),
+    log: log.child({ component: "document-processor" }),
   });
   // Command dead letters an operator asked to retry (bun run cli dead-letters retry).
   const commandRetrier = startCommandDeadLetterRetrier({
     connect: () => db.connect(),
     db,
-    log: logFn(log, "warn"),
+    log: log.child({ component: "command-dead-letters" }),
   });
   log.info(
     {
@@ -141,6 +146,6 @@ export function commandSenderOf(config: Config, nc: NatsConnection, db: SqlClien
 /** The URL, or a clear error naming the variable. */
 export function requireUrl(value: string | undefined, name: string): string {
   if (value === undefined)
-    throw new Error(`${name} is required for this role (or run all roles embedded without it)`);
+    throw new ConfigError(`${name} is required for this role (or run all roles embedded without it)`);
   return value;
 }

@@ -6,12 +6,14 @@
  * out of the work queue and handed to `quarantine` (the worker records it as a dead letter and answers its
  * caller), and the partition goes on with the next one.
  */
+
 import type { JetStreamManager, StoredMsg } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/nats-core";
 import { type CommandEnvelope, DEAD_LETTERED, failed } from "../../contracts";
 import type { SqlClient } from "../../db/sql-client";
 import { recordDeadLetter } from "../../dead-letters";
 import { AppError } from "../../errors";
+import type { Logger } from "../../logging";
 import { COMMAND_ID_HEADER, REPLY_HEADER } from "./command-sender";
 import { isNotFound, streamNames } from "./streams";
 
@@ -25,7 +27,7 @@ export interface PoisonPillOptions {
   readonly threshold?: number;
   /** Within how long, ms (default 60 s). */
   readonly windowMs?: number;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
 }
 
 /**
@@ -64,11 +66,14 @@ export function createPoisonPillGuard(options: PoisonPillOptions): PoisonPillGua
     const again = last !== undefined && last.seq === head.seq && now - last.since < windowMs;
     const starts = again ? last.starts + 1 : 1;
     if (starts >= threshold) {
-      options.log?.("a command kept taking its partition down; taking it out", {
-        partition,
-        seq: head.seq,
-        starts,
-      });
+      options.log?.warn(
+        {
+          partition,
+          seq: head.seq,
+          starts,
+        },
+        "a command kept taking its partition down; taking it out",
+      );
       await options.quarantine(partition, head, starts);
       await options.jsm.streams.deleteMessage(names.commandStream, head.seq);
       seen.delete(partition);
