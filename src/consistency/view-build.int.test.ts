@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type CacheInvalidation, listViewBuilds } from "../read-models";
 import { resolveIds, symbolicSetup } from "../read-models/commands.testkit";
 import { createDriver } from "../read-models/driver.testkit";
+import { userProfileNextVersion } from "../read-models/view-change.testkit";
 import { createTestDatabase, type TestDatabase } from "../testing";
 import { applyRefreshTask } from "./apply-refresh";
 import { startConsistencyService } from "./consistency-service";
@@ -18,20 +19,6 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(() => db?.drop());
-
-const NEXT_VERSION = `
-CREATE VIEW user_profile_view__next_source AS
-SELECT u.id AS user_id, u.email, upper(u.display_name) AS display_name,
-       u.active_voice_model_id, vm.name AS active_voice_model_name,
-       u.active_face_model_id, fm.name AS active_face_model_name,
-       u.created_at, u.updated_at, u.version
-  FROM users u
-  LEFT JOIN voice_models vm ON vm.id = u.active_voice_model_id
-  LEFT JOIN face_models fm ON fm.id = u.active_face_model_id
- WHERE u.deleted_at IS NULL;
-CREATE TABLE user_profile_view__next (LIKE user_profile_view INCLUDING ALL);
-SELECT read_view_begin_build('user_profile_view');
-`;
 
 describe("the consistency leader builds a view's new version", () => {
   test("registered by a migration, it is built, swapped in, and the changed rows' answers invalidated", async () => {
@@ -48,7 +35,7 @@ describe("the consistency leader builds a view's new version", () => {
       viewBuildCheckMs: 50,
     });
     try {
-      await db.pool.query(NEXT_VERSION);
+      await db.pool.query(userProfileNextVersion);
       const deadline = Date.now() + 15_000;
       while ((await listViewBuilds(db.pool)).length > 0 && Date.now() < deadline) await Bun.sleep(50);
       expect(await listViewBuilds(db.pool)).toEqual([]);

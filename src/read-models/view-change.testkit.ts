@@ -1,7 +1,6 @@
 /**
- * Test support: a change of face_model_summary_view as its migration would make it (a new column,
- * `average_clone_turns`, clone turns per conversation), built beside the old version (see README.md,
- * "Changing a view").
+ * Test support: changes of views as their migrations would make them, built beside the old versions (see
+ * README.md, "Changing a view").
  */
 export const faceModelSummaryNextVersion = `
 CREATE VIEW face_model_summary_view__next_source AS
@@ -23,4 +22,19 @@ SELECT m.id AS face_model_id, m.user_id, m.name, m.status, m.quality_score,
 CREATE TABLE face_model_summary_view__next (LIKE face_model_summary_view INCLUDING ALL);
 ALTER TABLE face_model_summary_view__next ADD COLUMN average_clone_turns double precision NOT NULL;
 SELECT read_view_begin_build('face_model_summary_view');
+`;
+
+/** A change of user_profile_view: display_name in upper case (a changed expression, the same columns). */
+export const userProfileNextVersion = `
+CREATE VIEW user_profile_view__next_source AS
+SELECT u.id AS user_id, u.email, upper(u.display_name) AS display_name,
+       u.active_voice_model_id, vm.name AS active_voice_model_name,
+       u.active_face_model_id, fm.name AS active_face_model_name,
+       u.created_at, u.updated_at, u.version
+  FROM users u
+  LEFT JOIN voice_models vm ON vm.id = u.active_voice_model_id
+  LEFT JOIN face_models fm ON fm.id = u.active_face_model_id
+ WHERE u.deleted_at IS NULL;
+CREATE TABLE user_profile_view__next (LIKE user_profile_view INCLUDING ALL);
+SELECT read_view_begin_build('user_profile_view');
 `;
