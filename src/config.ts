@@ -95,6 +95,11 @@ export const envSchema = z.object({
   WORKER_BUSY_BATCH: positiveInt.default(4),
   CONSISTENCY_THREADS: positiveInt.default(2),
   CONSISTENCY_REFRESH_MODE: z.enum(["keyed", "full"]).default("keyed"),
+  // Scheduled reconciliation of the views with their sources (consistency leader): a pass every interval
+  // (0: never), this many keys per batch, deferred while more events a second than this arrive.
+  RECONCILE_INTERVAL_MS: nonNegativeInt.default(900_000),
+  RECONCILE_BATCH_KEYS: positiveInt.max(10_000).default(500),
+  RECONCILE_MAX_EVENTS_PER_SECOND: nonNegativeInt.default(50),
   COMMAND_PARTITIONS: positiveInt.max(1024).default(16),
   COMMAND_TIMEOUT_MS: positiveInt.default(10_000),
   DB_POOL_SIZE: positiveInt.default(10),
@@ -167,6 +172,12 @@ export interface Config {
   readonly consistencyThreads: number;
   /** keyed: recompute only the rows events touched; full: recompute whole views (for comparison). */
   readonly consistencyRefreshMode: "keyed" | "full";
+  /** Scheduled reconciliation of the views with their sources (src/consistency/reconcile.ts). */
+  readonly reconcile: {
+    readonly intervalMs: number;
+    readonly batchKeys: number;
+    readonly maxEventsPerSecond: number;
+  };
   readonly commandPartitions: number;
   readonly commandTimeoutMs: number;
   readonly dbPoolSize: number;
@@ -279,6 +290,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerBusyBatch: e.WORKER_BUSY_BATCH,
     consistencyThreads: e.CONSISTENCY_THREADS,
     consistencyRefreshMode: e.CONSISTENCY_REFRESH_MODE,
+    reconcile: {
+      intervalMs: e.RECONCILE_INTERVAL_MS,
+      batchKeys: e.RECONCILE_BATCH_KEYS,
+      maxEventsPerSecond: e.RECONCILE_MAX_EVENTS_PER_SECOND,
+    },
     commandPartitions: e.COMMAND_PARTITIONS,
     commandTimeoutMs: e.COMMAND_TIMEOUT_MS,
     dbPoolSize: e.DB_POOL_SIZE,

@@ -14,6 +14,7 @@ import { runHistory } from "./history";
 import { formatLag, lagToJson, readLag } from "./lag";
 import { formatRebuild, progressPrinter, rebuildViews } from "./rebuild";
 import { type CliIo, runRpc } from "./rpc";
+import { runViews } from "./views";
 
 /** Where the CLI writes, and whether stderr is a terminal (for the progress bar). */
 export interface CliEnvironment extends CliIo {
@@ -83,6 +84,8 @@ async function run(command: CliCommand, config: Config, io: CliEnvironment): Pro
     }
     case "dead-letters":
       return withDatabase(config, (pool) => runDeadLetters(command, pool, io));
+    case "views":
+      return withDatabase(config, (pool) => runViews(command, pool, io));
     case "history":
       return runHistory(
         {

@@ -8,13 +8,27 @@
 import type pg from "pg";
 import { describeError, recordDeadLetter, startDeadLetterRetrier } from "../dead-letters";
 import type { Logger } from "../logging";
-import { refreshFull, viewNames } from "../read-models";
+import {
+  type CacheInvalidation,
+  listViewBuilds,
+  type QueryType,
+  refreshFull,
+  runViewBuild,
+  viewNames,
+} from "../read-models";
 import type { RefreshResult } from "./apply-refresh";
 import { createCaughtUpClock } from "./caught-up-clock";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
 import { type ConsistencyUpdate, createCoordinator, type RefreshTask } from "./coordinator";
 import type { EventFeed, FeedHandler, StreamBounds } from "./event-feed";
 import { refreshKeyOf } from "./isolate-refresh";
+import {
+  createRateMeter,
+  type PassResult,
+  type ReconcilerOptions,
+  type ReconcileSettings,
+  startReconciler,
+} from "./reconcile";
 
 /** Options of {@link startConsistencyService}. */
 export interface ConsistencyServiceOptions {
@@ -29,6 +43,10 @@ export interface ConsistencyServiceOptions {
   /** After each committed refresh (metrics). */
   readonly onRefreshed?: (result: RefreshResult, task: RefreshTask) => void;
   readonly onRefreshFailed?: (task: RefreshTask, error: unknown) => void;
+  /** How often the leader looks for a view's new version to build beside the old one (default 5000 ms). */
+  readonly viewBuildCheckMs?: number;
+  /** Scheduled reconciliation (reconcile.ts), with its metrics hooks; absent: none. */
+  readonly reconcile?: ReconcileSettings & Pick<ReconcilerOptions, "onDrift" | "onChecked" | "onDeferred">;
 }
 
 /** A running consistency service. */
@@ -37,6 +55,8 @@ export interface ConsistencyService {
   complete(): { seq: number };
   /** Resolves when the coordinator has nothing pending. */
   idle(): Promise<void>;
+  /** Runs a reconciliation pass now (none configured: a pass with no schedule of its own). */
+  reconcile(): Promise<PassResult>;
   stop(): Promise<void>;
 }
 
@@ -109,8 +129,10 @@ export async function startConsistencyService(
     checkpoint.point,
   );
   const clock = createCaughtUpClock();
+  const traffic = createRateMeter();
   const feed = await options.startFeed(checkpoint.seq, (event, seq, left, traceparent) => {
     pending = left;
+    traffic.record();
     clock.accepted(seq, Date.parse(event.committedAt));
     coordinator.accept(event, seq, traceparent);
   });
@@ -128,11 +150,54 @@ export async function startConsistencyService(
     const caughtUpAt = clock.caughtUpAt(c.seq, pending === 0 && coordinator.isIdle(), Date.now());
     publish({ views: {}, complete: c.point, completeSeq: c.seq, invalidations: [] }, caughtUpAt);
   }, options.heartbeatMs ?? 250);
+  /** Announces cached answers made stale outside the event stream (a repair, a view's new version). */
+  const invalidate = (invalidations: readonly CacheInvalidation<QueryType>[]): void => {
+    const c = coordinator.complete();
+    publish({ views: {}, complete: c.point, completeSeq: c.seq, invalidations: [...invalidations] });
+  };
+  const reconciler = startReconciler({
+    intervalMs: 0,
+    batchKeys: 500,
+    maxEventsPerSecond: Number.POSITIVE_INFINITY,
+    ...options.reconcile,
+    db: options.db,
+    eventRate: () => traffic.rate(),
+    invalidate,
+    ...(options.log === undefined ? {} : { log: options.log }),
+  });
+  // A view's new version registered by a migration is built beside the old one and swapped in (view-builds.ts).
+  let building: Promise<void> | undefined;
+  let stopping = false;
+  const buildViews = async (): Promise<void> => {
+    for (const build of await listViewBuilds(options.db)) {
+      if (stopping) return;
+      options.log?.info({ view: build.view }, "building a read view's new version beside the old one");
+      const built = await runViewBuild(options.db, build.view, {
+        stopped: () => stopping,
+        onProgress: (message, fields) => options.log?.info(fields, message),
+      });
+      if (built.invalidations.length > 0) invalidate(built.invalidations);
+    }
+  };
+  const builder = setInterval(() => {
+    building ??= buildViews()
+      .catch((error: unknown) =>
+        options.log?.warn({ error: String(error) }, "read view build failed; retrying"),
+      )
+      .finally(() => {
+        building = undefined;
+      });
+  }, options.viewBuildCheckMs ?? 5_000);
   return {
     complete: () => ({ seq: coordinator.complete().seq }),
     idle: () => coordinator.idle(),
+    reconcile: () => reconciler.runPass(),
     async stop() {
       clearInterval(heartbeat);
+      stopping = true;
+      clearInterval(builder);
+      await building;
+      await reconciler.stop();
       await retrier.stop();
       await feed.stop();
       await coordinator.stop();

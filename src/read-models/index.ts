@@ -8,10 +8,14 @@
 export type { CacheInvalidation, ConsistencyRule, RuleEvent } from "./consistency-rules";
 export type { ConsistencyUpdate, StoredProgress } from "./progress";
 export { readStoredProgress } from "./progress";
+export type { Difference, DriftRepair } from "./reconcile";
+export { FIRST_KEY, invalidationsOf, nextViewKeys, repairDrift, viewDifferences } from "./reconcile";
 export type { KeyedRefresh, RefreshCount } from "./refresh";
 export { refreshAll, refreshFull, refreshKeys, refreshMany } from "./refresh";
 export type { ViewState } from "./state";
 export { advanceViewState, advanceViewStates, hasApplied, readViewState, readViewStates } from "./state";
+export type { ViewBuild, ViewBuildOptions, ViewBuildResult } from "./view-builds";
+export { buildStep, listViewBuilds, runViewBuild, swapView } from "./view-builds";
 export type { CacheScope, EventKeys, ViewDefinition, ViewRefresh } from "./view-definition";
 export { conversationScope, userScope } from "./view-definition";
 export type { ViewRegistry } from "./view-registry";
@@ -28,7 +32,11 @@ export {
   viewsReadBy,
 } from "./views";
 export type { ConversationSummaryRow } from "./views/conversation-session-summary";
+export { conversationSummaryColumns } from "./views/conversation-session-summary";
 export type { DocumentSummaryRow } from "./views/document-summary";
+export { documentSummaryColumns } from "./views/document-summary";
 export type { FaceModelSummaryRow, VoiceModelSummaryRow } from "./views/model-summaries";
+export { faceModelSummaryColumns, voiceModelSummaryColumns } from "./views/model-summaries";
 export type { UserProfileRow } from "./views/user-profile";
 export type { UserStatisticsRow } from "./views/user-statistics";
+export { userStatisticsColumns } from "./views/user-statistics";

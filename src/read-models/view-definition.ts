@@ -110,3 +110,12 @@ export interface ViewRefresh<V extends string = string> {
   readonly column: string;
   readonly keys: readonly string[];
 }
+
+/**
+ * The select list of a view's columns, checked against its row type. Queries name their columns rather than
+ * `SELECT *`: their statements are prepared once per connection, and a prepared `SELECT *` fails ("cached plan
+ * must not change result type") once a view's new version with another column is swapped in.
+ */
+export function selectList<Row>(columns: readonly (keyof Row & string)[]): string {
+  return columns.join(", ");
+}

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { AppError } from "../../errors";
 import { ConversationStatus, Speaker } from "../../gen/clone/v1/enums_pb";
-import { userScope } from "../../read-models";
+import { conversationSummaryColumns, userScope } from "../../read-models";
 import { pageSize } from "../pagination";
 import type { QueryDefinition } from "../query-bus";
 import {
@@ -77,7 +77,7 @@ export function listConversations(deps: QueryDeps): QueryDefinition<ListParams> 
         "list_conversations",
         source,
       )(
-        `SELECT *, started_at::text AS started_at_key FROM ${source.relation("conversation_session_summary_view")}
+        `SELECT ${conversationSummaryColumns}, started_at::text AS started_at_key FROM ${source.relation("conversation_session_summary_view")}
           WHERE user_id = $1
             AND ($2::timestamptz IS NULL OR (started_at, conversation_id) < ($2::timestamptz, $3::uuid))
           ORDER BY started_at DESC, conversation_id DESC
@@ -137,9 +137,10 @@ export function getConversationHistory(deps: QueryDeps): QueryDefinition<History
         clientFor(deps, source),
         "conversation_summary",
         source,
-      )(`SELECT * FROM ${source.relation("conversation_session_summary_view")} WHERE conversation_id = $1`, [
-        p.conversationId,
-      ]);
+      )(
+        `SELECT ${conversationSummaryColumns} FROM ${source.relation("conversation_session_summary_view")} WHERE conversation_id = $1`,
+        [p.conversationId],
+      );
       const s = summary.rows[0];
       if (!s) throw new AppError("NOT_FOUND", `conversation ${p.conversationId} not found`);
       const turns = await named(
