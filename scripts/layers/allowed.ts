@@ -42,7 +42,7 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
   nats: [],
   // Pools, migrations, and the SQL toolkit the aggregates' stores and the write model are written with.
   db: ["config"],
-  // The aggregates: pure deciders, and each one's definition (store, refs, owner, access rules), registered once.
+  // The aggregates: pure deciders and definitions (registered once), and each one's tables (store, refs, owner).
   domain: ["db", "errors"],
   contracts: ["config", "domain", "errors"],
   // The write model: the SQL of a command batch (read, decide, write), stored command results, write errors,

@@ -25,7 +25,7 @@
 import type { CommandEnvelope, CommandOutcome, WirePayload } from "../contracts";
 import { failed, fromWire, markDuplicate, reusedIdOutcome, skippedOutcome } from "../contracts";
 import type { Versioned } from "../domain";
-import { aggregateDefinition } from "../domain/registry";
+import { aggregates } from "../domain/registry";
 import { AppError, isConnectionError } from "../errors";
 import type { Logger } from "../logging";
 import { LruMap } from "../lru/lru-map";
@@ -309,5 +309,5 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
 
 /** Whether the executor keeps the state of the envelope's aggregate after applying it (its definition's `keepState`). */
 function keepsState(envelope: CommandEnvelope): boolean {
-  return aggregateDefinition(envelope.aggregateType).keepState;
+  return aggregates[envelope.aggregateType].keepState;
 }

@@ -6,22 +6,13 @@
  */
 
 import type { Actor } from "../contracts";
-import { aggregateOf, type DomainCommand } from "../domain";
-import { aggregates } from "../domain/registry";
+import { aggregateOf, creatingCommands, type DomainCommand, privilegedCommands } from "../domain";
 import { AppError } from "../errors";
 import type { OwnerLookup } from "../write-model";
 
-/** The commands for the service and admin roles only, from every aggregate's access rules. */
-const privilegedOnly: ReadonlySet<string> = new Set(
-  Object.values(aggregates).flatMap((a) => a.access.privileged),
-);
-
-/** The commands that create an aggregate, whose owner is their `userId`. */
-const creating: ReadonlySet<string> = new Set(Object.values(aggregates).flatMap((a) => a.access.creates));
-
 /** The user a new aggregate will belong to, for commands that create one. */
 function newOwnerOf(command: DomainCommand): string | undefined {
-  return creating.has(command.type) ? (command as { userId: string }).userId : undefined;
+  return creatingCommands.has(command.type) ? (command as { userId: string }).userId : undefined;
 }
 
 /**
@@ -34,7 +25,7 @@ export async function authorizeCommand(
   ownerOf: OwnerLookup,
 ): Promise<void> {
   if (actor.role === "service" || actor.role === "admin") return;
-  if (privilegedOnly.has(command.type)) {
+  if (privilegedCommands.has(command.type)) {
     throw new AppError("PERMISSION_DENIED", `${command.type} is for the service and admin roles only`);
   }
   const newOwner = newOwnerOf(command);

@@ -1,10 +1,14 @@
-/** The aggregate types of the domain and the address of one aggregate. */
+/** The aggregate types of the domain (the registry's) and the address of one aggregate. */
+import { aggregates } from "./registry";
 
-/** Every aggregate type; also the prefix of its event types (`voice_model.trained`). */
-export const aggregateTypes = ["user", "voice_model", "face_model", "document", "conversation"] as const;
+/** The registry's type. */
+export type Registry = typeof aggregates;
 
 /** An aggregate type. */
-export type AggregateType = (typeof aggregateTypes)[number];
+export type AggregateType = keyof Registry;
+
+/** Every aggregate type, in the registry's order; also the prefix of its event types (`voice_model.trained`). */
+export const aggregateTypes = Object.keys(aggregates) as readonly AggregateType[];
 
 /** One aggregate: its type and id; the routing key of its mailbox. */
 export interface AggregateRef {

@@ -1,34 +1,16 @@
 /** Every domain event, and the list of their type names (exactly those of API.md). */
-import type { AggregateType } from "./aggregate";
-import type { ConversationEvent } from "./conversation";
-import { conversationEventTypes } from "./conversation";
-import type { DocumentEvent } from "./document";
-import { documentEventTypes } from "./document";
-import type { FaceModelEvent } from "./face-model";
-import { faceModelEventTypes } from "./face-model";
-import type { UserEvent } from "./user";
-import { userEventTypes } from "./user";
-import type { VoiceModelEvent } from "./voice-model";
-import { voiceModelEventTypes } from "./voice-model";
+import type { AggregateType, Registry } from "./aggregate";
+import { derived } from "./commands";
+import type { EventsOf } from "./definition";
 
-/** Any domain event. */
-export type DomainEvent = UserEvent | VoiceModelEvent | FaceModelEvent | DocumentEvent | ConversationEvent;
+/** Any domain event: the events of every registered aggregate. */
+export type DomainEvent = { [T in keyof Registry]: EventsOf<Registry[T]> }[keyof Registry];
 
 /** The type name of a domain event (`user.created`, ...). */
 export type EventType = DomainEvent["type"];
 
-/** Every event type, in the order of API.md. */
-export const eventTypes = [
-  ...userEventTypes,
-  ...voiceModelEventTypes,
-  ...faceModelEventTypes,
-  ...documentEventTypes,
-  ...conversationEventTypes,
-] as const satisfies readonly EventType[];
-
-/** Compile-time proof that `eventTypes` lists every member of {@link EventType}. */
-type Unlisted = Exclude<EventType, (typeof eventTypes)[number]>;
-const _everyEventTypeListed: [Unlisted] extends [never] ? true : Unlisted = true;
+/** Every event type, in the order of API.md (each aggregate's list, in the registry's order). */
+export const eventTypes: readonly EventType[] = derived.eventTypes;
 
 const eventTypeSet: ReadonlySet<string> = new Set(eventTypes);
 

@@ -1,14 +1,15 @@
 /**
  * The domain: pure deciders for users, voice and face models, documents and conversations.
  * (`decider-specification.ts`, the given/when/then test helper, is deliberately not exported here.)
- * Each aggregate's folder also holds its store (its tables, `store.ts`) and its definition (`definition.ts`),
- * listed in `registry.ts`; those are imported by path (`domain/registry`), not from here, so what imports the
- * pure rules loads no SQL.
+ * Each aggregate's pure definition (`<aggregate>/definition.ts`) is listed in `registry.ts`, from which the
+ * aggregate types, command and event unions and lists, `aggregateOf` and the access rules are derived. Each
+ * folder also holds its tables (`store.ts`, `persistence.ts`); only the write model imports those (by path,
+ * src/write-model/stores.ts), so what imports the domain loads no SQL.
  */
 export type { AggregateRef, AggregateType } from "./aggregate";
 export { aggregateTypes } from "./aggregate";
-export type { CommandOf, CommandRefs, CommandType, DomainCommand, ResolvedCommand } from "./commands";
-export { aggregateOf, commandTypes } from "./commands";
+export type { CommandOf, CommandType, DomainCommand, ResolvedCommand } from "./commands";
+export { aggregateOf, commandTypes, creatingCommands, privilegedCommands } from "./commands";
 export type {
   ConversationCommand,
   ConversationEnded,
@@ -28,6 +29,8 @@ export type {
 export { conversationDecider, conversationEventTypes, initialConversationState } from "./conversation";
 export type { DecideContext, Decider, Event, Versioned, WithRefs } from "./decider";
 export { evolveAll, isRejection } from "./decider";
+export type { AccessRules, AggregateDefinition, AggregateRegistry, DerivedRegistry } from "./definition";
+export { defineAggregate, deriveRegistry } from "./definition";
 export type {
   DeleteDocument,
   DocumentCommand,
@@ -58,6 +61,7 @@ export type {
 export { faceModelDecider, faceModelEventTypes } from "./face-model";
 export type { ModelRef, UserRef, UserWithActiveModelRef, UserWithActiveModelsRef } from "./refs";
 export { isLiveUser, missingModel, missingUser } from "./refs";
+export { aggregates } from "./registry";
 export type {
   ActivateModel,
   CompleteModelTraining,

@@ -1,26 +1,23 @@
 /**
- * The registry of aggregates: one line per aggregate type, its definition (`<aggregate>/definition.ts`).
- * Everything that depends on an aggregate's type (the executor's decisions and kept states, the write model's
- * reads, the gateway's authorization and owner lookup) reads it here.
+ * The registry of aggregates: one line per aggregate type, its pure definition (`<aggregate>/definition.ts`).
+ * The aggregate types, the command and event unions and lists, `aggregateOf` and the access rules are derived
+ * from it; the write model's list of stores (src/write-model/stores.ts) must name the same types (it does not
+ * compile otherwise). Loads no SQL.
  */
-import type { AggregateType } from "./aggregate";
 import { conversationAggregate } from "./conversation/definition";
-import type { AnyAggregateDefinition } from "./definition";
 import { documentAggregate } from "./document/definition";
 import { faceModelAggregate } from "./face-model/definition";
 import { userAggregate } from "./user/definition";
 import { voiceModelAggregate } from "./voice-model/definition";
 
-/** Every aggregate's definition, by type. */
-export const aggregates: { readonly [T in AggregateType]: AnyAggregateDefinition & { readonly type: T } } = {
+/** Every aggregate's definition, by type, in the order of API.md. */
+export const aggregates = {
   user: userAggregate,
   voice_model: voiceModelAggregate,
   face_model: faceModelAggregate,
   document: documentAggregate,
   conversation: conversationAggregate,
-};
+} as const;
 
-/** The definition of an aggregate type. */
-export function aggregateDefinition(type: AggregateType): AnyAggregateDefinition {
-  return aggregates[type];
-}
+/** Compile-time proof that each definition is registered under its own type. */
+const _registeredUnderItsType: { readonly [T in keyof typeof aggregates]: { readonly type: T } } = aggregates;

@@ -1,6 +1,6 @@
 /**
  * Authorisation helpers for handlers: a `user` may act only on its own aggregates, `service` and `admin` on
- * any. The per-command rules are the aggregates' (src/domain/registry.ts, applied by commands/authorize.ts).
+ * any. The per-command rules are the aggregates' (their access rules, derived from src/domain/registry.ts, applied by commands/authorize.ts).
  */
 import type { Actor } from "../contracts";
 import { AppError } from "../errors";

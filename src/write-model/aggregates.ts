@@ -3,8 +3,8 @@
  * results of the command ids and the aggregates' states, see batch-read.ts), then the decisions, then ONE
  * write statement, completed with the outbox events and the stored results (batch-write.ts). Refs (facts about
  * other aggregates) are read in between when a command needs them. Which table holds an aggregate, which refs
- * its commands need and its pure rules are its definition's (src/domain/<aggregate>/definition.ts), read here
- * from the registry.
+ * its commands need and its pure rules are its definition's and tables' (src/domain/<aggregate>/definition.ts
+ * and persistence.ts), read here from the write model's list of stores (stores.ts).
  */
 import type { SqlBuilder } from "../db/sql-builder";
 import type { SqlClient } from "../db/sql-client";
@@ -19,9 +19,9 @@ import {
   isRejection,
   type Versioned,
 } from "../domain";
-import { aggregateDefinition } from "../domain/registry";
 import { AppError } from "../errors";
 import type { AggregateRead } from "./batch-read";
+import { aggregateDefinition } from "./stores";
 
 /** What a command did to its aggregate. */
 export interface Decision {

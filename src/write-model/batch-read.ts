@@ -6,8 +6,8 @@
 import type { AggregateType } from "../contracts";
 import type { Row } from "../db/aggregate-store";
 import type { SqlClient } from "../db/sql-client";
-import { aggregateDefinition } from "../domain/registry";
 import { type StoredOutcome, type StoredOutcomeJson, storedOutcomeOf } from "./command-results";
+import { aggregateDefinition } from "./stores";
 
 /** What a command is read for: its aggregate and its command id. */
 export interface CommandKey {

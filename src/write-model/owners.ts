@@ -6,15 +6,15 @@
 
 import type { SqlClient } from "../db/sql-client";
 import type { AggregateType } from "../domain";
-import { aggregates } from "../domain/registry";
 import { LruMap } from "../lru/lru-map";
+import { aggregateStores } from "./stores";
 
 /** The owning user id of an aggregate, or undefined when it does not exist. */
 export type OwnerLookup = (type: AggregateType, id: string) => Promise<string | undefined>;
 
-/** The owner's read of each aggregate type, from its definition's table and owner column. */
+/** The owner's read of each aggregate type, from its table and owner column. */
 const ownerSql = Object.fromEntries(
-  Object.values(aggregates).map(({ type, store, ownerColumn }) => [
+  Object.values(aggregateStores).map(({ type, store, ownerColumn }) => [
     type,
     `SELECT ${ownerColumn} AS owner FROM ${store.table} WHERE id = $1`,
   ]),

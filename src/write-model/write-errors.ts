@@ -1,15 +1,15 @@
 /** What an error thrown by a command's write means, from what Postgres and the write model throw. */
 
 import { VersionConflict } from "../db/sql-client";
-import { aggregates } from "../domain/registry";
 import { AppError } from "../errors";
+import { aggregateStores } from "./stores";
 
 /** Serialization failure, deadlock: a concurrent transaction won; try again on fresh state. */
 const RETRYABLE_PG_CODES = new Set(["40001", "40P01"]);
 
-/** The unique constraints that mean ALREADY_EXISTS, from every aggregate's definition, with their messages. */
+/** The unique constraints that mean ALREADY_EXISTS, from every aggregate's tables, with their messages. */
 const alreadyExists = new Map(
-  Object.values(aggregates).flatMap((definition) => Object.entries(definition.alreadyExists ?? {})),
+  Object.values(aggregateStores).flatMap((tables) => Object.entries(tables.alreadyExists ?? {})),
 );
 
 /**

@@ -1,42 +1,16 @@
-/** The conversation aggregate's definition (see domain/definition.ts). */
-import type { SqlClient } from "../../db/sql-client";
+/** The conversation aggregate's definition (see domain/definition.ts); its tables are `persistence.ts`'s. */
 import { defineAggregate } from "../definition";
-import { loadModelRef } from "../trainable-model/store";
-import { loadUserRef } from "../user/store";
-import type { ConversationCommand, ResolvedConversationCommand } from "./commands";
+import type { ConversationCommand } from "./commands";
 import { conversationDecider } from "./decider";
-import { conversationStore } from "./store";
-
-/** A conversation starts with its user and the models it names. */
-async function resolveRefs(
-  command: ConversationCommand,
-  _state: unknown,
-  client: SqlClient,
-): Promise<ResolvedConversationCommand> {
-  if (command.type !== "StartConversation") return command as ResolvedConversationCommand;
-  return {
-    ...command,
-    refs: {
-      user: await loadUserRef(client, command.userId),
-      voiceModel:
-        command.voiceModelId === null
-          ? undefined
-          : await loadModelRef(client, "voice_model", command.voiceModelId),
-      faceModel:
-        command.faceModelId === null
-          ? undefined
-          : await loadModelRef(client, "face_model", command.faceModelId),
-    },
-  };
-}
+import { conversationEventTypes } from "./events";
 
 /** Conversations: started by their user; a worker keeps their state between turns. */
 export const conversationAggregate = defineAggregate({
   type: "conversation",
   decider: conversationDecider,
-  store: conversationStore,
-  resolveRefs,
-  ownerColumn: "user_id",
+  commandTypes: ["StartConversation", "RecordConversationTurn", "EndConversation"],
+  eventTypes: conversationEventTypes,
+  target: (command: ConversationCommand) => command.conversationId,
   access: { privileged: [], creates: ["StartConversation"] },
   keepState: true,
 });

@@ -1,56 +1,43 @@
 /** The definition of a trainable model aggregate of either kind (see domain/definition.ts). */
-import type { SqlClient } from "../../db/sql-client";
-import { defineAggregate } from "../definition";
-import type { UserRef } from "../refs";
-import { asUserRef, loadUserRef } from "../user/store";
+import type { AggregateDefinition } from "../definition";
 import type { ResolvedTrainableModelCommand, TrainableModelCommand } from "./commands";
 import type { TrainableModelDecider } from "./decider";
+import { type TrainableModelEvent, trainableModelEventTypes } from "./events";
 import { type ModelKind, type ModelKindName, modelKindNames } from "./kind";
 import type { TrainableModelState } from "./state";
-import { modelStore } from "./store";
 
-/** A user that was never created, with no active models. */
-const noUser = { exists: false, deleted: false, activeVoiceModelId: null, activeFaceModelId: null };
+/** The definition of a model aggregate of kind `K`. */
+export type TrainableModelDefinition<K extends ModelKind> = AggregateDefinition<
+  K,
+  TrainableModelCommand<K>,
+  ResolvedTrainableModelCommand<K>,
+  TrainableModelEvent<K>,
+  TrainableModelState
+>;
 
 /**
- * The voice or face model aggregate: Register names the user it belongs to; Activate needs the model's owner
- * and the owner's active model of this kind; training results are for services.
+ * The voice or face model aggregate: Register creates it for the user it names; training results are for
+ * services. (Its command and event lists are built from the kind, so they list all of them.)
  */
-export function trainableModelAggregate<K extends ModelKind>(kind: K, decider: TrainableModelDecider<K>) {
+export function trainableModelAggregate<K extends ModelKind>(
+  kind: K,
+  decider: TrainableModelDecider<K>,
+): TrainableModelDefinition<K> {
   const name: ModelKindName<K> = modelKindNames[kind];
-  const register = `Register${name}` as const;
-  const activate = `Activate${name}` as const;
-  async function resolveRefs(
-    command: TrainableModelCommand<K>,
-    state: TrainableModelState,
-    client: SqlClient,
-  ): Promise<ResolvedTrainableModelCommand<K>> {
-    if (command.type === register) {
-      const { userId } = command as { userId: string };
-      const user: UserRef = asUserRef(await loadUserRef(client, userId));
-      return { ...command, refs: { user } } as ResolvedTrainableModelCommand<K>;
-    }
-    if (command.type === activate) {
-      // A model that does not exist has no user; its decider answers NOT_FOUND before looking at refs.
-      const user = state.version === 0 ? noUser : await loadUserRef(client, state.userId);
-      const activeModelId = kind === "voice_model" ? user.activeVoiceModelId : user.activeFaceModelId;
-      return {
-        ...command,
-        refs: { user: { exists: user.exists, deleted: user.deleted, activeModelId } },
-      } as ResolvedTrainableModelCommand<K>;
-    }
-    return command as ResolvedTrainableModelCommand<K>;
-  }
-  return defineAggregate({
+  type Type = TrainableModelCommand<K>["type"];
+  return {
     type: kind,
     decider,
-    store: modelStore(kind),
-    resolveRefs,
-    ownerColumn: "user_id",
+    commandTypes: [`Register${name}`, `Complete${name}Training`, `Activate${name}`] as Type[],
+    eventTypes: trainableModelEventTypes(kind),
+    target: (command) => command.modelId,
     access: {
-      privileged: [`Complete${name}Training`] as TrainableModelCommand<K>["type"][],
-      creates: [register] as Extract<TrainableModelCommand<K>, { readonly userId: string }>["type"][],
+      privileged: [`Complete${name}Training`] as Type[],
+      creates: [`Register${name}`] as Extract<
+        TrainableModelCommand<K>,
+        { readonly userId: string }
+      >["type"][],
     },
     keepState: false,
-  });
+  };
 }

@@ -1,17 +1,16 @@
-/** The user aggregate's definition (see domain/definition.ts). */
+/** The user aggregate's definition (see domain/definition.ts); its tables are `persistence.ts`'s. */
 import { defineAggregate } from "../definition";
 import type { UserCommand } from "./commands";
 import { userDecider } from "./decider";
-import { userStore } from "./store";
+import { userEventTypes } from "./events";
 
-/** Users: created by themselves (or a service), need no facts about other aggregates. */
+/** Users: created by themselves (or a service). */
 export const userAggregate = defineAggregate({
   type: "user",
   decider: userDecider,
-  store: userStore,
-  resolveRefs: async (command: UserCommand) => command,
-  ownerColumn: "id",
+  commandTypes: ["CreateUser", "UpdateUserProfile", "DeleteUser"],
+  eventTypes: userEventTypes,
+  target: (command: UserCommand) => command.userId,
   access: { privileged: [], creates: ["CreateUser"] },
   keepState: false,
-  alreadyExists: { users_email_key: "email is already taken" },
 });
