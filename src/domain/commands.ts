@@ -27,7 +27,10 @@ export const derived = deriveRegistry(aggregates);
 /** Every command type, aggregate by aggregate in the registry's order. */
 export const commandTypes: readonly CommandType[] = derived.commandTypes;
 
-/** The aggregate a command targets (the routing key of its mailbox). */
+/**
+ * The aggregate a command targets (the routing key of its mailbox).
+ * @throws AppError INVALID_ARGUMENT for a command type no registered aggregate has.
+ */
 export const aggregateOf: (command: DomainCommand) => AggregateRef = derived.aggregateOf;
 
 /** The commands for the service and admin roles only, from every aggregate's access rules. */

@@ -5,6 +5,7 @@
  * send it. Nothing here loads SQL; an aggregate's tables are its `persistence.ts`, which the write model lists
  * (src/write-model/stores.ts). See src/README.md, "Adding an aggregate".
  */
+import { AppError } from "../errors";
 import type { Decider, Versioned } from "./decider";
 
 /** Anything with a `type`: a command or an event. */
@@ -114,7 +115,7 @@ export interface DerivedRegistry<Reg extends AggregateRegistry> {
 
 /**
  * Derives the command and event lists, `aggregateOf` and the access rules from a registry.
- * @throws Error when two aggregates claim the same command type (a programming error, at startup).
+ * @throws AppError INTERNAL when two aggregates claim the same command type (a programming error, at startup).
  */
 export function deriveRegistry<Reg extends AggregateRegistry>(registry: Reg): DerivedRegistry<Reg> {
   const definitions: AnyAggregateDefinition[] = Object.values(registry);
@@ -131,7 +132,9 @@ export function deriveRegistry<Reg extends AggregateRegistry>(registry: Reg): De
     commandTypes: [...byCommand.keys()],
     eventTypes: definitions.flatMap((d) => d.eventTypes),
     aggregateOf(command) {
-      const definition = byCommand.get(command.type) as AnyAggregateDefinition;
+      const definition = byCommand.get(command.type);
+      if (definition === undefined)
+        throw new AppError("INVALID_ARGUMENT", `unknown command type ${command.type}`);
       return { type: definition.type, id: definition.target(command) };
     },
     privileged: new Set(definitions.flatMap((d) => d.access.privileged)),

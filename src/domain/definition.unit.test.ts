@@ -72,6 +72,11 @@ describe("an aggregate added to a registry", () => {
     expect(derived.privileged.has("CreatePlaylist")).toBe(false);
   });
 
+  test("a command of no registered aggregate is INVALID_ARGUMENT", () => {
+    const unknown = { type: "ArchivePlaylist", playlistId: id } as unknown as Command;
+    expect(() => derived.aggregateOf(unknown)).toThrow("unknown command type ArchivePlaylist");
+  });
+
   test("two aggregates claiming one command type are refused", () => {
     const copy = { ...playlistAggregate, type: "copy" as const };
     expect(() => deriveRegistry({ playlist: playlistAggregate, copy })).toThrow(
