@@ -24,6 +24,8 @@ export interface OutageRow {
   readonly errorSamples: readonly string[];
   /** Answers by `meta.source`. */
   readonly sources: ReadonlyMap<AnswerSource, number>;
+  /** p99 of each read (by method), ms, whatever answered it. */
+  readonly p99ByRead: ReadonlyMap<string, number>;
   readonly comparison: OutageComparison;
 }
 
@@ -66,6 +68,10 @@ export function formatOutage(r: OutageResult): string {
         `${countOf(row, AnswerSource.CACHE)} | ${row.summary.errors}${row.errorSamples.length > 0 ? ` (${row.errorSamples.join(" | ")})` : ""} | ` +
         `${c.equal} / ${c.samples}${c.differences.length > 0 ? ` (differ: ${c.differences.join("; ")})` : ""} |`,
     );
+  }
+  for (const row of r.rows) {
+    const reads = [...row.p99ByRead].map(([method, p99]) => `${method} ${fmt(p99, 1)}`);
+    lines.push("", `p99 ms by read, ${row.gateway}: ${reads.join(", ")}`);
   }
   lines.push(
     "",

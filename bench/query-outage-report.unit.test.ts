@@ -20,6 +20,10 @@ const row = (over: Partial<OutageRow> = {}): OutageRow => ({
   summary: summary(40),
   errorSamples: [],
   sources: new Map([[AnswerSource.WRITE_MODEL, 1000]]),
+  p99ByRead: new Map([
+    ["getUserProfile", 12.34],
+    ["searchDocuments", 80],
+  ]),
   comparison: { samples: 50, equal: 50, differences: [] },
   ...over,
 });
@@ -90,6 +94,9 @@ describe("outage verdicts", () => {
       "| the deployment's gateway | 4 | 800 | 5.00 | 40.00 | 75.0% | 1 / 0 | 0 | 50 / 50 |",
     );
     expect(text).toContain("20 / 20 write-model answers equal");
+    expect(text).toContain(
+      "p99 ms by read, the deployment's gateway: getUserProfile 12.3, searchDocuments 80.0",
+    );
   });
 });
 

@@ -17,7 +17,7 @@ import type { Deployment } from "./query-deployment";
 import type { QueryBenchOptions } from "./query-options";
 import type { OutageResult, OutageRow } from "./query-outage-report";
 import { asUser } from "./query-workloads";
-import { summarize } from "./stats";
+import { percentile, summarize } from "./stats";
 
 /** Users the reads are spread over (the latency matrix's, whose tokens the gateway has verified). */
 const OUTAGE_USERS = 2_000;
@@ -95,14 +95,20 @@ export async function measureOutage(
     ] as const;
     const counts = new Map(rows.map((r) => [r.name, new Map<AnswerSource, number>()]));
     const samples = new Map(rows.map((r) => [r.name, [] as Sample[]]));
+    const byRead = new Map(rows.map((r) => [r.name, new Map<string, number[]>()]));
     const opOf = (row: (typeof rows)[number]) => async (_lane: number, seq: number) => {
       const u = seeded[Math.floor(Math.random() * seeded.length)] as (typeof seeded)[number];
       const reads = readsOf(u.userId, u.conversationId);
       const [method, request] = reads[Math.floor(Math.random() * reads.length)] as (typeof reads)[number];
+      const t0 = performance.now();
       const answer = (await row.client.call(method, request as never, asUser(tokens, u.userId))) as Record<
         string,
         unknown
       > & { meta?: { source: AnswerSource } };
+      const latencies = byRead.get(row.name) as Map<string, number[]>;
+      const ms = latencies.get(method) ?? [];
+      ms.push(performance.now() - t0);
+      latencies.set(method, ms);
       const source = answer.meta?.source ?? AnswerSource.UNSPECIFIED;
       const c = counts.get(row.name) as Map<AnswerSource, number>;
       c.set(source, (c.get(source) ?? 0) + 1);
@@ -178,6 +184,12 @@ export async function measureOutage(
         summary: summarize(m.load),
         errorSamples: m.load.errorSamples,
         sources: counts.get(row.name) as Map<AnswerSource, number>,
+        p99ByRead: new Map(
+          [...(byRead.get(row.name) as Map<string, number[]>)].map(([method, ms]) => [
+            method,
+            percentile(Float64Array.from(ms).sort(), 99),
+          ]),
+        ),
         comparison: await compare(samples.get(row.name) as Sample[]),
       });
     }
