@@ -70,7 +70,9 @@ export function formatOutage(r: OutageResult): string {
     );
   }
   for (const row of r.rows) {
-    const reads = [...row.p99ByRead].map(([method, p99]) => `${method} ${fmt(p99, 1)}`);
+    const reads = [...row.p99ByRead]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([method, p99]) => `${method} ${fmt(p99, 1)}`);
     lines.push("", `p99 ms by read, ${row.gateway}: ${reads.join(", ")}`);
   }
   lines.push(
