@@ -105,8 +105,8 @@ export async function startJetStreamCommandReceiver(
     },
     {
       onAcquire: (partition) =>
-        options.host.consume(partition, async () => {
-          const started = await guard?.(partition);
+        options.host.consume(partition, async (reason) => {
+          const started = await guard?.(partition, reason);
           const durable = await resetPartitionConsumer(options.jsm, options.prefix, partition, consumer);
           started?.();
           return { durable, maxMessages: Math.min(MAX_PULL_AHEAD, consumer.maxAckPending) };
