@@ -158,7 +158,9 @@ export function createJetStreamEventSource(options: {
           if (!stale(mine)) restarts?.startOver("heartbeats missed");
         });
         const loop: Promise<void> = run(messages, mine)
-          .catch((error: unknown) => log("event subscription ended", { consumer: name, error: String(error) }))
+          .catch((error: unknown) =>
+            log("event subscription ended", { consumer: name, error: String(error) }),
+          )
           .finally(() => loops.delete(loop));
         loops.add(loop);
       }

@@ -15,6 +15,7 @@ import type { CommandEnvelope, CommandHandler, CommandOutcome } from "../../cont
 import { backoffMs } from "../../dead-letters";
 import { AppError } from "../../errors";
 import { COMMAND_ID_HEADER, REPLY_HEADER } from "./command-sender";
+import { CONSUMER_EXPIRES_MS } from "./consumer-restarts";
 import { streamNames } from "./streams";
 
 /** Options of {@link consumePartition}. */
@@ -84,8 +85,11 @@ export async function consumePartition(options: PartitionConsumerOptions): Promi
   }
 
   const consumer = await options.js.consumers.get(streamNames(options.prefix).commandStream, options.durable);
+  // Short pulls: one lost to a NATS restart (sent while JetStream did not answer yet) is noticed by its missed
+  // heartbeats within seconds, not the client's default 30 s (a partition stood still ~45 s).
   const messages: ConsumerMessages = await consumer.consume({
     max_messages: options.maxMessages,
+    expires: CONSUMER_EXPIRES_MS,
     callback: deliver,
   });
   return {
