@@ -1,5 +1,5 @@
 /** The printed lag cells of queries.bench.ts: the lag table, and where the lag goes, segment by segment. */
-import { ruleFor } from "../src/consistency/rules";
+import { ruleFor } from "../src/read-models";
 import type { TimedValue } from "./lag-bootstrap";
 import type { LagSample } from "./lag-probe";
 import type { LongWrites } from "./lag-server-watch";
@@ -113,7 +113,7 @@ export function formatLag(cells: readonly LagCell[]): string {
   breakdown.push(
     "",
     `event → invalidation = JetStream delivery to the consistency role + the rule's coalescing delay (${delay ?? "n/a"} ms ` +
-      "for user.profile_updated, src/consistency/rules.ts) + the refresh transaction (metric column above) + the " +
+      "for user.profile_updated, user_profile_view's refreshDelay in src/read-models/views/) + the refresh transaction (metric column above) + the " +
       "broadcast; wake → event = the relay's round (it publishes only events older than every running write " +
       "transaction, so a long one, such as a full refresh, holds publication back).",
   );

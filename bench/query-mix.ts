@@ -12,10 +12,12 @@
  * `expired` (the key's last miss, whose load stored the entry, ended a TTL ago or more) or `other` (the entry
  * was evicted).
  */
+import type { EventType } from "../src/domain";
 import type { GrpcClient } from "../src/gateway";
 import type { CommandService } from "../src/gen/clone/v1/command_service_pb";
 import { Speaker } from "../src/gen/clone/v1/enums_pb";
 import type { QueryService } from "../src/gen/clone/v1/query_service_pb";
+import { ruleFor } from "../src/read-models";
 import type { Operation } from "./load";
 import type { SeededUser } from "./query-seed";
 import { asUser, type TokenBook } from "./query-workloads";
@@ -62,11 +64,16 @@ export interface MixWorkload {
   reset(): void;
 }
 
-/** Which cached queries each write makes stale (src/consistency/rules.ts). */
-const invalidates = {
-  updateUserProfile: ["GetUserProfile"],
-  recordConversationTurn: ["GetUserStatistics", "ListConversations"],
-} as const satisfies Record<string, readonly MixRead[]>;
+/** Which of the mix's cached queries each write makes stale: its event's consistency rule. */
+const invalidates: Record<"updateUserProfile" | "recordConversationTurn", readonly MixRead[]> = {
+  updateUserProfile: staleReads("user.profile_updated"),
+  recordConversationTurn: staleReads("conversation.turn_recorded"),
+};
+
+function staleReads(eventType: EventType): MixRead[] {
+  const affected: readonly string[] = ruleFor(eventType)?.affectedQueryTypes ?? [];
+  return mixReads.filter((t) => affected.includes(t));
+}
 
 const emptyCounts = (): ReadCounts => ({
   reads: 0,

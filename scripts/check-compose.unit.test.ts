@@ -4,13 +4,29 @@
  * needed): the real files pass, and each kind of mistake is caught.
  */
 import { describe, expect, test } from "bun:test";
-import { checkAll, checkServices, knownRoles, repositoryRoot } from "./compose/checks";
+import {
+  CLUSTER_ENV_FILE,
+  checkAll,
+  checkClusterProfile,
+  checkServices,
+  knownRoles,
+  repositoryRoot,
+} from "./compose/checks";
 import { inBuildContext, packageOf } from "./compose/image";
-import { interpolate, loadCompose, localEnvironment, parseCompose } from "./compose/load";
+import { interpolate, loadCompose, localEnvironment, parseCompose, parseEnvFile } from "./compose/load";
 
 const root = repositoryRoot;
 const composeText = await Bun.file(`${root}/docker-compose.yml`).text();
 const roles = ["gateway", "worker", "relay", "consistency", "all"];
+const clusterEnv = await Bun.file(`${root}/${CLUSTER_ENV_FILE}`).text();
+
+/** The problems of the profile `cluster` after editing the compose file or the env file. */
+function clusterProblemsAfter(edit: { compose?: (t: string) => string; env?: (t: string) => string }) {
+  const compose = edit.compose?.(composeText) ?? composeText;
+  const env = edit.env?.(clusterEnv) ?? clusterEnv;
+  expect(compose !== composeText || env !== clusterEnv).toBe(true);
+  return checkClusterProfile(compose, env, root, roles);
+}
 
 function problemsAfter(edit: (text: string) => string): string[] {
   const changed = edit(composeText);
@@ -71,10 +87,55 @@ describe("docker-compose.yml", () => {
   });
 });
 
+describe("profile cluster (3 NATS nodes, R3 streams, a Postgres replica)", () => {
+  test("passes, and every role is wired to all three nodes with R3 streams, the gateway to the replica", async () => {
+    expect(await checkClusterProfile(composeText, clusterEnv, root, roles)).toEqual([]);
+    const compose = parseCompose(composeText, parseEnvFile(clusterEnv));
+    expect(compose.services.gateway?.environment).toMatchObject({
+      NATS_URL: "nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222",
+      NATS_STREAM_REPLICAS: "3",
+      READ_DATABASE_URL: "postgres://postgres:postgres@postgres-replica:5432/clone",
+    });
+    // Without the env file the default deployment is unchanged: one NATS, R1, the views on the primary.
+    expect((await loadCompose(root)).services.gateway?.environment).toMatchObject({
+      NATS_URL: "nats://nats:4222",
+      NATS_STREAM_REPLICAS: "1",
+      READ_DATABASE_URL: "",
+    });
+  });
+
+  test("catches R1 streams, a node left out, a shared store, a missing replica wiring or profile", async () => {
+    expect(
+      await clusterProblemsAfter({
+        env: (t) => t.replace("NATS_STREAM_REPLICAS=3", "NATS_STREAM_REPLICAS=1"),
+      }),
+    ).toContain("profile cluster: gateway: NATS_STREAM_REPLICAS is 1, not 3");
+    expect(await clusterProblemsAfter({ env: (t) => t.replace(",nats://nats-3:4222", "") })).toContain(
+      "profile cluster: worker: NATS_URL nats://nats-1:4222,nats://nats-2:4222 is not every node on port 4222",
+    );
+    expect(
+      await clusterProblemsAfter({ compose: (t) => t.replace("- nats-2-data:/data", "- nats-1-data:/data") }),
+    ).toContain("profile cluster: nats-2: shares the store volume nats-1-data with another node");
+    expect(
+      await clusterProblemsAfter({ env: (t) => t.replace("@postgres-replica:", "@postgres:") }),
+    ).toContain("profile cluster: gateway: READ_DATABASE_URL does not name the replica postgres-replica");
+    expect(await clusterProblemsAfter({ env: (t) => t.replace("COMPOSE_PROFILES=cluster", "") })).toContain(
+      `${CLUSTER_ENV_FILE}: COMPOSE_PROFILES does not enable "cluster"`,
+    );
+  });
+});
+
 describe("helpers", () => {
   test("compose interpolation", () => {
     expect(interpolate("${A:-x}/${B-y}/${C}/$$", { A: "", B: "", C: "c" })).toBe("x//c/$");
     expect(() => interpolate("${SECRET:?set it}", {})).toThrow("compose variable SECRET is required: set it");
+  });
+
+  test("env files; each URL of a list becomes local", () => {
+    expect(parseEnvFile("# c\nA=1\n\nB = x=y\n")).toEqual({ A: "1", B: "x=y" });
+    expect(localEnvironment({ NATS_URL: "nats://n1:4222,nats://n2:4222" }, ["n1"])).toEqual({
+      NATS_URL: "nats://127.0.0.1:4222,nats://n2:4222",
+    });
   });
 
   test("service host names become 127.0.0.1 on this machine", () => {

@@ -17,6 +17,22 @@ const optionalUrl = z
   .pipe(z.url().optional())
   .optional();
 
+/** A comma-separated list of NATS server URLs (one or more nodes of a cluster); empty means unset. */
+const natsServers = z
+  .string()
+  .trim()
+  .transform((s) => (s === "" ? undefined : s))
+  .pipe(
+    z
+      .string()
+      .refine(
+        (s) => s.split(",").every((part) => z.url().safeParse(part.trim()).success),
+        "must be a URL or a comma-separated list of URLs",
+      )
+      .optional(),
+  )
+  .optional();
+
 const booleanFlag = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
   .transform((v) => v === "true" || v === "1" || v === "yes");
@@ -24,7 +40,11 @@ const booleanFlag = z
 /** Schema of the environment variables this service understands. */
 export const envSchema = z.object({
   DATABASE_URL: optionalUrl,
-  NATS_URL: optionalUrl,
+  // The database the gateways' queries read the views from (a streaming replica); default DATABASE_URL.
+  READ_DATABASE_URL: optionalUrl,
+  NATS_URL: natsServers,
+  // Replicas of the COMMANDS and EVENTS streams (and their consumers): 1 on one server, 3 on a cluster.
+  NATS_STREAM_REPLICAS: positiveInt.max(5).default(1),
   AUTH_JWT_SECRET: z
     .string()
     .min(16, "must be at least 16 characters")
@@ -81,8 +101,15 @@ export const envSchema = z.object({
 export interface Config {
   /** Postgres URL; absent means embedded mode (PGlite). */
   readonly databaseUrl: string | undefined;
-  /** NATS URL; absent means the in-process transport. */
+  /**
+   * The database the gateways' queries read the read views from (`READ_DATABASE_URL`): a streaming replica
+   * of {@link Config.databaseUrl}; absent means the primary itself.
+   */
+  readonly readDatabaseUrl: string | undefined;
+  /** NATS server URL(s), comma-separated (nodes of one cluster); absent means the in-process transport. */
   readonly natsUrl: string | undefined;
+  /** Replicas of the JetStream streams (`NATS_STREAM_REPLICAS`): 1 on one server, 3 on a cluster. */
+  readonly natsStreamReplicas: number;
   readonly auth: { readonly jwtSecret: string; readonly jwksUrl: string | undefined };
   readonly grpc: { readonly host: string; readonly port: number };
   readonly httpPort: number;
@@ -168,7 +195,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return {
     databaseUrl: e.DATABASE_URL,
+    readDatabaseUrl: e.READ_DATABASE_URL,
     natsUrl: e.NATS_URL,
+    natsStreamReplicas: e.NATS_STREAM_REPLICAS,
     auth: { jwtSecret: e.AUTH_JWT_SECRET, jwksUrl: e.AUTH_JWKS_URL },
     grpc: { host: e.GRPC_HOST, port: e.GRPC_PORT },
     httpPort: e.HTTP_PORT,

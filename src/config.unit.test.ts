@@ -32,6 +32,21 @@ describe("config", () => {
     expect(c.corsOrigins).toEqual(["https://a.example", "https://b.example"]);
   });
 
+  test("NATS_URL takes a comma-separated list of servers; READ_DATABASE_URL and the stream replicas", () => {
+    const c = loadConfig({
+      NATS_URL: "nats://a:4222, nats://b:4222,nats://c:4222",
+      NATS_STREAM_REPLICAS: "3",
+      READ_DATABASE_URL: "postgres://u@replica:5432/db",
+    });
+    expect(c.natsUrl).toBe("nats://a:4222, nats://b:4222,nats://c:4222");
+    expect(c.natsStreamReplicas).toBe(3);
+    expect(c.readDatabaseUrl).toBe("postgres://u@replica:5432/db");
+    expect(loadConfig({}).natsStreamReplicas).toBe(1);
+    expect(loadConfig({}).readDatabaseUrl).toBeUndefined();
+    expect(() => loadConfig({ NATS_URL: "nats://a:4222,not a url" })).toThrow(/NATS_URL/);
+    expect(() => loadConfig({ NATS_STREAM_REPLICAS: "0" })).toThrow(/NATS_STREAM_REPLICAS/);
+  });
+
   test("a bad value is an error naming every bad variable", () => {
     const attempt = () =>
       loadConfig({ GRPC_PORT: "seventy", WORKER_THREADS: "0", DATABASE_URL: "not a url" });

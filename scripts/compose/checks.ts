@@ -15,6 +15,8 @@ import {
   dependenciesOf,
   environmentOf,
   localEnvironment,
+  parseCompose,
+  parseEnvFile,
 } from "./load";
 
 /** The roles `bun src/main.ts --role X` accepts (read from its own error message, see {@link knownRoles}). */
@@ -303,11 +305,123 @@ async function sqlFiles(root: string): Promise<string[]> {
   return Array.fromAsync(new Bun.Glob("sql/*.sql").scan({ cwd: root }));
 }
 
+/** The compose profile of the scaled-out deployment, and the env file that turns it on. */
+export const CLUSTER_PROFILE = "cluster";
+export const CLUSTER_ENV_FILE = "ops/compose/cluster.env";
+const CLUSTER_CONF = "./ops/nats/cluster.conf";
+
+/** A `key: value` of a NATS config file. */
+const natsConfValue = (conf: string, key: string) =>
+  new RegExp(`^\\s*${key}\\s*[:=]\\s*(\\S+)`, "m").exec(conf)?.[1];
+
+/**
+ * The profile `cluster`, as `docker compose --env-file ops/compose/cluster.env up` would run it: the compose
+ * text interpolated with that env file passes the service checks; an odd number (3+) of NATS nodes, each
+ * with ops/nats/cluster.conf (fsync always, routes to every node), its own store volume and server name, and
+ * a healthcheck on the monitoring port; a replica made by `pg_basebackup -R` from the primary, which allows
+ * replication; and every app role on all the nodes with R<nodes> streams, the gateway reading the replica.
+ */
+export async function checkClusterProfile(
+  composeText: string,
+  envText: string,
+  root: string,
+  roles: RoleList,
+): Promise<string[]> {
+  const env = parseEnvFile(envText);
+  const problems: string[] = [];
+  if (!(env.COMPOSE_PROFILES ?? "").split(",").includes(CLUSTER_PROFILE))
+    problems.push(`${CLUSTER_ENV_FILE}: COMPOSE_PROFILES does not enable "${CLUSTER_PROFILE}"`);
+  const compose = parseCompose(composeText, env);
+  const say = (p: string) => problems.push(`profile ${CLUSTER_PROFILE}: ${p}`);
+  for (const p of checkServices(compose, roles)) say(p);
+  const inProfile = Object.entries(compose.services).filter(([, s]) => s.profiles?.includes(CLUSTER_PROFILE));
+  const nodes = inProfile.filter(([, s]) => s.image?.startsWith("nats:")).map(([name]) => name);
+  if (nodes.length < 3 || nodes.length % 2 === 0)
+    say(`${nodes.length} NATS nodes; a cluster needs an odd number, at least 3`);
+  const conf = await Bun.file(join(root, CLUSTER_CONF)).text();
+  if (natsConfValue(conf, "sync_interval") !== "always")
+    say("cluster.conf: jetstream sync_interval must be always");
+  if (natsConfValue(conf, "server_name") !== "$NATS_SERVER_NAME")
+    say("cluster.conf: server_name must come from $NATS_SERVER_NAME");
+  const routePort = /cluster\s*\{[^}]*?\bport\s*[:=]\s*(\d+)/.exec(conf)?.[1];
+  const routes = new Set(
+    [...conf.matchAll(/nats:\/\/([a-z0-9-]+):(\d+)/g)].filter((m) => m[2] === routePort).map((m) => m[1]),
+  );
+  const storeDir = natsConfValue(conf, "store_dir");
+  const clientPort = Number(natsConfValue(conf, "port") ?? 4222);
+  const names = new Set<string>();
+  const volumes = new Set<string>();
+  for (const node of nodes) {
+    const s = compose.services[node] as ComposeService;
+    const target = mountTarget(s, CLUSTER_CONF);
+    if (!target || !commandOf(s).includes(target))
+      say(`${node}: does not run with the mounted ${CLUSTER_CONF}`);
+    if (!routes.has(node)) say(`cluster.conf: no route to ${node}:${routePort}`);
+    const store = (s.volumes ?? []).find((v) => v.split(":")[1] === storeDir)?.split(":")[0];
+    if (store === undefined) say(`${node}: store_dir ${storeDir} is not a volume`);
+    else if (volumes.has(store)) say(`${node}: shares the store volume ${store} with another node`);
+    else volumes.add(store);
+    const name = environmentOf(s).NATS_SERVER_NAME;
+    if (!name || names.has(name)) say(`${node}: needs a NATS_SERVER_NAME of its own`);
+    else names.add(name);
+    if (Number(natsConfValue(conf, "http_port")) !== healthcheckPort(s))
+      say(`${node}: healthcheck port is not the monitoring port`);
+  }
+  const replicas = inProfile.filter(([, s]) => commandOf(s).join(" ").includes("pg_basebackup"));
+  const [replicaName, replica] = replicas[0] ?? [];
+  if (!replica || !replicaName) say("no service makes a replica with pg_basebackup");
+  else {
+    if (!/pg_basebackup .*-R/.test(commandOf(replica).join(" ")))
+      say(`${replicaName}: pg_basebackup without -R (not a standby)`);
+    if (!replica.healthcheck?.test) say(`${replicaName}: no healthcheck`);
+  }
+  const primary = compose.services.postgres;
+  if (
+    !(primary?.volumes ?? []).some(
+      (v) => v.includes("ops/postgres/allow-replication.sh") && v.includes("/docker-entrypoint-initdb.d/"),
+    )
+  )
+    say("postgres: does not run ops/postgres/allow-replication.sh at initdb (a replica could not connect)");
+  for (const app of appServices(compose)) {
+    const s = compose.services[app] as ComposeService;
+    const config = loadConfig(localEnvironment(environmentOf(s), []));
+    const servers = (config.natsUrl ?? "").split(",").map((u) => new URL(u.trim()));
+    const hosts = servers.map((u) => u.hostname).sort();
+    if (
+      JSON.stringify(hosts) !== JSON.stringify([...nodes].sort()) ||
+      servers.some((u) => Number(u.port) !== clientPort)
+    )
+      say(`${app}: NATS_URL ${config.natsUrl} is not every node on port ${clientPort}`);
+    if (config.natsStreamReplicas !== nodes.length)
+      say(`${app}: NATS_STREAM_REPLICAS is ${config.natsStreamReplicas}, not ${nodes.length}`);
+    const deps = dependenciesOf(s);
+    for (const dep of [...nodes, ...(replicaName ? [replicaName] : [])]) {
+      if (app !== "migrate" && deps[dep] !== "service_healthy")
+        say(`${app}: does not wait for ${dep} to be healthy`);
+    }
+    if (commandOf(s)[3] === "gateway") {
+      const read = config.readDatabaseUrl === undefined ? undefined : new URL(config.readDatabaseUrl);
+      const primaryUrl = new URL(config.databaseUrl ?? "postgres://none");
+      if (read === undefined || read.hostname !== replicaName)
+        say(`${app}: READ_DATABASE_URL does not name the replica ${replicaName}`);
+      else if (read.pathname !== primaryUrl.pathname)
+        say(`${app}: READ_DATABASE_URL is not the same database as DATABASE_URL`);
+    }
+  }
+  return problems;
+}
+
 /** Every check of this folder; the problems found. */
 export async function checkAll(compose: ComposeFile, root: string, roles: RoleList): Promise<string[]> {
   if (!Object.values(compose.services).some((s) => s.image === APP_IMAGE))
     return [`no service runs the application image ${APP_IMAGE}`];
   return [
+    ...(await checkClusterProfile(
+      await Bun.file(join(root, "docker-compose.yml")).text(),
+      await Bun.file(join(root, CLUSTER_ENV_FILE)).text(),
+      root,
+      roles,
+    )),
     ...checkServices(compose, roles),
     ...checkMounts(compose, root),
     ...(await checkNats(compose, root)),

@@ -16,6 +16,8 @@ export interface ComposeService {
   readonly volumes?: readonly string[];
   readonly restart?: string;
   readonly container_name?: string;
+  /** The profiles that enable it (none: always enabled). */
+  readonly profiles?: readonly string[];
 }
 
 /** A compose file. */
@@ -114,16 +116,37 @@ export function appServices(compose: ComposeFile): string[] {
 
 /**
  * The environment as seen from this machine: URLs that name a compose service (postgres, nats) point at
- * 127.0.0.1 instead, on the same port.
+ * 127.0.0.1 instead, on the same port (each URL of a comma-separated list, as NATS_URL may be).
  */
 export function localEnvironment(env: Record<string, string>, serviceNames: readonly string[]) {
   const names = new Set(serviceNames);
+  const local = (v: string): string => {
+    const url = new URL(v);
+    if (names.has(url.hostname)) url.hostname = "127.0.0.1";
+    return url.toString();
+  };
   return Object.fromEntries(
     Object.entries(env).map(([k, v]) => {
       if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) return [k, v];
-      const url = new URL(v);
-      if (names.has(url.hostname)) url.hostname = "127.0.0.1";
-      return [k, url.toString()];
+      return [
+        k,
+        v
+          .split(",")
+          .map((part) => local(part.trim()))
+          .join(","),
+      ];
     }),
   );
+}
+
+/** Reads an env file (`KEY=VALUE` lines; `#` comments and blank lines skipped), as `--env-file` does. */
+export function parseEnvFile(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const trimmed = line.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) continue;
+    const i = trimmed.indexOf("=");
+    if (i > 0) env[trimmed.slice(0, i).trim()] = trimmed.slice(i + 1).trim();
+  }
+  return env;
 }

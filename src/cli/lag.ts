@@ -7,12 +7,10 @@
  * every event after a view's applied point would report a quiet view (no face model events for an hour) as
  * far behind when it is not.
  */
-
-import { ruleFor } from "../consistency/rules";
 import { comparePoints, ORIGIN, type StreamPoint } from "../contracts";
 import { createPublishedEvent, type PublishedEvent } from "../outbox/published-event";
 import { UNPUBLISHED_WHERE } from "../outbox/sql";
-import { readViewStates, type ViewName, type ViewState } from "../read-models";
+import { readViewStates, ruleFor, type ViewName, type ViewState } from "../read-models";
 import type { SqlClient } from "../write-model";
 import { formatTable } from "./table";
 

@@ -30,7 +30,7 @@ beforeAll(async () => {
   service = await mintToken({ sub: "trainer", role: "service", secret });
   adaToken = await mintToken({ sub: ada, role: "user", secret });
   bobToken = await mintToken({ sub: bob, role: "user", secret });
-});
+}, 60_000);
 
 afterAll(async () => {
   client?.close();

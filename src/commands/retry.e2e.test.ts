@@ -104,7 +104,7 @@ describe("retry with the same command_id after a deadline passed in the queue", 
     const userId = crypto.randomUUID();
     const commandId = `retry-${userId}`;
     expect(await codeOf(send(commandId, userId, 400))).toBe(deadlineCode);
-    const retry = send(commandId, userId, 15_000);
+    const retry = send(commandId, userId, 40_000);
     await Bun.sleep(300);
     let worker: RoleProcess | undefined;
     try {
@@ -121,8 +121,8 @@ describe("retry with the same command_id after a deadline passed in the queue", 
   test(
     "the retry is sent while the worker is still stopped and applied once it is back",
     () => retryWhileStopped(createUser, "DEADLINE_EXCEEDED"),
-    30_000,
+    60_000,
   );
 
-  test("over Connect: the same", () => retryWhileStopped(createUserOverConnect, "DeadlineExceeded"), 30_000);
+  test("over Connect: the same", () => retryWhileStopped(createUserOverConnect, "DeadlineExceeded"), 60_000);
 });

@@ -1,9 +1,9 @@
-/** The coordinator's resume point in `consistency_checkpoint`, and the read side's stored progress. */
+/**
+ * The coordinator's resume point in `consistency_checkpoint` (what the gateways read of it, with the views'
+ * applied points, is `readStoredProgress` of src/read-models/progress.ts).
+ */
 import type { StreamPoint } from "../contracts";
-import type { StoredProgress } from "../queries/consistency-tracker";
-import { readViewStates } from "../read-models";
 import type { SqlClient } from "../write-model";
-import type { ViewName } from "./rules";
 
 /** Where the coordinator resumes. */
 export interface Checkpoint {
@@ -48,30 +48,4 @@ export async function writeCheckpoint(
       force,
     ],
   );
-}
-
-/** The progress the gateways start from: each view's applied point and the checkpoint's complete point. */
-export async function readStoredProgress(db: SqlClient, name = "default"): Promise<StoredProgress> {
-  const [states, cp] = await Promise.all([
-    readViewStates(db),
-    db.query<{ transaction_id: string; position: string; updated_at: Date }>(
-      "SELECT transaction_id::text AS transaction_id, position, updated_at FROM consistency_checkpoint WHERE name = $1",
-      [name],
-    ),
-  ]);
-  const views: Partial<Record<ViewName, StreamPoint>> = {};
-  let freshAsOf = 0;
-  for (const s of states) {
-    views[s.view] = s.applied;
-    if (s.refreshedAt) freshAsOf = Math.max(freshAsOf, s.refreshedAt.getTime());
-  }
-  const row = cp.rows[0];
-  if (row) freshAsOf = Math.max(freshAsOf, row.updated_at.getTime());
-  return {
-    complete: row
-      ? { transactionId: BigInt(row.transaction_id), position: BigInt(row.position) }
-      : { transactionId: 0n, position: 0n },
-    views,
-    ...(freshAsOf > 0 ? { freshAsOf } : {}),
-  };
 }

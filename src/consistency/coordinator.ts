@@ -19,20 +19,18 @@ import { comparePoints, ORIGIN } from "../contracts";
 import type { RetryPolicy } from "../dead-letters";
 import type { PublishedEvent } from "../outbox";
 import { pointOfPublishedEvent } from "../outbox";
+import {
+  type CacheInvalidation,
+  type ConsistencyUpdate,
+  type KeyedRefresh,
+  type QueryType,
+  ruleFor,
+  type ViewName,
+  viewsOfQuery,
+} from "../read-models";
 import { refreshIsolating } from "./isolate-refresh";
-import { type CacheInvalidation, type QueryType, ruleFor, type ViewName, type ViewRefresh } from "./rules";
 
-/** Which views each cached query reads: its cache entries go stale when one of them changes. */
-export const viewsOfQuery: Readonly<Record<QueryType, readonly ViewName[]>> = {
-  GetUserProfile: ["user_profile_view"],
-  GetUserStatistics: ["user_statistics_view"],
-  ListDocuments: ["document_summary_view"],
-  SearchDocuments: ["document_summary_view"],
-  ListConversations: ["conversation_session_summary_view"],
-  GetConversationHistory: ["conversation_session_summary_view"],
-  ListVoiceModels: ["voice_model_summary_view"],
-  ListFaceModels: ["face_model_summary_view"],
-};
+export type { ConsistencyUpdate };
 
 /** One refresh of one view: the rows to recompute, and the point it brings the view to. */
 export interface RefreshTask {
@@ -41,14 +39,6 @@ export interface RefreshTask {
   readonly point: { readonly transactionId: string; readonly position: string };
   /** Commit times of the events in the task (ISO), for the lag metric. */
   readonly committedAt: readonly string[];
-}
-
-/** What the coordinator announces after a view refresh committed. */
-export interface ConsistencyUpdate {
-  readonly views: Partial<Record<ViewName, StreamPoint>>;
-  readonly complete: StreamPoint;
-  readonly completeSeq: number;
-  readonly invalidations: readonly CacheInvalidation[];
 }
 
 /** Dependencies of {@link createCoordinator}. */
@@ -71,7 +61,7 @@ export interface CoordinatorDeps {
 
 interface Pending {
   readonly keys: Map<string, Set<string>>;
-  readonly invalidations: Map<string, CacheInvalidation>;
+  readonly invalidations: Map<string, CacheInvalidation<QueryType>>;
   point: StreamPoint;
   lastSeq: number;
   committedAt: string[];
@@ -91,15 +81,6 @@ export interface Coordinator {
   /** Stops timers; waits for in-flight tasks. */
   stop(): Promise<void>;
 }
-
-const allViews: readonly ViewName[] = [
-  "user_profile_view",
-  "conversation_session_summary_view",
-  "document_summary_view",
-  "user_statistics_view",
-  "voice_model_summary_view",
-  "face_model_summary_view",
-];
 
 /** Creates a coordinator resuming after stream sequence `startSeq` (point `startPoint`). */
 export function createCoordinator(
@@ -160,6 +141,27 @@ export function createCoordinator(
         void saveCheckpoint();
       }, retryMs);
     }
+  }
+
+  let saving = false;
+  let saveAgain = false;
+  /**
+   * Persists the complete point moved by events no view needed, one write at a time (the latest point when
+   * it is done): a gateway reading a replica sees the complete point only as stored (replica-gate.ts).
+   */
+  function persistComplete(): void {
+    if (saving) {
+      saveAgain = true;
+      return;
+    }
+    saving = true;
+    void saveCheckpoint().finally(() => {
+      saving = false;
+      if (saveAgain) {
+        saveAgain = false;
+        persistComplete();
+      }
+    });
   }
 
   function schedule(): void {
@@ -236,7 +238,7 @@ export function createCoordinator(
       lastAcceptedSeq = seq;
       if (comparePoints(point, lastAcceptedPoint) > 0) lastAcceptedPoint = point;
       const rule = ruleFor(event.type);
-      const refreshes: ViewRefresh[] = rule ? rule.refreshes(event) : [];
+      const refreshes: KeyedRefresh[] = rule ? rule.refreshes(event) : [];
       const invalidations = rule ? rule.invalidations(event) : [];
       const views = new Set(refreshes.map((r) => r.view));
       if (views.size > 0) owed.set(seq, { point, views: new Set(views) });
@@ -269,6 +271,7 @@ export function createCoordinator(
       }
       if (views.size === 0 && advanceComplete()) {
         deps.publish({ views: {}, complete: completePoint, completeSeq, invalidations: [] });
+        persistComplete();
       }
       schedule();
     },
@@ -285,6 +288,3 @@ export function createCoordinator(
     },
   };
 }
-
-/** Every view name. */
-export { allViews };

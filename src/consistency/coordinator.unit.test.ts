@@ -128,4 +128,27 @@ describe("consistency coordinator", () => {
     expect(c.complete().seq).toBe(1);
     await c.stop();
   });
+
+  test("events no view needs move the stored checkpoint too, one write at a time, ending at the latest", async () => {
+    const writes: number[] = [];
+    let running = 0;
+    let overlapped = false;
+    const c = createCoordinator({
+      runRefresh: async () => {},
+      publish: () => {},
+      checkpoint: async (seq) => {
+        running++;
+        if (running > 1) overlapped = true;
+        await Bun.sleep(10);
+        writes.push(seq);
+        running--;
+      },
+    });
+    for (let seq = 1; seq <= 5; seq++) c.accept(event("no_rule.happened", {}), seq);
+    await Bun.sleep(100);
+    expect(overlapped).toBe(false);
+    expect(writes.at(-1)).toBe(5);
+    expect(writes.length).toBeLessThan(5);
+    await c.stop();
+  });
 });

@@ -3,8 +3,7 @@
  * coordinator after each committed refresh (and as a heartbeat while caught up), received by every gateway.
  */
 import type { StreamPoint } from "../contracts";
-import type { ConsistencyUpdate } from "./coordinator";
-import type { CacheInvalidation, ViewName } from "./rules";
+import type { CacheInvalidation, ConsistencyUpdate, QueryType, ViewName } from "../read-models";
 
 /** Subject of consistency updates under a prefix. */
 export const consistencySubject = (prefix: string) => `${prefix}.consistency`;
@@ -14,7 +13,7 @@ export interface WireUpdate {
   readonly views: Partial<Record<ViewName, readonly [string, string]>>;
   readonly complete: readonly [string, string];
   readonly completeSeq: number;
-  readonly invalidations: readonly CacheInvalidation[];
+  readonly invalidations: readonly CacheInvalidation<QueryType>[];
   /** Epoch ms when the coordinator had applied everything published so far (heartbeats only). */
   readonly caughtUpAt?: number;
 }

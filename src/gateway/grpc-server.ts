@@ -3,7 +3,8 @@
  *
  * Each call becomes a {@link CallContext} (metadata as headers, the deadline, a signal aborted on cancel or at
  * the deadline), runs through the interceptors and the handler, and every error becomes a status through
- * {@link toGrpcStatus}. Requests that do not decode or are too large are INVALID_ARGUMENT, before the interceptors.
+ * {@link toGrpcStatus}. Requests that do not decode, do not decompress or are too large are INVALID_ARGUMENT, before
+ * the interceptors.
  */
 import type { DescMethod, Message } from "@bufbuild/protobuf";
 import {
@@ -19,6 +20,7 @@ import {
 import { AppError } from "../errors";
 import { callError, createCallContext, type ManagedCallContext } from "./call-context";
 import { type GatewayLogger, toGrpcStatus } from "./error-status";
+import { answerUndecompressableAsInvalid } from "./grpc-decompression";
 import { DecodeFailure, grpcServiceDefinition, isServedKind, metadataToHeaders } from "./grpc-definition";
 import { writeStream } from "./grpc-stream";
 import type { CallResponse, Interceptor, MethodKind, Next, ServiceRegistration } from "./handler";
@@ -42,6 +44,7 @@ export interface GrpcServerOptions {
 
 /** Creates a grpc-js server (not yet bound) serving the given implementations. */
 export function createGrpcServer(options: GrpcServerOptions): Server {
+  answerUndecompressableAsInvalid();
   const server = new Server({
     "grpc.max_receive_message_length": 2 * options.maxReceiveMessageBytes,
     "grpc.max_send_message_length": options.maxSendMessageBytes ?? options.maxReceiveMessageBytes,

@@ -6,6 +6,7 @@
  * on an aggregate that does not exist is NOT_FOUND, and an int64 comes back in an error exactly.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { connect as http2Connect } from "node:http2";
 import { create, type DescMessage, type DescMethod, type MessageInitShape } from "@bufbuild/protobuf";
 import { mintToken } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
@@ -24,6 +25,7 @@ import {
 const secret = "bad-input-e2e-secret-0123456789";
 let stack: TestStack;
 let rpc: RawRpc;
+let grpcAddress: string;
 let token: string;
 const ada = crypto.randomUUID();
 const MiB = 1024 * 1024;
@@ -31,7 +33,9 @@ const MiB = 1024 * 1024;
 beforeAll(async () => {
   stack = await createTestStack({ AUTH_JWT_SECRET: secret });
   await stack.start("worker");
-  rpc = createRawRpc(await stack.addresses(await stack.start("gateway")));
+  const addresses = await stack.addresses(await stack.start("gateway"));
+  grpcAddress = addresses.grpc;
+  rpc = createRawRpc(addresses);
   token = await mintToken({ sub: ada, role: "admin", secret });
 }, 60_000);
 
@@ -151,6 +155,36 @@ describe("requests that do not decode are INVALID_ARGUMENT, the same on every bi
       });
       expect({ name, code: answer.code }).toEqual({ name, code: "INVALID_ARGUMENT" });
       expect(answer.message).toStartWith("the request is not a valid clone.v1.CreateUserRequest");
+    }
+  });
+
+  test("native gRPC: a gzip or deflate body that does not decompress is INVALID_ARGUMENT (grpc-js says INTERNAL)", async () => {
+    for (const encoding of ["gzip", "deflate"]) {
+      const session = http2Connect(`http://${grpcAddress}`);
+      const trailers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        session.on("error", reject);
+        const stream = session.request({
+          ":method": "POST",
+          ":path": "/clone.v1.CommandService/CreateUser",
+          "content-type": "application/grpc",
+          te: "trailers",
+          "grpc-encoding": encoding,
+          authorization: `Bearer ${token}`,
+        });
+        let head: Record<string, unknown> = {};
+        stream.on("response", (h) => {
+          head = h;
+        });
+        stream.on("trailers", (t) => resolve({ ...head, ...t }));
+        stream.on("end", () => resolve(head));
+        stream.on("error", reject);
+        stream.resume();
+        stream.end(Buffer.from([1, 0, 0, 0, 4, 1, 2, 3, 4]));
+      }).finally(() => session.close());
+      expect({ encoding, status: trailers["grpc-status"] }).toEqual({ encoding, status: "3" });
+      expect(decodeURIComponent(String(trailers["grpc-message"]))).toBe(
+        `the request body does not decompress (${encoding})`,
+      );
     }
   });
 

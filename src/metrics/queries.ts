@@ -42,6 +42,11 @@ export interface QueryMetrics {
    * returns a function that stops it.
    */
   trackCache(stats: () => CacheSizeStats): () => void;
+  /**
+   * `clone_read_replica_lag_seconds`: reads `lag` (the gateway's replica gate) at every scrape, the largest
+   * of the tracked ones (registered from the first call on, so only a gateway reading a replica has it).
+   */
+  trackReplicaLag(lag: () => number): () => void;
 }
 
 /** Creates the query metrics on `registry`. */
@@ -99,6 +104,17 @@ export function createQueryMetrics(registry: Registry): QueryMetrics {
     },
   });
   const tracked = sourcesOf<() => CacheSizeStats>(registry, [cacheEntries, cacheBytes]);
+  const replicaLag = new Gauge({
+    name: "clone_read_replica_lag_seconds",
+    help: "How far the read replica (READ_DATABASE_URL) is behind the read side on the primary: seconds since the oldest consistency update the replica does not show yet (0: none).",
+    registers: [],
+    collect() {
+      let lag = 0;
+      for (const read of lags.sources) lag = Math.max(lag, read());
+      this.set(lag);
+    },
+  });
+  const lags = sourcesOf<() => number>(registry, [replicaLag]);
   return {
     duration,
     cacheHits,
@@ -123,6 +139,9 @@ export function createQueryMetrics(registry: Registry): QueryMetrics {
     },
     trackCache(stats) {
       return tracked.add(stats);
+    },
+    trackReplicaLag(lag) {
+      return lags.add(lag);
     },
   };
 }

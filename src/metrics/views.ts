@@ -7,7 +7,7 @@
  * `increase()` can see (a counter series born at 1 looks like no change).
  */
 import { Counter, Histogram, type Registry } from "prom-client";
-import { viewNames } from "../read-models/views";
+import { viewNames } from "../read-models";
 import { lagBuckets, refreshBuckets } from "./buckets";
 
 /** How a view was refreshed: the rows of some keys, or the whole view (rebuild). */

@@ -9,10 +9,21 @@ export interface NatsHandles {
   readonly jsm: JetStreamManager;
 }
 
-/** Connects (reconnecting for ever after a loss) and opens JetStream. */
+/** The servers of a `NATS_URL`: one URL, or a comma-separated list of a cluster's nodes. */
+export function natsServers(url: string): string[] {
+  return url
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+/**
+ * Connects (reconnecting for ever after a loss) and opens JetStream. With several servers (a cluster's
+ * nodes, also those the cluster announces) a lost connection is re-made to another node.
+ */
 export async function connectNats(url: string, name: string): Promise<NatsHandles> {
   const nc = await connect({
-    servers: url,
+    servers: natsServers(url),
     name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,

@@ -1,2 +1,2 @@
 export type { NatsHandles } from "./connect";
-export { connectNats } from "./connect";
+export { connectNats, natsServers } from "./connect";

@@ -7,26 +7,22 @@
  * wakes them all. While anyone waits, ONE re-read of the stored progress every `pollMs` (for all of them, not
  * one poll per waiter) covers an update missed during a reconnect.
  */
-
-import type { ConsistencyUpdate } from "../consistency/coordinator";
-import type { CacheInvalidation, ViewName } from "../consistency/rules";
 import { comparePoints, ORIGIN, type StreamPoint } from "../contracts";
 import { AppError } from "../errors";
-
-/** The read side's progress as stored in Postgres. */
-export interface StoredProgress {
-  readonly complete: StreamPoint;
-  readonly views: Partial<Record<ViewName, StreamPoint>>;
-  /** Epoch ms of the coordinator's last recorded progress, if known. */
-  readonly freshAsOf?: number;
-}
+import type {
+  CacheInvalidation,
+  ConsistencyUpdate,
+  QueryType,
+  StoredProgress,
+  ViewName,
+} from "../read-models";
 
 /** Options of {@link createConsistencyTracker}. */
 export interface ConsistencyTrackerOptions {
   /** Reads the stored progress (read_view_state and the coordinator's checkpoint). */
   readonly readProgress: () => Promise<StoredProgress>;
   /** Applies an invalidation to this gateway's cache. */
-  readonly invalidate: (invalidation: CacheInvalidation) => void;
+  readonly invalidate: (invalidation: CacheInvalidation<QueryType>) => void;
   /** While any query waits, how often the stored progress is re-read (once for all waiters); default 1000. */
   readonly pollMs?: number;
   readonly now?: () => number;
@@ -60,6 +56,8 @@ export interface ConsistencyTracker {
   caughtUpAt(): number;
   /** Reads the stored progress now. */
   refresh(): Promise<void>;
+  /** Takes progress read elsewhere (a replica's, read by the replica gate). */
+  absorb(progress: StoredProgress): void;
 }
 
 const max = (a: StreamPoint, b: StreamPoint) => (comparePoints(a, b) >= 0 ? a : b);
@@ -174,5 +172,6 @@ export function createConsistencyTracker(options: ConsistencyTrackerOptions): Co
     async refresh() {
       absorb(await options.readProgress());
     },
+    absorb,
   };
 }

@@ -14,12 +14,11 @@
  * views (then DEADLINE_EXCEEDED), and a read without a token is answered from the views as it is. When the
  * read side is healthy the fallback costs nothing: a clock comparison, no query.
  */
-
-import type { QueryType, ViewName } from "../consistency/rules";
 import type { Actor } from "../contracts";
 import { comparePoints, decodeToken, encodeToken, ORIGIN, type StreamPoint } from "../contracts";
 import { AppError } from "../errors";
 import { AnswerSource, ReadConsistency } from "../gen/clone/v1/enums_pb";
+import { cacheTagsOf, type QueryType, viewsReadBy } from "../read-models";
 import type { QueryCache } from "./cache";
 import { cacheKey } from "./cache";
 import type { ConsistencyTracker } from "./consistency-tracker";
@@ -35,15 +34,15 @@ export interface CachedAnswer {
 
 /** One query type, declared as data plus its loader. */
 export interface QueryDefinition<P> {
+  /**
+   * Its RPC. The views it reads (what a consistency token waits for) are those whose definitions name it, and
+   * its answers' cache tags are those of its scope there (src/read-models/views/).
+   */
   readonly queryType: QueryType | WriteModelQueryType;
-  /** The read views it reads (what a consistency token waits for). */
-  readonly views: readonly ViewName[];
   /** Parses the request (INVALID_ARGUMENT listing every violation). */
   parse(request: unknown): P;
   /** Role and ownership rules; may look the owner up. */
   authorize(actor: Actor, params: P): Promise<void>;
-  /** Cache tags of an answer. */
-  tags(params: P): string[];
   /** Reads the answer from the views, or from their definitions over the write model. */
   load(params: P, source: ReadSource): Promise<Record<string, unknown>>;
   /** Read from the write model only (never cached, nothing to wait for): the audit trail. */
@@ -160,7 +159,10 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
   ) {
     const written = await options.lastWritten();
     const payload = await definition.load(params, WRITE_MODEL);
-    const point = later(later(written, minPoint ?? ORIGIN), options.tracker.pointOf(definition.views));
+    const point = later(
+      later(written, minPoint ?? ORIGIN),
+      options.tracker.pointOf(viewsReadBy(definition.queryType)),
+    );
     const meta: QueryMetaData = {
       fromCache: false,
       consistencyToken: encodeToken(point),
@@ -206,19 +208,25 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
     // Most read-your-writes tokens are reached within milliseconds: only a token still not reached after a
     // short grace costs the lookup that tells a forged one (INVALID_ARGUMENT).
     const grace = Math.min(VALIDATE_AFTER_MS, remaining() ?? VALIDATE_AFTER_MS);
-    if (await options.tracker.waitFor(definition.views, minPoint, signal, grace)) return undefined;
+    if (await options.tracker.waitFor(viewsReadBy(definition.queryType), minPoint, signal, grace))
+      return undefined;
     if (!(await options.isWritten(minPoint))) throw notIssued();
     if (fallback) {
       const rest = Math.max(0, fallback.waitMs - (now() - started));
       if (
-        await options.tracker.waitFor(definition.views, minPoint, signal, Math.min(rest, remaining() ?? rest))
+        await options.tracker.waitFor(
+          viewsReadBy(definition.queryType),
+          minPoint,
+          signal,
+          Math.min(rest, remaining() ?? rest),
+        )
       )
         return undefined;
       const answer = await tryFallback(definition, params, minPoint, "token_wait");
       if (answer) return answer;
       // Beyond the fallback bound: wait on for the views.
     }
-    if (!(await options.tracker.waitFor(definition.views, minPoint, signal, remaining())))
+    if (!(await options.tracker.waitFor(viewsReadBy(definition.queryType), minPoint, signal, remaining())))
       throw waitExceeded();
     return undefined;
   }
@@ -233,7 +241,8 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
       if (!(consistency in ReadConsistency)) {
         throw AppError.invalid([{ field: "options.consistency", description: "is not a ReadConsistency" }]);
       }
-      const reached = minPoint === undefined || options.tracker.reached(definition.views, minPoint);
+      const reached =
+        minPoint === undefined || options.tracker.reached(viewsReadBy(definition.queryType), minPoint);
       let answered: { payload: Record<string, unknown>; meta: QueryMetaData } | undefined;
       if (definition.writeModelOnly || consistency === ReadConsistency.STRONG) {
         if (!reached && !(await options.isWritten(minPoint))) throw notIssued();
@@ -249,7 +258,7 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
       }
       const key = cacheKey(definition.queryType, params as Record<string, unknown>);
       const load = async (): Promise<CachedAnswer> => {
-        const point = options.tracker.pointOf(definition.views);
+        const point = options.tracker.pointOf(viewsReadBy(definition.queryType));
         const freshAsOf = options.tracker.freshAsOf();
         return { payload: await definition.load(params, VIEWS), point, freshAsOf };
       };
@@ -260,7 +269,12 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
         staleForToken = cached === undefined || comparePoints(cached.value.point, minPoint) < 0;
       }
       const bypass = request.options?.bypassCache === true || staleForToken;
-      const result = await options.cache.getOrLoad(key, definition.tags(params), load, { bypass });
+      const result = await options.cache.getOrLoad(
+        key,
+        cacheTagsOf(definition.queryType, params as Record<string, unknown>),
+        load,
+        { bypass },
+      );
       const answer = result.value;
       options.observe?.(definition.queryType, result.fromCache, (performance.now() - started) / 1000);
       return {

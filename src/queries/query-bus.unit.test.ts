@@ -36,10 +36,8 @@ function setup(fallback?: { waitMs: number; stalenessMs: number; slots: number }
   let loads = 0;
   const definition: QueryDefinition<{ userId: string }> = {
     queryType: "GetUserProfile",
-    views: ["user_profile_view"],
     parse: (r) => ({ userId: (r as { userId: string }).userId }),
     authorize: async () => {},
-    tags: (p) => [`user:${p.userId}`],
     load: async (_p, source) => {
       loads++;
       return source.writeModel ? { value: `${value} (write model)` } : { value };

@@ -37,7 +37,14 @@ async function refreshes(reason: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  stack = await createTestStack({ AUTH_JWT_SECRET: secret, OUTBOX_POLL_MS: "200" });
+  // These tests are about the views and the cache: a read-your-writes read waits for the views (up to its
+  // deadline) rather than falling back to the write model after 1 s, whose answers are never cached (the
+  // fallback has its own tests in read-consistency.e2e.test.ts); on a loaded machine the views can be later.
+  stack = await createTestStack({
+    AUTH_JWT_SECRET: secret,
+    OUTBOX_POLL_MS: "200",
+    READ_FALLBACK_WAIT_MS: "30000",
+  });
   db = stack.db;
   for (const role of ["worker", "relay", "consistency"] as const) await stack.start(role);
   const addresses = await stack.addresses(await stack.start("gateway"));

@@ -1,11 +1,13 @@
 /**
  * The query side of one gateway: the result cache, the consistency tracker (fed by the coordinator's
  * updates) and live turns, wired to the QueryService. Built the same way on the real tier and embedded.
+ * The views may be read from a streaming replica (`readDb`, see replica-gate.ts); the write model is always
+ * read from the primary.
  */
 
 import type { ReadsConfig } from "../config";
-import { readStoredProgress } from "../consistency/checkpoint";
 import type { ServiceRegistration } from "../gateway";
+import { readStoredProgress } from "../read-models";
 import type { OwnerLookup, SqlClient } from "../write-model";
 import { createQueryCache, type QueryCache } from "./cache";
 import { type ConsistencyTracker, createConsistencyTracker } from "./consistency-tracker";
@@ -13,12 +15,21 @@ import type { LiveTurns } from "./live-turns";
 import { createPageTokens } from "./pagination";
 import { type CachedAnswer, createQueryBus, type FallbackOptions, type QueryBusOptions } from "./query-bus";
 import { createQueryService } from "./query-service";
+import { type Announcement, createReplicaGate, type ReplicaGate } from "./replica-gate";
 import { createSlots } from "./slots";
 import { isWrittenPoint, lastWrittenPoint } from "./written-points";
 
 /** Options of {@link createReadSide}. */
 export interface ReadSideOptions {
+  /** The primary: the write model (strong reads, fallbacks, token checks) and, without `readDb`, the views. */
   readonly db: SqlClient;
+  /**
+   * A streaming replica of `db` the views are read from (`READ_DATABASE_URL`); the coordinator's updates
+   * then pass a {@link ReplicaGate} so that a token or an invalidation counts only once the replica shows it.
+   */
+  readonly readDb?: SqlClient;
+  /** How often the gate reads the replica's progress while it holds updates, ms (default 20). */
+  readonly replicaPollMs?: number;
   readonly ownerOf: OwnerLookup;
   readonly live: LiveTurns;
   readonly cache: {
@@ -53,6 +64,12 @@ export interface ReadSide {
   readonly registration: ServiceRegistration;
   readonly cache: QueryCache<CachedAnswer>;
   readonly tracker: ConsistencyTracker;
+  /** Takes an update of the consistency coordinator (through the replica gate when reading a replica). */
+  accept(update: Announcement): void;
+  /** The replica gate, when the views are read from a replica. */
+  readonly replica: ReplicaGate | undefined;
+  /** Stops background work (the replica gate's polling). */
+  stop(): void;
 }
 
 /** Creates the read side and loads the stored progress once. */
@@ -64,11 +81,22 @@ export async function createReadSide(options: ReadSideOptions): Promise<ReadSide
     ...(hooks?.onRefresh ? { onRefresh: hooks.onRefresh } : {}),
   });
   hooks?.track(() => cache.stats());
+  const readDb = options.readDb ?? options.db;
   const tracker = createConsistencyTracker({
-    readProgress: () => readStoredProgress(options.db),
+    readProgress: () => readStoredProgress(readDb),
     invalidate: (inv) => cache.invalidate(inv.queryType, inv.tag),
   });
   await tracker.refresh();
+  const replica =
+    options.readDb === undefined
+      ? undefined
+      : createReplicaGate({
+          readReplicaProgress: () => readStoredProgress(readDb),
+          release: (update) => tracker.apply(update),
+          invalidateAll: () => cache.invalidateAll(),
+          observe: (progress) => tracker.absorb(progress),
+          ...(options.replicaPollMs === undefined ? {} : { pollMs: options.replicaPollMs }),
+        });
   const reads = options.reads;
   const bus = createQueryBus({
     cache,
@@ -90,10 +118,18 @@ export async function createReadSide(options: ReadSideOptions): Promise<ReadSide
   });
   const registration = createQueryService({
     db: options.db,
+    readDb,
     ownerOf: options.ownerOf,
     live: options.live,
     pageTokens: createPageTokens(options.pageTokenSecret),
     bus,
   });
-  return { registration, cache, tracker };
+  return {
+    registration,
+    cache,
+    tracker,
+    accept: (update) => (replica ? replica.accept(update) : tracker.apply(update)),
+    replica,
+    stop: () => replica?.stop(),
+  };
 }

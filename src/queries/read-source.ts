@@ -4,7 +4,7 @@
  * reads and fallbacks). Both have the same columns and meaning (sql/0004_read_views.sql), so one query text
  * serves both with the relation swapped, and its answer has the same shape either way.
  */
-import type { ViewName } from "../consistency/rules";
+import type { ViewName } from "../read-models";
 
 /** A place to read view rows from. */
 export interface ReadSource {

@@ -1,21 +1,33 @@
 /**
- * The read views of the query side: their registry, their row types, refreshing them (keyed or full) and
- * how far each has followed the event stream. The SQL lives in sql/0004_read_views.sql.
- * (The `testing-*.ts` files, test support: the in-memory model of the views, a command driver, random command
- * sequences, are deliberately not exported.)
+ * The read views of the query side: one definition per view (views/, registered in views/index.ts) and what
+ * is derived from them (the consistency rules, which views each query reads), refreshing them (keyed or
+ * full), how far each has followed the event stream, and the progress the consistency role announces.
+ * The SQL lives in sql/0004_read_views.sql. (The `testing-*.ts` files, test support: the in-memory model of
+ * the views, a command driver, random command sequences, are deliberately not exported.)
  */
+export type { CacheInvalidation, ConsistencyRule, RuleEvent } from "./consistency-rules";
+export type { ConsistencyUpdate, StoredProgress } from "./progress";
+export { readStoredProgress } from "./progress";
 export type { KeyedRefresh, RefreshCount } from "./refresh";
 export { refreshAll, refreshFull, refreshKeys, refreshMany } from "./refresh";
-export type {
-  ConversationSummaryRow,
-  DocumentSummaryRow,
-  FaceModelSummaryRow,
-  UserProfileRow,
-  UserStatisticsRow,
-  ViewRows,
-  VoiceModelSummaryRow,
-} from "./rows";
 export type { ViewState } from "./state";
 export { advanceViewState, advanceViewStates, hasApplied, readViewState, readViewStates } from "./state";
-export type { ReadViewDefinition, ViewName } from "./views";
-export { isRefreshColumn, isViewName, readViews, viewNames } from "./views";
+export type { CacheScope, EventKeys, ViewDefinition, ViewRefresh } from "./view-definition";
+export type { ViewRegistry } from "./view-registry";
+export type { QueryType, ViewName } from "./views";
+export {
+  cacheTagsOf,
+  consistencyRules,
+  isRefreshColumn,
+  isViewName,
+  readViews,
+  ruleFor,
+  viewNames,
+  viewsOfQuery,
+  viewsReadBy,
+} from "./views";
+export type { ConversationSummaryRow } from "./views/conversation-session-summary";
+export type { DocumentSummaryRow } from "./views/document-summary";
+export type { FaceModelSummaryRow, VoiceModelSummaryRow } from "./views/model-summaries";
+export type { UserProfileRow } from "./views/user-profile";
+export type { UserStatisticsRow } from "./views/user-statistics";

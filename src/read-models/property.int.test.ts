@@ -4,11 +4,10 @@
  * a full refresh afterwards changes nothing.
  *
  * Half the runs choose the keys to refresh with this folder's own `touchedBy`, the other half with the
- * consistency worker's rules (src/consistency/rules.ts), so those are checked against the views too.
+ * consistency worker's rules (derived from the view definitions, src/read-models/views/), so those are checked against the views too.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { ruleFor } from "../consistency/rules";
 import type { DomainEvent } from "../domain";
 import type { PublishedEvent } from "../outbox";
 import { createTestDatabase, type TestDatabase } from "../testing";
@@ -17,6 +16,7 @@ import { resolveIds, symbolicCommand, symbolicSetup } from "./testing-commands";
 import { createDriver, type Driver, type Touched, touchedBy } from "./testing-driver";
 import { expectedViews, onlyUsers } from "./testing-model";
 import { outboxEvents, snapshotViews } from "./testing-snapshot";
+import { ruleFor } from "./views";
 
 let db: TestDatabase;
 let driver: Driver;

@@ -8,6 +8,7 @@
  */
 import { AppError } from "../errors";
 import type { SqlClient } from "../write-model";
+import type { ViewRefresh } from "./view-definition";
 import { isRefreshColumn, isViewName, type ViewName, viewNames } from "./views";
 
 /** Rows a refresh wrote (inserted or changed) and deleted; rows that did not change are not counted. */
@@ -17,11 +18,7 @@ export interface RefreshCount {
 }
 
 /** Rows of one view to recompute: those whose `column` (primary key or `user_id`) is one of `keys`. */
-export interface KeyedRefresh {
-  readonly view: ViewName;
-  readonly column: string;
-  readonly keys: readonly string[];
-}
+export type KeyedRefresh = ViewRefresh<ViewName>;
 
 const NOTHING: RefreshCount = { upserted: 0, deleted: 0 };
 

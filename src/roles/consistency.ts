@@ -27,7 +27,7 @@ export async function startConsistencyRole(
 ): Promise<RunningRole> {
   const databaseUrl = requireUrl(config.databaseUrl, "DATABASE_URL");
   const nats = await connectNats(requireUrl(config.natsUrl, "NATS_URL"), "clone-consistency");
-  await ensureStreams(nats.jsm, config.natsPrefix);
+  await ensureStreams(nats.jsm, config.natsPrefix, config.natsStreamReplicas);
   const db = createPool(databaseUrl, { max: 4, applicationName: "clone-consistency" });
   const threads = config.consistencyThreads;
   const pool = new Piscina({

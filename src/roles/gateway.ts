@@ -113,12 +113,22 @@ export async function startGatewayRole(
     max: config.dbPoolSize,
     applicationName: "clone-gateway",
   });
+  // The views are read from the replica when there is one; the write model always from the primary.
+  const readDatabaseUrl =
+    config.readDatabaseUrl !== undefined && config.readDatabaseUrl !== databaseUrl
+      ? config.readDatabaseUrl
+      : undefined;
+  const readDb =
+    readDatabaseUrl === undefined
+      ? undefined
+      : createPool(readDatabaseUrl, { max: config.dbPoolSize, applicationName: "clone-gateway-reads" });
   const nats = await connectNats(requireUrl(config.natsUrl, "NATS_URL"), "clone-gateway");
-  await ensureStreams(nats.jsm, config.natsPrefix);
+  await ensureStreams(nats.jsm, config.natsPrefix, config.natsStreamReplicas);
   const sender = commandSenderOf(config, nats.nc, db);
   const live = createNatsLiveTurns(nats.nc, config.natsPrefix);
   const readSide = await createReadSide({
     db,
+    ...(readDb === undefined ? {} : { readDb }),
     ownerOf: createOwnerLookup(db),
     live,
     cache: config.cache,
@@ -130,7 +140,7 @@ export async function startGatewayRole(
     callback: (err, msg) => {
       if (err) return;
       try {
-        readSide.tracker.apply(decodeUpdate(msg.data));
+        readSide.accept(decodeUpdate(msg.data));
       } catch (error) {
         log.warn({ error: String(error) }, "unreadable consistency update");
       }
@@ -145,8 +155,13 @@ export async function startGatewayRole(
       }
     }
   })();
+  const stopLagMetric = readSide.replica && metrics?.queries.trackReplicaLag(readSide.replica.lagSeconds);
   const health = createHealthMonitor({
-    probes: [postgresProbe(databaseUrl), natsProbe(nats.nc)],
+    probes: [
+      postgresProbe(databaseUrl),
+      ...(readDatabaseUrl === undefined ? [] : [postgresProbe(readDatabaseUrl, "postgres-read")]),
+      natsProbe(nats.nc),
+    ],
     services: [CommandService.typeName, QueryService.typeName],
     onChange: (name, status) =>
       status.up
@@ -180,8 +195,11 @@ export async function startGatewayRole(
       updates.unsubscribe();
       live.close();
       await sender.close();
+      readSide.stop();
+      stopLagMetric?.();
       await nats.nc.drain();
       await db.end();
+      await readDb?.end();
     },
   };
 }

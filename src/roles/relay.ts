@@ -15,7 +15,7 @@ import { type RunningRole, requireUrl } from "./worker";
 /** Starts the outbox relay role. */
 export async function startRelayRole(config: Config, log: Logger, metrics?: Metrics): Promise<RunningRole> {
   const nats = await connectNats(requireUrl(config.natsUrl, "NATS_URL"), "clone-relay");
-  await ensureStreams(nats.jsm, config.natsPrefix);
+  await ensureStreams(nats.jsm, config.natsPrefix, config.natsStreamReplicas);
   const relay = await startOutboxRelay({
     databaseUrl: requireUrl(config.databaseUrl, "DATABASE_URL"),
     nc: nats.nc,

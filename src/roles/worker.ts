@@ -36,7 +36,7 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
   const databaseUrl = requireUrl(config.databaseUrl, "DATABASE_URL");
   const natsUrl = requireUrl(config.natsUrl, "NATS_URL");
   const nats = await connectNats(natsUrl, "clone-worker");
-  await ensureStreams(nats.jsm, config.natsPrefix);
+  await ensureStreams(nats.jsm, config.natsPrefix, config.natsStreamReplicas);
   const pool = await createCommandThreadPool({
     threads: config.workerThreads,
     entry: new URL("../../workers/command-thread.ts", import.meta.url),

@@ -14,15 +14,23 @@ export {
 } from "./poisoned-documents";
 export type { TestDatabase, TestDatabaseOptions } from "./postgres";
 export { createTestDatabase } from "./postgres";
-export type { PostgresStopMode, PrivateNats, PrivatePostgres, TcpProxy } from "./private-servers";
+export type {
+  PostgresStopMode,
+  PrivateNats,
+  PrivateNatsCluster,
+  PrivatePostgres,
+  TcpProxy,
+} from "./private-servers";
 export {
   freePort,
   startPrivateNats,
+  startPrivateNatsCluster,
   startPrivatePostgres,
+  startPrivateReplica,
   startTcpProxy,
   waitForPort,
 } from "./private-servers";
-export type { PrivateStack } from "./private-stack";
+export type { PrivateStack, PrivateStackOptions } from "./private-stack";
 export { createPrivateStack } from "./private-stack";
 export type { RoleProcess, StartRoleOptions } from "./processes";
 export { gatewayReady, startRole, workerReady } from "./processes";

@@ -6,6 +6,8 @@
  *
  * ```ts
  * const nats = await startPrivateNats();
+ * const cluster = await startPrivateNatsCluster(3); // cluster.url: "nats://127.0.0.1:a,nats://127.0.0.1:b,..."
+ * await cluster.nodes[await cluster.leaderOf("private_COMMANDS")]?.stop("SIGKILL");
  * await nats.restart("SIGKILL"); // same port, same store: streams and consumers survive
  * const pg = await startPrivatePostgres();
  * const db = await createTestDatabase({ adminUrl: pg.url }); // migrated, as on the shared server
@@ -55,7 +57,10 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
   }
 }
 
-/** Resolves once the server at `url` answers a JetStream request (its streams are restored by then). */
+/**
+ * Resolves once the server at `url` answers a JetStream request (its streams are restored by then; on a
+ * cluster node, a meta leader is elected).
+ */
 async function waitForJetStream(url: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const nc = await connect({ servers: url, timeout: timeoutMs });
@@ -101,7 +106,19 @@ export interface PrivateNats {
 /** Starts `nats-server -js` on a free loopback port with a fresh store directory. */
 export async function startPrivateNats(): Promise<PrivateNats> {
   const port = await freePort();
-  const storeDir = mkdtempSync(join(tmpdir(), "private-nats-"));
+  return natsNode(port, mkdtempSync(join(tmpdir(), "private-nats-")), [], true);
+}
+
+/**
+ * One nats-server on `port` with its store in `storeDir` and `extraArgs` (cluster options); started at once
+ * unless `startNow` is false.
+ */
+async function natsNode(
+  port: number,
+  storeDir: string,
+  extraArgs: readonly string[],
+  startNow: boolean,
+): Promise<PrivateNats> {
   let child: Subprocess<"ignore", "ignore", "pipe"> | undefined;
   let destroyed = false;
   const start = async (options: { readonly jetstream?: boolean } = {}): Promise<void> => {
@@ -114,10 +131,11 @@ export async function startPrivateNats(): Promise<PrivateNats> {
       "-p",
       String(port),
       ...(js ? ["-js", "-sd", storeDir] : []),
+      ...extraArgs,
     ];
     child = spawn(args, { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
     await waitForPort(port);
-    if (js) await waitForJetStream(`nats://127.0.0.1:${port}`);
+    if (js) await waitForJetStream(`nats://127.0.0.1:${port}`, extraArgs.length > 0 ? 30_000 : 10_000);
   };
   const stop = async (signal: NodeJS.Signals = "SIGTERM"): Promise<void> => {
     const running = child;
@@ -126,7 +144,7 @@ export async function startPrivateNats(): Promise<PrivateNats> {
     running.kill(signal);
     await running.exited;
   };
-  await start();
+  if (startNow) await start();
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
@@ -145,6 +163,99 @@ export async function startPrivateNats(): Promise<PrivateNats> {
       await stop("SIGKILL");
       rmSync(storeDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** Resolves once the cluster places (and removes) a stream of `replicas` replicas: every peer is known. */
+async function waitForPlacement(servers: string[], replicas: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const nc = await connect({ servers, timeout: 5_000 });
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 5_000 });
+    for (;;) {
+      try {
+        await jsm.streams.add({
+          name: "placement-probe",
+          subjects: ["placement-probe"],
+          num_replicas: replicas,
+        });
+        await jsm.streams.delete("placement-probe");
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await Bun.sleep(200);
+      }
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+/** A JetStream cluster of nats-servers on loopback, owned by one test. */
+export interface PrivateNatsCluster {
+  /** The nodes, in order; node `i` has the server name `n<i>`. */
+  readonly nodes: readonly PrivateNats[];
+  /** Every node's URL, comma-separated (a `NATS_URL`). */
+  readonly url: string;
+  /** The index of the node leading `stream` now (asked of any node that answers). */
+  leaderOf(stream: string): Promise<number>;
+  /** Stops every node for good and removes their stores. Safe to call twice. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * Starts `size` nats-servers with JetStream, each with its own store, routed to each other as one cluster
+ * (`--cluster_name`, `--routes`) on free loopback ports; resolves once JetStream answers on every node (its
+ * meta leader elected). A node stopped and started again rejoins with its store.
+ */
+export async function startPrivateNatsCluster(size = 3): Promise<PrivateNatsCluster> {
+  const ports = await Promise.all(Array.from({ length: size }, () => freePort()));
+  const routePorts = await Promise.all(Array.from({ length: size }, () => freePort()));
+  const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`).join(",");
+  const nodes: PrivateNats[] = [];
+  const destroy = async (): Promise<void> => {
+    await Promise.all(nodes.map((n) => n.destroy()));
+  };
+  try {
+    for (const [i, port] of ports.entries()) {
+      const args = [
+        "--server_name",
+        `n${i}`,
+        "--cluster_name",
+        "private",
+        "--cluster",
+        `nats://127.0.0.1:${routePorts[i]}`,
+        "--routes",
+        routes,
+      ];
+      nodes.push(await natsNode(port, mkdtempSync(join(tmpdir(), `private-nats-${i}-`)), args, false));
+    }
+    // JetStream answers only once a meta leader is elected, which needs a majority: start them together.
+    await Promise.all(nodes.map((n) => n.start()));
+    await waitForPlacement(
+      nodes.map((n) => n.url),
+      size,
+    );
+  } catch (error) {
+    await destroy();
+    throw error;
+  }
+  return {
+    nodes,
+    url: nodes.map((n) => n.url).join(","),
+    async leaderOf(stream) {
+      const nc = await connect({ servers: nodes.map((n) => n.url), timeout: 5_000 });
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: 5_000 });
+        const leader = (await jsm.streams.info(stream)).cluster?.leader;
+        const index = nodes.findIndex((_, i) => leader === `n${i}`);
+        if (index < 0) throw new Error(`stream ${stream} has no leader (${String(leader)})`);
+        return index;
+      } finally {
+        await nc.close();
+      }
+    },
+    destroy,
   };
 }
 
@@ -167,7 +278,7 @@ export interface PrivatePostgres {
   destroy(): Promise<void>;
 }
 
-/** The directory of `initdb` and `pg_ctl` (Debian's versioned directory first, then the PATH). */
+/** The path of a Postgres tool (Debian's versioned directory first, then the PATH). */
 function postgresBin(name: string): string {
   const debian = `/usr/lib/postgresql/15/bin/${name}`;
   return Bun.file(debian).size > 0 ? debian : name;
@@ -183,16 +294,22 @@ function runPostgresTool(args: readonly string[]): void {
     throw new Error(`${args.join(" ")} failed (${result.status}): ${result.stderr || result.stdout}`);
 }
 
-/** Creates a cluster with initdb in a temporary directory and starts it on a free loopback port. */
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "private-pg-"));
-  const dataDir = join(dir, "data");
+/** A temporary directory the `postgres` user may write when we are root (initdb and postgres refuse root). */
+function postgresDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   if (process.getuid?.() === 0) {
     const owner = spawnSync("id", ["-u", "postgres"], { encoding: "utf8" });
     const group = spawnSync("id", ["-g", "postgres"], { encoding: "utf8" });
     chownSync(dir, Number(owner.stdout.trim()), Number(group.stdout.trim()));
   }
+  return dir;
+}
+
+/** Creates a cluster with initdb in a temporary directory and starts it on a free loopback port. */
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+  const port = await freePort();
+  const dir = postgresDir("private-pg-");
+  const dataDir = join(dir, "data");
   runPostgresTool([
     postgresBin("initdb"),
     "-D",
@@ -204,6 +321,40 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     "-E",
     "UTF8",
   ]);
+  return postgresCluster(dir, dataDir, port);
+}
+
+/**
+ * Creates a streaming replica of `primary` (`pg_basebackup -R`: a hot standby that replays the primary's WAL
+ * as it comes) in a temporary directory and starts it on a free loopback port. Pause its replay with
+ * `SELECT pg_wal_replay_pause()` (on the replica) to make it lag, `pg_wal_replay_resume()` to catch up.
+ */
+export async function startPrivateReplica(primary: PrivatePostgres): Promise<PrivatePostgres> {
+  const port = await freePort();
+  const dir = postgresDir("private-pg-replica-");
+  const dataDir = join(dir, "data");
+  runPostgresTool([
+    postgresBin("pg_basebackup"),
+    "-h",
+    "127.0.0.1",
+    "-p",
+    String(primary.port),
+    "-U",
+    "postgres",
+    "-D",
+    dataDir,
+    "-R",
+    "-X",
+    "stream",
+    "-c",
+    "fast",
+    "--no-sync",
+  ]);
+  return postgresCluster(dir, dataDir, port);
+}
+
+/** Starts the cluster in `dataDir` (inside `dir`, which also holds its socket and log) on `port`. */
+async function postgresCluster(dir: string, dataDir: string, port: number): Promise<PrivatePostgres> {
   const options = `-p ${port} -h 127.0.0.1 -k ${dir} -c fsync=off -c synchronous_commit=off -c max_connections=200`;
   let running = false;
   let destroyed = false;
@@ -227,7 +378,12 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     running = false;
     runPostgresTool([postgresBin("pg_ctl"), "-D", dataDir, "-m", mode, "-w", "stop"]);
   };
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,

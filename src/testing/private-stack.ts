@@ -12,13 +12,20 @@
  * expect(stack.unhandledRejections()).toEqual([]);
  * await stack.stop();
  * ```
+ *
+ * `{ natsNodes: 3 }` runs a 3-node JetStream cluster instead (NATS_URL lists its nodes, R3 streams);
+ * `{ readReplica: true }` adds a streaming replica of the database that the gateways read the views from
+ * (READ_DATABASE_URL).
  */
 import { createTestDatabase, type TestDatabase } from "./postgres";
 import {
   type PrivateNats,
+  type PrivateNatsCluster,
   type PrivatePostgres,
   startPrivateNats,
+  startPrivateNatsCluster,
   startPrivatePostgres,
+  startPrivateReplica,
   startTcpProxy,
   type TcpProxy,
 } from "./private-servers";
@@ -28,7 +35,12 @@ import { roleReady, type StackRole } from "./stack";
 /** A running deployment on private servers. */
 export interface PrivateStack {
   readonly postgres: PrivatePostgres;
+  /** The nats-server (with `natsNodes`, the cluster's first node). */
   readonly nats: PrivateNats;
+  /** The cluster, with `natsNodes` > 1. */
+  readonly natsCluster: PrivateNatsCluster | undefined;
+  /** The streaming replica of the database, with `readReplica` (READ_DATABASE_URL points at it). */
+  readonly replica: PrivatePostgres | undefined;
   /** The roles reach Postgres through this proxy: hang it (a hung backend) or reset its connections. */
   readonly postgresProxy: TcpProxy;
   /** The roles reach NATS through this proxy. */
@@ -47,20 +59,62 @@ export interface PrivateStack {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/** What {@link createPrivateStack} runs besides one Postgres. */
+export interface PrivateStackOptions {
+  /** NATS nodes: 1 (default) a single server, more a JetStream cluster with streams of that many replicas. */
+  readonly natsNodes?: number;
+  /** A streaming replica of the database as the gateways' READ_DATABASE_URL. */
+  readonly readReplica?: boolean;
+}
+
 /** Starts a private Postgres (with a migrated database) and a private NATS; `env` is added for every role. */
-export async function createPrivateStack(env: Record<string, string> = {}): Promise<PrivateStack> {
-  const [postgres, nats] = await Promise.all([startPrivatePostgres(), startPrivateNats()]);
-  const db = await createTestDatabase({ adminUrl: postgres.url, poolMax: 3 });
-  db.pool.on("error", () => {}); // its idle connections die at each restart
-  const [postgresProxy, natsProxy] = await Promise.all([
-    startTcpProxy(postgres.port),
-    startTcpProxy(nats.port),
-  ]);
+export async function createPrivateStack(
+  env: Record<string, string> = {},
+  options: PrivateStackOptions = {},
+): Promise<PrivateStack> {
+  const natsNodes = options.natsNodes ?? 1;
+  const servers: Array<{ destroy(): Promise<void> }> = [];
+  const started = <T extends { destroy(): Promise<void> }>(server: T): T => {
+    servers.push(server);
+    return server;
+  };
+  let natsCluster: PrivateNatsCluster | undefined;
+  let nats: PrivateNats;
+  let postgres: PrivatePostgres;
+  let replica: PrivatePostgres | undefined;
+  let db: TestDatabase;
+  let postgresProxy: TcpProxy;
+  let natsProxy: TcpProxy;
+  try {
+    [postgres, nats] = await Promise.all([
+      startPrivatePostgres().then(started),
+      natsNodes > 1
+        ? startPrivateNatsCluster(natsNodes).then((c) => {
+            natsCluster = started(c);
+            return c.nodes[0] as PrivateNats;
+          })
+        : startPrivateNats().then(started),
+    ]);
+    db = await createTestDatabase({ adminUrl: postgres.url, poolMax: 3 });
+    db.pool.on("error", () => {}); // its idle connections die at each restart
+    if (options.readReplica) replica = started(await startPrivateReplica(postgres));
+    [postgresProxy, natsProxy] = await Promise.all([
+      startTcpProxy(postgres.port).then((p) => started({ ...p, destroy: () => p.close() })),
+      startTcpProxy(nats.port).then((p) => started({ ...p, destroy: () => p.close() })),
+    ]);
+  } catch (error) {
+    await Promise.all(servers.map((s) => s.destroy()));
+    throw error;
+  }
   const roleDatabaseUrl = new URL(db.url);
   roleDatabaseUrl.port = String(postgresProxy.port);
   const shared = {
     DATABASE_URL: roleDatabaseUrl.toString(),
-    NATS_URL: `nats://127.0.0.1:${natsProxy.port}`,
+    // A cluster is reached directly (its nodes announce each other's addresses anyway); one server through
+    // its proxy.
+    NATS_URL: natsCluster?.url ?? `nats://127.0.0.1:${natsProxy.port}`,
+    ...(natsNodes > 1 ? { NATS_STREAM_REPLICAS: String(natsNodes) } : {}),
+    ...(replica ? { READ_DATABASE_URL: db.url.replace(`:${postgres.port}/`, `:${replica.port}/`) } : {}),
     NATS_PREFIX: "private",
     GRPC_PORT: "0",
     COMMAND_PARTITIONS: "4",
@@ -70,6 +124,8 @@ export async function createPrivateStack(env: Record<string, string> = {}): Prom
   return {
     postgres,
     nats,
+    natsCluster,
+    replica,
     postgresProxy,
     natsProxy,
     db,
@@ -89,8 +145,7 @@ export async function createPrivateStack(env: Record<string, string> = {}): Prom
     async stop(signal = "SIGKILL") {
       await Promise.all(processes.map((p) => p.kill(signal)));
       await db.pool.end().catch(() => {});
-      await Promise.all([postgresProxy.close(), natsProxy.close()]);
-      await Promise.all([postgres.destroy(), nats.destroy()]);
+      await Promise.all(servers.map((s) => s.destroy()));
     },
   };
 }

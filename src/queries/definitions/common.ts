@@ -11,7 +11,10 @@ import { type ReadSource, VIEWS } from "../read-source";
 
 /** What every query definition may use. */
 export interface QueryDeps {
+  /** The primary (the write model). */
   readonly db: SqlClient;
+  /** Where the read views are read (a replica of `db`, or `db` itself). */
+  readonly readDb?: SqlClient;
   readonly ownerOf: OwnerLookup;
   readonly pageTokens: PageTokens;
 }
@@ -22,6 +25,11 @@ export const uuidField = z
   .refine((s) => s !== "", "is required")
   .pipe(z.uuid("must be a UUID"))
   .transform((s) => s.toLowerCase());
+
+/** The database a source is read from: the write model on the primary, the views where they are read. */
+export function clientFor(deps: Pick<QueryDeps, "db" | "readDb">, source: ReadSource): SqlClient {
+  return source.writeModel ? deps.db : (deps.readDb ?? deps.db);
+}
 
 /**
  * A query function that prepares its statement once per connection under `name` and the source's suffix

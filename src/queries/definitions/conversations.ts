@@ -1,12 +1,12 @@
 /** ListConversations (keyset pages, newest first) and GetConversationHistory (summary + turns by sequence). */
 import { z } from "zod";
-import { conversationTag, userTag } from "../../consistency/rules";
 import { AppError } from "../../errors";
 import { ConversationStatus, Speaker } from "../../gen/clone/v1/enums_pb";
 import { pageSize } from "../pagination";
 import type { QueryDefinition } from "../query-bus";
 import {
   big,
+  clientFor,
   named,
   num,
   pageAfter,
@@ -61,7 +61,6 @@ interface ListParams {
 export function listConversations(deps: QueryDeps): QueryDefinition<ListParams> {
   return {
     queryType: "ListConversations",
-    views: ["conversation_session_summary_view"],
     parse(request) {
       const r = parseRequest(listSchema, request);
       return {
@@ -71,10 +70,9 @@ export function listConversations(deps: QueryDeps): QueryDefinition<ListParams> 
       };
     },
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
-        deps.db,
+        clientFor(deps, source),
         "list_conversations",
         source,
       )(
@@ -116,7 +114,6 @@ interface HistoryParams {
 export function getConversationHistory(deps: QueryDeps): QueryDefinition<HistoryParams> {
   return {
     queryType: "GetConversationHistory",
-    views: ["conversation_session_summary_view"],
     parse(request) {
       const r = parseRequest(historySchema, request);
       const after = pageAfter(deps, r.pageToken, "GetConversationHistory", {
@@ -129,10 +126,9 @@ export function getConversationHistory(deps: QueryDeps): QueryDefinition<History
       };
     },
     authorize: (actor, p) => requireOwnConversation(deps, actor, p.conversationId),
-    tags: (p) => [conversationTag(p.conversationId)],
     async load(p, source) {
       const summary = await named(
-        deps.db,
+        clientFor(deps, source),
         "conversation_summary",
         source,
       )(`SELECT * FROM ${source.relation("conversation_session_summary_view")} WHERE conversation_id = $1`, [
@@ -140,7 +136,11 @@ export function getConversationHistory(deps: QueryDeps): QueryDefinition<History
       ]);
       const s = summary.rows[0];
       if (!s) throw new AppError("NOT_FOUND", `conversation ${p.conversationId} not found`);
-      const turns = await named(deps.db, "conversation_turns")(
+      const turns = await named(
+        clientFor(deps, source),
+        "conversation_turns",
+        source,
+      )(
         `SELECT sequence, speaker, text, audio_ms, latency_ms, recorded_at FROM turns
           WHERE conversation_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3`,
         [p.conversationId, p.after, p.pageSize + 1],

@@ -1,11 +1,20 @@
 /** ListDocuments (keyset pages, newest first) and SearchDocuments (Postgres full-text search over chunks). */
 import { z } from "zod";
 import { codePoints } from "../../commands/validation";
-import { userTag } from "../../consistency/rules";
 import { DocumentStatus } from "../../gen/clone/v1/enums_pb";
 import { pageSize } from "../pagination";
 import type { QueryDefinition } from "../query-bus";
-import { named, num, pageAfter, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
+import {
+  clientFor,
+  named,
+  num,
+  pageAfter,
+  parseRequest,
+  type QueryDeps,
+  requireOwnUser,
+  ts,
+  uuidField,
+} from "./common";
 
 const statusNames: Record<number, string | null> = {
   [DocumentStatus.UNSPECIFIED]: null,
@@ -37,7 +46,6 @@ interface ListParams {
 export function listDocuments(deps: QueryDeps): QueryDefinition<ListParams> {
   return {
     queryType: "ListDocuments",
-    views: ["document_summary_view"],
     parse(request) {
       const r = parseRequest(listSchema, request);
       const status = statusNames[r.status] ?? null;
@@ -49,10 +57,9 @@ export function listDocuments(deps: QueryDeps): QueryDefinition<ListParams> {
       };
     },
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
-        deps.db,
+        clientFor(deps, source),
         "list_documents",
         source,
       )(
@@ -113,17 +120,15 @@ interface SearchParams {
 export function searchDocuments(deps: QueryDeps): QueryDefinition<SearchParams> {
   return {
     queryType: "SearchDocuments",
-    views: ["document_summary_view"],
     parse(request) {
       const r = parseRequest(searchSchema, request);
       return { userId: r.userId, query: r.query.trim(), pageSize: pageSize(r.pageSize) };
     },
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const documents = source.relation("document_summary_view");
       const res = await named(
-        deps.db,
+        clientFor(deps, source),
         "search_documents",
         source,
       )(

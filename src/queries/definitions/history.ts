@@ -74,7 +74,6 @@ export function getAggregateHistory(deps: QueryDeps): QueryDefinition<HistoryPar
   }
   return {
     queryType: "GetAggregateHistory",
-    views: [],
     writeModelOnly: true,
     parse(request) {
       const r = parseRequest(schema, request);
@@ -96,7 +95,6 @@ export function getAggregateHistory(deps: QueryDeps): QueryDefinition<HistoryPar
         throw new AppError("PERMISSION_DENIED", "a user may read only its own data");
       }
     },
-    tags: () => [],
     async load(p) {
       const owner = await ownerOf(p);
       const res = await named(deps.db, "aggregate_history")<EventRow>(

@@ -1,9 +1,18 @@
 /** ListVoiceModels and ListFaceModels (one shape, one module). */
 import { z } from "zod";
-import { userTag } from "../../consistency/rules";
 import { ModelStatus } from "../../gen/clone/v1/enums_pb";
 import type { QueryDefinition } from "../query-bus";
-import { big, named, num, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
+import {
+  big,
+  clientFor,
+  named,
+  num,
+  parseRequest,
+  type QueryDeps,
+  requireOwnUser,
+  ts,
+  uuidField,
+} from "./common";
 
 const byUser = z.object({ userId: uuidField });
 type ByUser = z.output<typeof byUser>;
@@ -20,13 +29,11 @@ export function listModels(deps: QueryDeps, kind: "voice" | "face"): QueryDefini
   const id = kind === "voice" ? "voice_model_id" : "face_model_id";
   return {
     queryType: kind === "voice" ? "ListVoiceModels" : "ListFaceModels",
-    views: [view],
     parse: (request) => parseRequest(byUser, request),
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
-        deps.db,
+        clientFor(deps, source),
         view,
         source,
       )(`SELECT * FROM ${source.relation(view)} WHERE user_id = $1 ORDER BY created_at, ${id}`, [p.userId]);

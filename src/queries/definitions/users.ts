@@ -1,9 +1,18 @@
 /** GetUserProfile and GetUserStatistics. */
 import { z } from "zod";
-import { userTag } from "../../consistency/rules";
 import { AppError } from "../../errors";
 import type { QueryDefinition } from "../query-bus";
-import { big, named, num, parseRequest, type QueryDeps, requireOwnUser, ts, uuidField } from "./common";
+import {
+  big,
+  clientFor,
+  named,
+  num,
+  parseRequest,
+  type QueryDeps,
+  requireOwnUser,
+  ts,
+  uuidField,
+} from "./common";
 
 const byUser = z.object({ userId: uuidField });
 type ByUser = z.output<typeof byUser>;
@@ -12,13 +21,11 @@ type ByUser = z.output<typeof byUser>;
 export function getUserProfile(deps: QueryDeps): QueryDefinition<ByUser> {
   return {
     queryType: "GetUserProfile",
-    views: ["user_profile_view"],
     parse: (request) => parseRequest(byUser, request),
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
-        deps.db,
+        clientFor(deps, source),
         "user_profile",
         source,
       )(
@@ -51,13 +58,11 @@ export function getUserProfile(deps: QueryDeps): QueryDefinition<ByUser> {
 export function getUserStatistics(deps: QueryDeps): QueryDefinition<ByUser> {
   return {
     queryType: "GetUserStatistics",
-    views: ["user_statistics_view"],
     parse: (request) => parseRequest(byUser, request),
     authorize: (actor, p) => requireOwnUser(actor, p.userId),
-    tags: (p) => [userTag(p.userId)],
     async load(p, source) {
       const res = await named(
-        deps.db,
+        clientFor(deps, source),
         "user_statistics",
         source,
       )(`SELECT * FROM ${source.relation("user_statistics_view")} WHERE user_id = $1`, [p.userId]);

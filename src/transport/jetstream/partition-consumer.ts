@@ -15,10 +15,12 @@ import type { CommandEnvelope, CommandHandler, CommandOutcome } from "../../cont
 import { backoffMs } from "../../dead-letters";
 import { AppError } from "../../errors";
 import { COMMAND_ID_HEADER, REPLY_HEADER } from "./command-sender";
-import { CONSUMER_EXPIRES_MS } from "./consumer-restarts";
 import { streamNames } from "./streams";
 
 /** Options of {@link consumePartition}. */
+/** How long one pull of a partition's commands waits, ms (the server's idle heartbeat is half of it). */
+const PULL_EXPIRES_MS = 4_000;
+
 export interface PartitionConsumerOptions {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
@@ -85,11 +87,13 @@ export async function consumePartition(options: PartitionConsumerOptions): Promi
   }
 
   const consumer = await options.js.consumers.get(streamNames(options.prefix).commandStream, options.durable);
-  // Short pulls: one lost to a NATS restart (sent while JetStream did not answer yet) is noticed by its missed
-  // heartbeats within seconds, not the client's default 30 s (a partition stood still ~45 s).
   const messages: ConsumerMessages = await consumer.consume({
     max_messages: options.maxMessages,
-    expires: CONSUMER_EXPIRES_MS,
+    // Each pull lasts PULL_EXPIRES_MS with idle heartbeats every half of it: a pull left on a node that died
+    // (its consumer's leader moved to another node of a cluster) is noticed after two missed heartbeats and
+    // made again. With the client's default (30 s) a partition stood still for up to 30 s after a SIGKILL of
+    // one node of a 3-node cluster, and ~45 s after a NATS restart whose JetStream answered late.
+    expires: PULL_EXPIRES_MS,
     callback: deliver,
   });
   return {

@@ -47,8 +47,11 @@ export function streamNames(prefix: string): StreamNames {
 /** How long JetStream remembers a `Nats-Msg-Id` to drop a re-sent copy. */
 export const DUPLICATE_WINDOW_MS = 120_000;
 
-/** Creates (or updates) the COMMANDS and EVENTS streams. Safe to call from every process at start. */
-export async function ensureStreams(jsm: JetStreamManager, prefix: string): Promise<void> {
+/**
+ * Creates (or updates) the COMMANDS and EVENTS streams with `replicas` copies (`NATS_STREAM_REPLICAS`: 3 on
+ * a 3-node cluster; their consumers inherit it). Safe to call from every process at start.
+ */
+export async function ensureStreams(jsm: JetStreamManager, prefix: string, replicas = 1): Promise<void> {
   const names = streamNames(prefix);
   await upsertStream(jsm, {
     name: names.commandStream,
@@ -58,6 +61,7 @@ export async function ensureStreams(jsm: JetStreamManager, prefix: string): Prom
     storage: StorageType.File,
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
     max_age: nanos(24 * 3600_000),
+    num_replicas: replicas,
   });
   await upsertStream(jsm, {
     name: names.eventStream,
@@ -66,6 +70,7 @@ export async function ensureStreams(jsm: JetStreamManager, prefix: string): Prom
     storage: StorageType.File,
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
     max_age: nanos(7 * 24 * 3600_000),
+    num_replicas: replicas,
   });
 }
 
