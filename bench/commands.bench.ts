@@ -7,11 +7,6 @@
  * - echo: a bare grpc-js server in a child process answering the same request at once;
  * - insert: a bare pg single-row insert transaction on a pool as large as the concurrency;
  * - js-publish: a bare JetStream publish awaiting its ack (one leg of the command path's messaging);
- * - floor: the messaging floor (messaging-floor.ts), the command path's gRPC and messaging alone: a gRPC call to
- *   a server process that publishes it to a work-queue stream of its own partitioned like COMMANDS (PubAck
- *   awaited), a responder process pulling it with JetStream consumers, replying on core NATS and acking, then
- *   the answer; no Postgres, no threads. Its ratios, printed after the targets', say what any worker behind this
- *   transport could reach on this machine;
  * - the peers (emmett-peer.ts), what a team would build instead: Emmett's command handler on its Postgres event
  *   store in the bench process (emmett), and the same behind a grpc-js server in a child process (emmett-grpc),
  *   with the same mix over their own 1,000 conversations (peer-workload.ts). The targets are ratios to them.
@@ -22,7 +17,7 @@
  * alone for one slice's time (at least 1 s) with the path probe on (path-probe.ts: an observer process
  * subscribed to the command and reply subjects, the client stamping each command), which is all the "where e2e
  * time goes" breakdown comes from; the observer runs only during those passes, so it loads no timed cell.
- * Prints a markdown table, the two target ratios, the floor's ratios, the breakdown, CPU per operation of the
+ * Prints a markdown table, the target ratios, the breakdown, CPU per operation of the
  * timed cells and the commands per commit of their e2e slices. It reports and exits 0 whatever they are (a
  * benchmark, not a test; 1 only when it could not run), and cleans up (processes, database, streams) also on
  * error or Ctrl-C.
@@ -37,7 +32,6 @@ import { createEmmettPeer } from "./emmett-peer";
 import { createScratchTable, prepareInsertWorkload } from "./insert-workload";
 import { type Operation, runClosedLoop } from "./load";
 import { runMatrix } from "./matrix";
-import { startMessagingFloor } from "./messaging-floor";
 import { prepareNatsPublishWorkload } from "./nats-workload";
 import { loadBenchOptions } from "./options";
 import { createPathProbe } from "./path-probe";
@@ -82,10 +76,6 @@ async function main(): Promise<void> {
   cleanups.push(() => echo.stop());
   const echoClient = createGrpcClient(CommandService, `127.0.0.1:${echo.ready.port as number}`);
   cleanups.push(async () => echoClient.close());
-  const floor = options.floorRow ? await startMessagingFloor(nats) : undefined;
-  if (floor) cleanups.push(() => floor.stop());
-  const floorClient = floor && createGrpcClient(CommandService, floor.address);
-  if (floorClient) cleanups.push(async () => floorClient.close());
   const peer = options.peerRows ? createEmmettPeer(db.url) : undefined;
   if (peer) cleanups.push(() => peer.close());
   const peerServer = peer
@@ -120,7 +110,6 @@ async function main(): Promise<void> {
         deadline: Date.now() + 30_000,
       });
   const echoOp = turnOp(echoClient);
-  const floorOp = floorClient && turnOp(floorClient);
   const natsOp = options.natsRow ? await prepareNatsPublishWorkload(nats.nc, nats.prefix) : undefined;
   const peerWork = peer && (await preparePeerWorkload(peer, options));
   const peerOp = peerWork?.inProcess;
@@ -131,7 +120,6 @@ async function main(): Promise<void> {
   await runClosedLoop(warmLanes, options.warmupMs, commands.op);
   await runClosedLoop(warmLanes, options.warmupMs / 3, echoOp);
   if (natsOp) await runClosedLoop(warmLanes, options.warmupMs / 3, natsOp);
-  if (floorOp) await runClosedLoop(warmLanes, options.warmupMs / 3, floorOp);
   if (peerOp) await runClosedLoop(warmLanes, options.warmupMs / 3, peerOp);
   if (peerGrpcOp) await runClosedLoop(warmLanes, options.warmupMs / 3, peerGrpcOp);
   const warmInsert = await prepareInsertWorkload(db.url, warmLanes, db.pool);
@@ -143,7 +131,6 @@ async function main(): Promise<void> {
       ...stack.processes.map((p) => [p.role, p.pid] as const),
       ["echo server", echo.pid],
       ...(peerServer ? [["emmett server", peerServer.pid] as const] : []),
-      ...(floor?.pids ?? []),
     ]),
     database: { pool: db.pool, name: db.name },
   });
@@ -158,7 +145,6 @@ async function main(): Promise<void> {
       e2e: commands.op,
       echo: echoOp,
       ...(natsOp ? { jsPublish: natsOp } : {}),
-      ...(floorOp ? { floor: floorOp } : {}),
       ...(peerOp ? { emmett: peerOp } : {}),
       ...(peerGrpcOp ? { emmettGrpc: peerGrpcOp } : {}),
     },
@@ -175,7 +161,6 @@ async function main(): Promise<void> {
     `${options.conversations} conversations, ${Math.round(options.createUserShare * 100)}% CreateUser; ` +
     `1 gateway, 1 worker (${stack.workerThreads} command thread${stack.workerThreads === 1 ? "" : "s"})` +
     `${options.relay ? ", 1 relay" : ""}` +
-    `${floor ? "; floor: 1 server, 1 responder" : ""}` +
     `${peer ? "; peers: Emmett in the bench process and behind grpc-js in 1 child process (pg pools of 10, Emmett's default)" : ""}; total ${((performance.now() - startedAt) / 1000).toFixed(0)} s`;
   console.log(formatReport(measured, setting));
 }

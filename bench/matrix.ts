@@ -1,7 +1,7 @@
 /**
  * The measurement proper: for each concurrency, the workloads interleaved (interleave.ts), unprobed: these are
- * the timed cells of the table and the ratios (e2e, the echo, insert and JetStream-publish baselines, and the
- * messaging floor when it runs). Then the command path's batching in those cells (from the events they wrote),
+ * the timed cells of the table and the ratios (e2e, the peers, and the echo, insert and JetStream-publish
+ * baselines). Then the command path's batching in those cells (from the events they wrote),
  * and then a separate probed pass, e2e alone at the same concurrency with the path probe on (path-probe.ts),
  * which is all the "where e2e time goes" breakdown is taken from: the probe's subscriptions and stamps cost
  * CPU, so they are kept out of the cells they explain.
@@ -28,8 +28,6 @@ export interface MatrixInput {
     readonly e2e: Operation;
     readonly echo: Operation;
     readonly jsPublish?: Operation;
-    /** The messaging floor (messaging-floor.ts). */
-    readonly floor?: Operation;
     /** The peer in the bench process, and behind gRPC (emmett-peer.ts). */
     readonly emmett?: Operation;
     readonly emmettGrpc?: Operation;
@@ -88,7 +86,6 @@ async function runTimedCells(input: MatrixInput, concurrency: number, out: Matri
         { name: "echo", op: input.ops.echo },
         { name: "insert", op: insert.op },
         ...(input.ops.jsPublish ? [{ name: "js-publish" as const, op: input.ops.jsPublish }] : []),
-        ...(input.ops.floor ? [{ name: "floor" as const, op: input.ops.floor }] : []),
         ...(input.ops.emmett ? [{ name: "emmett" as const, op: input.ops.emmett }] : []),
         ...(input.ops.emmettGrpc ? [{ name: "emmett-grpc" as const, op: input.ops.emmettGrpc }] : []),
       ],

@@ -24,7 +24,6 @@ const benchEnvSchema = z.object({
   BENCH_MAX_POOL: positiveInt.default(64),
   BENCH_RELAY: flag.default(true),
   BENCH_NATS_ROW: flag.default(true),
-  BENCH_FLOOR_ROW: flag.default(true),
   BENCH_PEER_ROWS: flag.default(true),
   BENCH_PROFILE_DIR: z.string().min(1).optional(),
 });
@@ -54,11 +53,6 @@ export interface BenchOptions {
   readonly relay: boolean;
   /** Also measure a bare JetStream publish (ack round trip) row (`BENCH_NATS_ROW`). */
   readonly natsRow: boolean;
-  /**
-   * Also measure the messaging floor row (`BENCH_FLOOR_ROW`): the command path's gRPC and JetStream messaging
-   * alone, with a responder in place of the worker (messaging-floor.ts).
-   */
-  readonly floorRow: boolean;
   /** Also measure the peers (`BENCH_PEER_ROWS`): Emmett in process and behind grpc-js (emmett-peer.ts). */
   readonly peerRows: boolean;
   /**
@@ -88,7 +82,6 @@ export function loadBenchOptions(env: Record<string, string | undefined> = proce
     maxPool: e.BENCH_MAX_POOL,
     relay: e.BENCH_RELAY,
     natsRow: e.BENCH_NATS_ROW,
-    floorRow: e.BENCH_FLOOR_ROW,
     peerRows: e.BENCH_PEER_ROWS,
     ...(e.BENCH_PROFILE_DIR === undefined ? {} : { profileDir: e.BENCH_PROFILE_DIR }),
   };

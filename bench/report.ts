@@ -1,16 +1,10 @@
-/**
- * The printed result: a markdown table of every timed cell, the two target ratios with their verdicts, the
- * messaging floor in the targets' terms and the throughput target as a CPU budget (when it ran), where e2e time goes (from the separate probed passes, not
- * the timed cells), CPU per operation and group commit.
- */
-import { availableParallelism } from "node:os";
 import type { CpuSample } from "./cpu-meter";
 import type { MatrixOutput } from "./matrix";
 import type { PathBreakdown } from "./path-probe";
 import type { Summary } from "./stats";
 
 /** The workloads of a row, in print order. */
-export const workloads = ["e2e", "emmett", "emmett-grpc", "echo", "insert", "js-publish", "floor"] as const;
+export const workloads = ["e2e", "emmett", "emmett-grpc", "echo", "insert", "js-publish"] as const;
 /** A workload name. */
 export type Workload = (typeof workloads)[number];
 
@@ -19,7 +13,6 @@ const labels: Record<Workload, string> = {
   echo: "bare grpc-js echo (child process)",
   insert: "bare pg BEGIN; INSERT; COMMIT",
   "js-publish": "bare JetStream publish + ack",
-  floor: "messaging floor: gRPC → JetStream publish+ack → pull consumer → core reply, no Postgres",
   emmett: "peer: Emmett command handler on its Postgres event store, in process",
   "emmett-grpc": "peer: the same behind a grpc-js server (child process, JWT verified)",
 };
@@ -124,103 +117,12 @@ export function formatPeerVerdicts(results: Results): string | undefined {
   ].join("\n");
 }
 
-/** How near the throughput target (a share of it) the floor's ratio is too close to call from one run. */
-const FLOOR_CLOSE_CALL = 0.1;
-
-/**
- * The messaging floor in the targets' terms, or undefined when it did not run. The floor is the command path's
- * messaging with no worker work at all (messaging-floor.ts), so its throughput ratio bounds what any worker
- * behind this transport could reach on this machine: clearly below the target, the target is out of reach here.
- */
-export function formatFloor(results: Results): string | undefined {
-  if (![...results.values()].some((row) => row.has("floor"))) return undefined;
-  const t = targets.throughput;
-  const throughput = throughputRatio(results, "floor");
-  const reach = Number.isNaN(throughput)
-    ? ""
-    : Math.abs(throughput - t.min) < FLOOR_CLOSE_CALL * t.min
-      ? `; within ${FLOOR_CLOSE_CALL * 100}% of the target of ${t.min}, too close to call from one run`
-      : throughput < t.min
-        ? `; below the target of ${t.min}, so no worker behind it can meet the target here`
-        : `; above the target of ${t.min}, so the messaging alone does not rule the target out here`;
-  const l = targets.latency;
-  const latency = latencyRatio(results, "floor");
-  // The floor does no database work: with one insert transaction's p50 added, the least a command can take.
-  const insertShare = latencyRatio(results, "insert");
-  const withInsert = latency + insertShare;
-  return [
-    `messaging floor @${t.concurrency}: floor ops/s / insert-txn ops/s = ${fmt(throughput, 2)} ` +
-      `(the most any worker behind this transport could reach on this machine${reach})`,
-    `messaging floor @${l.concurrency}: floor p50 / (echo p50 + insert p50) = ${fmt(latency, 2)}; ` +
-      `(floor p50 + insert p50) / (echo p50 + insert p50) = ${fmt(withInsert, 2)} ` +
-      `(the e2e target is <= ${l.max}; the floor does no database work, so this is the least a command could take)`,
-  ].join("\n");
-}
-
 /** CPU per operation of each workload at each concurrency, as the matrix measured it. */
 export type CpuByWorkload = ReadonlyMap<number, ReadonlyMap<Workload, { sample: CpuSample; ops: number }>>;
 
 /** Milliseconds of CPU of every measured process in a sample. */
 function cpuTotal(sample: CpuSample): number {
   return [...sample.byProcess.values()].reduce((a, b) => a + b, 0);
-}
-
-/** The processes a messaging-floor operation runs in (the idle service roles and database are not its cost). */
-const floorProcesses = ["bench client", "floor server", "floor responder", "nats-server"];
-/** The processes a bare JetStream publish runs in. */
-const publishProcesses = ["bench client", "nats-server"];
-
-/** CPU per operation (ms) of `workload` at `concurrency`, counting only `processes`. */
-function cpuPerOp(
-  cpu: CpuByWorkload,
-  concurrency: number,
-  workload: Workload,
-  processes: readonly string[],
-): number | undefined {
-  const measured = cpu.get(concurrency)?.get(workload);
-  if (!measured || measured.ops === 0) return undefined;
-  const byProcess = measured.sample.byProcess;
-  return processes.reduce((sum, p) => sum + (byProcess.get(p) ?? 0), 0) / measured.ops;
-}
-
-/**
- * The throughput target as a CPU budget, or undefined without the floor's and the insert's CPU at its
- * concurrency. On a machine where every process shares the same cores, a command at the target's rate
- * (`min` × the insert rate) may cost at most `cores` ÷ that rate of CPU, all processes together. What the
- * issue prescribes costs at least: the messaging floor (the gRPC call, the JetStream publish with its PubAck,
- * the delivery, the core reply and the ack, counted in the floor's own processes only), the relay's publish
- * of the command's event to the EVENTS stream (a bare JetStream publish, when that row ran), and the
- * command's database work, put at the bare insert transaction's Postgres CPU: a rough yardstick, not a strict
- * minimum, since a group commit shares one statement and one flush among several commands. The verdict says
- * how much is left for the database work, the worker and the relay's own reads and marks.
- * `cores` is every core of the machine, the most generous budget.
- */
-export function formatCpuBudget(results: Results, cpu: CpuByWorkload, cores: number): string | undefined {
-  const t = targets.throughput;
-  const insert = results.get(t.concurrency)?.get("insert");
-  const floorMs = cpuPerOp(cpu, t.concurrency, "floor", floorProcesses);
-  const postgresMs = cpuPerOp(cpu, t.concurrency, "insert", ["postgres"]);
-  if (!insert || floorMs === undefined || postgresMs === undefined) return undefined;
-  const publishMs = cpuPerOp(cpu, t.concurrency, "js-publish", publishProcesses);
-  const rate = t.min * insert.opsPerSecond;
-  const budgetMs = (cores * 1000) / rate;
-  const messagingMs = floorMs + (publishMs ?? 0);
-  const needed = messagingMs + postgresMs;
-  const forWork = budgetMs - messagingMs;
-  const verdict =
-    forWork <= 0
-      ? "the messaging alone is over the budget: out of reach here, whatever the database work costs"
-      : needed > budgetMs
-        ? `over the budget: the database work, the worker and the relay's reads would have to fit in ` +
-          `${fmt(forWork, 3)} ms per command, ${fmt((100 * forWork) / postgresMs, 0)}% of one insert ` +
-          "transaction's Postgres work"
-        : `${fmt(budgetMs - needed, 3)} ms left per command for the worker, the relay and the database work beyond one row`;
-  const publish = publishMs === undefined ? "" : ` plus the relay's event publish (${fmt(publishMs, 3)} ms)`;
-  return (
-    `CPU budget @${t.concurrency}: the target's rate (${t.min} × insert = ${fmt(rate, 0)}/s) leaves ` +
-    `${fmt(budgetMs, 3)} ms of CPU per command on ${cores} cores; the messaging floor (${fmt(floorMs, 3)} ms)` +
-    `${publish} and the bare insert's Postgres work (${fmt(postgresMs, 3)} ms) take ${fmt(needed, 3)} ms; ${verdict}`
-  );
 }
 
 /**
@@ -253,8 +155,6 @@ const cpuColumns = [
   "relay",
   "echo server",
   "emmett server",
-  "floor server",
-  "floor responder",
   "nats-server",
   "postgres",
 ];
@@ -305,8 +205,6 @@ export function formatReport(m: MatrixOutput, setting: string): string {
     "",
     ...optional(formatPeerVerdicts(m.results)),
     formatVerdicts(m.results),
-    ...optional(formatFloor(m.results)),
-    ...optional(formatCpuBudget(m.results, m.cpu, availableParallelism())),
     "",
     formatBreakdown(m.breakdowns, m.probedPassMs),
     "",

@@ -1,14 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { CpuSample } from "./cpu-meter";
-import {
-  type CpuByWorkload,
-  formatCpuBudget,
-  formatFloor,
-  formatPeerVerdicts,
-  formatVerdicts,
-  type Results,
-  type Workload,
-} from "./report";
+import { formatPeerVerdicts, formatVerdicts, type Results, type Workload } from "./report";
 import type { Summary } from "./stats";
 
 const cell = (opsPerSecond: number, p50Ms: number): Summary => ({
@@ -18,7 +9,7 @@ const cell = (opsPerSecond: number, p50Ms: number): Summary => ({
   errors: 0,
 });
 
-function results(floorAt64: number): Results {
+function results(): Results {
   return new Map<number, Map<Workload, Summary>>([
     [
       1,
@@ -26,7 +17,6 @@ function results(floorAt64: number): Results {
         ["e2e", cell(100, 6)],
         ["echo", cell(2_000, 0.5)],
         ["insert", cell(1_000, 1.5)],
-        ["floor", cell(400, 2)],
       ]),
     ],
     [
@@ -34,103 +24,14 @@ function results(floorAt64: number): Results {
       new Map<Workload, Summary>([
         ["e2e", cell(800, 80)],
         ["insert", cell(4_000, 16)],
-        ["floor", cell(floorAt64, 40)],
       ]),
     ],
   ]);
 }
 
-describe("formatFloor", () => {
-  test("gives the floor's ratios in the targets' terms, and whether the throughput target is in reach", () => {
-    const below = formatFloor(results(1_600));
-    expect(below).toContain("messaging floor @64: floor ops/s / insert-txn ops/s = 0.40");
-    expect(below).toContain("below the target of 0.5");
-    expect(below).toContain("messaging floor @1: floor p50 / (echo p50 + insert p50) = 1.00");
-    expect(below).toContain("(floor p50 + insert p50) / (echo p50 + insert p50) = 1.75");
-    expect(formatFloor(results(2_400))).toContain("above the target of 0.5");
-    expect(formatFloor(results(1_960))).toContain("within 10% of the target of 0.5, too close to call");
-  });
-
-  test("is left out when the floor did not run, and the targets' lines do not change with it", () => {
-    const without = results(1_600);
-    for (const row of without.values()) row.delete("floor");
-    expect(formatFloor(without)).toBeUndefined();
-    expect(formatVerdicts(without)).toBe(formatVerdicts(results(1_600)));
-    expect(formatVerdicts(without)).toContain("e2e ops/s / insert-txn ops/s = 0.20");
-  });
-});
-
-describe("formatCpuBudget", () => {
-  const sample = (byProcess: Record<string, number>): CpuSample => ({
-    byProcess: new Map(Object.entries(byProcess)),
-    backends: new Map(),
-    machineBusyMs: 0,
-    wallMs: 1000,
-  });
-  /** At 64: 1,000 floor ops and 1,000 inserts (and 1,000 bare publishes) with the given CPU totals (ms). */
-  const cpu = (floorMs: number, insertPostgresMs: number, publishMs?: number): CpuByWorkload =>
-    new Map([
-      [
-        64,
-        new Map<Workload, { sample: CpuSample; ops: number }>([
-          [
-            "floor",
-            {
-              // The idle roles and database during the floor's slices are not its cost.
-              sample: sample({
-                "floor server": floorMs / 2,
-                "nats-server": floorMs / 2,
-                gateway: 50,
-                postgres: 80,
-              }),
-              ops: 1000,
-            },
-          ],
-          ["insert", { sample: sample({ "bench client": 100, postgres: insertPostgresMs }), ops: 1000 }],
-          ...(publishMs === undefined
-            ? []
-            : [
-                [
-                  "js-publish",
-                  {
-                    sample: sample({
-                      "bench client": publishMs / 2,
-                      "nats-server": publishMs / 2,
-                      worker: 30,
-                    }),
-                    ops: 1000,
-                  },
-                ] as const,
-              ]),
-        ]),
-      ],
-    ]);
-
-  test("sets the floor's CPU plus the insert's Postgres CPU against what the target's rate leaves per command", () => {
-    // Target rate 0.5 × 4,000/s = 2,000/s: 2 cores leave 1 ms per command.
-    const over = formatCpuBudget(results(1_600), cpu(900, 150), 2);
-    expect(over).toContain("leaves 1.000 ms of CPU per command on 2 cores");
-    expect(over).toContain(
-      "messaging floor (0.900 ms) and the bare insert's Postgres work (0.150 ms) take 1.050 ms",
-    );
-    expect(over).toContain("would have to fit in 0.100 ms per command, 67% of one insert");
-    expect(formatCpuBudget(results(1_600), cpu(700, 150), 2)).toContain(
-      "0.150 ms left per command for the worker",
-    );
-    expect(formatCpuBudget(results(1_600), cpu(900, 150), 4)).toContain("0.950 ms left per command");
-  });
-
-  test("counts the relay's event publish as a bare JetStream publish, in its own processes", () => {
-    const line = formatCpuBudget(results(1_600), cpu(700, 150, 200), 2);
-    expect(line).toContain("messaging floor (0.700 ms) plus the relay's event publish (0.200 ms)");
-    expect(line).toContain("take 1.050 ms; over the budget");
-    expect(formatCpuBudget(results(1_600), cpu(900, 150, 100), 2)).toContain(
-      "the messaging alone is over the budget: out of reach here, whatever the database work costs",
-    );
-  });
-
-  test("is left out without the floor's CPU", () => {
-    expect(formatCpuBudget(results(1_600), new Map(), 2)).toBeUndefined();
+describe("formatVerdicts", () => {
+  test("gives the e2e ratios against the bare baselines", () => {
+    expect(formatVerdicts(results())).toContain("e2e ops/s / insert-txn ops/s = 0.20");
   });
 });
 
@@ -155,7 +56,7 @@ describe("formatPeerVerdicts", () => {
     ]);
 
   test("is left out when no peer ran", () => {
-    expect(formatPeerVerdicts(results(400))).toBeUndefined();
+    expect(formatPeerVerdicts(results())).toBeUndefined();
   });
 
   test("passes each target only when its ratio is on the right side", () => {

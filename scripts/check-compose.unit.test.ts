@@ -77,6 +77,21 @@ describe("docker-compose.yml", () => {
     ]);
   });
 
+  test("tracing goes to the Jaeger service; a collector that is not a service is caught", async () => {
+    const compose = await loadCompose(root);
+    expect(compose.services.jaeger?.ports).toContain("16686:16686");
+    expect(compose.services.worker?.environment).toMatchObject({
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://jaeger:4318",
+      OTEL_SERVICE_NAME: "clone-worker",
+    });
+    expect(problemsAfter((t) => t.replace("http://jaeger:4318", "http://tempo:4318"))).toContain(
+      'gateway: traces go to http://tempo:4318/v1/traces, but "tempo" is not a service of this file',
+    );
+    expect(
+      problemsAfter((t) => t.replace("${OTEL_TRACES_EXPORTER:-otlp}", "${OTEL_TRACES_EXPORTER:-jaeger}"))[0],
+    ).toMatch(/^migrate: invalid configuration: OTEL_TRACES_EXPORTER: /);
+  });
+
   test("catches a dependency on a missing service or on one without a healthcheck", () => {
     expect(problemsAfter((t) => t.replace("  nats:\n    condition", "  natz:\n    condition"))).toContain(
       'gateway: depends on "natz", which is not a service',

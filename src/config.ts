@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from "node:os";
 import { z } from "zod";
+import { ConfigError } from "./errors";
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -16,6 +17,21 @@ const optionalUrl = z
   .transform((s) => (s === "" ? undefined : s))
   .pipe(z.url().optional())
   .optional();
+
+const durationUnits = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** A duration as an integer and a unit (`ms`, `s`, `m`, `h`, `d`), e.g. `7d`; in milliseconds. */
+const duration = z
+  .string()
+  .trim()
+  .regex(/^\d+(ms|s|m|h|d)$/, "must be an integer with a unit: ms, s, m, h or d (e.g. 7d)")
+  .transform((v) => {
+    const [, n, unit] = /^(\d+)(ms|s|m|h|d)$/.exec(v) as unknown as [
+      string,
+      string,
+      keyof typeof durationUnits,
+    ];
+    return Number(n) * durationUnits[unit];
+  });
 
 /** A comma-separated list of NATS server URLs (one or more nodes of a cluster); empty means unset. */
 const natsServers = z
@@ -79,6 +95,11 @@ export const envSchema = z.object({
   WORKER_BUSY_BATCH: positiveInt.default(4),
   CONSISTENCY_THREADS: positiveInt.default(2),
   CONSISTENCY_REFRESH_MODE: z.enum(["keyed", "full"]).default("keyed"),
+  // Scheduled reconciliation of the views with their sources (consistency leader): a pass every interval
+  // (0: never), this many keys per batch, deferred while more events a second than this arrive.
+  RECONCILE_INTERVAL_MS: nonNegativeInt.default(900_000),
+  RECONCILE_BATCH_KEYS: positiveInt.max(10_000).default(500),
+  RECONCILE_MAX_EVENTS_PER_SECOND: nonNegativeInt.default(50),
   COMMAND_PARTITIONS: positiveInt.max(1024).default(16),
   COMMAND_TIMEOUT_MS: positiveInt.default(10_000),
   DB_POOL_SIZE: positiveInt.default(10),
@@ -90,11 +111,26 @@ export const envSchema = z.object({
   DOCUMENT_CHUNK_OVERLAP_WORDS: nonNegativeInt.default(20),
   OUTBOX_POLL_MS: positiveInt.default(1_000),
   OUTBOX_WAKE_DELAY_MS: nonNegativeInt.default(2),
+  // Retention of stored command results and claim-check blobs (see README "Retention"). At least a day: the
+  // COMMANDS stream keeps an unapplied command that long, and its blob must outlive it.
+  COMMAND_RESULT_RETENTION: duration
+    .pipe(z.number().min(86_400_000, "must be at least 1d (the COMMANDS stream keeps a command 24 h)"))
+    .default(7 * 86_400_000),
+  RETENTION_INTERVAL_MS: positiveInt.default(60_000),
+  RETENTION_BATCH_ROWS: positiveInt.max(100_000).default(1_000),
   CORS_ORIGINS: z.string().default("*"),
   EMBEDDED_DATA_DIR: z.string().default("memory://"),
-  TEST_DATABASE_URL: z.url().default("postgres://postgres@127.0.0.1:5432/postgres"),
-  TEST_NATS_URL: z.url().default("nats://127.0.0.1:4222"),
-  CI: booleanFlag.default(false),
+  // OpenTelemetry tracing, by the standard OTEL_* variables (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/).
+  // Off unless OTEL_TRACES_EXPORTER is otlp/console or an OTLP endpoint is set; see tracingConfig().
+  OTEL_SDK_DISABLED: booleanFlag.default(false),
+  OTEL_TRACES_EXPORTER: z.enum(["otlp", "console", "none", ""]).default(""),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalUrl,
+  OTEL_EXPORTER_OTLP_HEADERS: z.string().default(""),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: z.string().default(""),
+  OTEL_SERVICE_NAME: z.string().trim().default(""),
+  OTEL_BSP_SCHEDULE_DELAY: nonNegativeInt.default(5_000),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
 });
 
 /** Typed, validated configuration. */
@@ -136,6 +172,12 @@ export interface Config {
   readonly consistencyThreads: number;
   /** keyed: recompute only the rows events touched; full: recompute whole views (for comparison). */
   readonly consistencyRefreshMode: "keyed" | "full";
+  /** Scheduled reconciliation of the views with their sources (src/consistency/reconcile.ts). */
+  readonly reconcile: {
+    readonly intervalMs: number;
+    readonly batchKeys: number;
+    readonly maxEventsPerSecond: number;
+  };
   readonly commandPartitions: number;
   readonly commandTimeoutMs: number;
   readonly dbPoolSize: number;
@@ -144,9 +186,28 @@ export interface Config {
   readonly outboxPollMs: number;
   /** How long the relay lets wake-ups gather before its round (0: at once); more events per round under load. */
   readonly outboxWakeDelayMs: number;
+  /** Pruning of `command_results` and `command_blobs` (run by the relay role's retention leader). */
+  readonly retention: RetentionConfig;
   readonly corsOrigins: readonly string[];
   readonly embeddedDataDir: string;
-  readonly test: { readonly databaseUrl: string; readonly natsUrl: string; readonly ci: boolean };
+  /** OpenTelemetry tracing; undefined when it is off (the default). */
+  readonly tracing: TracingConfig | undefined;
+}
+
+/** Where and how spans are exported (from the standard `OTEL_*` variables). */
+export interface TracingConfig {
+  /** otlp: OTLP/HTTP (JSON) to `tracesUrl`; console: to stdout. */
+  readonly exporter: "otlp" | "console";
+  /** The OTLP/HTTP traces endpoint, e.g. `http://jaeger:4318/v1/traces`. */
+  readonly tracesUrl: string;
+  /** Headers sent with each export (`OTEL_EXPORTER_OTLP_HEADERS`, `key=value,...`). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** `service.name`; empty: `clone-<role>`. */
+  readonly serviceName: string;
+  /** How long finished spans gather before an export, ms (`OTEL_BSP_SCHEDULE_DELAY`). */
+  readonly scheduleDelayMs: number;
+  /** Fraction of new traces sampled (`OTEL_TRACES_SAMPLER_ARG`; parent-based: a sampled parent is followed). */
+  readonly sampleRatio: number;
 }
 
 /** How queries wait for the read side (and fall back from it). */
@@ -161,10 +222,18 @@ export interface ReadsConfig {
   readonly fallbackConcurrency: number;
 }
 
-/** Raised when an environment variable is invalid; the message names every bad variable. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
+/** Pruning of the command store. */
+export interface RetentionConfig {
+  /** Age after which a stored command result or blob is deleted, ms (`COMMAND_RESULT_RETENTION`). */
+  readonly commandResultMs: number;
+  /** How often pruning runs, ms. */
+  readonly intervalMs: number;
+  /** Rows one pruning transaction deletes at most. */
+  readonly batchRows: number;
 }
+
+/** Raised when an environment variable is invalid; the message names every bad variable. */
+export { ConfigError };
 
 /**
  * Command threads per worker process when `WORKER_THREADS` is unset: one per two cores, at least one. A
@@ -221,6 +290,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerBusyBatch: e.WORKER_BUSY_BATCH,
     consistencyThreads: e.CONSISTENCY_THREADS,
     consistencyRefreshMode: e.CONSISTENCY_REFRESH_MODE,
+    reconcile: {
+      intervalMs: e.RECONCILE_INTERVAL_MS,
+      batchKeys: e.RECONCILE_BATCH_KEYS,
+      maxEventsPerSecond: e.RECONCILE_MAX_EVENTS_PER_SECOND,
+    },
     commandPartitions: e.COMMAND_PARTITIONS,
     commandTimeoutMs: e.COMMAND_TIMEOUT_MS,
     dbPoolSize: e.DB_POOL_SIZE,
@@ -228,10 +302,53 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     chunking: { chunkWords: e.DOCUMENT_CHUNK_WORDS, overlapWords: e.DOCUMENT_CHUNK_OVERLAP_WORDS },
     outboxPollMs: e.OUTBOX_POLL_MS,
     outboxWakeDelayMs: e.OUTBOX_WAKE_DELAY_MS,
+    retention: {
+      commandResultMs: e.COMMAND_RESULT_RETENTION,
+      intervalMs: e.RETENTION_INTERVAL_MS,
+      batchRows: e.RETENTION_BATCH_ROWS,
+    },
     corsOrigins: e.CORS_ORIGINS.split(",")
       .map((s) => s.trim())
       .filter((s) => s !== ""),
     embeddedDataDir: e.EMBEDDED_DATA_DIR,
-    test: { databaseUrl: e.TEST_DATABASE_URL, natsUrl: e.TEST_NATS_URL, ci: e.CI },
+    tracing: tracingConfig(e),
   };
+}
+
+/**
+ * Tracing is on when `OTEL_TRACES_EXPORTER` is `otlp` or `console`, or when it is unset and an OTLP endpoint
+ * is given; `none` or `OTEL_SDK_DISABLED=true` turn it off. The traces URL is `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
+ * as given, else `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`, else the OTLP default on localhost.
+ */
+function tracingConfig(e: z.infer<typeof envSchema>): TracingConfig | undefined {
+  const endpoint = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const exporter = e.OTEL_TRACES_EXPORTER || (endpoint === undefined ? "none" : "otlp");
+  if (e.OTEL_SDK_DISABLED || exporter === "none") return undefined;
+  const tracesUrl =
+    e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    (e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined
+      ? "http://localhost:4318/v1/traces"
+      : `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, "")}/v1/traces`);
+  return {
+    exporter,
+    tracesUrl,
+    headers: {
+      ...otlpHeaders(e.OTEL_EXPORTER_OTLP_HEADERS),
+      ...otlpHeaders(e.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
+    },
+    serviceName: e.OTEL_SERVICE_NAME,
+    scheduleDelayMs: e.OTEL_BSP_SCHEDULE_DELAY,
+    sampleRatio: e.OTEL_TRACES_SAMPLER_ARG,
+  };
+}
+
+/** `key=value,key2=value2` (values URL-encoded, as the OTLP exporter spec says). */
+function otlpHeaders(raw: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of raw.split(",")) {
+    const at = pair.indexOf("=");
+    if (at <= 0) continue;
+    headers[pair.slice(0, at).trim()] = decodeURIComponent(pair.slice(at + 1).trim());
+  }
+  return headers;
 }

@@ -61,6 +61,22 @@ describe("config", () => {
     }
   });
 
+  test("COMMAND_RESULT_RETENTION: a duration with a unit, 7 days by default, at least a day", () => {
+    expect(loadConfig({}).retention).toEqual({
+      commandResultMs: 7 * 86_400_000,
+      intervalMs: 60_000,
+      batchRows: 1_000,
+    });
+    expect(loadConfig({ COMMAND_RESULT_RETENTION: "36h" }).retention.commandResultMs).toBe(36 * 3_600_000);
+    expect(loadConfig({ COMMAND_RESULT_RETENTION: "30d" }).retention.commandResultMs).toBe(30 * 86_400_000);
+    expect(() => loadConfig({ COMMAND_RESULT_RETENTION: "7" })).toThrow(
+      /COMMAND_RESULT_RETENTION: must be an integer with a unit/,
+    );
+    expect(() => loadConfig({ COMMAND_RESULT_RETENTION: "12h" })).toThrow(
+      /COMMAND_RESULT_RETENTION: must be at least 1d/,
+    );
+  });
+
   test("chunk overlap must be smaller than the chunk", () => {
     expect(() => loadConfig({ DOCUMENT_CHUNK_WORDS: "10", DOCUMENT_CHUNK_OVERLAP_WORDS: "10" })).toThrow(
       /DOCUMENT_CHUNK_OVERLAP_WORDS/,

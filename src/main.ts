@@ -5,10 +5,12 @@
  * or all in one (`all`, the default). Without them, everything runs in this process on an embedded Postgres
  * and an in-process command bus (the embedded mode, for trying it out). SIGTERM/SIGINT stop gracefully.
  */
+
 import { parseArgs } from "node:util";
 import { type Config, loadConfig } from "./config";
 import { migrate } from "./db";
 import { embeddedBanner, embeddedRoleError, requireBothUrls, startEmbeddedRole } from "./embedded";
+import { ConfigError } from "./errors";
 import { createLogger, type Logger } from "./logging";
 import { createMetrics } from "./metrics";
 import { startConsistencyRole } from "./roles/consistency";
@@ -17,6 +19,7 @@ import { startMetricsEndpoint } from "./roles/metrics-endpoint";
 import { startRelayRole } from "./roles/relay";
 import { unreachableDependencies, waitForDependencies } from "./roles/wait-for-dependencies";
 import { type RunningRole, startWorkerRole } from "./roles/worker";
+import { startTracing, type Tracing } from "./tracing";
 
 /** The roles a process can take. */
 export const roles = ["gateway", "worker", "relay", "consistency", "all"] as const;
@@ -45,12 +48,14 @@ async function startRoles(role: RoleName, config: Config, log: Logger): Promise<
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { role: { type: "string", default: "all" } } });
   const role = values.role as RoleName;
-  if (!roles.includes(role)) throw new Error(`--role must be one of ${roles.join(", ")}`);
+  if (!roles.includes(role)) throw new ConfigError(`--role must be one of ${roles.join(", ")}`);
   const config = loadConfig();
   const log = createLogger({ level: config.logLevel, name: "clone" });
+  const tracing = startTracing(config.tracing, role);
+  if (tracing) log.info({ tracesUrl: config.tracing?.tracesUrl }, "tracing on (OpenTelemetry)");
   const embedded = config.databaseUrl === undefined && config.natsUrl === undefined;
   if (embedded) {
-    if (role !== "all") throw new Error(embeddedRoleError(role));
+    if (role !== "all") throw new ConfigError(embeddedRoleError(role));
     log.info({ dataDir: config.embeddedDataDir }, embeddedBanner(config));
   } else {
     requireBothUrls(config);
@@ -63,6 +68,7 @@ async function main(): Promise<void> {
   const urls = { databaseUrl: config.databaseUrl ?? "", natsUrl: config.natsUrl ?? "" };
   const stopOn = handleStopSignals(
     log,
+    tracing,
     embedded ? undefined : () => unreachableDependencies(urls, STUCK_PROBE_TIMEOUT_MS),
   );
   if (!embedded && !(await waitForDependencies(urls, log, () => stopRequestedDuringStart))) process.exit(0);
@@ -105,6 +111,7 @@ const STOP_TIMEOUT_MS = 25_000;
  */
 function handleStopSignals(
   log: Logger,
+  tracing: Tracing | undefined,
   unreachable?: () => Promise<Record<string, string>>,
 ): (running: RunningRole[]) => void {
   let running: RunningRole[] | undefined;
@@ -144,6 +151,7 @@ function handleStopSignals(
         log.error({ error: error instanceof Error ? error.message : String(error) }, "a role failed to stop");
       }
     }
+    await tracing?.shutdown();
     clearTimeout(watchdog);
     clearInterval(stuck);
     log.info({ ms: Math.round(performance.now() - since), clean: !failed }, "stopped");

@@ -16,14 +16,16 @@ import { AppError } from "../src/errors";
 import { createLogger } from "../src/logging";
 import { timeExecution } from "../src/metrics/commands";
 import { connectNats } from "../src/nats";
+import { startTracing } from "../src/tracing";
 import { consumePartition, type PartitionConsumer } from "../src/transport/jetstream/partition-consumer";
 import { streamNames } from "../src/transport/jetstream/streams";
 
 const port = parentPort;
 if (!port) throw new Error("command-thread.ts must run as a worker thread");
 const data = workerData as CommandThreadData;
+// Each thread has its own tracer provider and exporter (the API's globals are per thread).
+const tracing = startTracing(data.tracing, "worker");
 const log = createLogger({ level: data.logLevel, name: `command-thread-${data.threadIndex}` });
-const warn = (message: string, fields?: Record<string, unknown>) => log.warn(fields ?? {}, message);
 const pool = createPool(data.databaseUrl, {
   max: data.poolSize,
   applicationName: `command-thread-${data.threadIndex}`,
@@ -35,7 +37,7 @@ const runtime = createCommandRuntime({
   concurrency: data.poolSize,
   ...(data.maxBatch === undefined ? {} : { maxBatch: data.maxBatch }),
   ...(data.minBatchWhileBusy === undefined ? {} : { minBatchWhileBusy: data.minBatchWhileBusy }),
-  log: warn,
+  log: log.child({ component: "command-runtime" }),
 });
 
 function post(message: ThreadOutput): void {
@@ -54,7 +56,7 @@ const queue = createKeyedQueue<number>();
 
 /** Logs a partition operation that failed (consume reports its own failure; a release is answered anyway). */
 const failed = (partition: number) => (error: unknown) =>
-  warn("a partition operation failed", { partition, error: String(error) });
+  log.warn({ partition, error: String(error) }, "a partition operation failed");
 
 async function start(): Promise<void> {
   const nats = await connectNats(data.natsUrl, `clone-worker-thread-${data.threadIndex}`);
@@ -81,7 +83,7 @@ async function start(): Promise<void> {
           durable,
           handler,
           maxMessages,
-          log: warn,
+          log: log.child({ component: "partition-consumer" }),
         });
         consumers.set(partition, consumer);
       } catch (error) {
@@ -123,7 +125,8 @@ async function start(): Promise<void> {
         )
         .then(() => nats.nc.drain())
         .then(() => pool.end())
-        .catch((error: unknown) => warn("closing the command thread failed", { error: String(error) }))
+        .then(() => tracing?.shutdown())
+        .catch((error: unknown) => log.warn({ error: String(error) }, "closing the command thread failed"))
         .finally(() => {
           executions.flush();
           post({ kind: "stopped" });

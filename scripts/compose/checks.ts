@@ -107,6 +107,7 @@ function checkEnvironment(name: string, s: ComposeService, serviceNames: string[
   for (const key of Object.keys(env)) {
     if (!known.has(key)) problems.push(`${name}: ${key} is not a variable src/config.ts reads`);
   }
+  problems.push(...checkTracesEndpoint(name, env, serviceNames));
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(localEnvironment(env, serviceNames));
@@ -142,6 +143,21 @@ function checkEnvironment(name: string, s: ComposeService, serviceNames: string[
   if (role !== undefined && role !== "gateway" && config.metricsPort !== defaults.metricsPort)
     problems.push(`${name}: METRICS_PORT differs from the default ${defaults.metricsPort}`);
   return problems;
+}
+
+/** Tracing, when on, exports to a service of this file (the collector), not to the container itself. */
+function checkTracesEndpoint(name: string, env: Record<string, string>, serviceNames: string[]): string[] {
+  let tracing: ReturnType<typeof loadConfig>["tracing"];
+  try {
+    tracing = loadConfig(env).tracing;
+  } catch {
+    return []; // reported with the other configuration problems
+  }
+  if (tracing === undefined || tracing.exporter !== "otlp") return [];
+  const host = new URL(tracing.tracesUrl).hostname;
+  return serviceNames.includes(host)
+    ? []
+    : [`${name}: traces go to ${tracing.tracesUrl}, but "${host}" is not a service of this file`];
 }
 
 /** Every bind-mounted file exists in the repository; named volumes are declared. */
@@ -218,41 +234,6 @@ export async function checkPrometheus(compose: ComposeFile, root: string): Promi
         if (sd.port !== port)
           problems.push(`prometheus job ${job.job_name}: scrapes ${target}:${sd.port}, it serves on ${port}`);
       }
-    }
-  }
-  return problems;
-}
-
-/** Grafana loads its dashboards from where they are mounted, and its datasource names the Prometheus service. */
-export async function checkGrafana(compose: ComposeFile, root: string): Promise<string[]> {
-  const grafana = compose.services.grafana;
-  const problems: string[] = [];
-  if (mountTarget(grafana, "./ops/grafana/provisioning") !== "/etc/grafana/provisioning")
-    problems.push("grafana: ops/grafana/provisioning is not mounted at /etc/grafana/provisioning");
-  const dashboards = mountTarget(grafana, "./ops/grafana/dashboards");
-  for await (const file of new Bun.Glob("ops/grafana/provisioning/dashboards/*.yml").scan({ cwd: root })) {
-    const doc = Bun.YAML.parse(await Bun.file(join(root, file)).text()) as {
-      providers?: { options?: { path?: string } }[];
-    };
-    for (const p of doc.providers ?? []) {
-      if (p.options?.path !== dashboards)
-        problems.push(
-          `grafana: ${file} loads ${p.options?.path}, ops/grafana/dashboards is mounted at ${dashboards}`,
-        );
-    }
-  }
-  for await (const file of new Bun.Glob("ops/grafana/provisioning/datasources/*.yml").scan({ cwd: root })) {
-    const doc = Bun.YAML.parse(await Bun.file(join(root, file)).text()) as {
-      datasources?: { type?: string; url?: string }[];
-    };
-    for (const d of doc.datasources ?? []) {
-      if (d.type !== "prometheus" || !d.url) continue;
-      const url = new URL(d.url);
-      if (
-        !compose.services[url.hostname] ||
-        !containerPorts(compose.services[url.hostname] as ComposeService).includes(Number(url.port))
-      )
-        problems.push(`grafana: datasource ${d.url} is not a compose service port`);
     }
   }
   return problems;
@@ -426,7 +407,6 @@ export async function checkAll(compose: ComposeFile, root: string, roles: RoleLi
     ...checkMounts(compose, root),
     ...(await checkNats(compose, root)),
     ...(await checkPrometheus(compose, root)),
-    ...(await checkGrafana(compose, root)),
     ...(await checkImage(root)),
   ];
 }

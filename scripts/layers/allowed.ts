@@ -16,6 +16,8 @@ const composed = [
   "contracts",
   "db",
   "documents",
+  "errors",
+  "erasure",
   "events",
   "gen",
   "health",
@@ -23,40 +25,62 @@ const composed = [
   "metrics",
   "outbox",
   "queries",
+  "retention",
+  "tracing",
   "transport",
 ];
 
 /** Folder -> the folders it may import. */
 export const allowedDependencies: Readonly<Record<string, readonly string[]>> = {
   // Foundations, used by every process.
-  config: [],
   errors: [],
+  config: ["errors"],
   lru: [],
   gen: [],
-  logging: [],
+  tracing: ["config"],
+  logging: ["tracing"],
   nats: [],
   // Pools, migrations, and the SQL toolkit the aggregates' stores and the write model are written with.
   db: ["config"],
   // The aggregates: pure deciders, and each one's definition (store, refs, owner, access rules), registered once.
   domain: ["db", "errors"],
-  contracts: ["domain", "errors"],
+  contracts: ["config", "domain", "errors"],
   // The write model: the SQL of a command batch (read, decide, write), stored command results, write errors,
   // the owner lookup.
   "write-model": ["contracts", "db", "domain", "errors", "lru"],
-  "dead-letters": ["errors", "write-model"],
+  "dead-letters": ["errors", "logging", "write-model"],
   // Buses: the command transport (JetStream, in-process), the outbox relay, the event sources.
-  transport: ["contracts", "db", "dead-letters", "errors"],
-  outbox: ["config", "contracts", "db", "errors", "transport"],
-  events: ["contracts", "dead-letters", "outbox", "transport", "write-model"],
+  transport: ["contracts", "db", "dead-letters", "errors", "logging", "tracing"],
+  outbox: ["config", "contracts", "db", "errors", "logging", "tracing", "transport"],
+  events: ["contracts", "dead-letters", "logging", "outbox", "transport", "write-model"],
   // Worker side: mailboxes, the group-commit executor (orchestration; its SQL is the write model's), threads.
-  actors: ["contracts", "dead-letters", "domain", "errors", "logging", "lru", "transport", "write-model"],
+  actors: [
+    "contracts",
+    "dead-letters",
+    "domain",
+    "errors",
+    "logging",
+    "lru",
+    "tracing",
+    "transport",
+    "write-model",
+  ],
   // Gateway side: RPC plumbing, CommandService, QueryService.
-  gateway: ["contracts", "errors", "gen", "lru"],
+  gateway: ["contracts", "errors", "gen", "lru", "tracing"],
   commands: ["contracts", "domain", "errors", "gateway", "gen", "write-model"],
   // Read side: the views (one definition each, and what is derived from them: the consistency rules, which views
   // each query reads, the progress the consistency role announces) under the consistency role and the queries.
   "read-models": ["contracts", "domain", "errors", "write-model"],
-  consistency: ["contracts", "dead-letters", "outbox", "read-models", "transport", "write-model"],
+  consistency: [
+    "contracts",
+    "dead-letters",
+    "logging",
+    "outbox",
+    "read-models",
+    "tracing",
+    "transport",
+    "write-model",
+  ],
   queries: [
     "commands",
     "config",
@@ -66,10 +90,34 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
     "gen",
     "outbox",
     "read-models",
+    "tracing",
     "transport",
     "write-model",
   ],
-  documents: ["commands", "contracts", "dead-letters", "errors", "events", "outbox", "write-model"],
+  documents: [
+    "commands",
+    "contracts",
+    "dead-letters",
+    "errors",
+    "events",
+    "logging",
+    "outbox",
+    "write-model",
+  ],
+  // A deleted user's erasure (an event consumer that closes the user's aggregates through the command path).
+  erasure: [
+    "commands",
+    "contracts",
+    "dead-letters",
+    "domain",
+    "errors",
+    "events",
+    "logging",
+    "outbox",
+    "write-model",
+  ],
+  // Pruning of command_results and command_blobs (the relay role's retention leader).
+  retention: ["logging", "metrics", "write-model"],
   health: ["errors", "gateway", "gen"],
   http: ["gateway", "gen", "health"],
   metrics: ["errors", "gateway", "gen", "outbox", "read-models"],
@@ -88,7 +136,7 @@ export const allowedDependencies: Readonly<Record<string, readonly string[]>> = 
     "read-models",
     "write-model",
   ],
-  main: ["config", "db", "embedded", "logging", "metrics", "roles"],
+  main: ["config", "db", "embedded", "errors", "logging", "metrics", "roles", "tracing"],
   // The fault suite (`bun run chaos`): a deployment of child processes, driven from outside like a client.
   chaos: ["contracts", "gateway", "gen", "testing", "transport"],
 };

@@ -16,15 +16,11 @@ export interface ImportSite {
 export type FolderGraph = Map<string, Map<string, ImportSite[]>>;
 
 /**
- * Test code, which may import whatever it tests and is not checked: `*.test.ts`, and the helpers named
- * `test-*.ts`, `testing-*.ts` or `*.testkit.ts`, and everything in `src/testing/`.
+ * Test code, which may import whatever it tests and is not checked: the tests (`*.test.ts`), the helpers of
+ * one folder's tests, beside them (`*.testkit.ts`), and the shared fixtures in `src/testing/`.
  */
 export function isTestCode(file: string): boolean {
-  return (
-    /\.test\.ts$|\.testkit\.ts$/.test(file) ||
-    /(^|\/)(test|testing)-[^/]*$/.test(file) ||
-    file.startsWith("testing/")
-  );
+  return /\.test\.ts$|\.testkit\.ts$/.test(file) || file.startsWith("testing/");
 }
 
 const IMPORT =

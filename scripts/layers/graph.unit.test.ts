@@ -34,8 +34,9 @@ describe("import scanning", () => {
 
   test("test code is told apart from product code", () => {
     expect(isTestCode("actors/mailboxes.unit.test.ts")).toBe(true);
-    expect(isTestCode("read-models/testing-driver.ts")).toBe(true);
-    expect(isTestCode("gateway/test-fakes.ts")).toBe(true);
+    expect(isTestCode("read-models/driver.testkit.ts")).toBe(true);
+    expect(isTestCode("gateway/fakes.testkit.ts")).toBe(true);
+    expect(isTestCode("gateway/test-fakes.ts")).toBe(false);
     expect(isTestCode("testing/stack.ts")).toBe(true);
     expect(isTestCode("domain/user/user.testkit.ts")).toBe(true);
     expect(isTestCode("actors/mailboxes.ts")).toBe(false);

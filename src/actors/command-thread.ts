@@ -5,9 +5,11 @@
  */
 
 import type { CommandEnvelope, CommandOutcome } from "../contracts";
+import type { Logger } from "../logging";
 import { MAX_PREPARED_PARTS } from "../write-model";
 import { createCommandExecutor, type TransactionClient } from "./executor";
 import { createMailboxes, type Mailboxes } from "./mailboxes";
+import { traceBatches } from "./traced-executor";
 
 /** Options of {@link createCommandRuntime}. */
 export interface CommandRuntimeOptions {
@@ -22,7 +24,7 @@ export interface CommandRuntimeOptions {
   readonly maxBatch?: number;
   /** See `MailboxOptions.minBatchWhileBusy`. */
   readonly minBatchWhileBusy?: number;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
 }
 
 /** Mailboxes + executor: submit an envelope, get its outcome. */
@@ -35,7 +37,7 @@ export function createCommandRuntime(options: CommandRuntimeOptions): CommandRun
     ...(options.log === undefined ? {} : { log: options.log }),
   });
   return createMailboxes<CommandEnvelope, CommandOutcome>({
-    runBatch: execute,
+    runBatch: traceBatches(execute),
     maxBatch: options.maxBatch ?? MAX_PREPARED_PARTS,
     maxConcurrentBatches: options.concurrency,
     ...(options.minBatchWhileBusy === undefined ? {} : { minBatchWhileBusy: options.minBatchWhileBusy }),

@@ -17,6 +17,7 @@ import {
   startDeadLetterRetrier,
 } from "../dead-letters";
 import { AppError } from "../errors";
+import type { Logger } from "../logging";
 import type { SqlClient } from "../write-model";
 import { createCommandExecutor, type TransactionClient } from "./executor";
 
@@ -28,7 +29,7 @@ export async function deadLetterCommand(
   connect: () => Promise<SqlClient & { release(error?: Error | boolean): void }>,
   envelope: CommandEnvelope,
   error: unknown,
-  log?: (message: string, fields?: Record<string, unknown>) => void,
+  log?: Logger,
 ): Promise<AppError> {
   if (classifyFailure(error) === "transient") {
     return new AppError("UNAVAILABLE", "a backing service is busy; the command was not applied", {
@@ -51,16 +52,22 @@ export async function deadLetterCommand(
       client.release();
     }
   } catch (recordError) {
-    log?.("recording a command's dead letter failed", {
-      commandId: envelope.commandId,
-      error: String(recordError),
-    });
+    log?.warn(
+      {
+        commandId: envelope.commandId,
+        error: String(recordError),
+      },
+      "recording a command's dead letter failed",
+    );
   }
-  log?.("command dead-lettered", {
-    commandId: envelope.commandId,
-    commandType: envelope.commandType,
-    error: reason,
-  });
+  log?.warn(
+    {
+      commandId: envelope.commandId,
+      commandType: envelope.commandType,
+      error: reason,
+    },
+    "command dead-lettered",
+  );
   const message = `${DEAD_LETTERED} (dead letter ${envelope.commandId}): ${reason}`;
   return classifyFailure(error) === "deterministic"
     ? new AppError("INVALID_ARGUMENT", message)
@@ -76,7 +83,7 @@ export function startCommandDeadLetterRetrier(options: {
   readonly connect: () => Promise<TransactionClient>;
   readonly db: SqlClient;
   readonly pollMs?: number;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
 }): DeadLetterRetrier {
   const execute = createCommandExecutor({ connect: options.connect, stateCacheSize: 0 });
   return startDeadLetterRetrier({

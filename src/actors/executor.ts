@@ -27,7 +27,9 @@ import { failed, fromWire, markDuplicate, reusedIdOutcome, skippedOutcome } from
 import type { Versioned } from "../domain";
 import { aggregateDefinition } from "../domain/registry";
 import { AppError, isConnectionError } from "../errors";
+import type { Logger } from "../logging";
 import { LruMap } from "../lru/lru-map";
+import { traced } from "../tracing";
 import {
   appendEvents,
   type CommandRead,
@@ -63,7 +65,7 @@ export interface CommandExecutorOptions {
   readonly newId?: () => string;
   /** Attempts per command on version conflicts. */
   readonly maxAttempts?: number;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
   /**
    * The states this executor keeps after applying commands to aggregates whose definition says `keepState`
    * (conversations; an actor's memory): a command on a kept aggregate skips the read. Its write still checks the version, and its stored result
@@ -183,9 +185,11 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
         useKnown && keepsState(e) ? known.get(e.aggregateId) : undefined,
       );
       const unknown = batch.flatMap((_, i) => (knownStates[i] === undefined ? [i] : []));
-      const read = await readCommands(
-        client,
-        unknown.map((i) => batch[i] as CommandEnvelope),
+      const read = await traced("db.read", { "db.system": "postgresql", "batch.size": unknown.length }, () =>
+        readCommands(
+          client,
+          unknown.map((i) => batch[i] as CommandEnvelope),
+        ),
       );
       const reads: CommandRead[] = batch.map(() => KNOWN_AGGREGATE);
       unknown.forEach((i, k) => {
@@ -200,9 +204,11 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
       const written =
         writing.length === 0
           ? []
-          : await writeParts(
-              client,
-              writing.map((i) => (plans[i] as Extract<Plan, { kind: "write" }>).part),
+          : await traced("db.write", { "db.system": "postgresql", "batch.size": writing.length }, () =>
+              writeParts(
+                client,
+                writing.map((i) => (plans[i] as Extract<Plan, { kind: "write" }>).part),
+              ),
             );
       const writtenOf = new Map(writing.map((planIndex, k) => [planIndex, written[k]]));
       const outcomes = plans.map((p, i): CommandOutcome => {
@@ -241,10 +247,13 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
       const run = await runBatch([envelope], false);
       if (run.kind === "committed") return run.outcomes[0] as CommandOutcome;
       if (run.kind === "unavailable") {
-        options.log?.("command transaction failed", {
-          commandId: envelope.commandId,
-          error: String(run.error),
-        });
+        options.log?.warn(
+          {
+            commandId: envelope.commandId,
+            error: String(run.error),
+          },
+          "command transaction failed",
+        );
         return failed(AppError.from(run.error));
       }
       const mapped = mapWriteError(run.error);
@@ -286,7 +295,7 @@ export function createCommandExecutor(options: CommandExecutorOptions): CommandE
       const run = await runBatch(batch, true);
       if (run.kind === "committed") return run.outcomes;
       if (run.kind === "unavailable") {
-        options.log?.("command transaction failed", { error: String(run.error), commands: batch.length });
+        options.log?.warn({ error: String(run.error), commands: batch.length }, "command transaction failed");
         const outcome = failed(AppError.from(run.error));
         return batch.map(() => outcome);
       }

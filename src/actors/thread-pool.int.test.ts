@@ -16,6 +16,7 @@ import { uuidFrom } from "../contracts";
 import type { DomainCommand } from "../domain";
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "../testing";
 import { crashMarker } from "../testing/crashing-command-thread";
+import { captureLogs } from "../testing/logs";
 import { FAILED_STARTS, slowStartMarker } from "../testing/slow-starting-command-thread";
 import {
   type JetStreamCommandReceiver,
@@ -64,7 +65,7 @@ afterAll(async () => {
 });
 
 /** What the pools logged, and when. */
-const poolLog: Array<{ message: string; at: number }> = [];
+const { log: poolLogger, lines: poolLog } = captureLogs();
 
 function startPool(
   entry = "../../workers/command-thread.ts",
@@ -83,7 +84,7 @@ function startPool(
       logLevel: "error",
     },
     ...(onExecutions === undefined ? {} : { onExecutions }),
-    log: (message) => poolLog.push({ message, at: performance.now() }),
+    log: poolLogger,
   });
 }
 
@@ -218,10 +219,10 @@ describe("command thread pool", () => {
     expect(all.filter((o) => o.ok && o.result.duplicate)).toEqual([]);
     // The thread died while turns were still being sent, and was replaced; its replacement failed at
     // start-up and was replaced in turn.
-    const restarts = poolLog.filter((l) => l.message === "command thread exited; starting a new one");
+    const restarts = poolLog.filter((l) => l.msg === "command thread exited; starting a new one");
     expect(restarts).toHaveLength(2);
     expect(restarts[0]?.at).toBeLessThan(sendingEnded);
-    expect(poolLog.map((l) => l.message)).toContain("command thread failed");
+    expect(poolLog.map((l) => l.msg)).toContain("command thread failed");
     for (const conversationId of conversations) {
       const turns = await db.pool.query(
         "SELECT sequence, text FROM turns WHERE conversation_id = $1 ORDER BY sequence",
@@ -244,7 +245,7 @@ describe("command thread pool", () => {
   test("a thread that fails to start is started again; the pool starts and applies commands", async () => {
     rmSync(slowStartMarker(nats.prefix), { force: true });
     const { pool } = await startWorker("../testing/slow-starting-command-thread.ts");
-    const retries = poolLog.filter((l) => l.message === "command thread failed to start; starting it again");
+    const retries = poolLog.filter((l) => l.msg === "command thread failed to start; starting it again");
     expect(retries).toHaveLength(FAILED_STARTS);
     expect(readFileSync(slowStartMarker(nats.prefix), "utf8")).toBe(String(FAILED_STARTS));
     const outcome = await send(

@@ -15,9 +15,11 @@
  * commands the dead thread had not acked come again, in order, and those it had applied are answered from
  * their stored results.
  */
+
 import { Worker } from "node:worker_threads";
 import type { CommandThreadData, ThreadExecution, ThreadInput, ThreadOutput } from "../contracts";
 import { AppError } from "../errors";
+import type { Logger } from "../logging";
 import type { PartitionHost, PreparedPartition, StartReason } from "../transport/jetstream/command-receiver";
 import { createKeyedQueue } from "./keyed-queue";
 
@@ -29,7 +31,7 @@ export interface CommandThreadPoolOptions {
   readonly data: Omit<CommandThreadData, "threadIndex">;
   /** Told the commands each thread executed, timed there (the worker's execution metrics). */
   readonly onExecutions?: (executions: readonly ThreadExecution[]) => void;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
 }
 
 /** A running pool. */
@@ -115,7 +117,7 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
             resolve();
             break;
           case "fatal":
-            options.log?.("command thread failed", { thread: index, error: message.error.message });
+            options.log?.warn({ thread: index, error: message.error.message }, "command thread failed");
             reject(AppError.deserialize(message.error));
             // At start-up this fails the pool; later, the thread is replaced (see "exit").
             if (started) void worker.terminate();
@@ -133,7 +135,7 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
         }
       });
       worker.on("error", (error) => {
-        options.log?.("command thread error", { thread: index, error: String(error) });
+        options.log?.warn({ thread: index, error: String(error) }, "command thread error");
         reject(error);
       });
     });
@@ -147,7 +149,7 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
       for (const key of [...s.waiting.keys()]) settle(s, key, gone);
       if (stopping || !started) return;
       const partitions = partitionsOf(s);
-      options.log?.("command thread exited; starting a new one", { thread: index, code, partitions });
+      options.log?.warn({ thread: index, code, partitions }, "command thread exited; starting a new one");
       // A replacement that dies at once (its database is down) is not respawned in a tight loop.
       const delay = performance.now() - s.spawnedAt < RESPAWN_DELAY_MS ? RESPAWN_DELAY_MS : 0;
       setTimeout(() => {
@@ -206,11 +208,14 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
         await startOn(slot, partition, reason);
       })
       .catch((error: unknown) => {
-        options.log?.("could not start a partition over; retrying", {
-          thread: slot.index,
-          partition,
-          error: String(error),
-        });
+        options.log?.warn(
+          {
+            thread: slot.index,
+            partition,
+            error: String(error),
+          },
+          "could not start a partition over; retrying",
+        );
         setTimeout(() => {
           if (!stopping && slot.worker === thread && slot.alive && assigned.get(partition)?.slot === slot)
             startOver(slot, partition, reason);
@@ -238,11 +243,14 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
       await Promise.all(slots.map((s) => s.worker.terminate()));
       throw reason;
     }
-    options.log?.("command thread failed to start; starting it again", {
-      threads: failed.map((s) => s.index),
-      attempt,
-      error: String(reason),
-    });
+    options.log?.warn(
+      {
+        threads: failed.map((s) => s.index),
+        attempt,
+        error: String(reason),
+      },
+      "command thread failed to start; starting it again",
+    );
     await Bun.sleep(RESPAWN_DELAY_MS);
     for (const s of failed) {
       await s.worker.terminate();
@@ -293,10 +301,13 @@ export async function createCommandThreadPool(options: CommandThreadPoolOptions)
             const input: ThreadInput = { kind: "shutdown" };
             if (s.alive) s.worker.postMessage(input);
             const timer = setTimeout(() => {
-              options.log?.("command thread did not stop in time; terminating it", {
-                thread: s.index,
-                partitions: partitionsOf(s),
-              });
+              options.log?.warn(
+                {
+                  thread: s.index,
+                  partitions: partitionsOf(s),
+                },
+                "command thread did not stop in time; terminating it",
+              );
               void s.worker.terminate();
             }, graceMs);
             await s.exited;

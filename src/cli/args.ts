@@ -50,7 +50,8 @@ export type CliCommand =
       /** retry: how long to wait for its outcome, ms. */
       readonly waitMs: number;
     }
-  | { readonly kind: "rebuild"; readonly json: boolean };
+  | { readonly kind: "rebuild"; readonly json: boolean }
+  | { readonly kind: "views"; readonly action: "status" | "build"; readonly view: string | undefined };
 
 /** A command line that cannot be run; the message says why. Exit code 2. */
 export class UsageError extends Error {
@@ -90,10 +91,15 @@ Commands:
         face_model, document or conversation. --json prints the events as a JSON array.
   lag [--json]
         Per read view: how many published events it has not applied yet and the age of the oldest one.
-        Needs DATABASE_URL.
+        Needs DATABASE_URL (not the embedded mode: see the README's "Admin CLI").
   rebuild [--json]
         Full refresh of every read view, one by one, with progress on stderr; prints the rows changed.
-        Needs DATABASE_URL.
+        Needs DATABASE_URL (not the embedded mode: see the README's "Admin CLI").
+  views status | build <view>
+        Views changed without downtime (src/read-models/README.md, "Changing a view"): status lists the new
+        versions registered by migrations and how far each is built; build fills one beside the old one (key
+        batches, following the events meanwhile), swaps it in, and drops the old one. The consistency leader
+        does the same by itself; build is for doing it now. Needs DATABASE_URL.
   dead-letters list [--source S] [--json] | show <id> [--json] | retry <id> [--wait-ms N] | discard <id> [--yes]
         Work set aside after failing for good (dead_letters): list them, show one with its payload, retry
         one (its consumer runs it again; on success it leaves the store) or discard it (asks to confirm
@@ -122,9 +128,11 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     case "lag":
     case "rebuild":
       return { kind: command, json: parse(rest, { json: { type: "boolean" } }, 0).values.json === true };
+    case "views":
+      return parseViews(rest);
     default:
       throw new UsageError(
-        `unknown command "${command}"; one of: token, command, query, history, lag, rebuild, dead-letters, help`,
+        `unknown command "${command}"; one of: token, command, query, history, lag, rebuild, views, dead-letters, help`,
       );
   }
 }
@@ -261,4 +269,12 @@ function parseDeadLetters(args: readonly string[]): CliCommand {
     yes: values.yes === true,
     waitMs,
   };
+}
+
+function parseViews(rest: readonly string[]): CliCommand {
+  const { positionals } = parse(rest, {}, 2);
+  const [action, view] = positionals;
+  if (action === "status" && view === undefined) return { kind: "views", action, view };
+  if (action === "build" && view !== undefined) return { kind: "views", action, view };
+  throw new UsageError("views: status, or build <view>");
 }

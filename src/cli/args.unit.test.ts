@@ -83,10 +83,21 @@ describe("parseCliArgs", () => {
     fails(["rebuild", "--force"], /Unknown option '--force'/);
   });
 
+  test("views: status, or build <view>", () => {
+    expect(parseCliArgs(["views", "status"])).toEqual({ kind: "views", action: "status", view: undefined });
+    expect(parseCliArgs(["views", "build", "face_model_summary_view"])).toEqual({
+      kind: "views",
+      action: "build",
+      view: "face_model_summary_view",
+    });
+    fails(["views", "build"], /views: status, or build <view>/);
+    fails(["views", "swap", "x"], /views: status, or build <view>/);
+  });
+
   test("an unknown command names the known ones", () => {
     fails(
       ["migrate"],
-      /unknown command "migrate"; one of: token, command, query, history, lag, rebuild, dead-letters, help/,
+      /unknown command "migrate"; one of: token, command, query, history, lag, rebuild, views, dead-letters, help/,
     );
   });
 

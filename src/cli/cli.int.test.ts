@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jwtVerify } from "jose";
 import { uuidFrom } from "../contracts";
-import { createDriver } from "../read-models/testing-driver";
+import { createDriver } from "../read-models/driver.testkit";
+import { userProfileNextVersion } from "../read-models/view-change.testkit";
 import { createTestDatabase, type TestDatabase } from "../testing";
 import { runCliProcess } from "./run-cli-process";
 
@@ -164,5 +165,27 @@ describe("bun src/cli/main.ts (child process)", () => {
     expect(stdout).toBe("");
     expect(stderr).toContain('cli: --role must be user, service or admin, not "root"');
     expect(stderr).toContain("Usage: bun run cli <command>");
+  });
+
+  test("views: status lists a registered new version; build fills it, swaps it in and drops the old one", async () => {
+    const env = { DATABASE_URL: db.url };
+    expect((await run(["views", "status"], env)).stdout).toContain("no view has a new version");
+    await db.pool.query(userProfileNextVersion);
+    const status = await run(["views", "status"], env);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/user_profile_view .* filling/);
+    const unknown = await run(["views", "build", "users"], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('"users" is not a read view');
+    const built = await run(["views", "build", "user_profile_view"], env);
+    expect(built.code).toBe(0);
+    expect(built.stdout).toContain(
+      "user_profile_view: 2 keys built, new version swapped in, old version dropped",
+    );
+    const names = await db.pool.query<{ display_name: string }>(
+      "SELECT display_name FROM user_profile_view ORDER BY display_name",
+    );
+    expect(names.rows.map((r) => r.display_name)).toEqual(["U1", "U2"]);
+    expect((await run(["views", "build", "user_profile_view"], env)).stderr).toContain("has no new version");
   });
 });

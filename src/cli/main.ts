@@ -14,6 +14,7 @@ import { runHistory } from "./history";
 import { formatLag, lagToJson, readLag } from "./lag";
 import { formatRebuild, progressPrinter, rebuildViews } from "./rebuild";
 import { type CliIo, runRpc } from "./rpc";
+import { runViews } from "./views";
 
 /** Where the CLI writes, and whether stderr is a terminal (for the progress bar). */
 export interface CliEnvironment extends CliIo {
@@ -83,6 +84,8 @@ async function run(command: CliCommand, config: Config, io: CliEnvironment): Pro
     }
     case "dead-letters":
       return withDatabase(config, (pool) => runDeadLetters(command, pool, io));
+    case "views":
+      return withDatabase(config, (pool) => runViews(command, pool, io));
     case "history":
       return runHistory(
         {
@@ -119,7 +122,9 @@ async function run(command: CliCommand, config: Config, io: CliEnvironment): Pro
 async function withDatabase(config: Config, fn: (pool: ReturnType<typeof createPool>) => Promise<number>) {
   if (config.databaseUrl === undefined)
     throw new UsageError(
-      "DATABASE_URL is required, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/clone",
+      "DATABASE_URL is required, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/clone. The embedded " +
+        "mode's database lives inside the `bun start` process and is not shared: there the views are " +
+        "refreshed in that process, and their lag is clone_consistency_lag_seconds on http://127.0.0.1:$HTTP_PORT/metrics",
     );
   const pool = createPool(config.databaseUrl, { max: 2, applicationName: "clone-cli" });
   try {

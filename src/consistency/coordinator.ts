@@ -28,6 +28,7 @@ import {
   type ViewName,
   viewsOfQuery,
 } from "../read-models";
+import { type BatchSpans, startBatchSpans, tracingOn } from "../tracing";
 import { refreshIsolating } from "./isolate-refresh";
 
 export type { ConsistencyUpdate };
@@ -66,12 +67,17 @@ interface Pending {
   lastSeq: number;
   committedAt: string[];
   dueAt: number;
+  /** The events' trace contexts, only while tracing is on. */
+  traces?: (string | undefined)[];
 }
 
 /** A running coordinator. */
 export interface Coordinator {
-  /** Takes the next event of the stream (in order) with its stream sequence. */
-  accept(event: PublishedEvent, seq: number): void;
+  /**
+   * Takes the next event of the stream (in order) with its stream sequence, and (while tracing is on) the
+   * trace context of its publish, which the refresh that applies it continues.
+   */
+  accept(event: PublishedEvent, seq: number, traceparent?: string): void;
   /** The point up to which every view has applied every event. */
   complete(): { point: StreamPoint; seq: number };
   /** Resolves when nothing is pending or in flight. */
@@ -195,6 +201,7 @@ export function createCoordinator(
       point: { transactionId: p.point.transactionId.toString(), position: p.point.position.toString() },
       committedAt: p.committedAt,
     };
+    const spans = p.traces && traceRefresh(view, p.traces);
     const done = (async () => {
       for (;;) {
         try {
@@ -220,6 +227,7 @@ export function createCoordinator(
       });
       if (moved) await saveCheckpoint();
     })().finally(() => {
+      spans?.end();
       inFlight.delete(view);
       schedule();
       if (isIdle()) {
@@ -232,7 +240,7 @@ export function createCoordinator(
   }
 
   return {
-    accept(event, seq) {
+    accept(event, seq, traceparent) {
       if (seq <= lastAcceptedSeq) return; // a repeat after a reconnect
       const point = pointOfPublishedEvent(event);
       lastAcceptedSeq = seq;
@@ -264,6 +272,10 @@ export function createCoordinator(
         p.point = point;
         p.lastSeq = seq;
         p.committedAt.push(event.committedAt);
+        if (tracingOn()) {
+          p.traces ??= [];
+          p.traces.push(traceparent);
+        }
         for (const inv of invalidations) {
           if (viewsOfQuery[inv.queryType].includes(r.view))
             p.invalidations.set(`${inv.queryType}|${inv.tag}`, inv);
@@ -287,4 +299,12 @@ export function createCoordinator(
       await Promise.allSettled([...inFlight.values()]);
     },
   };
+}
+
+/**
+ * The spans of one view refresh (see `startBatchSpans`): `view.refresh` for the refresh, linked to each
+ * event's publish, and a `consistency.refresh` span in each event's trace.
+ */
+function traceRefresh(view: ViewName, traces: readonly (string | undefined)[]): BatchSpans {
+  return startBatchSpans("view.refresh", "consistency.refresh", traces, { "clone.view": view });
 }

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { listDeadLetters, requestRetry } from "../dead-letters";
 import type { PublishedEvent } from "../outbox";
-import { createDriver } from "../read-models/testing-driver";
+import { createDriver } from "../read-models/driver.testkit";
 import { createTestDatabase, type TestDatabase } from "../testing";
 import { applyRefreshTask } from "./apply-refresh";
 import { startConsistencyService } from "./consistency-service";

@@ -6,7 +6,9 @@
  */
 import { type ConsumerMessages, DeliverPolicy, type JetStreamManager, jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
+import type { Logger } from "../logging";
 import { decodePublishedEvent, type PublishedEvent } from "../outbox";
+import { TRACEPARENT, tracingOn } from "../tracing";
 import {
   CONSUMER_API_TIMEOUT_MS,
   CONSUMER_EXPIRES_MS,
@@ -16,8 +18,11 @@ import {
 } from "../transport/jetstream/consumer-restarts";
 import { streamNames } from "../transport/jetstream/streams";
 
-/** Receives events in order; `pending` is how many more the stream holds right now (0: caught up). */
-export type FeedHandler = (event: PublishedEvent, seq: number, pending: number) => void;
+/**
+ * Receives events in order; `pending` is how many more the stream holds right now (0: caught up);
+ * `traceparent` is the relay's publish span (the message's header) while tracing is on.
+ */
+export type FeedHandler = (event: PublishedEvent, seq: number, pending: number, traceparent?: string) => void;
 
 /** A running feed. */
 export interface EventFeed {
@@ -47,7 +52,7 @@ export async function startJetStreamEventFeed(
   prefix: string,
   afterSeq: number,
   onEvent: FeedHandler,
-  log?: (message: string, fields?: Record<string, unknown>) => void,
+  log?: Logger,
 ): Promise<EventFeed> {
   const stream = streamNames(prefix).eventStream;
   // A lookup lost to a disconnect fails after this rather than the client's 5 s default, and is retried.
@@ -73,10 +78,10 @@ export async function startJetStreamEventFeed(
         try {
           event = decodePublishedEvent(msg.data);
         } catch (error) {
-          log?.("skipping an unreadable event", { seq: msg.seq, error: String(error) });
+          log?.warn({ seq: msg.seq, error: String(error) }, "skipping an unreadable event");
           return;
         }
-        onEvent(event, msg.seq, msg.info.pending);
+        onEvent(event, msg.seq, msg.info.pending, tracingOn() ? msg.headers?.get(TRACEPARENT) : undefined);
       },
     });
     current = messages;

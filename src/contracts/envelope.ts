@@ -43,6 +43,12 @@ export interface CommandEnvelope {
   /** Epoch milliseconds when the gateway accepted it. */
   readonly issuedAt: number;
   /**
+   * W3C trace context of the span the command's work continues from, only while tracing is on. Not sent in
+   * the JSON: on JetStream it rides in the message's `traceparent` header; the worker sets it to its own
+   * span's, and the events it writes carry it on in their metadata to the outbox relay.
+   */
+  readonly traceparent?: string;
+  /**
    * The bus message that carries it, set by the worker on receipt (JetStream: `<stream>:<sequence>`): the same
    * message delivered again (after a worker crash) has the same one, a client's retry has another. A stored
    * result written for this very message answers it as a first answer, not as a duplicate.

@@ -3,6 +3,7 @@
  * Temporal's `input.ts` / `output.ts`). Errors cross as {@link SerializedAppError}. Commands themselves do
  * not cross: a thread consumes its partitions from NATS and answers the gateways itself.
  */
+import type { TracingConfig } from "../config";
 import type { SerializedAppError } from "../errors";
 
 /** Main thread -> command thread. */
@@ -53,4 +54,6 @@ export interface CommandThreadData {
   readonly minBatchWhileBusy?: number;
   readonly logLevel: string;
   readonly threadIndex: number;
+  /** The process's tracing settings; absent: tracing off in the thread too. */
+  readonly tracing?: TracingConfig;
 }

@@ -3,6 +3,7 @@
  * dead-letters starts one for its source. A retry that succeeds deletes the dead letter; one that fails records
  * the failure on it again (one more attempt, the new error).
  */
+import type { Logger } from "../logging";
 import type { SqlClient } from "../write-model";
 import { describeError } from "./classify";
 import { type DeadLetter, type DeadLetterSource, recordDeadLetter, takeRetryRequests } from "./store";
@@ -18,7 +19,7 @@ export interface DeadLetterRetrierOptions {
   readonly retry: (letter: DeadLetter) => Promise<unknown>;
   /** How often retry requests are looked for, ms. Default 1000. */
   readonly pollMs?: number;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
 }
 
 /** A running retrier. */
@@ -37,13 +38,16 @@ export function startDeadLetterRetrier(options: DeadLetterRetrierOptions): DeadL
     try {
       if ((await options.retry(letter)) === "recorded") return;
       await options.db.query("DELETE FROM dead_letters WHERE id = $1", [letter.id]);
-      options.log?.("dead letter retried", { source: letter.source, key: letter.key });
+      options.log?.info({ source: letter.source, key: letter.key }, "dead letter retried");
     } catch (error) {
-      options.log?.("dead letter failed again", {
-        source: letter.source,
-        key: letter.key,
-        error: String(error),
-      });
+      options.log?.warn(
+        {
+          source: letter.source,
+          key: letter.key,
+          error: String(error),
+        },
+        "dead letter failed again",
+      );
       await recordDeadLetter(options.db, {
         source: letter.source,
         consumer: letter.consumer,
@@ -62,10 +66,13 @@ export function startDeadLetterRetrier(options: DeadLetterRetrierOptions): DeadL
         await runOne(letter);
       }
     } catch (error) {
-      options.log?.("looking for dead letters to retry failed", {
-        source: options.source,
-        error: String(error),
-      });
+      options.log?.warn(
+        {
+          source: options.source,
+          error: String(error),
+        },
+        "looking for dead letters to retry failed",
+      );
     }
   }
 

@@ -7,7 +7,7 @@ import type { SqlClient } from "../write-model";
 import { storableText } from "./classify";
 
 /** Where dead letters come from: the consumers that retry work. */
-export const deadLetterSources = ["document-processor", "command", "consistency"] as const;
+export const deadLetterSources = ["document-processor", "command", "consistency", "user-erasure"] as const;
 
 /** A consumer that dead-letters. */
 export type DeadLetterSource = (typeof deadLetterSources)[number];

@@ -11,18 +11,14 @@
  * still fails is thrown and classified by the event source: retried with backoff in its own lane when
  * transient, dead-lettered (`dead_letters`, source `document-processor`) when deterministic or repeated.
  */
+
 import { buildEnvelope } from "../commands/build-envelope";
 import type { CommandOutcome, CommandSender } from "../contracts";
 import { isDeadLettered } from "../contracts";
-import {
-  type DeadLetterRetrier,
-  describeError,
-  recordDeadLetter,
-  startDeadLetterRetrier,
-  storableText,
-} from "../dead-letters";
+import { storableText } from "../dead-letters";
 import { AppError } from "../errors";
-import type { EventSource, EventSubscription } from "../events";
+import { type EventSource, type EventSubscription, startDeadLetteringConsumer } from "../events";
+import type { Logger } from "../logging";
 import type { PublishedEvent } from "../outbox";
 import type { SqlClient } from "../write-model";
 import { type ChunkOptions, chunkText } from "./chunk-text";
@@ -38,7 +34,7 @@ export interface DocumentProcessorOptions {
   readonly concurrency?: number;
   /** How often dead letters an operator asked to retry are looked for, ms (default 1000). */
   readonly retryPollMs?: number;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
 }
 
 /** The longest failure reason recorded on a document. */
@@ -113,49 +109,40 @@ export async function startDocumentProcessor(options: DocumentProcessorOptions):
     let outcome = await record(documentId, `document-processing:${documentId}`, result);
     if (!outcome.ok && result.succeeded && isRefusedForGood(outcome)) {
       // The result itself cannot be stored: the document fails, with why, instead of coming back for ever.
-      options.log?.("recording the processing result failed; recording a failure", {
-        documentId,
-        code: outcome.error.code,
-        error: outcome.error.message,
-      });
+      options.log?.warn(
+        {
+          documentId,
+          code: outcome.error.code,
+          error: outcome.error.message,
+        },
+        "recording the processing result failed; recording a failure",
+      );
       const reason = `the processing result could not be stored: ${outcome.error.message}`;
       outcome = await record(documentId, `document-processing-failed:${documentId}`, failedResult(reason));
     }
     // NOT_FOUND / FAILED_PRECONDITION: deleted meanwhile, or recorded before (unless it was dead-lettered).
     const skipped = !outcome.ok && ["NOT_FOUND", "FAILED_PRECONDITION"].includes(outcome.error.code);
     if (!outcome.ok && (!skipped || isDeadLettered(outcome.error))) throw AppError.deserialize(outcome.error);
-    options.log?.("document processed", {
-      documentId,
-      succeeded: result.succeeded,
-      chunks: result.chunks.length,
-    });
+    options.log?.debug(
+      {
+        documentId,
+        succeeded: result.succeeded,
+        chunks: result.chunks.length,
+      },
+      "document processed",
+    );
   }
 
-  const subscription = await options.events.subscribe(DOCUMENT_PROCESSOR, ["document.uploaded"], handle, {
-    concurrency: options.concurrency ?? 4,
-    deadLetter: (event, error, attempts) =>
-      recordDeadLetter(db, {
-        source: "document-processor",
-        consumer: DOCUMENT_PROCESSOR,
-        key: event.aggregateId,
-        error: describeError(error),
-        attempts,
-        payload: event,
-      }),
-  });
-  const retrier: DeadLetterRetrier = startDeadLetterRetrier({
+  return startDeadLetteringConsumer({
+    events: options.events,
     db,
+    consumers: [{ name: DOCUMENT_PROCESSOR, types: ["document.uploaded"] }],
     source: "document-processor",
-    retry: (letter) => handle(letter.payload as PublishedEvent),
-    ...(options.retryPollMs === undefined ? {} : { pollMs: options.retryPollMs }),
+    handle,
+    concurrency: options.concurrency ?? 4,
+    ...(options.retryPollMs === undefined ? {} : { retryPollMs: options.retryPollMs }),
     ...(options.log === undefined ? {} : { log: options.log }),
   });
-  return {
-    async stop() {
-      await retrier.stop();
-      await subscription.stop();
-    },
-  };
 }
 
 /** An answer that will not change on another attempt (not UNAVAILABLE, DEADLINE_EXCEEDED, ...). */

@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import type { CommandEnvelope, CommandOutcome, CommandSender } from "../contracts";
 import { AppError } from "../errors";
 import { createInProcessEventSource } from "../events";
-import { testEvent } from "../events/test-events";
+import { testEvent } from "../events/events.testkit";
 import type { PublishedEvent } from "../outbox";
 import type { SqlClient } from "../write-model";
 import { startDocumentProcessor } from "./processor";

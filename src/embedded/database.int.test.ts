@@ -63,6 +63,32 @@ describe("embedded database", () => {
     await second.stop();
   }, 60_000);
 
+  test("a new data directory starts from the snapshot, and one that holds a cluster is opened as it is", async () => {
+    const cache = await tempDir();
+    const dataDir = join(await tempDir(), "pgdata");
+    const first = await startEmbeddedDatabase({ dataDir, snapshotCacheDir: cache });
+    expect(first.fromSnapshot).toBe(false);
+    await first.pool.query("CREATE TABLE kept (id int)");
+    await first.stop();
+    expect(await Bun.file(await snapshotPath(cache)).exists()).toBe(true);
+
+    const reopened = await startEmbeddedDatabase({ dataDir, snapshotCacheDir: cache });
+    expect(reopened.fromSnapshot).toBe(false);
+    expect((await reopened.pool.query("SELECT 1 FROM pg_tables WHERE tablename = 'kept'")).rowCount).toBe(1);
+    await reopened.stop();
+
+    const other = join(await tempDir(), "pgdata");
+    const fresh = await startEmbeddedDatabase({ dataDir: other, snapshotCacheDir: cache });
+    expect(fresh.fromSnapshot).toBe(true);
+    expect((await fresh.pool.query("SELECT 1 FROM pg_tables WHERE tablename = 'kept'")).rowCount).toBe(0);
+    await fresh.pool.query("CREATE TABLE mine (id int)");
+    await fresh.stop();
+    const again = await startEmbeddedDatabase({ dataDir: other, snapshotCacheDir: cache });
+    expect(again.fromSnapshot).toBe(false);
+    expect((await again.pool.query("SELECT 1 FROM pg_tables WHERE tablename = 'mine'")).rowCount).toBe(1);
+    await again.stop();
+  }, 90_000);
+
   test("the one pooled connection serves concurrent callers in turn; transactions never mix", async () => {
     const db = await startEmbeddedDatabase({ snapshotCacheDir: await tempDir() });
     try {

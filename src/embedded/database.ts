@@ -14,7 +14,7 @@
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import pg from "pg";
-import { createInMemoryPGlite } from "./initdb-snapshot";
+import { createPGlite } from "./initdb-snapshot";
 
 /** Options of {@link startEmbeddedDatabase}. */
 export interface EmbeddedDatabaseOptions {
@@ -23,8 +23,9 @@ export interface EmbeddedDatabaseOptions {
   /** How long a query may wait for the one connection, ms. Default 30000. */
   readonly acquireTimeoutMs?: number;
   /**
-   * For `memory://`: where the cached initdb snapshot lives (see initdb-snapshot.ts), or false to always run
-   * initdb. Default the system's temporary directory.
+   * For a new database (`memory://`, or a directory that is missing or empty): where the cached initdb
+   * snapshot lives (see initdb-snapshot.ts), or false to always run initdb. Default the system's temporary
+   * directory.
    */
   readonly snapshotCacheDir?: string | false;
   /** Called when the idle connection fails. Default: ignored (the next query opens a new one). */
@@ -42,7 +43,7 @@ export interface EmbeddedDatabase {
   readonly dataDir: string;
   /** How long PGlite took to start, ms (WebAssembly compile, and initdb for a new data directory). */
   readonly startMs: number;
-  /** True when an in-memory start loaded the cached initdb snapshot instead of running initdb. */
+  /** True when a new database loaded the cached initdb snapshot instead of running initdb. */
   readonly fromSnapshot: boolean;
   /** Ends the pool, then the socket server, then PGlite (flushing a data directory). */
   stop(): Promise<void>;
@@ -58,8 +59,8 @@ export async function startEmbeddedDatabase(
   const dataDir = options.dataDir ?? "memory://";
   const started = performance.now();
   const { db, fromSnapshot } =
-    dataDir === "memory://" && options.snapshotCacheDir !== false
-      ? await createInMemoryPGlite(options.snapshotCacheDir)
+    options.snapshotCacheDir !== false
+      ? await createPGlite(dataDir, options.snapshotCacheDir)
       : { db: await PGlite.create({ dataDir }), fromSnapshot: false };
   const startMs = Math.round(performance.now() - started);
   const server = new PGLiteSocketServer({

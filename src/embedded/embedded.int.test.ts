@@ -5,11 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type ServiceError, status as Status } from "@grpc/grpc-js";
-import { loadConfig } from "../config";
 import { createGrpcClient, type GrpcClient, mintToken } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { Speaker } from "../gen/clone/v1/enums_pb";
 import { createLogger } from "../logging";
+import { embeddedTestConfig } from "../testing/embedded-config";
 import { type RunningEmbedded, startEmbedded } from "./start";
 
 const secret = "embedded-secret-0123456789abcdef";
@@ -20,14 +20,8 @@ let client: GrpcClient<typeof CommandService>;
 let token: string;
 
 beforeAll(async () => {
-  const { DATABASE_URL: _db, NATS_URL: _nats, ...env } = process.env;
-  const config = loadConfig({
-    ...env,
+  const config = embeddedTestConfig({
     AUTH_JWT_SECRET: secret,
-    GRPC_HOST: "127.0.0.1",
-    GRPC_PORT: "0",
-    HTTP_PORT: "0",
-    EMBEDDED_DATA_DIR: "memory://",
     DOCUMENT_CHUNK_WORDS: "4",
     DOCUMENT_CHUNK_OVERLAP_WORDS: "1",
     // Far beyond the test: events must go out because a commit wakes the relay, not because it polled.
@@ -215,5 +209,33 @@ describe("embedded mode (PGlite + in-process buses, one process)", () => {
       "SELECT last_published_position::text AS position, (SELECT max(position)::text FROM events) AS last FROM outbox_relay_state",
     );
     expect(state?.position).toBe(state?.last);
+  });
+
+  test("a deleted user's personal data is erased (the user-erasure consumer on the in-process bus)", async () => {
+    const goneId = crypto.randomUUID();
+    const goneToken = await mintToken({ sub: goneId, role: "user", secret });
+    const as = { token: goneToken };
+    const word = `Embeddedsecret${goneId.slice(0, 8)}`;
+    await client.call("createUser", { userId: goneId, email: `${word}@example.com`, displayName: word }, as);
+    const conversation = await client.call("startConversation", { userId: goneId }, as);
+    const conversationId = conversation.result?.aggregateId ?? "";
+    await client.call(
+      "recordConversationTurn",
+      { conversationId, speaker: Speaker.USER, text: `say ${word}`, audioMs: 1, latencyMs: 1 },
+      as,
+    );
+    const found = () =>
+      query<{ n: number }>(
+        `SELECT ((SELECT count(*) FROM turns WHERE text LIKE $1)
+              + (SELECT count(*) FROM users WHERE email LIKE $1 OR display_name LIKE $1)
+              + (SELECT count(*) FROM events WHERE payload::text LIKE $1))::int AS n`,
+        [`%${word}%`],
+      );
+    expect((await found())[0]?.n).toBe(4); // the users row, the turn, user.created and the turn event
+    await client.call("deleteUser", { userId: goneId }, as);
+    for (let i = 0; i < 200 && (await found())[0]?.n !== 0; i++) await Bun.sleep(25);
+    expect((await found())[0]?.n).toBe(0);
+    const [c] = await query("SELECT status FROM conversations WHERE id = $1", [conversationId]);
+    expect(c?.status).toBe("ENDED");
   });
 });

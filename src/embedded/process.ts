@@ -1,5 +1,7 @@
 /** What `bun start` needs for the embedded mode: its first log line, its checks and its role. */
+
 import type { Config } from "../config";
+import { ConfigError } from "../errors";
 import type { Logger } from "../logging";
 import type { RunningRole } from "../roles/worker";
 import { startEmbedded } from "./start";
@@ -17,7 +19,7 @@ export function embeddedRoleError(role: string): string {
 
 /**
  * Refuses a half-configured real tier, naming the variable that is missing.
- * @throws Error when exactly one of DATABASE_URL and NATS_URL is set.
+ * @throws ConfigError when exactly one of DATABASE_URL and NATS_URL is set.
  */
 export function requireBothUrls(config: Config): void {
   const missing = [
@@ -25,7 +27,7 @@ export function requireBothUrls(config: Config): void {
     config.natsUrl === undefined ? "NATS_URL" : undefined,
   ].filter((name) => name !== undefined);
   if (missing.length === 1) {
-    throw new Error(
+    throw new ConfigError(
       `${missing[0]} is not set: the service runs on Postgres and NATS JetStream with both DATABASE_URL and NATS_URL, or embedded with neither`,
     );
   }

@@ -3,12 +3,12 @@
  * gateway's tracker; QueryService answers with read-your-writes, the cache, and WatchConversation.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { loadConfig } from "../config";
 import { createGrpcClient, type GrpcClient, mintToken } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { AggregateType, AnswerSource, ReadConsistency, Speaker } from "../gen/clone/v1/enums_pb";
 import { QueryService } from "../gen/clone/v1/query_service_pb";
 import { createLogger } from "../logging";
+import { embeddedTestConfig } from "../testing/embedded-config";
 import { type RunningEmbedded, startEmbedded } from "./start";
 
 const secret = "embedded-secret-0123456789abcdef";
@@ -19,14 +19,7 @@ let queries: GrpcClient<typeof QueryService>;
 let token: string;
 
 beforeAll(async () => {
-  const { DATABASE_URL: _db, NATS_URL: _nats, ...env } = process.env;
-  const config = loadConfig({
-    ...env,
-    AUTH_JWT_SECRET: secret,
-    GRPC_HOST: "127.0.0.1",
-    GRPC_PORT: "0",
-    HTTP_PORT: "0",
-  });
+  const config = embeddedTestConfig({ AUTH_JWT_SECRET: secret });
   embedded = await startEmbedded(config, createLogger({ level: "warn", name: "embedded-queries-test" }));
   const address = `127.0.0.1:${embedded.grpcPort}`;
   commands = createGrpcClient(CommandService, address);

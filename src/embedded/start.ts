@@ -8,9 +8,10 @@
  *                                                                     gateway cache and tracker (QueryService)
  *
  * Every database access shares one connection (see database.ts), so commands apply one transaction at a time
- * (group commit still batches up to 64 commands per transaction). The relay is woken after each command that
+ * (group commit still batches up to 16 commands, `MAX_PREPARED_PARTS`, per statement). The relay is woken after each command that
  * emitted events, and polls every `OUTBOX_POLL_MS` in any case.
  */
+
 import type pg from "pg";
 import { createCommandRuntime } from "../actors/command-thread";
 import { startCommandDeadLetterRetrier } from "../actors/dead-letter-command";
@@ -19,17 +20,19 @@ import { applyRefreshTask } from "../consistency/apply-refresh";
 import { startConsistencyService } from "../consistency/consistency-service";
 import { migrate } from "../db";
 import { DOCUMENT_PROCESSOR, startDocumentProcessor } from "../documents/processor";
+import { startUserErasure, userErasureConsumers } from "../erasure";
 import { createInProcessEventSource } from "../events";
 import { createPgCursorStore, replayPublished } from "../events/durable-cursors";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { QueryService } from "../gen/clone/v1/query_service_pb";
 import { createHealthMonitor, poolProbe } from "../health";
-import { type Logger, logFn } from "../logging";
+import type { Logger } from "../logging";
 import { createMetrics, refreshMetrics } from "../metrics";
 import { type OutboxRelay, startPooledOutboxRelay } from "../outbox";
 import { createLiveTurnsHub, liveTypes } from "../queries/live-turns";
 import { createReadSide } from "../queries/read-side";
 import { buildGateway, readSideMetrics } from "../roles/gateway";
+import { tracingOn } from "../tracing";
 import { createInProcessCommandSender } from "../transport/in-process";
 import { createOwnerLookup } from "../write-model";
 import { startEmbeddedDatabase } from "./database";
@@ -76,19 +79,22 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
     // The document processor's cursor is durable (Postgres), so a document accepted before a crash is processed
     // after the restart: the events published after it are read again from the outbox below.
     const events = createInProcessEventSource({
-      log: logFn(log, "warn"),
-      cursors: { store: createPgCursorStore(database.pool), names: [DOCUMENT_PROCESSOR] },
+      log: log.child({ component: "event-source" }),
+      cursors: {
+        store: createPgCursorStore(database.pool),
+        names: [DOCUMENT_PROCESSOR, ...userErasureConsumers.map((c) => c.name)],
+      },
     });
     let relay: OutboxRelay | undefined;
     const sender = createInProcessCommandSender({
       runtime: createCommandRuntime({
         connect: () => database.pool.connect(),
         concurrency: 1,
-        log: logFn(log, "warn"),
+        log: log.child({ component: "command-runtime" }),
       }),
       defaultTimeoutMs: config.commandTimeoutMs,
       onCommitted: () => relay?.wake(),
-      log: logFn(log, "warn"),
+      log: log.child({ component: "command-sender" }),
     });
     cleanup.unshift(() => sender.close());
     const documents = await startDocumentProcessor({
@@ -96,10 +102,20 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
       sender,
       db: database.pool,
       chunking: config.chunking,
-      log: logFn(log.child({ role: "documents" }), "debug"),
+      log: log.child({ role: "documents", component: "document-processor" }),
     });
     cleanup.unshift(() => documents.stop());
-    const replayed = await replayPublished(database.pool, [DOCUMENT_PROCESSOR]);
+    const erasure = await startUserErasure({
+      events,
+      db: database.pool,
+      sender,
+      log: log.child({ role: "erasure", component: "user-erasure" }),
+    });
+    cleanup.unshift(() => erasure.stop());
+    const replayed = await replayPublished(database.pool, [
+      DOCUMENT_PROCESSOR,
+      ...userErasureConsumers.map((c) => c.name),
+    ]);
     if (replayed.length > 0) {
       log.info(
         { events: replayed.length },
@@ -112,14 +128,14 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
       pool: database.pool,
       publish: (batch) => events.publish(batch),
       pollMs: config.outboxPollMs,
-      log: logFn(log.child({ role: "relay" })),
+      log: log.child({ role: "relay", component: "outbox-relay" }),
     });
     const runningRelay = relay;
     cleanup.unshift(() => runningRelay.stop());
     const commandRetrier = startCommandDeadLetterRetrier({
       connect: () => database.pool.connect(),
       db: database.pool,
-      log: logFn(log, "warn"),
+      log: log.child({ component: "command-dead-letters" }),
     });
     cleanup.unshift(() => commandRetrier.stop());
 
@@ -143,10 +159,13 @@ export async function startEmbedded(config: Config, log: Logger): Promise<Runnin
       db: database.pool,
       runRefresh: (task) => applyRefreshTask(database.pool, task, config.consistencyRefreshMode),
       startFeed: async (_afterSeq, onEvent) =>
-        events.subscribe("consistency", [], async (event) => onEvent(event, ++seq, 0)),
+        // No relay publish in between: a refresh continues the trace of the command that wrote the event.
+        events.subscribe("consistency", [], async (event) =>
+          onEvent(event, ++seq, 0, tracingOn() ? String(event.metadata.traceparent ?? "") : undefined),
+        ),
       publish: (update, caughtUpAt) =>
         readSide.tracker.apply(caughtUpAt === undefined ? update : { ...update, caughtUpAt }),
-      log: logFn(log.child({ role: "consistency" })),
+      log: log.child({ role: "consistency", component: "consistency-service" }),
     });
     cleanup.unshift(() => consistency.stop());
 

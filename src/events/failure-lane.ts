@@ -2,7 +2,9 @@
  * What both event sources do with an event whose handler failed: another attempt after a backoff (the event
  * waits in its own lane, the others go on), or a dead letter and the event is done.
  */
+
 import { backoffMs, decideRetry } from "../dead-letters";
+import type { Logger } from "../logging";
 import type { PublishedEvent } from "../outbox";
 import type { SubscribeOptions } from "./event-source";
 
@@ -16,20 +18,20 @@ export async function afterFailure(
   error: unknown,
   attempts: number,
   options: SubscribeOptions | undefined,
-  log: (message: string, fields?: Record<string, unknown>) => void,
+  log: Logger,
 ): Promise<AfterFailure> {
   const decision = decideRetry(error, attempts, options?.retryPolicy);
   const fields = { consumer, eventId: event.eventId, eventType: event.type, attempts, error: String(error) };
   if (decision.action === "dead-letter" && options?.deadLetter) {
     try {
       await options.deadLetter(event, error, attempts);
-      log("event handler failed; dead-lettered", { ...fields, failure: decision.failure });
+      log.warn({ ...fields, failure: decision.failure }, "event handler failed; dead-lettered");
       return "done";
     } catch (recordError) {
-      log("recording a dead letter failed; will retry", { ...fields, recordError: String(recordError) });
+      log.warn({ ...fields, recordError: String(recordError) }, "recording a dead letter failed; will retry");
     }
   }
   const delay = backoffMs(attempts, options?.retryPolicy);
-  log("event handler failed; will retry", { ...fields, failure: decision.failure, waitMs: delay });
+  log.warn({ ...fields, failure: decision.failure, waitMs: delay }, "event handler failed; will retry");
   return { retryInMs: delay };
 }

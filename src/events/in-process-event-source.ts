@@ -20,6 +20,7 @@
 
 import { comparePoints, type StreamPoint } from "../contracts";
 import type { RetryPolicy } from "../dead-letters";
+import { type Logger, silentLogger } from "../logging";
 import { type BatchResult, type PublishedEvent, pointOfPublishedEvent } from "../outbox";
 import type { CursorStore } from "./durable-cursors";
 import type { EventSource, EventSubscription } from "./event-source";
@@ -37,7 +38,7 @@ export interface InProcessEventSourceOptions {
   readonly cursorSaveMs?: number;
   /** Events kept for a first subscriber while none exists. Default 10000. */
   readonly retainWithoutSubscribers?: number;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
 }
 
 /** The in-process event bus: an {@link EventSource} that can also be published to. */
@@ -60,7 +61,7 @@ interface Consumer {
 /** Creates an empty in-process event bus. */
 export function createInProcessEventSource(options: InProcessEventSourceOptions = {}): InProcessEventSource {
   const retain = options.retainWithoutSubscribers ?? 10_000;
-  const log = options.log ?? (() => {});
+  const log = options.log ?? silentLogger;
   /** events[i] is the event with absolute index base + i. */
   let events: PublishedEvent[] = [];
   let base = 0;
@@ -131,7 +132,7 @@ export function createInProcessEventSource(options: InProcessEventSourceOptions 
         saving = saving
           .then(() => store.save(name, point))
           .catch((error: unknown) =>
-            log("saving an event cursor failed", { consumer: name, error: String(error) }),
+            log.warn({ consumer: name, error: String(error) }, "saving an event cursor failed"),
           );
       }
       consumers.set(name, consumer);

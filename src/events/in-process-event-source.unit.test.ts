@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import type { StreamPoint } from "../contracts";
 import { type PublishedEvent, pointOfPublishedEvent } from "../outbox";
 import type { CursorStore } from "./durable-cursors";
+import { testEvent, until } from "./events.testkit";
 import { createInProcessEventSource } from "./in-process-event-source";
-import { testEvent, until } from "./test-events";
 
 const fastRetries = { baseMs: 5, capMs: 5, maxAttempts: 5, maxTransientAttempts: 100 };
 const event = testEvent;

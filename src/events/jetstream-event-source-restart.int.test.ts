@@ -12,8 +12,8 @@ import { connectNats, type NatsHandles } from "../nats";
 import { encodePublishedEvent, type PublishedEvent } from "../outbox";
 import { type PrivateNats, startPrivateNats } from "../testing/private-servers";
 import { ensureStreams, streamNames } from "../transport/jetstream/streams";
+import { testEvent } from "./events.testkit";
 import { createJetStreamEventSource } from "./jetstream-event-source";
-import { testEvent } from "./test-events";
 
 const prefix = "sourcerestart";
 let server: PrivateNats;

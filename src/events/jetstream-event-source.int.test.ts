@@ -9,8 +9,8 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/
 import { encodePublishedEvent, type PublishedEvent } from "../outbox";
 import { createTestNats, type TestNats } from "../testing";
 import { ensureStreams, streamNames } from "../transport/jetstream/streams";
+import { testEvent, until } from "./events.testkit";
 import { createJetStreamEventSource } from "./jetstream-event-source";
-import { testEvent, until } from "./test-events";
 
 let nats: TestNats;
 

@@ -9,6 +9,7 @@
  * on (its own lane). One that fails deterministically, or too often, goes to the subscription's `deadLetter`
  * and is acked.
  */
+
 import {
   AckPolicy,
   type ConsumerMessages,
@@ -19,6 +20,7 @@ import {
   jetstream,
 } from "@nats-io/jetstream";
 import { type NatsConnection, nanos } from "@nats-io/nats-core";
+import { type Logger, silentLogger } from "../logging";
 import { decodePublishedEvent } from "../outbox";
 import {
   CONSUMER_API_TIMEOUT_MS,
@@ -51,13 +53,13 @@ export function createJetStreamEventSource(options: {
   nc?: NatsConnection;
   prefix: string;
   ackWaitMs?: number;
-  log?: (message: string, fields?: Record<string, unknown>) => void;
+  log?: Logger;
 }): EventSource {
   const names = streamNames(options.prefix);
   // A consumer lookup lost to a disconnect fails after this rather than the client's 5 s default, and is retried.
   const js =
     options.nc === undefined ? options.js : jetstream(options.nc, { timeout: CONSUMER_API_TIMEOUT_MS });
-  const log = options.log ?? (() => {});
+  const log = options.log ?? silentLogger;
   return {
     async subscribe(name, types, handler, subscribeOptions): Promise<EventSubscription> {
       const concurrency = Math.max(1, subscribeOptions?.concurrency ?? 1);
@@ -102,7 +104,7 @@ export function createJetStreamEventSource(options: {
         try {
           event = decodePublishedEvent(msg.data);
         } catch (error) {
-          log("dropping an undecodable event", { consumer: name, seq: msg.seq, error: String(error) });
+          log.warn({ consumer: name, seq: msg.seq, error: String(error) }, "dropping an undecodable event");
           msg.term();
           return;
         }
@@ -139,7 +141,7 @@ export function createJetStreamEventSource(options: {
           }
           const done: Promise<void> = handle(msg)
             .catch((error: unknown) => {
-              log("event handling failed", { consumer: name, error: String(error) });
+              log.warn({ consumer: name, error: String(error) }, "event handling failed");
               msg.nak(1_000);
             })
             .finally(() => {
@@ -159,7 +161,7 @@ export function createJetStreamEventSource(options: {
         });
         const loop: Promise<void> = run(messages, mine)
           .catch((error: unknown) =>
-            log("event subscription ended", { consumer: name, error: String(error) }),
+            log.warn({ consumer: name, error: String(error) }, "event subscription ended"),
           )
           .finally(() => loops.delete(loop));
         loops.add(loop);

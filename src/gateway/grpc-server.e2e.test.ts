@@ -9,11 +9,11 @@ import { BadRequestSchema } from "../gen/google/rpc/error_details_pb";
 import { StatusSchema } from "../gen/google/rpc/status_pb";
 import { authInterceptor, createAuthenticator, mintToken } from "./auth";
 import { type GatewayLogger, parseStatusDetails, statusDetailsKey } from "./error-status";
+import { fakeCommands, fakeQueries, type Probes } from "./fakes.testkit";
 import { createGrpcClient, type GrpcClient } from "./grpc-client";
 import { bindGrpcServer, createGrpcServer, shutdownGrpcServer } from "./grpc-server";
 import { type Interceptor, registerService } from "./handler";
 import { mapStream } from "./interceptors";
-import { fakeCommands, fakeQueries, type Probes } from "./test-fakes";
 
 const secret = "e2e-test-secret-0123456789abcdef";
 const MiB = 1024 * 1024;

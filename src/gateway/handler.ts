@@ -2,9 +2,10 @@
  * Transport-neutral RPC handler types.
  *
  * One implementation of a service (a map from protobuf-es `method.localName` to a handler) is served by every
- * transport: grpc-js over HTTP/2 here, connect-node (gRPC-web and Connect) later. Handlers see decoded messages
- * and a {@link CallContext}; they never touch grpc-js or HTTP types. Cross-cutting concerns (auth, logging,
- * metrics) are {@link Interceptor}s, in the style of connect-es, and run around unary and streaming calls alike.
+ * transport: grpc-js over HTTP/2 (grpc-server.ts) and connect-node, gRPC-web and Connect over HTTP/1.1
+ * (src/http). Handlers see decoded messages and a {@link CallContext}; they never touch grpc-js or HTTP types.
+ * Cross-cutting concerns (auth, logging, metrics) are {@link Interceptor}s, in the style of connect-es, and run
+ * around unary and streaming calls alike.
  */
 import type {
   DescMethodServerStreaming,

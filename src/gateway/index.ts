@@ -38,7 +38,7 @@ export type {
 } from "./handler";
 export { registerService } from "./handler";
 export { applyInterceptors, createMethodInvoker, mapStream } from "./interceptors";
-export { isPrivileged, requireActor, requireRole, requireSelfOrPrivileged } from "./permissions";
+export { isPrivileged, requireActor } from "./permissions";
 export type { Reflection, ReflectionOptions } from "./reflection";
 export { createReflection, reflectionServiceNames } from "./reflection";
 export {
@@ -49,3 +49,4 @@ export {
   textProblem,
   undecodableRequest,
 } from "./request-rules";
+export { tracingInterceptor } from "./tracing-interceptor";

@@ -4,10 +4,10 @@
  * second of it answering again, however often it goes away.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { loadConfig } from "../config";
 import { HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb";
 import { connectNats, type NatsHandles } from "../nats";
 import { type PrivateNats, startPrivateNats, startTcpProxy, type TcpProxy } from "../testing/private-servers";
+import { loadTestSettings } from "../testing/settings";
 import { createHealthMonitor, type HealthMonitor } from "./monitor";
 import { natsProbe, postgresProbe } from "./probes";
 
@@ -17,7 +17,7 @@ let handles: NatsHandles;
 const monitors: HealthMonitor[] = [];
 
 beforeAll(async () => {
-  const target = new URL(loadConfig().test.databaseUrl);
+  const target = new URL(loadTestSettings().databaseUrl);
   proxy = await startTcpProxy(Number(target.port || 5432));
   nats = await startPrivateNats();
   handles = await connectNats(nats.url, "health-faults-test");
@@ -40,7 +40,7 @@ async function until(monitor: HealthMonitor, status: ServingStatus, timeoutMs = 
 }
 
 test("Postgres: hung, then answering again, then reset, twice over", async () => {
-  const url = new URL(loadConfig().test.databaseUrl);
+  const url = new URL(loadTestSettings().databaseUrl);
   url.port = String(proxy.port);
   const monitor = createHealthMonitor({ probes: [postgresProbe(url.toString())], services: [] });
   monitors.push(monitor);
@@ -59,7 +59,7 @@ test("Postgres: hung, then answering again, then reset, twice over", async () =>
 }, 30_000);
 
 test("Postgres: a connection attempt that hangs (the probe's connection was lost first)", async () => {
-  const url = new URL(loadConfig().test.databaseUrl);
+  const url = new URL(loadTestSettings().databaseUrl);
   url.port = String(proxy.port);
   const monitor = createHealthMonitor({ probes: [postgresProbe(url.toString())], services: [] });
   monitors.push(monitor);

@@ -25,7 +25,7 @@ import {
   ServerReflectionResponseSchema,
 } from "../gen/grpc/reflection/v1/reflection_pb";
 import { createTestStack, type TestStack } from "../testing";
-import { startTcpProxy, type TcpProxy } from "./test-tcp-proxy";
+import { startTcpProxy, type TcpProxy } from "../testing/tcp-proxy";
 
 const secret = "http-e2e-secret-0123456789abcdef";
 const appOrigin = "http://app.example";

@@ -14,7 +14,7 @@ import {
   mintToken,
   registerService,
 } from "../gateway";
-import { fakeCommands, fakeQueries, type Probes } from "../gateway/test-fakes";
+import { fakeCommands, fakeQueries, type Probes } from "../gateway/fakes.testkit";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { QueryService } from "../gen/clone/v1/query_service_pb";
 import { BadRequestSchema } from "../gen/google/rpc/error_details_pb";

@@ -1,2 +1,2 @@
 export type { Logger } from "./logger";
-export { createLogger, logFn } from "./logger";
+export { createLogger, silentLogger } from "./logger";

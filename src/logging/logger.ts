@@ -3,6 +3,7 @@
  * can be searched: `log.info({ commandId, aggregateId }, "command applied")`.
  */
 import pino from "pino";
+import { activeTraceIds, tracingOn } from "../tracing";
 
 /** The logger type used across the service. */
 export type Logger = pino.Logger;
@@ -13,10 +14,20 @@ export function createLogger(options: {
   name: string;
   base?: Record<string, unknown>;
 }): Logger {
-  return pino({ level: options.level, name: options.name, base: { pid: process.pid, ...options.base } });
+  return pino({
+    level: options.level,
+    name: options.name,
+    base: { pid: process.pid, ...options.base },
+    mixin: traceFields,
+  });
 }
 
-/** A `(message, fields)` callback for modules that take a plain log function. */
-export function logFn(logger: Logger, level: "debug" | "info" | "warn" | "error" = "info") {
-  return (message: string, fields?: Record<string, unknown>) => logger[level](fields ?? {}, message);
+const none = {};
+
+/** `traceId` and `spanId` of the active span on every line logged inside one (only while tracing is on). */
+function traceFields(): object {
+  return tracingOn() ? (activeTraceIds() ?? none) : none;
 }
+
+/** A logger that writes nothing: the default of components whose caller passes none. */
+export const silentLogger: Logger = pino({ level: "silent" });

@@ -2,9 +2,9 @@ import { describe, expect, test } from "bun:test";
 import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
 import { READ_CHECKPOINT_SQL, UNPUBLISHED_WHERE } from "../outbox/sql";
 import { createMetrics } from "./create-metrics";
+import { fakeBacklogDatabase, fakeJetStreamManager, scrape } from "./metrics.testkit";
 import { findSamples } from "./parse-exposition";
 import { createMetricsHandler } from "./server";
-import { fakeBacklogDatabase, fakeJetStreamManager, scrape } from "./test-helpers";
 
 const fresh = () => createMetrics({ role: "test", defaultMetrics: false });
 

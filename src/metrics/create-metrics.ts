@@ -14,6 +14,7 @@ import { createEventMetrics, type EventMetrics } from "./events";
 import { createJetStreamMetrics, type JetStreamMetrics } from "./jetstream";
 import { createOutboxMetrics, type OutboxMetrics } from "./outbox";
 import { createQueryMetrics, type QueryMetrics } from "./queries";
+import { createRetentionMetrics, type RetentionMetrics } from "./retention";
 import { createRpcMetrics, type RpcMetrics } from "./rpc";
 import { createViewMetrics, type ViewMetrics } from "./views";
 
@@ -37,6 +38,8 @@ export interface Metrics {
   readonly outbox: OutboxMetrics;
   readonly deadLetters: DeadLetterMetrics;
   readonly jetstream: JetStreamMetrics;
+  /** The command store's size and what retention pruned. */
+  readonly retention: RetentionMetrics;
   readonly rpc: RpcMetrics;
   /** `clone_metrics_collect_failures_total{collector}`: scrape-time reads that failed or timed out. */
   readonly collectFailures: CollectFailures;
@@ -60,6 +63,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     outbox: createOutboxMetrics(registry, collectFailures),
     deadLetters: createDeadLetterMetrics(registry, collectFailures),
     jetstream: createJetStreamMetrics(registry, collectFailures),
+    retention: createRetentionMetrics(registry, collectFailures),
     rpc: createRpcMetrics(registry),
     collectFailures,
     async render() {

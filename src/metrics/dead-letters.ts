@@ -7,7 +7,7 @@ import { type CollectFailures, guardedRead, sourcesOf } from "./collect";
 import { type BacklogDatabase, readBounded } from "./outbox";
 
 /** The sources every count reports, 0 when none waits (src/dead-letters/store.ts). */
-const knownSources = ["document-processor", "command", "consistency"] as const;
+const knownSources = ["document-processor", "command", "consistency", "user-erasure"] as const;
 
 /** Dead-letter metrics. */
 export interface DeadLetterMetrics {

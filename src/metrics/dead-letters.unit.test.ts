@@ -29,7 +29,7 @@ describe("clone_dead_letters", () => {
     const bySource = Object.fromEntries(
       findSamples(e, "clone_dead_letters").map((s) => [s.labels.source, s.value]),
     );
-    expect(bySource).toEqual({ "document-processor": 3, command: 1, consistency: 0 });
+    expect(bySource).toEqual({ "document-processor": 3, command: 1, consistency: 0, "user-erasure": 0 });
   });
 
   test("a count that does not answer reports NaN and counts a collect failure", async () => {

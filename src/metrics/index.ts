@@ -23,7 +23,8 @@ export type {
 export { countBacklog } from "./outbox";
 export type { CacheSizeStats, QueryMetrics } from "./queries";
 export type { RefreshReport } from "./refresh-hooks";
-export { refreshMetrics } from "./refresh-hooks";
+export { reconcileMetrics, refreshMetrics } from "./refresh-hooks";
+export type { RetainedTable, RetentionMetrics } from "./retention";
 export type { InterceptorMetrics, RpcMetrics } from "./rpc";
 export { metricsInterceptor } from "./rpc";
 export type {

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { createMetrics } from "./create-metrics";
 import { describeMetrics, lintMetric, lintRegistry } from "./lint";
+import { createTrackedMetrics, scrape } from "./metrics.testkit";
 import { findSamples } from "./parse-exposition";
-import { createTrackedMetrics, scrape } from "./test-helpers";
 
 /** The metrics the dashboards and alerts rely on: name, type and labels. */
 const expected: Record<string, { type: string; labels: string[] }> = {
@@ -19,6 +19,9 @@ const expected: Record<string, { type: string; labels: string[] }> = {
   clone_view_refresh_duration_seconds: { type: "histogram", labels: ["view", "mode"] },
   clone_view_refresh_failures_total: { type: "counter", labels: ["view", "mode"] },
   clone_view_refresh_rows_total: { type: "counter", labels: ["view"] },
+  clone_view_drift_rows_total: { type: "counter", labels: ["view"] },
+  clone_view_reconcile_keys_total: { type: "counter", labels: ["view"] },
+  clone_view_reconcile_deferrals_total: { type: "counter", labels: [] },
   clone_consistency_lag_seconds: { type: "histogram", labels: ["view"] },
   clone_event_processing_seconds: { type: "histogram", labels: ["consumer", "event_type"] },
   clone_event_processing_failures_total: { type: "counter", labels: ["consumer", "event_type"] },
@@ -26,6 +29,9 @@ const expected: Record<string, { type: string; labels: string[] }> = {
   clone_outbox_publish_delay_seconds: { type: "histogram", labels: [] },
   clone_outbox_backlog: { type: "gauge", labels: [] },
   clone_dead_letters: { type: "gauge", labels: ["source"] },
+  clone_command_store_rows: { type: "gauge", labels: ["table"] },
+  clone_command_store_bytes: { type: "gauge", labels: ["table"] },
+  clone_command_store_pruned_rows_total: { type: "counter", labels: ["table"] },
   clone_jetstream_consumer_pending: { type: "gauge", labels: ["stream", "consumer"] },
   clone_jetstream_consumer_ack_pending: { type: "gauge", labels: ["stream", "consumer"] },
   clone_rpc_duration_seconds: { type: "histogram", labels: ["service", "method", "code"] },

@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { describeMetrics, type MetricDescription } from "./lint";
+import { createTrackedMetrics } from "./metrics.testkit";
 import {
   alertQueries,
   dashboardPanels,
@@ -16,7 +17,6 @@ import {
   readDashboard,
   toRuleFile,
 } from "./ops-files";
-import { createTrackedMetrics } from "./test-helpers";
 
 /** `${name}`, Grafana's reference to a dashboard variable. */
 const grafanaVariable = (name: string) => `\${${name}}`;
@@ -122,6 +122,7 @@ describe("the ops files name only metrics and labels that exist", () => {
       "CloneQueryLatencyHigh",
       "CloneQueryCacheHitRateLow",
       "CloneViewRefreshFailing",
+      "CloneViewDrift",
       "CloneConsistencyLagHigh",
       "CloneDeadLettersWaiting",
       "CloneQueryFallbacksPersisting",
@@ -173,6 +174,7 @@ describe("the Grafana dashboard", () => {
         "view, mode",
       ],
       "View refresh failures": ["clone_view_refresh_failures_total"],
+      "View drift rows repaired by reconciliation": ["clone_view_drift_rows_total"],
       "Dead letters waiting by source": ["clone_dead_letters", "source"],
       "Consistency lag p50 / p99 by view": [
         "histogram_quantile(0.5",

@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { AppError } from "../errors";
 import { timeExecution } from "./commands";
 import { createMetrics } from "./create-metrics";
+import { scrape } from "./metrics.testkit";
 import { findSamples } from "./parse-exposition";
-import { scrape } from "./test-helpers";
 
 const fresh = () => createMetrics({ role: "test", defaultMetrics: false });
 

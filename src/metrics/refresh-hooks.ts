@@ -31,3 +31,18 @@ export function refreshMetrics(metrics: Metrics, mode: RefreshMode) {
     },
   };
 }
+
+/** The reconciler's hooks (drift rows, keys compared, deferrals) for the consistency service's `reconcile`. */
+export function reconcileMetrics(metrics: Metrics) {
+  return {
+    onDrift(view: string, rows: number) {
+      metrics.views.driftRows.inc({ view }, rows);
+    },
+    onChecked(view: string, keys: number) {
+      metrics.views.reconcileKeys.inc({ view }, keys);
+    },
+    onDeferred() {
+      metrics.views.reconcileDeferrals.inc();
+    },
+  };
+}

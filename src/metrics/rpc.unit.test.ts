@@ -4,9 +4,9 @@ import { createCallContext } from "../gateway/call-context";
 import type { CallResponse, MethodKind, Next } from "../gateway/handler";
 import { applyInterceptors } from "../gateway/interceptors";
 import { createMetrics } from "./create-metrics";
+import { scrape } from "./metrics.testkit";
 import { findSamples } from "./parse-exposition";
 import { metricsInterceptor } from "./rpc";
-import { scrape } from "./test-helpers";
 
 const commandService = "clone.v1.CommandService";
 const queryService = "clone.v1.QueryService";

@@ -40,6 +40,12 @@ export interface ViewMetrics {
   readonly refreshRows: Counter<"view">;
   /** `clone_consistency_lag_seconds{view}`: event commit to view refreshed, one observation per event. */
   readonly consistencyLag: Histogram<"view">;
+  /** `clone_view_drift_rows_total{view}`: rows reconciliation found differing from the source (a bug), repaired. */
+  readonly driftRows: Counter<"view">;
+  /** `clone_view_reconcile_keys_total{view}`: keys reconciliation compared with the source. */
+  readonly reconcileKeys: Counter<"view">;
+  /** `clone_view_reconcile_deferrals_total`: reconciliation batches that waited for traffic to drop. */
+  readonly reconcileDeferrals: Counter;
   /** The consistency service's `onRefreshed` option: a keyed refresh and the lag of each of its events. */
   refreshed(result: RefreshResultLike, task: RefreshTaskLike): void;
   /** The consistency service's `onRefreshFailed` option: a failed keyed refresh. */
@@ -80,7 +86,27 @@ export function createViewMetrics(registry: Registry): ViewMetrics {
     buckets: [...lagBuckets],
     registers: [registry],
   });
-  for (const view of viewNames) for (const mode of modes) refreshFailures.inc({ view, mode }, 0);
+  const driftRows = new Counter({
+    name: "clone_view_drift_rows_total",
+    help: "Read view rows that scheduled reconciliation found differing from the view's source with no event to explain it (a bug), and repaired.",
+    labelNames: ["view"],
+    registers: [registry],
+  });
+  const reconcileKeys = new Counter({
+    name: "clone_view_reconcile_keys_total",
+    help: "Read view keys that scheduled reconciliation compared with the view's source.",
+    labelNames: ["view"],
+    registers: [registry],
+  });
+  const reconcileDeferrals = new Counter({
+    name: "clone_view_reconcile_deferrals_total",
+    help: "Reconciliation batches that waited because the event rate was above RECONCILE_MAX_EVENTS_PER_SECOND.",
+    registers: [registry],
+  });
+  for (const view of viewNames) {
+    for (const mode of modes) refreshFailures.inc({ view, mode }, 0);
+    driftRows.inc({ view }, 0);
+  }
 
   const observeRefresh = (view: string, mode: RefreshMode, seconds: number, rows: number): void => {
     refreshDuration.observe({ view, mode }, seconds);
@@ -98,6 +124,9 @@ export function createViewMetrics(registry: Registry): ViewMetrics {
     refreshFailures,
     refreshRows,
     consistencyLag,
+    driftRows,
+    reconcileKeys,
+    reconcileDeferrals,
     refreshed(result, task) {
       observeRefresh(result.view, "keyed", result.seconds, result.upserted + result.deleted);
       observeLag(task.view, task.committedAt);

@@ -9,7 +9,7 @@
  * every `pollMs` stays as the fallback.
  */
 import type pg from "pg";
-import { type OutboxRelay, type RelayDriver, type RelayLoopOptions, runRelay } from "./relay";
+import { type OutboxRelay, type RelayDriver, type RelayLoopOptions, runRelay } from "./relay-loop";
 import type { EventPublisher } from "./round";
 import { ENSURE_CHECKPOINT_SQL } from "./sql";
 

@@ -10,7 +10,8 @@
  * expired duplicate window is not something the relay can know, and the previous batch was fully acked
  * before this one started anyway.
  */
-import { headers } from "@nats-io/transport-node";
+import { headers, type MsgHdrs } from "@nats-io/transport-node";
+import { endSpan, SpanKind, startSpan, TRACEPARENT, traceparentOfSpan, tracingOn } from "../tracing";
 import type { AckedPublisher } from "../transport/jetstream/acked-publisher";
 import type { StreamNames } from "../transport/jetstream/streams";
 import { encodePublishedEvent, type PublishedEvent, publishedEventHeaderValues } from "./published-event";
@@ -30,6 +31,36 @@ export interface PublishBatchOptions {
 }
 
 /**
+ * While tracing is on: a PRODUCER span for an event whose metadata carries its command's trace context (a
+ * child of the worker's `command.apply` span), lasting until the ack; its context goes in the message's
+ * `traceparent` header for the consumers.
+ */
+function tracePublish<T>(event: PublishedEvent, h: MsgHdrs, publish: () => Promise<T>): Promise<T> {
+  const parent = event.metadata.traceparent;
+  if (typeof parent !== "string") return publish();
+  const span = startSpan(`event.publish ${event.type}`, {
+    kind: SpanKind.PRODUCER,
+    parent,
+    attributes: {
+      "messaging.system": "nats",
+      "clone.event_id": event.eventId,
+      "clone.position": event.position,
+    },
+  });
+  h.set(TRACEPARENT, traceparentOfSpan(span) as string);
+  return publish().then(
+    (value) => {
+      endSpan(span);
+      return value;
+    },
+    (error: unknown) => {
+      endSpan(span, error);
+      throw error;
+    },
+  );
+}
+
+/**
  * Publishes `events` in order with `Nats-Msg-Id` = event id (through `acked-publisher.ts`: one ack inbox);
  * resolves (never rejects) with the acked prefix.
  */
@@ -46,7 +77,9 @@ export async function publishBatch(
     h.set("Nats-Msg-Id", event.eventId);
     const previous = i === 0 ? undefined : events[i - 1];
     if (previous !== undefined) h.set("Nats-Expected-Last-Msg-Id", previous.eventId);
-    return publisher.publish(names.eventSubject(event.type), encodePublishedEvent(event), h, timeoutMs);
+    const publish = () =>
+      publisher.publish(names.eventSubject(event.type), encodePublishedEvent(event), h, timeoutMs);
+    return tracingOn() ? tracePublish(event, h, publish) : publish();
   });
   const settled = await Promise.allSettled(acks);
   const published: PublishedEvent[] = [];

@@ -10,8 +10,8 @@ import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { AggregateType, AnswerSource, Speaker } from "../gen/clone/v1/enums_pb";
 import type { HistoryEvent } from "../gen/clone/v1/read_models_pb";
 import { createTestStack, type TestStack } from "../testing";
+import { createQueryCallers, type QueryCaller } from "./callers.testkit";
 import { REDACTED } from "./definitions/history";
-import { createQueryCallers, type QueryCaller } from "./testing-callers";
 
 const secret = "e2e-secret-0123456789abcdef";
 let stack: TestStack;

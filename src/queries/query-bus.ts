@@ -43,6 +43,11 @@ export interface QueryDefinition<P> {
   parse(request: unknown): P;
   /** Role and ownership rules; may look the owner up. */
   authorize(actor: Actor, params: P): Promise<void>;
+  /**
+   * The owner's cache tags of an answer whose scope has an owner (see `CacheScope.owner`): the parameters
+   * name the conversation, not its user, so the owner is looked up (as `authorize` did).
+   */
+  ownerTags?(params: P): Promise<string[]>;
   /** Reads the answer from the views, or from their definitions over the write model. */
   load(params: P, source: ReadSource): Promise<Record<string, unknown>>;
   /** Read from the write model only (never cached, nothing to wait for): the audit trail. */
@@ -271,7 +276,10 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
       const bypass = request.options?.bypassCache === true || staleForToken;
       const result = await options.cache.getOrLoad(
         key,
-        cacheTagsOf(definition.queryType, params as Record<string, unknown>),
+        [
+          ...cacheTagsOf(definition.queryType, params as Record<string, unknown>),
+          ...((await definition.ownerTags?.(params)) ?? []),
+        ],
         load,
         { bypass },
       );

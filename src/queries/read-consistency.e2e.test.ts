@@ -14,7 +14,7 @@ import { createGrpcClient, type GrpcClient, mintToken } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { AnswerSource, ReadConsistency, Speaker } from "../gen/clone/v1/enums_pb";
 import { createTestStack, type RoleProcess, type TestStack } from "../testing";
-import { createQueryCallers, type QueryCaller, type QueryMethod } from "./testing-callers";
+import { createQueryCallers, type QueryCaller, type QueryMethod } from "./callers.testkit";
 
 const secret = "e2e-secret-0123456789abcdef";
 let stack: TestStack;

@@ -17,6 +17,7 @@ import { type CachedAnswer, createQueryBus, type FallbackOptions, type QueryBusO
 import { createQueryService } from "./query-service";
 import { type Announcement, createReplicaGate, type ReplicaGate } from "./replica-gate";
 import { createSlots } from "./slots";
+import { traceQueries } from "./traced-query-bus";
 import { isWrittenPoint, lastWrittenPoint } from "./written-points";
 
 /** Options of {@link createReadSide}. */
@@ -98,24 +99,26 @@ export async function createReadSide(options: ReadSideOptions): Promise<ReadSide
           ...(options.replicaPollMs === undefined ? {} : { pollMs: options.replicaPollMs }),
         });
   const reads = options.reads;
-  const bus = createQueryBus({
-    cache,
-    tracker,
-    isWritten: (point) => isWrittenPoint(options.db, point),
-    lastWritten: () => lastWrittenPoint(options.db),
-    ...(reads === undefined
-      ? {}
-      : {
-          maxWaitMs: reads.maxWaitMs,
-          fallback: {
-            waitMs: reads.fallbackWaitMs,
-            stalenessMs: reads.fallbackStalenessMs,
-            slots: createSlots(reads.fallbackConcurrency),
-            ...(options.onFallback ? { onFallback: options.onFallback } : {}),
-          },
-        }),
-    ...(options.observe ? { observe: options.observe } : {}),
-  });
+  const bus = traceQueries(
+    createQueryBus({
+      cache,
+      tracker,
+      isWritten: (point) => isWrittenPoint(options.db, point),
+      lastWritten: () => lastWrittenPoint(options.db),
+      ...(reads === undefined
+        ? {}
+        : {
+            maxWaitMs: reads.maxWaitMs,
+            fallback: {
+              waitMs: reads.fallbackWaitMs,
+              stalenessMs: reads.fallbackStalenessMs,
+              slots: createSlots(reads.fallbackConcurrency),
+              ...(options.onFallback ? { onFallback: options.onFallback } : {}),
+            },
+          }),
+      ...(options.observe ? { observe: options.observe } : {}),
+    }),
+  );
   const registration = createQueryService({
     db: options.db,
     readDb,

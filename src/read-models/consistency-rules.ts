@@ -66,7 +66,10 @@ export function deriveRules<V extends string, Q extends string>(
           affectedQueryTypes.flatMap((queryType) => {
             const scope = scopes.get(queryType);
             const id = scope && str(event, scope.field);
-            return scope && id ? [{ queryType, tag: scope.tag(id) }] : [];
+            if (scope && id) return [{ queryType, tag: scope.tag(id) }];
+            // An event naming only the owner (user.deleted) drops the answers by the owner's tag.
+            const owner = scope?.owner && str(event, scope.owner.field);
+            return scope?.owner && owner ? [{ queryType, tag: scope.owner.tag(owner) }] : [];
           }),
       },
     ];

@@ -60,6 +60,23 @@ describe("consistency rules", () => {
     for (const r of refreshes) expect(r).toMatchObject({ column: "user_id", keys: ["u"] });
   });
 
+  test("deleting a user drops every cached answer of that user, a conversation's history by its owner's tag", () => {
+    const e = event("user.deleted", { userId: "u" });
+    const dropped = (ruleFor(e.type)?.invalidations(e) ?? []).map((i) => `${i.queryType} ${i.tag}`).sort();
+    expect(dropped).toEqual(
+      [
+        "GetConversationHistory",
+        "GetUserProfile",
+        "GetUserStatistics",
+        "ListConversations",
+        "ListDocuments",
+        "ListFaceModels",
+        "ListVoiceModels",
+        "SearchDocuments",
+      ].map((q) => `${q} user:u`),
+    );
+  });
+
   test("derived from the view definitions, the rules refresh what the hand-written ones did", () => {
     // The table the definitions replaced (src/consistency/rules.ts): event type -> view:column refreshed.
     const model = (kind: "voice" | "face") => `${kind}_model_summary_view:${kind}_model_id`;

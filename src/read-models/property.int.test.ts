@@ -11,11 +11,11 @@ import fc from "fast-check";
 import type { DomainEvent } from "../domain";
 import type { PublishedEvent } from "../outbox";
 import { createTestDatabase, type TestDatabase } from "../testing";
+import { resolveIds, symbolicCommand, symbolicSetup } from "./commands.testkit";
+import { createDriver, type Driver, type Touched, touchedBy } from "./driver.testkit";
+import { expectedViews, onlyUsers } from "./model.testkit";
 import { refreshAll } from "./refresh";
-import { resolveIds, symbolicCommand, symbolicSetup } from "./testing-commands";
-import { createDriver, type Driver, type Touched, touchedBy } from "./testing-driver";
-import { expectedViews, onlyUsers } from "./testing-model";
-import { outboxEvents, snapshotViews } from "./testing-snapshot";
+import { outboxEvents, snapshotViews } from "./snapshot.testkit";
 import { ruleFor } from "./views";
 
 let db: TestDatabase;

@@ -24,14 +24,20 @@ export interface CacheScope {
   readonly field: string;
   /** The cache tag of the answers about that id. */
   readonly tag: (id: string) => string;
+  /**
+   * The scope of the id's owner, when the answers are tagged by their owner too (the query adds that tag, see
+   * `ownerTags` in queries/query-bus.ts): an event that names only the owner (`user.deleted`) drops them by it.
+   */
+  readonly owner?: CacheScope;
 }
 
 /** Answers about one user: tag `user:<userId>`. */
 export const userScope: CacheScope = { field: "userId", tag: (id) => `user:${id}` };
-/** Answers about one conversation: tag `conversation:<conversationId>`. */
+/** Answers about one conversation: tag `conversation:<conversationId>`, and its owner's `user:<userId>`. */
 export const conversationScope: CacheScope = {
   field: "conversationId",
   tag: (id) => `conversation:${id}`,
+  owner: userScope,
 };
 
 /** One read view. */
@@ -103,4 +109,13 @@ export interface ViewRefresh<V extends string = string> {
   readonly view: V;
   readonly column: string;
   readonly keys: readonly string[];
+}
+
+/**
+ * The select list of a view's columns, checked against its row type. Queries name their columns rather than
+ * `SELECT *`: their statements are prepared once per connection, and a prepared `SELECT *` fails ("cached plan
+ * must not change result type") once a view's new version with another column is swapped in.
+ */
+export function selectList<Row>(columns: readonly (keyof Row & string)[]): string {
+  return columns.join(", ");
 }

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { uuidFrom } from "../contracts";
 import type { DomainCommand } from "../domain";
 import { createTestDatabase, type TestDatabase } from "../testing";
+import { createDriver, type Driver } from "./driver.testkit";
+import { expectedViews } from "./model.testkit";
 import { refreshAll, refreshFull, refreshKeys } from "./refresh";
-import { createDriver, type Driver } from "./testing-driver";
-import { expectedViews } from "./testing-model";
-import { outboxEvents, snapshotSources, snapshotViews } from "./testing-snapshot";
+import { outboxEvents, snapshotSources, snapshotViews } from "./snapshot.testkit";
 import { readViews, viewNames } from "./views";
 
 let db: TestDatabase;

@@ -13,8 +13,7 @@ import { eventStreamBounds, startJetStreamEventFeed } from "../consistency/event
 import { consistencySubject, encodeUpdate } from "../consistency/update-wire";
 import { createPool } from "../db";
 import type { Logger } from "../logging";
-import { logFn } from "../logging";
-import { type Metrics, refreshMetrics } from "../metrics";
+import { type Metrics, reconcileMetrics, refreshMetrics } from "../metrics";
 import { connectNats } from "../nats";
 import { ensureStreams } from "../transport/jetstream/streams";
 import { type RunningRole, requireUrl } from "./worker";
@@ -79,11 +78,19 @@ export async function startConsistencyRole(
           mode: config.consistencyRefreshMode,
         }) as Promise<RefreshResult>,
       startFeed: (afterSeq, onEvent) =>
-        startJetStreamEventFeed(nats.nc, config.natsPrefix, afterSeq, onEvent, logFn(log, "warn")),
+        startJetStreamEventFeed(
+          nats.nc,
+          config.natsPrefix,
+          afterSeq,
+          onEvent,
+          log.child({ component: "event-feed" }),
+        ),
       bounds: () => eventStreamBounds(nats.jsm, config.natsPrefix),
       publish: (update, caughtUpAt) => nats.nc.publish(subject, encodeUpdate(update, caughtUpAt)),
       ...(metrics ? refreshMetrics(metrics, config.consistencyRefreshMode) : {}),
-      log: logFn(log),
+      // Only the leader reconciles: the reconciler is part of the service it runs.
+      reconcile: { ...config.reconcile, ...(metrics ? reconcileMetrics(metrics) : {}) },
+      log: log.child({ component: "consistency-service" }),
     });
     try {
       service = await starting;

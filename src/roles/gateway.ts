@@ -3,7 +3,6 @@
  * /readyz) in front of the command bus and the read side. Stateless: run as many as you like behind a load
  * balancer.
  */
-import type { Server } from "@grpc/grpc-js";
 import type pg from "pg";
 import { createCommandService } from "../commands/command-service";
 import type { Config } from "../config";
@@ -16,6 +15,7 @@ import {
   type Interceptor,
   maxRequestBytes,
   requestRulesInterceptor,
+  tracingInterceptor,
 } from "../gateway";
 import { CommandService } from "../gen/clone/v1/command_service_pb";
 import { QueryService } from "../gen/clone/v1/query_service_pb";
@@ -49,11 +49,6 @@ export interface GatewayDeps {
   readonly metrics?: Metrics;
 }
 
-/** Builds the gRPC server over the given dependencies. */
-export function buildGatewayServer(config: Config, deps: GatewayDeps, log: Logger): Server {
-  return buildGateway(config, deps, log).grpc;
-}
-
 /** Builds the gRPC and HTTP servers over the given dependencies: one set of services and interceptors. */
 export function buildGateway(config: Config, deps: GatewayDeps, log: Logger): GatewayServers {
   const commands = createCommandService({
@@ -70,6 +65,7 @@ export function buildGateway(config: Config, deps: GatewayDeps, log: Logger): Ga
     ? [commands.registration, deps.readSide.registration]
     : [commands.registration];
   const interceptors: Interceptor[] = [
+    tracingInterceptor(),
     ...(deps.metrics ? [metricsInterceptor(deps.metrics)] : []),
     requestRulesInterceptor(services.map((s) => s.service)),
     authInterceptor(createAuthenticator({ jwtSecret: config.auth.jwtSecret, jwksUrl: config.auth.jwksUrl })),

@@ -5,10 +5,10 @@
 import type { Config } from "../config";
 import { createPool } from "../db";
 import type { Logger } from "../logging";
-import { logFn } from "../logging";
 import type { Metrics } from "../metrics";
 import { connectNats } from "../nats";
 import { startOutboxRelay } from "../outbox";
+import { startRetention } from "../retention";
 import { ensureStreams, streamNames } from "../transport/jetstream/streams";
 import { type RunningRole, requireUrl } from "./worker";
 
@@ -22,7 +22,7 @@ export async function startRelayRole(config: Config, log: Logger, metrics?: Metr
     prefix: config.natsPrefix,
     pollMs: config.outboxPollMs,
     wakeDelayMs: config.outboxWakeDelayMs,
-    log: logFn(log),
+    log: log.child({ component: "outbox-relay" }),
     ...(metrics ? { onPublished: metrics.outbox.published } : {}),
   });
   // The relay's process also exports the outbox backlog, the dead letters waiting and the JetStream consumers'
@@ -35,8 +35,22 @@ export async function startRelayRole(config: Config, log: Logger, metrics?: Metr
     const names = streamNames(config.natsPrefix);
     metrics.outbox.trackBacklog(backlogDb);
     metrics.deadLetters.trackDeadLetters(backlogDb);
+    metrics.retention.trackCommandStore(backlogDb);
     metrics.jetstream.trackConsumers(nats.jsm, [names.commandStream, names.eventStream]);
   }
+  // One relay process per database (the holder of an advisory lock) prunes old command results and blobs.
+  const retentionDb = createPool(requireUrl(config.databaseUrl, "DATABASE_URL"), {
+    max: 2,
+    applicationName: "clone-retention",
+  });
+  const retention = startRetention({
+    pool: retentionDb,
+    retentionMs: config.retention.commandResultMs,
+    intervalMs: config.retention.intervalMs,
+    batchRows: config.retention.batchRows,
+    log: log.child({ component: "retention" }),
+    ...(metrics ? { onBatch: (table, rows) => metrics.retention.pruned.inc({ table }, rows) } : {}),
+  });
   // Workers wake the relay after each commit with events; wake-ups of the next few milliseconds share a round.
   const wake = nats.nc.subscribe(streamNames(config.natsPrefix).outboxWake, { callback: () => relay.wake() });
   log.info({ leader: relay.isLeader() }, "outbox relay started");
@@ -45,6 +59,8 @@ export async function startRelayRole(config: Config, log: Logger, metrics?: Metr
       // Finishes the round in flight (published and checkpointed), then frees the lock for a standby.
       wake.unsubscribe();
       await relay.stop();
+      await retention.stop();
+      await retentionDb.end();
       await backlogDb.end();
       await nats.nc.drain();
     },

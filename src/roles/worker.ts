@@ -13,9 +13,10 @@ import type { Config } from "../config";
 import type { CommandSender } from "../contracts";
 import { createPool } from "../db";
 import { startDocumentProcessor } from "../documents/processor";
-import { createJetStreamEventSource, type EventSource } from "../events";
+import { startUserErasure } from "../erasure";
+import { ConfigError } from "../errors";
+import { createJetStreamEraser, createJetStreamEventSource, type EventSource } from "../events";
 import type { Logger } from "../logging";
-import { logFn } from "../logging";
 import type { Metrics } from "../metrics";
 import { connectNats } from "../nats";
 import { startJetStreamCommandReceiver } from "../transport/jetstream/command-receiver";
@@ -48,6 +49,7 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
       poolSize: config.workerTransactions,
       minBatchWhileBusy: config.workerBusyBatch,
       logLevel: config.logLevel,
+      ...(config.tracing === undefined ? {} : { tracing: config.tracing }),
     },
     ...(metrics === undefined
       ? {}
@@ -57,7 +59,7 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
               metrics.commands.observeExecution(e.commandType, e.outcome, e.seconds);
           },
         }),
-    log: logFn(log, "warn"),
+    log: log.child({ component: "command-threads" }),
   });
   // The document processor's pool; also where commands that keep killing their thread are recorded.
   const db = createPool(databaseUrl, { max: 4, applicationName: "clone-document-processor" });
@@ -69,25 +71,38 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
     databaseUrl,
     host: pool,
     quarantine: quarantineAsDeadLetter(db, nats.nc),
-    log: logFn(log),
+    log: log.child({ component: "command-receiver" }),
   });
   // The document processor records its results through the same command path, as role `service`.
   const sender = commandSenderOf(config, nats.nc, db);
+  const events = instrumentedEvents(
+    metrics,
+    createJetStreamEventSource({
+      ...nats,
+      prefix: config.natsPrefix,
+      log: log.child({ component: "event-source" }),
+    }),
+  );
   const documents = await startDocumentProcessor({
-    events: instrumentedEvents(
-      metrics,
-      createJetStreamEventSource({ ...nats, prefix: config.natsPrefix, log: logFn(log, "warn") }),
-    ),
+    events,
     sender,
     db,
     chunking: config.chunking,
-    log: logFn(log, "debug"),
+    log: log.child({ component: "document-processor" }),
+  });
+  // A deleted user's personal data is erased after the deletion, in short batches (src/erasure).
+  const erasure = await startUserErasure({
+    events,
+    db,
+    sender,
+    stream: createJetStreamEraser({ ...nats, prefix: config.natsPrefix }),
+    log: log.child({ component: "user-erasure" }),
   });
   // Command dead letters an operator asked to retry (bun run cli dead-letters retry).
   const commandRetrier = startCommandDeadLetterRetrier({
     connect: () => db.connect(),
     db,
-    log: logFn(log, "warn"),
+    log: log.child({ component: "command-dead-letters" }),
   });
   log.info(
     {
@@ -103,6 +118,7 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
       log.info({ partitions: receiver.ownership.owned() }, "command worker stopping");
       // The document processor first: what it sends still goes through this worker's receiver.
       await documents.stop();
+      await erasure.stop();
       await commandRetrier.stop();
       // No new commands; those in flight commit, are answered and acked; the partitions go to the others.
       await receiver.stop();
@@ -141,6 +157,6 @@ export function commandSenderOf(config: Config, nc: NatsConnection, db: SqlClien
 /** The URL, or a clear error naming the variable. */
 export function requireUrl(value: string | undefined, name: string): string {
   if (value === undefined)
-    throw new Error(`${name} is required for this role (or run all roles embedded without it)`);
+    throw new ConfigError(`${name} is required for this role (or run all roles embedded without it)`);
   return value;
 }

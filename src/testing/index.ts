@@ -1,9 +1,12 @@
+export { embeddedTestConfig } from "./embedded-config";
 export type { Caller, FuzzCase } from "./fuzz-requests";
 export { fuzzCase, fuzzedMethods } from "./fuzz-requests";
 export type { CallerTokens, FuzzCounts } from "./fuzz-run";
 export { answerProblem, rssOf, runFuzzCases } from "./fuzz-run";
 export type { TestNats, TestNatsOptions } from "./nats";
 export { createTestNats, ownsStream } from "./nats";
+export type { OtlpReceiver, ReceivedSpan } from "./otlp-receiver";
+export { startOtlpReceiver } from "./otlp-receiver";
 export type { PoisonScenarioResult } from "./poisoned-documents";
 export {
   cpuSecondsOf,

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { loadConfig } from "../config";
 import { createTestNats, ownsStream, type TestNats } from "./nats";
 import { ServiceUnavailableError } from "./require-service";
+import { loadTestSettings } from "./settings";
 
 const opened: TestNats[] = [];
 afterAll(() => Promise.all(opened.map((n) => n.cleanup())));
@@ -15,7 +15,7 @@ async function fixture(): Promise<TestNats> {
 }
 
 async function streamNames(): Promise<string[]> {
-  const nc = await connect({ servers: loadConfig().test.natsUrl });
+  const nc = await connect({ servers: loadTestSettings().natsUrl });
   try {
     const jsm = await jetstreamManager(nc);
     const names: string[] = [];
@@ -31,7 +31,7 @@ describe("createTestNats", () => {
     const [a, b] = await Promise.all([fixture(), fixture()]);
     expect(a.prefix).toMatch(/^t_[0-9a-f]{12}$/);
     expect(a.prefix).not.toBe(b.prefix);
-    expect(a.url).toBe(loadConfig().test.natsUrl);
+    expect(a.url).toBe(loadTestSettings().natsUrl);
   });
 
   test("cleanup deletes the streams under its prefix, only those, and drains the connection", async () => {

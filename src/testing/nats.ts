@@ -12,8 +12,8 @@
 import { randomBytes } from "node:crypto";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { loadConfig } from "../config";
 import { requireService } from "./require-service";
+import { loadTestSettings } from "./settings";
 
 /** A connection and a namespace owned by one test file. */
 export interface TestNats {
@@ -32,7 +32,7 @@ export interface TestNats {
 
 /** Options of {@link createTestNats}. */
 export interface TestNatsOptions {
-  /** Server URL; default `loadConfig().test.natsUrl`. */
+  /** Server URL; default `loadTestSettings().natsUrl`. */
   readonly url?: string;
 }
 
@@ -41,7 +41,7 @@ export interface TestNatsOptions {
  * @throws ServiceUnavailableError when the server cannot be reached or has no JetStream.
  */
 export async function createTestNats(options: TestNatsOptions = {}): Promise<TestNats> {
-  const url = options.url ?? loadConfig().test.natsUrl;
+  const url = options.url ?? loadTestSettings().natsUrl;
   const prefix = `t_${randomBytes(6).toString("hex")}`;
   const nc = await requireService("NATS", url, () =>
     connect({ servers: url, name: `test-${prefix}`, timeout: 5_000, maxReconnectAttempts: 0 }),

@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import pg from "pg";
-import { loadConfig } from "../config";
 import { createTestDatabase } from "./postgres";
 import { ServiceUnavailableError } from "./require-service";
+import { loadTestSettings } from "./settings";
 
 async function databaseExists(name: string): Promise<boolean> {
-  const admin = new pg.Client({ connectionString: loadConfig().test.databaseUrl });
+  const admin = new pg.Client({ connectionString: loadTestSettings().databaseUrl });
   await admin.connect();
   try {
     const result = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);

@@ -10,10 +10,10 @@
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { loadConfig } from "../config";
 import { migrate } from "../db/migrate";
 import { createPool } from "../db/pool";
 import { requireService } from "./require-service";
+import { loadTestSettings } from "./settings";
 
 /** A database owned by one test file. */
 export interface TestDatabase {
@@ -29,7 +29,7 @@ export interface TestDatabase {
 
 /** Options of {@link createTestDatabase}. */
 export interface TestDatabaseOptions {
-  /** A server URL with the right to CREATE DATABASE; default `loadConfig().test.databaseUrl`. */
+  /** A server URL with the right to CREATE DATABASE; default `loadTestSettings().databaseUrl`. */
   readonly adminUrl?: string;
   /** Apply the migrations of `sql/`; default true. False leaves the database empty. */
   readonly migrate?: boolean;
@@ -42,7 +42,7 @@ export interface TestDatabaseOptions {
  * @throws ServiceUnavailableError when the test server cannot be reached.
  */
 export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
-  const adminUrl = options.adminUrl ?? loadConfig().test.databaseUrl;
+  const adminUrl = options.adminUrl ?? loadTestSettings().databaseUrl;
   const name = `test_${Date.now().toString(36)}_${randomBytes(5).toString("hex")}`;
   await withAdmin(adminUrl, (admin) => admin.query(`CREATE DATABASE ${quoteIdent(name)}`));
   const url = databaseUrl(adminUrl, name);

@@ -15,7 +15,9 @@
  * at once. On a graceful stop the member lock goes first (the others' share grows), then each partition is
  * unlocked as soon as its in-flight commands are done, so the survivors take it within milliseconds.
  */
+
 import pg from "pg";
+import type { Logger } from "../logging";
 import { fnv1a } from "./partition";
 
 /** Callbacks run when this process gains or loses a partition. */
@@ -32,7 +34,7 @@ export interface OwnershipOptions {
   readonly prefix: string;
   readonly partitions: number;
   readonly rebalanceMs?: number;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
 }
 
 /** A running lease holder. */
@@ -109,7 +111,7 @@ export async function createPartitionOwnership(
   async function lost(c: pg.Client, error: unknown): Promise<void> {
     if (client !== c) return;
     client = undefined;
-    options.log?.("partition lease connection lost; releasing partitions", { error: String(error) });
+    options.log?.warn({ error: String(error) }, "partition lease connection lost; releasing partitions");
     const partitions = [...owned];
     owned.clear();
     await Promise.allSettled(partitions.map((p) => handlers.onRelease(p)));
@@ -133,7 +135,7 @@ export async function createPartitionOwnership(
       for (const p of excess) {
         owned.delete(p);
         await release(c, p);
-        options.log?.("released partition", { partition: p, members, share, owned: owned.size });
+        options.log?.info({ partition: p, members, share, owned: owned.size }, "released partition");
       }
       return;
     }
@@ -158,12 +160,12 @@ export async function createPartitionOwnership(
       }
     }
     if (acquired.length > 0)
-      options.log?.("acquired partitions", { acquired, members, share, owned: owned.size });
+      options.log?.info({ acquired, members, share, owned: owned.size }, "acquired partitions");
   }
 
   function rebalance(): Promise<void> {
     round = round.then(rebalanceOnce).catch((error) => {
-      options.log?.("partition rebalance failed", { error: String(error) });
+      options.log?.warn({ error: String(error) }, "partition rebalance failed");
     });
     return round;
   }
@@ -192,9 +194,9 @@ export async function createPartitionOwnership(
         const released = await Promise.allSettled(partitions.map((p) => release(c, p)));
         for (const r of released) {
           if (r.status === "rejected")
-            options.log?.("releasing a partition failed", { error: String(r.reason) });
+            options.log?.warn({ error: String(r.reason) }, "releasing a partition failed");
         }
-        options.log?.("released every partition", { partitions: partitions.length });
+        options.log?.info({ partitions: partitions.length }, "released every partition");
         client = undefined;
         await c?.end().catch(() => {});
       })();

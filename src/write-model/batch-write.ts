@@ -29,7 +29,7 @@ export function appendEvents(b: SqlBuilder, envelope: CommandEnvelope, decision:
       "ev",
       `INSERT INTO events (aggregate_type, aggregate_id, aggregate_version, type, payload, metadata)
            SELECT ${b.param(envelope.aggregateType, "text")}, ${b.param(envelope.aggregateId, "uuid")}, v, t, p,
-                  ${b.param(JSON.stringify({ commandId: envelope.commandId, commandType: envelope.commandType, actor: envelope.actor }), "jsonb")}
+                  ${b.param(JSON.stringify(eventMetadata(envelope)), "jsonb")}
              FROM unnest(${b.param(
                decision.events.map((_, i) => first + i),
                "bigint[]",
@@ -52,6 +52,19 @@ export function appendEvents(b: SqlBuilder, envelope: CommandEnvelope, decision:
             ORDER BY aggregate_version DESC LIMIT 1`,
     );
   }
+}
+
+/**
+ * The metadata of a command's events: which command wrote them, for whom, and (while tracing is on) the
+ * command's trace context, which the outbox relay's publish span continues.
+ */
+function eventMetadata(envelope: CommandEnvelope): Record<string, unknown> {
+  const metadata = {
+    commandId: envelope.commandId,
+    commandType: envelope.commandType,
+    actor: envelope.actor,
+  };
+  return envelope.traceparent === undefined ? metadata : { ...metadata, traceparent: envelope.traceparent };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { deferred, fakeClock } from "./cache.testkit";
 import { cacheKey } from "./cache-key";
 import { createQueryCache } from "./query-cache";
-import { deferred, fakeClock } from "./test-helpers";
 
 const profile = (u: string) => cacheKey("GetUserProfile", { user_id: u });
 const stats = (u: string) => cacheKey("GetUserStatistics", { user_id: u });

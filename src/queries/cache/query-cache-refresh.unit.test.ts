@@ -1,8 +1,8 @@
 /** Refresh ahead of expiry and reload after an invalidation, for entries in use. */
 import { describe, expect, test } from "bun:test";
+import { deferred, fakeClock } from "./cache.testkit";
 import { cacheKey } from "./cache-key";
 import { createQueryCache } from "./query-cache";
-import { deferred, fakeClock } from "./test-helpers";
 
 const key = cacheKey("GetUserProfile", { userId: "u1" });
 const tags = ["user:u1"];

@@ -11,6 +11,7 @@
  * views before a write may finish after that write's invalidation; it must neither be stored nor be shared
  * with callers that arrive after the invalidation, or the cache would serve the old answer until the TTL ends.
  */
+import { ConfigError } from "../../errors";
 import { queryTypeOfKey } from "./cache-key";
 import { createGenerations, type Generation } from "./generations";
 import { createLruStore, type StoredEntry } from "./lru-store";
@@ -36,9 +37,9 @@ const MIN_PRUNE_AT = 1024;
  */
 export function createQueryCache<V>(options: QueryCacheOptions<V>): QueryCache<V> {
   const { ttlMs, maxEntries, maxBytes, onHit, onMiss, onRefresh } = options;
-  if (!(ttlMs >= 0)) throw new RangeError("ttlMs must be >= 0");
-  if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError("maxEntries must be >= 1");
-  if (!(maxBytes >= 1)) throw new RangeError("maxBytes must be >= 1");
+  if (!(ttlMs >= 0)) throw new ConfigError("ttlMs must be >= 0");
+  if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new ConfigError("maxEntries must be >= 1");
+  if (!(maxBytes >= 1)) throw new ConfigError("maxBytes must be >= 1");
   const now = options.now ?? Date.now;
   const sizeOf = options.sizeOf ?? estimateSize;
   const refreshAfterMs =

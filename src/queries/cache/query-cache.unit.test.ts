@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { ConfigError } from "../../errors";
+import { deferred, fakeClock } from "./cache.testkit";
 import { cacheKey } from "./cache-key";
 import { createQueryCache } from "./query-cache";
-import { deferred, fakeClock } from "./test-helpers";
 
 const key = cacheKey("GetUserProfile", { user_id: "u1" });
 const tags = ["user:u1"];
@@ -84,9 +85,9 @@ describe("query cache: hits, misses, TTL", () => {
   });
 
   test("bad bounds are refused", () => {
-    expect(() => createQueryCache({ ttlMs: -1, maxEntries: 1, maxBytes: 1 })).toThrow(RangeError);
-    expect(() => createQueryCache({ ttlMs: 0, maxEntries: 0, maxBytes: 1 })).toThrow(RangeError);
-    expect(() => createQueryCache({ ttlMs: 0, maxEntries: 1, maxBytes: 0 })).toThrow(RangeError);
+    expect(() => createQueryCache({ ttlMs: -1, maxEntries: 1, maxBytes: 1 })).toThrow(ConfigError);
+    expect(() => createQueryCache({ ttlMs: 0, maxEntries: 0, maxBytes: 1 })).toThrow(ConfigError);
+    expect(() => createQueryCache({ ttlMs: 0, maxEntries: 1, maxBytes: 0 })).toThrow(ConfigError);
   });
 });
 

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { AppError } from "../../errors";
 import { ConversationStatus, Speaker } from "../../gen/clone/v1/enums_pb";
+import { conversationSummaryColumns, userScope } from "../../read-models";
 import { pageSize } from "../pagination";
 import type { QueryDefinition } from "../query-bus";
 import {
@@ -76,7 +77,7 @@ export function listConversations(deps: QueryDeps): QueryDefinition<ListParams> 
         "list_conversations",
         source,
       )(
-        `SELECT *, started_at::text AS started_at_key FROM ${source.relation("conversation_session_summary_view")}
+        `SELECT ${conversationSummaryColumns}, started_at::text AS started_at_key FROM ${source.relation("conversation_session_summary_view")}
           WHERE user_id = $1
             AND ($2::timestamptz IS NULL OR (started_at, conversation_id) < ($2::timestamptz, $3::uuid))
           ORDER BY started_at DESC, conversation_id DESC
@@ -126,14 +127,20 @@ export function getConversationHistory(deps: QueryDeps): QueryDefinition<History
       };
     },
     authorize: (actor, p) => requireOwnConversation(deps, actor, p.conversationId),
+    // The owner's tag too, so that the user's deletion drops the turns' text from every cache.
+    async ownerTags(p) {
+      const owner = await deps.ownerOf("conversation", p.conversationId);
+      return owner === undefined ? [] : [userScope.tag(owner)];
+    },
     async load(p, source) {
       const summary = await named(
         clientFor(deps, source),
         "conversation_summary",
         source,
-      )(`SELECT * FROM ${source.relation("conversation_session_summary_view")} WHERE conversation_id = $1`, [
-        p.conversationId,
-      ]);
+      )(
+        `SELECT ${conversationSummaryColumns} FROM ${source.relation("conversation_session_summary_view")} WHERE conversation_id = $1`,
+        [p.conversationId],
+      );
       const s = summary.rows[0];
       if (!s) throw new AppError("NOT_FOUND", `conversation ${p.conversationId} not found`);
       const turns = await named(

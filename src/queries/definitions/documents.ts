@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { codePoints } from "../../commands/validation";
 import { DocumentStatus } from "../../gen/clone/v1/enums_pb";
+import { documentSummaryColumns } from "../../read-models";
 import { pageSize } from "../pagination";
 import type { QueryDefinition } from "../query-bus";
 import {
@@ -63,7 +64,7 @@ export function listDocuments(deps: QueryDeps): QueryDefinition<ListParams> {
         "list_documents",
         source,
       )(
-        `SELECT *, uploaded_at::text AS uploaded_at_key FROM ${source.relation("document_summary_view")}
+        `SELECT ${documentSummaryColumns}, uploaded_at::text AS uploaded_at_key FROM ${source.relation("document_summary_view")}
           WHERE user_id = $1 AND ($2::text IS NULL OR status = $2)
             AND ($3::timestamptz IS NULL OR (uploaded_at, document_id) < ($3::timestamptz, $4::uuid))
           ORDER BY uploaded_at DESC, document_id DESC

@@ -1,6 +1,7 @@
 /** ListVoiceModels and ListFaceModels (one shape, one module). */
 import { z } from "zod";
 import { ModelStatus } from "../../gen/clone/v1/enums_pb";
+import { faceModelSummaryColumns, voiceModelSummaryColumns } from "../../read-models";
 import type { QueryDefinition } from "../query-bus";
 import {
   big,
@@ -36,7 +37,10 @@ export function listModels(deps: QueryDeps, kind: "voice" | "face"): QueryDefini
         clientFor(deps, source),
         view,
         source,
-      )(`SELECT * FROM ${source.relation(view)} WHERE user_id = $1 ORDER BY created_at, ${id}`, [p.userId]);
+      )(
+        `SELECT ${kind === "voice" ? voiceModelSummaryColumns : faceModelSummaryColumns} FROM ${source.relation(view)} WHERE user_id = $1 ORDER BY created_at, ${id}`,
+        [p.userId],
+      );
       const models = res.rows.map((r) => ({
         ...(kind === "voice" ? { voiceModelId: r.voice_model_id } : { faceModelId: r.face_model_id }),
         userId: r.user_id,

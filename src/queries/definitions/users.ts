@@ -1,6 +1,7 @@
 /** GetUserProfile and GetUserStatistics. */
 import { z } from "zod";
 import { AppError } from "../../errors";
+import { userStatisticsColumns } from "../../read-models";
 import type { QueryDefinition } from "../query-bus";
 import {
   big,
@@ -65,7 +66,10 @@ export function getUserStatistics(deps: QueryDeps): QueryDefinition<ByUser> {
         clientFor(deps, source),
         "user_statistics",
         source,
-      )(`SELECT * FROM ${source.relation("user_statistics_view")} WHERE user_id = $1`, [p.userId]);
+      )(
+        `SELECT ${userStatisticsColumns} FROM ${source.relation("user_statistics_view")} WHERE user_id = $1`,
+        [p.userId],
+      );
       const r = res.rows[0];
       if (!r) throw new AppError("NOT_FOUND", `user ${p.userId} not found`);
       return {

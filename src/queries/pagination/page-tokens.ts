@@ -13,7 +13,7 @@
  * `page_size` and `page_token` out of `params` (a client may change the page size between pages).
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { AppError } from "../../errors";
+import { AppError, ConfigError } from "../../errors";
 import { canonicalJson } from "../cache";
 
 /** One value of a keyset (a column of the sort key). */
@@ -85,7 +85,7 @@ function isKeyset(value: unknown): value is KeysetValue[] {
  */
 export function createPageTokens(secret: string | Uint8Array): PageTokens {
   const key = typeof secret === "string" ? Buffer.from(secret, "utf8") : Buffer.from(secret);
-  if (key.length < 16) throw new RangeError("the page token secret must be at least 16 bytes");
+  if (key.length < 16) throw new ConfigError("the page token secret must be at least 16 bytes");
   const mac = (signed: Uint8Array) =>
     createHmac("sha256", key).update(DOMAIN).update(signed).digest().subarray(0, MAC_BYTES);
 

@@ -1,6 +1,14 @@
 /** conversation_session_summary_view: one row per conversation (ListConversations, GetConversationHistory). */
 import { conversationEventTypes } from "../../domain";
-import { byUserId, conversationScope, defineView, keys, onEach, userScope } from "../view-definition";
+import {
+  byUserId,
+  conversationScope,
+  defineView,
+  keys,
+  onEach,
+  selectList,
+  userScope,
+} from "../view-definition";
 
 /** A conversation's summary. */
 export const conversationSessionSummaryView = defineView({
@@ -31,3 +39,20 @@ export interface ConversationSummaryRow {
   readonly ended_at: Date | null;
   readonly last_turn_at: Date | null;
 }
+
+/** The columns of a `conversation_session_summary_view` row, as queries select them. */
+export const conversationSummaryColumns = selectList<ConversationSummaryRow>([
+  "conversation_id",
+  "user_id",
+  "status",
+  "voice_model_id",
+  "face_model_id",
+  "turn_count",
+  "user_turns",
+  "clone_turns",
+  "total_audio_ms",
+  "avg_clone_latency_ms",
+  "started_at",
+  "ended_at",
+  "last_turn_at",
+]);

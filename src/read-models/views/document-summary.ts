@@ -1,6 +1,6 @@
 /** document_summary_view: one row per document (ListDocuments, SearchDocuments). */
 import { documentEventTypes } from "../../domain";
-import { byUserId, defineView, keys, onEach, userScope } from "../view-definition";
+import { byUserId, defineView, keys, onEach, selectList, userScope } from "../view-definition";
 
 /** A document's summary. */
 export const documentSummaryView = defineView({
@@ -25,3 +25,18 @@ export interface DocumentSummaryRow {
   readonly uploaded_at: Date;
   readonly processed_at: Date | null;
 }
+
+/** The columns of a `document_summary_view` row, as queries select them. */
+export const documentSummaryColumns = selectList<DocumentSummaryRow>([
+  "document_id",
+  "user_id",
+  "title",
+  "content_type",
+  "status",
+  "size_bytes",
+  "word_count",
+  "chunk_count",
+  "failure_reason",
+  "uploaded_at",
+  "processed_at",
+]);

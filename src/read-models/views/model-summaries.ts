@@ -8,7 +8,15 @@ import {
   faceModelEventTypes,
   voiceModelEventTypes,
 } from "../../domain";
-import { byUserId, defineView, type EventKeys, keys, onEach, userScope } from "../view-definition";
+import {
+  byUserId,
+  defineView,
+  type EventKeys,
+  keys,
+  onEach,
+  selectList,
+  userScope,
+} from "../view-definition";
 
 /**
  * The model's own events (activation also refreshes the model it replaced), the conversations that use it
@@ -72,3 +80,28 @@ export interface VoiceModelSummaryRow extends ModelSummaryColumns {
 export interface FaceModelSummaryRow extends ModelSummaryColumns {
   readonly face_model_id: string;
 }
+
+const modelSummaryColumns = [
+  "user_id",
+  "name",
+  "status",
+  "quality_score",
+  "is_active",
+  "conversations_count",
+  "clone_turns_count",
+  "total_audio_ms",
+  "last_used_at",
+  "created_at",
+] as const;
+
+/** The columns of a `voice_model_summary_view` row, as queries select them. */
+export const voiceModelSummaryColumns = selectList<VoiceModelSummaryRow>([
+  "voice_model_id",
+  ...modelSummaryColumns,
+]);
+
+/** The columns of a `face_model_summary_view` row, as queries select them. */
+export const faceModelSummaryColumns = selectList<FaceModelSummaryRow>([
+  "face_model_id",
+  ...modelSummaryColumns,
+]);

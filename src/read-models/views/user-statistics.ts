@@ -1,6 +1,6 @@
 /** user_statistics_view: one row per user, counting its conversations, turns, documents and models. */
 import { conversationEventTypes, documentEventTypes } from "../../domain";
-import { byUserId, defineView, onEach, userScope } from "../view-definition";
+import { byUserId, defineView, onEach, selectList, userScope } from "../view-definition";
 
 /** A user's statistics. */
 export const userStatisticsView = defineView({
@@ -36,3 +36,18 @@ export interface UserStatisticsRow {
   readonly avg_clone_latency_ms: number;
   readonly last_active_at: Date | null;
 }
+
+/** The columns of a `user_statistics_view` row, as queries select them. */
+export const userStatisticsColumns = selectList<UserStatisticsRow>([
+  "user_id",
+  "conversations_total",
+  "conversations_active",
+  "turns_total",
+  "documents_total",
+  "documents_processed",
+  "voice_models_total",
+  "face_models_total",
+  "total_audio_ms",
+  "avg_clone_latency_ms",
+  "last_active_at",
+]);

@@ -8,8 +8,11 @@
  * Deadlines behave as on JetStream: the caller stops waiting at its deadline (DEADLINE_EXCEEDED), while a
  * command already queued may still be applied; the executor does not start one whose deadline has passed.
  */
+
 import type { CommandEnvelope, CommandOutcome, CommandSender } from "../../contracts";
 import { AppError } from "../../errors";
+import type { Logger } from "../../logging";
+import { traceparentOf, tracingOn } from "../../tracing";
 
 /** What applies the commands: submit an envelope, get its outcome (a worker's command runtime). */
 export interface CommandRunner {
@@ -26,7 +29,7 @@ export interface InProcessCommandSenderOptions<R extends CommandRunner> {
   readonly defaultTimeoutMs: number;
   /** Called after each command the executor applied (not a duplicate) that emitted events, e.g. to wake the relay. */
   readonly onCommitted?: (outcome: CommandOutcome) => void;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
 }
 
 /** A sender whose runtime can also be waited on. */
@@ -45,7 +48,8 @@ export function createInProcessCommandSender<R extends CommandRunner>(
   async function apply(envelope: CommandEnvelope): Promise<CommandOutcome> {
     let outcome: CommandOutcome;
     try {
-      outcome = await runtime.submit(envelope);
+      // The embedded mode's worker continues the gateway's span (JetStream carries it in a header).
+      outcome = await runtime.submit(tracingOn() ? { ...envelope, traceparent: traceparentOf() } : envelope);
     } catch (error) {
       outcome = { ok: false, error: AppError.from(error).serialize() };
     }
@@ -53,7 +57,7 @@ export function createInProcessCommandSender<R extends CommandRunner>(
       try {
         options.onCommitted?.(outcome);
       } catch (error) {
-        options.log?.("onCommitted callback failed", { error: String(error) });
+        options.log?.warn({ error: String(error) }, "onCommitted callback failed");
       }
     }
     return outcome;

@@ -5,8 +5,10 @@
  * a host consume it; for each it loses, it has the host drain it first. The host is the command thread pool,
  * whose threads consume their partitions themselves (see `partition-consumer.ts`).
  */
+
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
+import type { Logger } from "../../logging";
 import { createPartitionOwnership, type PartitionOwnership } from "../partition-ownership";
 import { createPoisonPillGuard, type PoisonPillOptions } from "./poison-pill";
 import { resetPartitionConsumer } from "./streams";
@@ -59,7 +61,7 @@ export interface JetStreamCommandReceiverOptions {
    * answers its caller. Without it, such a command is started over for good.
    */
   readonly quarantine?: PoisonPillOptions["quarantine"];
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
 }
 
 /** A running receiver. */
@@ -128,7 +130,10 @@ export async function startJetStreamCommandReceiver(
         if (status.type !== "reconnect") continue;
         connected = true;
         if (startOverAll === undefined) continue;
-        options.log?.("NATS reconnected; starting the partitions over", { partitions: ownership.owned() });
+        options.log?.info(
+          { partitions: ownership.owned() },
+          "NATS reconnected; starting the partitions over",
+        );
         startOverAll();
       }
     })().catch(() => {});

@@ -152,6 +152,20 @@ describe("JetStream command sender (real NATS, stand-in worker)", () => {
     expect(third.ok && third.result.duplicate).toBe(true);
   });
 
+  test("a retry joining a first attempt still waited for, whose copy is skipped, gets a copy of its own", async () => {
+    const envelope = envelopeOf(undefined, Date.now() + 300);
+    // Only the first copy is skipped (its deadline passed in the queue, as the worker would see it).
+    behaviour = (id) =>
+      id === envelope.commandId && received.filter((r) => r === id).length === 1 ? "skip" : "answer";
+    const first = sender.send(envelope).catch((error: unknown) => error);
+    await Bun.sleep(50); // the first copy was received and skipped; its waiter is still here
+    const retry = await sender.send({ ...envelope, deadline: Date.now() + 2_000 });
+    expect(retry.ok && retry.result.commandId).toBe(envelope.commandId);
+    expect(received.filter((id) => id === envelope.commandId)).toHaveLength(2);
+    await first;
+    behaviour = () => "answer";
+  });
+
   test("a skipped answer settles no waiter: the caller still gets the gateway's DEADLINE_EXCEEDED at its deadline", async () => {
     const envelope = envelopeOf(undefined, Date.now() + 300);
     behaviour = (id) => (id === envelope.commandId ? "skip" : "answer");

@@ -17,6 +17,7 @@ import { headers, type MsgHdrs, type NatsConnection, nuid, type Subscription } f
 import type { CommandEnvelope, CommandOutcome, CommandSender } from "../../contracts";
 import { isSkipped, markDuplicate, reusedIdOutcome } from "../../contracts";
 import { AppError } from "../../errors";
+import { endSpan, SpanKind, startSpan, TRACEPARENT, traceparentOfSpan, tracingOn } from "../../tracing";
 import { partitionOf } from "../partition";
 import { createAckedPublisher } from "./acked-publisher";
 import { streamNames } from "./streams";
@@ -43,12 +44,14 @@ export const COMMAND_ID_HEADER = "Clone-Command-Id";
 
 /**
  * Headers of a published command: `Nats-Msg-Id` = its id (JetStream drops a copy sent again within the
- * stream's duplicate window), and the subject the sending gateway wants its reply on.
+ * stream's duplicate window), the subject the sending gateway wants its reply on, and the W3C trace context
+ * of the send while tracing is on.
  */
-export function commandHeaders(commandId: string, replySubject: string): MsgHdrs {
+export function commandHeaders(commandId: string, replySubject: string, traceparent?: string): MsgHdrs {
   const h = headers();
   h.set("Nats-Msg-Id", commandId);
   h.set(REPLY_HEADER, replySubject);
+  if (traceparent !== undefined) h.set(TRACEPARENT, traceparent);
   return h;
 }
 
@@ -61,6 +64,9 @@ interface Waiter {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** A caller joining a command already sent gets a copy of its own only when it waits longer than this beyond them. */
+const JOIN_COPY_SLACK_MS = 1_000;
+
 /** The longest wait for JetStream's ack of a publish before the bus is reported unavailable. */
 const ACK_TIMEOUT_MS = 5_000;
 
@@ -71,6 +77,14 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
   const replySubject = names.replySubject(gatewayId);
   const subjects = Array.from({ length: options.partitions }, (_, p) => names.commandSubject(p));
   const pending = new Map<string, Waiter[]>();
+  /**
+   * Per command id waited for here: the latest deadline among the copies this gateway published. A worker skips
+   * a copy whose deadline passed before it ran, so a caller that joins with a later deadline gets a copy of its
+   * own (else it would wait on copies that may all be skipped: a retry sent right after its first attempt's
+   * deadline, before that attempt's waiter was dropped, was never answered). Callers that wait at most
+   * {@link JOIN_COPY_SLACK_MS} longer share the copies sent (concurrent sends of one command publish it once).
+   */
+  const copiesUntil = new Map<string, number>();
   const publisher = createAckedPublisher(options.nc);
 
   const sub: Subscription = options.nc.subscribe(replySubject, {
@@ -89,6 +103,7 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
     const waiters = pending.get(commandId);
     if (!waiters) return;
     pending.delete(commandId);
+    copiesUntil.delete(commandId);
     for (let i = 0; i < waiters.length; i++) {
       (waiters[i] as Waiter).resolve(i === 0 ? outcome : markDuplicate(outcome));
     }
@@ -98,15 +113,23 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
     const list = pending.get(commandId);
     if (list === undefined) return;
     const rest = list.filter((w) => w !== waiter);
-    if (rest.length === 0) pending.delete(commandId);
-    else pending.set(commandId, rest);
+    if (rest.length > 0) pending.set(commandId, rest);
+    else {
+      pending.delete(commandId);
+      copiesUntil.delete(commandId);
+    }
   }
 
   /**
    * Publishes the command; JetStream's ack says whether it was new. A duplicate is answered by whoever sent the
-   * first copy, or from the stored result.
+   * first copy, or from the stored result. `retryCopy`: publish a retry copy at once (its own `Nats-Msg-Id`).
    */
-  async function publish(envelope: CommandEnvelope, timeoutMs: number): Promise<void> {
+  async function publish(
+    envelope: CommandEnvelope,
+    timeoutMs: number,
+    traceparent: string | undefined,
+    retryCopy = false,
+  ): Promise<void> {
     const data = encoder.encode(JSON.stringify(envelope));
     // A message over the server's limit would be refused at every attempt: the caller is told, not retried.
     const maxPayload = options.nc.info?.max_payload ?? 1_048_576;
@@ -117,7 +140,7 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
       );
     }
     const put = async (msgId: string): Promise<boolean> => {
-      const h = commandHeaders(msgId, replySubject);
+      const h = commandHeaders(msgId, replySubject, traceparent);
       try {
         return await publisher.publish(
           subjects[partitionOf(envelope.aggregateId, options.partitions)] as string,
@@ -131,6 +154,11 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
         });
       }
     };
+    const retryId = () => `${envelope.commandId}.retry.${nuid.next()}`;
+    if (retryCopy) {
+      await put(retryId());
+      return;
+    }
     if (!(await put(envelope.commandId))) return;
     // JetStream dropped this copy: an earlier one was queued. Its result answers if it is stored; otherwise
     // that copy may still wait in the queue with its own (maybe passed) deadline, or have been skipped, so a
@@ -144,59 +172,96 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
       );
       return;
     }
-    await put(`${envelope.commandId}.retry.${nuid.next()}`);
+    await put(retryId());
+  }
+
+  /** Sends with a PRODUCER span (while tracing is on) lasting until the outcome is in. */
+  function tracedSend(envelope: CommandEnvelope, signal: AbortSignal | undefined): Promise<CommandOutcome> {
+    const span = startSpan(`command.send ${envelope.commandType}`, {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        "messaging.system": "nats",
+        "clone.command_id": envelope.commandId,
+        "clone.aggregate_id": envelope.aggregateId,
+      },
+    });
+    return send(envelope, signal, traceparentOfSpan(span)).then(
+      (outcome) => {
+        endSpan(span, outcome.ok ? undefined : outcome.error.code);
+        return outcome;
+      },
+      (error: unknown) => {
+        endSpan(span, error);
+        throw error;
+      },
+    );
+  }
+
+  function send(
+    envelope: CommandEnvelope,
+    caller: AbortSignal | undefined,
+    traceparent: string | undefined,
+  ): Promise<CommandOutcome> {
+    const timeoutMs =
+      envelope.deadline === undefined ? options.defaultTimeoutMs : envelope.deadline - Date.now();
+    if (timeoutMs <= 0) {
+      return Promise.reject(
+        new AppError("DEADLINE_EXCEEDED", "deadline exceeded before the command was sent"),
+      );
+    }
+    if (caller?.aborted) return Promise.reject(abortError(caller.reason));
+    return new Promise<CommandOutcome>((resolve, reject) => {
+      let over = false;
+      const finish = (): void => {
+        over = true;
+        clearTimeout(timer);
+        caller?.removeEventListener("abort", onAbort);
+      };
+      const waiter: Waiter = {
+        payloadHash: envelope.payloadHash,
+        resolve: (outcome) => {
+          finish();
+          resolve(outcome);
+        },
+      };
+      const fail = (error: AppError): void => {
+        if (over) return;
+        finish();
+        forget(envelope.commandId, waiter);
+        reject(error);
+      };
+      const onAbort = (): void => fail(abortError(caller?.reason));
+      // One timer and one listener per command, both dropped as soon as it is answered.
+      const timer = setTimeout(() => fail(deadlineError()), timeoutMs);
+      caller?.addEventListener("abort", onAbort, { once: true });
+
+      const until = Date.now() + timeoutMs;
+      const existing = pending.get(envelope.commandId);
+      if (existing) {
+        if (existing[0]?.payloadHash !== envelope.payloadHash) return waiter.resolve(reusedIdOutcome());
+        // The same command is already on its way from this gateway: share its answer, with a copy of its own
+        // when it waits longer than every copy sent (see copiesUntil).
+        existing.push(waiter);
+        if (until <= (copiesUntil.get(envelope.commandId) ?? 0) + JOIN_COPY_SLACK_MS) return;
+        copiesUntil.set(envelope.commandId, until);
+        publish(envelope, timeoutMs, traceparent, true).catch((error: unknown) => fail(AppError.from(error)));
+        return;
+      }
+      pending.set(envelope.commandId, [waiter]);
+      copiesUntil.set(envelope.commandId, until);
+      publish(envelope, timeoutMs, traceparent).catch((error: unknown) => {
+        pending.delete(envelope.commandId);
+        copiesUntil.delete(envelope.commandId);
+        fail(AppError.from(error));
+      });
+    });
   }
 
   return {
-    send(envelope, sendOptions) {
-      const timeoutMs =
-        envelope.deadline === undefined ? options.defaultTimeoutMs : envelope.deadline - Date.now();
-      if (timeoutMs <= 0) {
-        return Promise.reject(
-          new AppError("DEADLINE_EXCEEDED", "deadline exceeded before the command was sent"),
-        );
-      }
-      const caller = sendOptions?.signal;
-      if (caller?.aborted) return Promise.reject(abortError(caller.reason));
-      return new Promise<CommandOutcome>((resolve, reject) => {
-        let over = false;
-        const finish = (): void => {
-          over = true;
-          clearTimeout(timer);
-          caller?.removeEventListener("abort", onAbort);
-        };
-        const waiter: Waiter = {
-          payloadHash: envelope.payloadHash,
-          resolve: (outcome) => {
-            finish();
-            resolve(outcome);
-          },
-        };
-        const fail = (error: AppError): void => {
-          if (over) return;
-          finish();
-          forget(envelope.commandId, waiter);
-          reject(error);
-        };
-        const onAbort = (): void => fail(abortError(caller?.reason));
-        // One timer and one listener per command, both dropped as soon as it is answered.
-        const timer = setTimeout(() => fail(deadlineError()), timeoutMs);
-        caller?.addEventListener("abort", onAbort, { once: true });
-
-        const existing = pending.get(envelope.commandId);
-        if (existing) {
-          if (existing[0]?.payloadHash !== envelope.payloadHash) return waiter.resolve(reusedIdOutcome());
-          // The same command is already on its way from this gateway: share its answer.
-          existing.push(waiter);
-          return;
-        }
-        pending.set(envelope.commandId, [waiter]);
-        publish(envelope, timeoutMs).catch((error: unknown) => {
-          pending.delete(envelope.commandId);
-          fail(AppError.from(error));
-        });
-      });
-    },
+    send: (envelope, sendOptions) =>
+      tracingOn()
+        ? tracedSend(envelope, sendOptions?.signal)
+        : send(envelope, sendOptions?.signal, undefined),
     async close() {
       if (sub.isClosed()) return;
       sub.unsubscribe();

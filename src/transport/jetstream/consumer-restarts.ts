@@ -8,6 +8,7 @@
  */
 import type { ConsumerMessages } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
+import type { Logger } from "../../logging";
 
 /**
  * How long each pull waits (ms); the server's idle heartbeat is half of it, and two missed heartbeats (a
@@ -42,7 +43,7 @@ export interface KeepConsumingOptions {
   readonly what: string;
   /** Fields of the log line of a start-over (where it resumes). */
   readonly fields?: () => Record<string, unknown>;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
 }
 
 /** Opens the consumer (a failure is the caller's), then keeps it going; see the module comment. */
@@ -82,10 +83,11 @@ export async function keepConsuming(options: KeepConsumingOptions): Promise<Cons
             // A consumer opened after the last reconnect needs no other start-over for it: closing it at once
             // would leave its pull waiting on the server, where it would take (and lose) the next message.
             if (!againForced && epoch === at) again = false;
-            log?.(`${what} resumed`, { reason, ...options.fields?.(), attempts: attempt + 1 });
+            log?.info({ reason, ...options.fields?.(), attempts: attempt + 1 }, `${what} resumed`);
             break;
           } catch (error) {
-            if (attempt === 0) log?.(`${what} cannot resume yet; retrying`, { reason, error: String(error) });
+            if (attempt === 0)
+              log?.warn({ reason, error: String(error) }, `${what} cannot resume yet; retrying`);
             await Bun.sleep(CONSUMER_RETRY_MS);
           }
         }

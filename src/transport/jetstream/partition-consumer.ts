@@ -9,11 +9,24 @@
  * Runs in the command thread that owns the partition, on that thread's own NATS connection, so a command
  * crosses no thread boundary between NATS and its transaction.
  */
+
 import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/nats-core";
 import type { CommandEnvelope, CommandHandler, CommandOutcome } from "../../contracts";
 import { backoffMs } from "../../dead-letters";
 import { AppError } from "../../errors";
+import type { Logger } from "../../logging";
+import {
+  contextWith,
+  endSpan,
+  type Span,
+  SpanKind,
+  startSpan,
+  TRACEPARENT,
+  traceparentOfSpan,
+  tracingOn,
+  withContext,
+} from "../../tracing";
 import { COMMAND_ID_HEADER, REPLY_HEADER } from "./command-sender";
 import { streamNames } from "./streams";
 
@@ -30,7 +43,7 @@ export interface PartitionConsumerOptions {
   readonly handler: CommandHandler;
   /** Messages pulled ahead (at most the consumer's max_ack_pending). */
   readonly maxMessages: number;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
 }
 
 /** A partition being consumed. */
@@ -62,25 +75,43 @@ export async function consumePartition(options: PartitionConsumerOptions): Promi
         delivery: `${msg.info.stream}:${msg.seq}`,
       };
     } catch (error) {
-      log?.("dropping an unreadable command message", { error: String(error), seq: msg.seq });
+      log?.warn({ error: String(error), seq: msg.seq }, "dropping an unreadable command message");
       msg.term();
       return;
     }
-    const done = handler(envelope)
+    // While tracing is on: a CONSUMER span, child of the sender's (the `traceparent` header), lasting until
+    // the reply is sent and the message acked; the envelope carries it on to the executor.
+    let span: Span | undefined;
+    if (tracingOn()) {
+      span = startSpan(`command.process ${envelope.commandType}`, {
+        kind: SpanKind.CONSUMER,
+        parent: msg.headers?.get(TRACEPARENT),
+        attributes: { "messaging.system": "nats", "clone.command_id": envelope.commandId },
+      });
+      envelope = { ...envelope, traceparent: traceparentOfSpan(span) as string };
+    }
+    const handled =
+      span === undefined ? handler(envelope) : withContext(contextWith(span), () => handler(envelope));
+    const done = handled
       .catch((error: unknown): CommandOutcome => ({ ok: false, error: AppError.from(error).serialize() }))
       .then((outcome) => {
         if (!outcome.ok && outcome.error.code === "UNAVAILABLE") {
           // Not applied and not stored (transient): delivered again after a capped, jittered backoff rather than lost.
           msg.nak(backoffMs(msg.info.deliveryCount));
+          if (span) endSpan(span, outcome.error.code);
           return;
         }
         const replyTo = msg.headers?.get(REPLY_HEADER);
         if (replyTo) {
           const h = headers();
           h.set(COMMAND_ID_HEADER, envelope.commandId);
+          const reply =
+            span && startSpan("command.reply", { kind: SpanKind.PRODUCER, parent: envelope.traceparent });
           nc.publish(replyTo, encoder.encode(JSON.stringify(outcome)), { headers: h });
+          if (reply) endSpan(reply);
         }
         msg.ack();
+        if (span) endSpan(span, outcome.ok ? undefined : outcome.error.code);
       })
       .finally(() => inFlight.delete(done));
     inFlight.add(done);

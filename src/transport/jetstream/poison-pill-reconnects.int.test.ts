@@ -7,6 +7,7 @@
  * reconnect took the command out as a dead letter and answered its caller FAILED_PRECONDITION.)
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import pino from "pino";
 import { createCommandThreadPool } from "../../actors/thread-pool";
 import { buildEnvelope } from "../../commands/build-envelope";
 import type { CommandSender } from "../../contracts";
@@ -64,7 +65,11 @@ beforeAll(async () => {
     databaseUrl: db.url,
     host: threads,
     quarantine: quarantineAsDeadLetter(db.pool, nats.nc),
-    log: (message) => receiverLog.push(message),
+    // The receiver's log lines, as pino writes them (one JSON object per line).
+    log: pino(
+      { level: "info" },
+      { write: (line: string) => receiverLog.push((JSON.parse(line) as { msg: string }).msg) },
+    ),
   });
   sender = createJetStreamCommandSender({
     nc: nats.nc,

@@ -12,12 +12,14 @@
  * applied yet) is no poison, however often that happens. Such a start only notes the oldest command (a new
  * one starts the count at 1), without adding to its count.
  */
+
 import type { JetStreamManager, StoredMsg } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/nats-core";
 import { type CommandEnvelope, DEAD_LETTERED, failed } from "../../contracts";
 import type { SqlClient } from "../../db/sql-client";
 import { recordDeadLetter } from "../../dead-letters";
 import { AppError } from "../../errors";
+import type { Logger } from "../../logging";
 import type { StartReason } from "./command-receiver";
 import { COMMAND_ID_HEADER, REPLY_HEADER } from "./command-sender";
 import { isNotFound, streamNames } from "./streams";
@@ -32,7 +34,7 @@ export interface PoisonPillOptions {
   readonly threshold?: number;
   /** Within how long, ms (default 60 s). */
   readonly windowMs?: number;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Logger;
 }
 
 /**
@@ -73,11 +75,14 @@ export function createPoisonPillGuard(options: PoisonPillOptions): PoisonPillGua
     if (again && reason !== "thread-replaced") return () => {};
     const starts = again ? last.starts + 1 : 1;
     if (starts >= threshold) {
-      options.log?.("a command kept taking its partition down; taking it out", {
-        partition,
-        seq: head.seq,
-        starts,
-      });
+      options.log?.warn(
+        {
+          partition,
+          seq: head.seq,
+          starts,
+        },
+        "a command kept taking its partition down; taking it out",
+      );
       await options.quarantine(partition, head, starts);
       await options.jsm.streams.deleteMessage(names.commandStream, head.seq);
       seen.delete(partition);

@@ -1,6 +1,6 @@
 /**
  * Test support: the write side as domain events tell it, a pure fold over events in the order they were
- * applied. `testing-model.ts` projects it into the six views.
+ * applied. `model.testkit.ts` projects it into the six views.
  */
 import type { DomainEvent } from "../domain";
 

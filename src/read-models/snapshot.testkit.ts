@@ -1,10 +1,10 @@
 /**
- * Test support: what the six view tables hold, in the normalized form of `testing-model.ts` (timestamps as
+ * Test support: what the six view tables hold, in the normalized form of `model.testkit.ts` (timestamps as
  * ISO strings, bigints as numbers), and the events of the outbox in the order they were applied.
  */
 import type { DomainEvent } from "../domain";
 import type { SqlClient } from "../write-model";
-import { type SnapshotRow, sortSnapshot, type ViewSnapshot } from "./testing-model";
+import { type SnapshotRow, sortSnapshot, type ViewSnapshot } from "./model.testkit";
 import { type ViewName, viewNames } from "./views";
 
 /** Columns of type bigint, which pg returns as strings. */

@@ -44,6 +44,7 @@ export function createTrackedMetrics(options: { defaultMetrics?: boolean } = {})
   metrics.queries.trackCache(() => ({ entries: 0, bytes: 0 }));
   metrics.outbox.trackBacklog(fakeBacklogDatabase(0));
   metrics.deadLetters.trackDeadLetters(fakeBacklogDatabase(0));
+  metrics.retention.trackCommandStore(fakeBacklogDatabase(0));
   metrics.jetstream.trackConsumers(fakeJetStreamManager([]), []);
   return metrics;
 }

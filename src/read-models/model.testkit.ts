@@ -1,14 +1,14 @@
 /**
  * Test support: the six read views computed in memory, as a pure fold over domain events in the order they
- * were applied. Tests compare it with what the SQL views hold (see `testing-snapshot.ts`), so the rules of
+ * were applied. Tests compare it with what the SQL views hold (see `snapshot.testkit.ts`), so the rules of
  * each view are written down twice, independently.
  *
  * Rows come out in the normalized form of {@link ViewSnapshot}: timestamps as ISO strings, bigints as numbers,
  * NULL as null, each view sorted by its primary key.
  */
 import type { DomainEvent } from "../domain";
-import { foldEvents, type Model, type Turn, type World } from "./testing-world";
 import { readViews, type ViewName, viewNames } from "./views";
+import { foldEvents, type Model, type Turn, type World } from "./world.testkit";
 
 /** A row with comparable values. */
 export type SnapshotRow = Readonly<Record<string, string | number | boolean | null>>;

@@ -1,0 +1,181 @@
+/**
+ * Writes `docs/api.md`, the clone.v1 API reference, from the protos' comments (the source of the API's
+ * documentation) and the hand-written guide beside this file (transports, authentication, status codes,
+ * retries). `bun run docs:api` writes it; `bun run docs:api --check` fails when the committed file differs
+ * from what the protos say (CI runs that).
+ *
+ * The descriptors come from `buf build` (with source info, so with comments) of `proto/clone/v1` only.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  createFileRegistry,
+  type DescEnum,
+  type DescField,
+  type DescFile,
+  type DescMessage,
+  type DescService,
+  fromBinary,
+  ScalarType,
+} from "@bufbuild/protobuf";
+import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { getComments, getPackageComments } from "@bufbuild/protoplugin";
+
+const root = join(import.meta.dir, "..", "..");
+const apiDir = "proto/clone/v1";
+const outFile = join(root, "docs", "api.md");
+const guideFile = join(import.meta.dir, "guide.md");
+
+/** The descriptors of `proto/clone/v1`, with their comments, as `buf build` compiles them. */
+function buildDescriptors(): DescFile[] {
+  const built = Bun.spawnSync(
+    [join(root, "node_modules", ".bin", "buf"), "build", "-o", "-#format=binpb", "--path", apiDir],
+    { cwd: root, stderr: "pipe" },
+  );
+  if (built.exitCode !== 0) throw new Error(`buf build failed: ${built.stderr.toString()}`);
+  const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, built.stdout));
+  return [...registry.files]
+    .filter((f) => f.name.startsWith("clone/v1/"))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** A comment as Markdown: its lines joined back into paragraphs. */
+function prose(text: string | undefined): string {
+  if (text === undefined) return "";
+  return text
+    .split(/\n\s*\n/)
+    .map((p) =>
+      p
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l !== "")
+        .join(" "),
+    )
+    .filter((p) => p !== "")
+    .join("\n\n");
+}
+
+function commentOf(desc: Parameters<typeof getComments>[0]): string {
+  return prose(getComments(desc).leading);
+}
+
+/** A comment fit for one table cell. */
+function cell(text: string): string {
+  return text.replaceAll("\n\n", "<br>").replaceAll("|", "\\|");
+}
+
+function anchor(typeName: string): string {
+  return typeName.toLowerCase().replaceAll(".", "");
+}
+
+function typeLink(desc: DescMessage | DescEnum): string {
+  if (desc.typeName.startsWith("clone.v1.")) return `[${desc.name}](#${anchor(desc.typeName)})`;
+  return `\`${desc.typeName}\``;
+}
+
+function fieldType(field: DescField): string {
+  switch (field.fieldKind) {
+    case "scalar":
+      return `${field.proto.proto3Optional ? "optional " : ""}${ScalarType[field.scalar].toLowerCase()}`;
+    case "enum":
+      return typeLink(field.enum);
+    case "message":
+      return typeLink(field.message);
+    case "list": {
+      const element =
+        field.listKind === "scalar"
+          ? ScalarType[field.scalar].toLowerCase()
+          : typeLink(field.listKind === "enum" ? field.enum : field.message);
+      return `repeated ${element}`;
+    }
+    case "map": {
+      const value =
+        field.mapKind === "scalar"
+          ? ScalarType[field.scalar].toLowerCase()
+          : typeLink(field.mapKind === "enum" ? field.enum : field.message);
+      return `map<${ScalarType[field.mapKey].toLowerCase()}, ${value}>`;
+    }
+  }
+}
+
+function service(s: DescService): string[] {
+  const out = [`### ${s.typeName}`, "", commentOf(s), ""];
+  for (const m of s.methods) {
+    const stream = m.methodKind === "server_streaming" ? "stream " : "";
+    out.push(`#### ${s.name}.${m.name}`, "");
+    out.push(`\`rpc ${m.name}(${m.input.name}) returns (${stream}${m.output.name})\``, "");
+    out.push(commentOf(m), "");
+  }
+  return out;
+}
+
+function message(m: DescMessage): string[] {
+  const out = [`### ${m.typeName}`, "", commentOf(m), ""];
+  if (m.fields.length === 0) return [...out, "(no fields)", ""];
+  out.push("| field | number | type | description |", "|---|---|---|---|");
+  for (const f of m.fields) {
+    out.push(`| \`${f.name}\` | ${f.number} | ${fieldType(f)} | ${cell(commentOf(f))} |`);
+  }
+  out.push("");
+  for (const nested of m.nestedMessages) out.push(...message(nested));
+  for (const nested of m.nestedEnums) out.push(...enumeration(nested));
+  return out;
+}
+
+function enumeration(e: DescEnum): string[] {
+  const out = [
+    `### ${e.typeName}`,
+    "",
+    commentOf(e),
+    "",
+    "| value | number | description |",
+    "|---|---|---|",
+  ];
+  for (const v of e.values) out.push(`| \`${v.name}\` | ${v.number} | ${cell(commentOf(v))} |`);
+  return [...out, ""];
+}
+
+/** The whole reference, as Markdown. */
+export function renderApiDocs(files: DescFile[], guide: string): string {
+  const out = [
+    "<!-- Generated by `bun run docs:api` from proto/clone/v1 and scripts/api-docs/guide.md. Do not edit. -->",
+    "",
+    guide.trim(),
+    "",
+    "## Services",
+    "",
+  ];
+  for (const f of files) for (const s of f.services) out.push(...service(s));
+  out.push("## Messages", "");
+  for (const f of files) {
+    if (f.messages.length === 0) continue;
+    out.push(`Defined in \`proto/${f.name}\`: ${prose(getPackageComments(f).leading)}`, "");
+    for (const m of f.messages) out.push(...message(m));
+  }
+  out.push("## Enums", "");
+  for (const f of files) for (const e of f.enums) out.push(...enumeration(e));
+  return `${out
+    .join("\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .trimEnd()}\n`;
+}
+
+if (import.meta.main) {
+  const text = renderApiDocs(buildDescriptors(), readFileSync(guideFile, "utf8"));
+  if (process.argv.includes("--check")) {
+    let current = "";
+    try {
+      current = readFileSync(outFile, "utf8");
+    } catch {}
+    if (current !== text) {
+      console.error(
+        "docs/api.md is not what proto/clone/v1 and scripts/api-docs/guide.md say: run `bun run docs:api`",
+      );
+      process.exit(1);
+    }
+    console.log("docs/api.md is current");
+  } else {
+    writeFileSync(outFile, text);
+    console.log(`wrote ${outFile}`);
+  }
+}
