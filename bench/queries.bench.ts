@@ -7,9 +7,12 @@
  * 3. consistency lag (lag-probe.ts) with 10k and with 100k users, keyed refresh (keyed cells interleaved
  *    between the two databases) and full refresh (the consistency role restarted in that mode; the 100k cell
  *    sends for a shorter time);
- * 4. the cache hit rate under a zipf-distributed read-heavy mix (query-mix.ts).
+ * 4. the cache hit rate under a zipf-distributed read-heavy mix (query-mix.ts);
+ * 5. the read side down: every QueryService read with the consistency role stopped, answered from the write
+ *    model, compared with the views' answers once it is back (query-outage.ts).
  *
- * They run in the order 1-2, 3 keyed, 4, 3 full (see lag-cells.ts for why).
+ * Item 2 also has the strong read (consistency STRONG, from the write model) beside the view read. They run
+ * in the order 1-2, 3 keyed, 4, 3 full, 5 (see lag-cells.ts for why).
  *
  * Two deployments, one per database size, each worker + relay + gateway + consistency as child processes on
  * a fresh database seeded straight into the write model (query-seed.ts) and its own NATS prefix. Latency
@@ -20,6 +23,7 @@
 
 import { createGrpcClient } from "../src/gateway";
 import { CommandService } from "../src/gen/clone/v1/command_service_pb";
+import { QueryService } from "../src/gen/clone/v1/query_service_pb";
 import { createTestDatabase, createTestNats } from "../src/testing";
 import { startBenchChild } from "./child-process";
 import { createLagCells } from "./lag-cells";
@@ -29,6 +33,8 @@ import { deploy } from "./query-deployment";
 import { measureHitRate } from "./query-hit-rate";
 import { measureLatency } from "./query-latency";
 import { loadQueryBenchOptions } from "./query-options";
+import { measureOutage } from "./query-outage";
+import { formatOutage, formatOutageVerdicts, formatStrongLines } from "./query-outage-report";
 import { formatLatency, formatLatencyCpu, formatMix, formatQueryVerdicts } from "./query-report";
 import { seedDatabase } from "./query-seed";
 import { startQueryStack } from "./query-stack";
@@ -104,6 +110,13 @@ async function main(): Promise<void> {
   const keyedLag = await lagCells.keyed();
   const mix = await measureHitRate(options, small, progress);
   const lag = [...keyedLag, ...(await lagCells.full())];
+  const outage = await measureOutage(
+    options,
+    small,
+    async (env) => cleanups.track(await small.stack.startGateway(env), (g) => g.stop()),
+    (address) => createGrpcClient(QueryService, address),
+    progress,
+  );
 
   const setting =
     `latency: ${options.durationMs / 1000} s per cell in ${options.slices} interleaved slices on the ` +
@@ -130,9 +143,15 @@ async function main(): Promise<void> {
       "",
       formatMix(mix),
       "",
+      "## 5. The read side down (consistency role stopped)",
+      "",
+      formatOutage(outage),
+      "",
       "## Verdicts",
       "",
       formatQueryVerdicts(latency, lag, mix, { small: options.smallUsers, large: options.largeUsers }),
+      formatOutageVerdicts(outage),
+      formatStrongLines(latency),
       "",
       `(${setting})`,
     ].join("\n"),

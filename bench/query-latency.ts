@@ -1,7 +1,8 @@
 /**
- * Items 1 and 2 of queries.bench.ts: GetUserProfile from the gateway's cache, and with bypass_cache, beside a
+ * Items 1 and 2 of queries.bench.ts: GetUserProfile from the gateway's cache, with bypass_cache (the view read),
+ * and as a strong read (from the write model, same users), beside a
  * bare grpc-js echo and a bare pg primary-key SELECT of the same rows (query-workloads.ts), each concurrency's
- * four workloads interleaved in slices (interleave.ts), with the CPU each used.
+ * five workloads interleaved in slices (interleave.ts), with the CPU each used.
  */
 import type { GrpcClient } from "../src/gateway";
 import type { CommandService } from "../src/gen/clone/v1/command_service_pb";
@@ -15,6 +16,7 @@ import {
   cachedProfileOp,
   echoOp,
   preparePkSelect,
+  strongProfileOp,
   uncachedProfileOp,
   verifyTokens,
   warmProfiles,
@@ -29,7 +31,7 @@ const HOT_USERS = 64;
 const UNCACHED_USERS = 2_000;
 const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
 
-/** Items 1 and 2: the four workloads interleaved, per concurrency, on deployment `d`. */
+/** Items 1 and 2: the five workloads interleaved, per concurrency, on deployment `d`. */
 export async function measureLatency(
   options: QueryBenchOptions,
   d: Deployment,
@@ -45,13 +47,14 @@ export async function measureLatency(
   const ops: Record<Exclude<LatencyWorkload, "pk-select">, Operation> = {
     cached: cachedProfileOp(query, hot, tokens),
     uncached: uncachedProfileOp(query, users, tokens),
+    strong: strongProfileOp(query, users, tokens),
     echo: echoOp(echo.client, users, tokens),
   };
   const t = performance.now();
   await warmProfiles(query, hot, tokens);
   await verifyTokens(query, users, tokens);
   const warmPk = await preparePkSelect(d.db.url, GATEWAY_POOL, users);
-  for (const op of [ops.cached, ops.uncached, ops.echo, warmPk.op])
+  for (const op of [ops.cached, ops.uncached, ops.strong, ops.echo, warmPk.op])
     await runClosedLoop(16, options.warmupMs / 4, op);
   await warmPk.close();
   progress(`latency warm-up ${seconds(t)} s`);
@@ -71,6 +74,7 @@ export async function measureLatency(
         [
           { name: "cached", op: ops.cached },
           { name: "uncached", op: ops.uncached },
+          { name: "strong", op: ops.strong },
           { name: "echo", op: ops.echo },
           { name: "pk-select", op: pk.op },
         ],
@@ -89,7 +93,7 @@ export async function measureLatency(
           ...(cpu ? { cpu } : {}),
           ...(name === "pk-select" ? { note: `pool ${pk.poolSize}, random of ${users.length} users` } : {}),
           ...(name === "cached" ? { note: `random of ${HOT_USERS} hot users` } : {}),
-          ...(name === "uncached"
+          ...(name === "uncached" || name === "strong"
             ? { note: `random of ${users.length} users (tokens verified before)` }
             : {}),
         });

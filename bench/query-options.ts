@@ -4,6 +4,7 @@
  * minutes on two cores.
  */
 import { z } from "zod";
+import { envSchema } from "../src/config";
 
 const positiveInt = z.coerce.number().int().positive();
 const seconds = z.coerce.number().positive();
@@ -33,6 +34,9 @@ const queryBenchEnvSchema = z.object({
   BENCH_ZIPF_EXPONENT: z.coerce.number().positive().default(1.1),
   BENCH_ZIPF_CONCURRENCY: positiveInt.default(16),
   BENCH_ZIPF_WRITE_SHARE: share.default(0.05),
+  BENCH_OUTAGE_SECONDS: seconds.default(6),
+  BENCH_OUTAGE_CONCURRENCY: positiveInt.default(16),
+  BENCH_OUTAGE_WIDE_BOUND: positiveInt.optional(),
 });
 
 /** Typed settings of the query benchmark. */
@@ -82,6 +86,17 @@ export interface QueryBenchOptions {
   readonly zipfConcurrency: number;
   /** Share of writes in the zipf mix, 0..1 (`BENCH_ZIPF_WRITE_SHARE`). */
   readonly zipfWriteShare: number;
+  /** Measured time of each gateway's reads with the consistency role stopped, ms (`BENCH_OUTAGE_SECONDS`). */
+  readonly outageMs: number;
+  /** Closed-loop lanes of those reads (`BENCH_OUTAGE_CONCURRENCY`; default the latency matrix's highest). */
+  readonly outageConcurrency: number;
+  /**
+   * READ_FALLBACK_CONCURRENCY of the deployment's gateways: the service's default, or what this environment
+   * sets (the child processes inherit it).
+   */
+  readonly outageDefaultBound: number;
+  /** READ_FALLBACK_CONCURRENCY of the second gateway of the outage cell (`BENCH_OUTAGE_WIDE_BOUND`; default the lanes). */
+  readonly outageWideBound: number;
 }
 
 /** Parses the environment; throws naming each bad variable. */
@@ -114,5 +129,9 @@ export function loadQueryBenchOptions(
     zipfExponent: e.BENCH_ZIPF_EXPONENT,
     zipfConcurrency: e.BENCH_ZIPF_CONCURRENCY,
     zipfWriteShare: e.BENCH_ZIPF_WRITE_SHARE,
+    outageMs: e.BENCH_OUTAGE_SECONDS * 1000,
+    outageConcurrency: e.BENCH_OUTAGE_CONCURRENCY,
+    outageDefaultBound: envSchema.shape.READ_FALLBACK_CONCURRENCY.parse(env.READ_FALLBACK_CONCURRENCY),
+    outageWideBound: e.BENCH_OUTAGE_WIDE_BOUND ?? e.BENCH_OUTAGE_CONCURRENCY,
   };
 }

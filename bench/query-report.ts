@@ -9,13 +9,14 @@ import { type MixCounts, mixReads, sumCounts } from "./query-mix";
 import { type LoadResult, percentile, type Summary, summarize } from "./stats";
 
 /** The workloads of the latency matrix, in print order. */
-export const latencyWorkloads = ["cached", "uncached", "echo", "pk-select"] as const;
+export const latencyWorkloads = ["cached", "uncached", "strong", "echo", "pk-select"] as const;
 /** A workload of the latency matrix. */
 export type LatencyWorkload = (typeof latencyWorkloads)[number];
 
 const latencyLabels: Record<LatencyWorkload, string> = {
   cached: "GetUserProfile, cached (from_cache asserted)",
-  uncached: "GetUserProfile, bypass_cache = true",
+  uncached: "GetUserProfile, bypass_cache = true (view read)",
+  strong: "GetUserProfile, consistency = STRONG (write model, source asserted)",
   echo: "bare grpc-js echo (child process)",
   "pk-select": "bare pg primary-key SELECT on user_profile_view",
 };

@@ -27,6 +27,16 @@ export interface QueryStack {
   pids(): Map<string, number>;
   /** Stops the consistency role and starts it again in `mode`; resolves once the new one leads. */
   restartConsistency(mode: RefreshMode): Promise<void>;
+  /** Stops the consistency role (the read side stalls; see query-outage.ts). */
+  stopConsistency(): Promise<void>;
+  /** Starts the consistency role in `mode` after {@link stopConsistency}; resolves once it leads. */
+  startConsistency(mode: RefreshMode): Promise<void>;
+  /**
+   * Starts one more gateway on the same database and NATS prefix with `env` over the defaults (e.g. a
+   * fallback bound); its address and how to stop it (once; later calls wait for the same stop). It is not
+   * stopped by {@link stop}.
+   */
+  startGateway(env: Record<string, string>): Promise<{ readonly address: string; stop(): Promise<void> }>;
   /** Stops every process (SIGTERM, then SIGKILL after a grace period). */
   stop(): Promise<void>;
 }
@@ -89,6 +99,14 @@ export async function startQueryStack(
       async restartConsistency(m) {
         await stopConsistency();
         await startConsistency(m);
+      },
+      stopConsistency,
+      startConsistency,
+      async startGateway(extra) {
+        const p = await startRole("gateway", { ...env, ...extra }, gatewayReady);
+        const port = (await p.waitForLog(gatewayReady)).grpcPort as number;
+        let stopping: Promise<void> | undefined;
+        return { address: `127.0.0.1:${port}`, stop: () => (stopping ??= stopRoleProcess(p)) };
       },
       async stop() {
         stopped = true;

@@ -4,7 +4,10 @@
  * - cached: GetUserProfile through the gateway on a small hot set of users whose answers are in the cache;
  *   an answer with `meta.from_cache = false` fails the operation (counted apart, not timed);
  * - uncached: GetUserProfile with `bypass_cache = true` on a random user (a primary-key read of
- *   user_profile_view behind the gateway's auth, validation and authorization);
+ *   user_profile_view behind the gateway's auth, validation and authorization); an answer not from the views
+ *   (`meta.source`) fails the operation;
+ * - strong: the same read with `consistency = READ_CONSISTENCY_STRONG` (user_profile_view_source evaluated
+ *   over the write model for the user); an answer not from the write model fails the operation;
  * - echo: the bare grpc-js echo of echo-server.ts (no auth, no cache, no database), a same-sized request;
  * - pk-select: the gateway's own SELECT of GetUserProfile on a bare `pg.Pool`, random user.
  *
@@ -13,7 +16,7 @@
 import pg from "pg";
 import { type GrpcCallOptions, type GrpcClient, mintToken } from "../src/gateway";
 import type { CommandService } from "../src/gen/clone/v1/command_service_pb";
-import { Speaker } from "../src/gen/clone/v1/enums_pb";
+import { AnswerSource, ReadConsistency, Speaker } from "../src/gen/clone/v1/enums_pb";
 import type { QueryService } from "../src/gen/clone/v1/query_service_pb";
 import type { Operation } from "./load";
 
@@ -115,20 +118,45 @@ export function cachedProfileOp(
   };
 }
 
-/** GetUserProfile with bypass_cache on a random user. */
+/** GetUserProfile with bypass_cache on a random user; fails unless the views answered. */
 export function uncachedProfileOp(
   client: GrpcClient<typeof QueryService>,
   users: readonly string[],
   tokens: TokenBook,
 ): Operation {
+  return profileReadOp(client, users, tokens, { bypassCache: true }, AnswerSource.VIEW);
+}
+
+/** GetUserProfile with consistency STRONG on a random user; fails unless the write model answered. */
+export function strongProfileOp(
+  client: GrpcClient<typeof QueryService>,
+  users: readonly string[],
+  tokens: TokenBook,
+): Operation {
+  return profileReadOp(
+    client,
+    users,
+    tokens,
+    { consistency: ReadConsistency.STRONG },
+    AnswerSource.WRITE_MODEL,
+  );
+}
+
+function profileReadOp(
+  client: GrpcClient<typeof QueryService>,
+  users: readonly string[],
+  tokens: TokenBook,
+  options: { bypassCache?: boolean; consistency?: ReadConsistency },
+  source: AnswerSource,
+): Operation {
   return async () => {
     const userId = pick(users);
-    const r = await client.call(
-      "getUserProfile",
-      { userId, options: { bypassCache: true } },
-      asUser(tokens, userId),
-    );
-    if (r.meta?.fromCache !== false) throw new Error("a bypass_cache answer came from the cache");
+    const r = await client.call("getUserProfile", { userId, options }, asUser(tokens, userId));
+    if (r.meta?.source !== source) {
+      throw new Error(
+        `answered from ${AnswerSource[r.meta?.source ?? AnswerSource.UNSPECIFIED]}, not ${AnswerSource[source]}`,
+      );
+    }
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * The CI subset of the fault suite (`bun run chaos` runs all of it): a worker SIGKILL, a NATS restart
- * (SIGTERM) and a Postgres fast restart, each on a fresh deployment of 2 gateways, 2 workers, 2 relays and 2
+ * (SIGTERM), a NATS SIGKILL with JetStream late and a Postgres fast restart, each on a fresh deployment of 2 gateways, 2 workers, 2 relays and 2
  * consistency processes against the suite's own Postgres cluster and nats-server. Every correctness check
  * must pass; the recovery targets are asserted too.
  */
@@ -53,9 +53,13 @@ const expectCorrect = (r: ScenarioResult): void => {
  */
 const ciSlack = 1.5;
 
-/** Every recovery measure of `r` within its target, with {@link ciSlack} (the missed ones named with their times). */
-const expectRecovered = (r: ScenarioResult): void => {
+/**
+ * Every recovery measure of `r` (or those named in `only`) within its target, with {@link ciSlack} (the missed
+ * ones named with their times).
+ */
+const expectRecovered = (r: ScenarioResult, only?: readonly (keyof ScenarioResult["recovery"])[]): void => {
   const missed = Object.entries(r.recovery)
+    .filter(([name]) => only === undefined || (only as readonly string[]).includes(name))
     .map(([name, m]) => [name, m as Measure | undefined] as const)
     .filter(([, m]) => m !== undefined && !withinTarget({ ms: m.ms, targetMs: m.targetMs * ciSlack }))
     .map(([name, m]) => `${name}: ${m?.ms ?? "never"} ms > ${ciSlack} × ${m?.targetMs} ms`);
@@ -84,4 +88,19 @@ describe("chaos (CI subset)", () => {
   test("NATS SIGTERM restart: every recovery target is met", () => {
     expectRecovered(ran("NATS SIGTERM restart"));
   });
+
+  // NATS back first without JetStream: before the partitions' start-over waited for the reconnect (and the
+  // threads' pulls were short), commands waited 5 s to 45 s; before the event source started its consumer
+  // over, the document probe's document was never processed within 30 s. (Health is not asserted here: a NATS
+  // that takes connections but whose JetStream does not answer yet is not reported down.)
+  test("NATS SIGKILL restart, JetStream late: every check passes; commands and documents within their targets", async () => {
+    const r = await run("NATS SIGKILL restart (JetStream late)");
+    expectCorrect(r);
+    expectRecovered(r, ["firstCommand"]);
+    // Both usually under 1 s; ~5 s in about one run in six on the loaded machine (a JetStream request made
+    // just before the disconnect was seen still waits out its timeout). Without the fixes: lanes up to 45 s,
+    // the document never (> 30 s).
+    expect(r.recovery.allLanes.ms).toBeLessThan(10_000);
+    expect(r.recovery.documentProcessed?.ms).toBeLessThan(10_000);
+  }, 120_000);
 });

@@ -2,7 +2,8 @@
  * Recovery times of one scenario, measured from what the clients and samplers recorded, against the targets:
  * the first command acknowledged within 2 s of the dependency answering again (and every load lane within 2 s
  * too), the read side caught up (every event up to that first command's applied to every view) within 2 s of
- * that, health NOT_SERVING within 1 s of losing a dependency and SERVING within 1 s of having it back.
+ * that, health NOT_SERVING within 1 s of losing a dependency and SERVING within 1 s of having it back, and a
+ * document uploaded once the fault ended PROCESSED within 3 s.
  */
 import { comparePoints } from "../contracts";
 import type { AckedCommand } from "./load";
@@ -33,6 +34,8 @@ export interface Recovery {
   readonly healthDown: Measure | undefined;
   /** Dependency back → every process SERVING / ready; for faults that should not touch health: the longest gap. */
   readonly healthUp: Measure;
+  /** A document uploaded once the fault ended → PROCESSED (see document-probe.ts); undefined: not probed. */
+  readonly documentProcessed: Measure | undefined;
 }
 
 /** What the measures are computed from. */
@@ -47,6 +50,10 @@ export interface RecoveryInput {
   readonly acked: readonly AckedCommand[];
   readonly health: readonly HealthSample[];
   readonly progress: readonly ProgressSample[];
+  /**
+   * The document probe's time (ms; undefined: not processed in its window); absent when no probe ran.
+   */
+  readonly documentProcessedMs?: number | undefined;
 }
 
 const since = (from: number, at: number | undefined): number | undefined =>
@@ -113,6 +120,8 @@ export function measureRecovery(input: RecoveryInput): Recovery {
     readLagMax: { ms: lagMax, targetMs: 2_000 },
     healthDown,
     healthUp,
+    documentProcessed:
+      "documentProcessedMs" in input ? { ms: input.documentProcessedMs, targetMs: 3_000 } : undefined,
   };
 }
 

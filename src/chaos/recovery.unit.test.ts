@@ -72,4 +72,14 @@ describe("measureRecovery", () => {
     expect(r.healthUp).toEqual({ ms: 1_500, targetMs: 1_000, worst: "gateway-0 grpc" });
     expect(formatMeasure(r.healthDown)).toBe("-");
   });
+
+  test("the document probe: its time against 3 s, 'never' when not processed, '-' when no probe ran", () => {
+    expect(measureRecovery(base).documentProcessed).toBeUndefined();
+    expect(measureRecovery({ ...base, documentProcessedMs: 700 }).documentProcessed).toEqual({
+      ms: 700,
+      targetMs: 3_000,
+    });
+    const never = measureRecovery({ ...base, documentProcessedMs: undefined }).documentProcessed;
+    expect(formatMeasure(never)).toBe("never >3.0s");
+  });
 });

@@ -22,6 +22,7 @@ const measureColumns = [
   ["read lag max", (r: ScenarioResult) => r.recovery.readLagMax],
   ["health down", (r: ScenarioResult) => r.recovery.healthDown],
   ["health up/gap", (r: ScenarioResult) => r.recovery.healthUp],
+  ["doc processed", (r: ScenarioResult) => r.recovery.documentProcessed],
 ] as const;
 
 function unackedCodes(r: ScenarioResult): string {
@@ -57,7 +58,8 @@ export function formatReport(results: readonly ScenarioResult[]): string {
     "read caught up within 2 s of the 1st cmd, and no later command waits more than 2 s for the read side (read",
     "lag max); health (each gateway's grpc.health.v1 and every process's /readyz, the slowest counts) NOT_SERVING",
     "within 1 s of the fault and SERVING within 1 s of the dependency answering (killed roles and a hung backend:",
-    "the longest NOT_SERVING gap, at most 1 s). Times are sampled every 100 ms.",
+    "the longest NOT_SERVING gap, at most 1 s); a document uploaded once the fault ended PROCESSED within 3 s (doc",
+    "processed). Times are sampled every 100 ms.",
     ...(details.length > 0 ? ["", "Failures:", ...details] : []),
   ].join("\n");
 }

@@ -6,6 +6,7 @@ import { mintToken } from "../gateway";
 import { startCanary } from "./canary";
 import { type CheckName, type CheckResult, runChecks, waitForQuiet } from "./checks";
 import { startDeployment } from "./deployment";
+import { startDocumentProbe } from "./document-probe";
 import { startLoad } from "./load";
 import { startObservers } from "./observers";
 import { measureRecovery, type Recovery } from "./recovery";
@@ -43,6 +44,9 @@ export interface RunOptions {
   readonly log?: (line: string) => void;
 }
 
+/** How long the document probe waits for its document to be processed, ms. */
+const DOCUMENT_PROBE_MS = 30_000;
+
 /** Runs `scenario` (built against the deployment it gets) and tears the deployment down. */
 export async function runScenario(
   servers: Servers,
@@ -59,10 +63,13 @@ export async function runScenario(
     const observers = startObservers(deployment.healthTargets, deployment.db.pool);
     const load = await startLoad({ clients, token, lanes, pauseMs: 20 });
     const canary = await startCanary(clients, token);
+    const probe = await startDocumentProbe(clients, token, deployment.db.pool);
     await Bun.sleep(options.warmupMs ?? 3_000);
     const times = await chosen.run(deployment, servers);
     log(`${chosen.name}: fault ended after ${times.healAt - times.faultAt} ms`);
+    const documentProcessed = probe.measure(DOCUMENT_PROBE_MS);
     await Bun.sleep(Math.max(0, times.healAt + (options.afterMs ?? 8_000) - Date.now()));
+    const documentProcessedMs = await documentProcessed;
     await Promise.race([Promise.all([load.stop(), canary.stop()]), Bun.sleep(100_000)]);
     const quietMs = await waitForQuiet(
       deployment.db.pool,
@@ -95,6 +102,7 @@ export async function runScenario(
       acked: load.acked,
       health: observers.health,
       progress: observers.progress,
+      documentProcessedMs,
     });
     return {
       name: chosen.name,

@@ -74,6 +74,23 @@ const natsRestart = (signal: "SIGTERM" | "SIGKILL"): Scenario =>
     (_, s) => s.nats.start(),
   );
 
+/**
+ * NATS SIGKILLed and started again first without JetStream (clients reconnect, JetStream requests fail, as while
+ * a big store is restored), then restarted with it: the NATS client's own consumer recovery backed off for its
+ * pull's `expires` after such a failed lookup (the document processor stood still ~20 s).
+ */
+const natsJetStreamLate: Scenario = outage(
+  "NATS SIGKILL restart (JetStream late)",
+  async (_, s) => {
+    await s.nats.stop("SIGKILL");
+    await s.nats.start({ jetstream: false });
+  },
+  async (_, s) => {
+    await s.nats.stop("SIGTERM");
+    await s.nats.start();
+  },
+);
+
 const postgresRestart = (mode: "fast" | "immediate"): Scenario =>
   outage(
     `Postgres ${mode} restart`,
@@ -99,6 +116,7 @@ export const scenarios: readonly Scenario[] = [
   roleKill("consistency"),
   natsRestart("SIGTERM"),
   natsRestart("SIGKILL"),
+  natsJetStreamLate,
   postgresRestart("fast"),
   postgresRestart("immediate"),
   network("Postgres", "cut"),

@@ -4,12 +4,18 @@
  * feed itself after the last sequence it delivered whenever the connection comes back; where it resumes at
  * start is the coordinator's own checkpoint.
  */
-
 import { type ConsumerMessages, DeliverPolicy, type JetStreamManager, jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "../logging";
 import { decodePublishedEvent, type PublishedEvent } from "../outbox";
 import { TRACEPARENT, tracingOn } from "../tracing";
+import {
+  CONSUMER_API_TIMEOUT_MS,
+  CONSUMER_EXPIRES_MS,
+  type ConsumerRestarts,
+  keepConsuming,
+  onHeartbeatsMissed,
+} from "../transport/jetstream/consumer-restarts";
 import { streamNames } from "../transport/jetstream/streams";
 
 /**
@@ -36,23 +42,10 @@ export async function eventStreamBounds(jsm: JetStreamManager, prefix: string): 
 }
 
 /**
- * How long each pull of the feed waits (ms); the server's idle heartbeat is half of it, and two missed
- * heartbeats (a consumer lost without a reconnect the client saw) make the feed start over. The client's
- * default (30 s) also set how long its own recovery backed off after one failed consumer lookup: read views
- * stood still for ~44 s after a NATS restart under load.
- */
-const FEED_EXPIRES_MS = 4_000;
-/** How long one JetStream API request of the feed (creating its consumer) may take. */
-const FEED_API_TIMEOUT_MS = 2_000;
-/** Time between attempts to recreate the feed's consumer while JetStream does not answer. */
-const FEED_RETRY_MS = 250;
-
-/**
  * Starts reading after `afterSeq`. The feed does not rely on the client's own recovery of the ordered
- * consumer (it waits for heartbeats to be missed, then backs off for `expires` after any failed lookup): after
- * each reconnect of `nc`, and when heartbeats are missed, it closes its consumer and opens a new one after the
- * last sequence it delivered, retrying every {@link FEED_RETRY_MS} until JetStream answers. A sequence is never
- * delivered twice nor out of order (what the old consumer still had in flight is dropped).
+ * consumer (see consumer-restarts.ts): after each reconnect of `nc`, and when heartbeats are missed, it closes
+ * its consumer and opens a new one after the last sequence it delivered, retrying until JetStream answers. A
+ * sequence is never delivered twice nor out of order (what the old consumer still had in flight is dropped).
  */
 export async function startJetStreamEventFeed(
   nc: NatsConnection,
@@ -63,27 +56,23 @@ export async function startJetStreamEventFeed(
 ): Promise<EventFeed> {
   const stream = streamNames(prefix).eventStream;
   // A lookup lost to a disconnect fails after this rather than the client's 5 s default, and is retried.
-  const js = jetstream(nc, { timeout: FEED_API_TIMEOUT_MS });
+  const js = jetstream(nc, { timeout: CONSUMER_API_TIMEOUT_MS });
   /** The last sequence delivered. */
   let lastSeq = afterSeq;
   let current: ConsumerMessages | undefined;
-  /** Bumped at each start-over: messages of an older consumer are dropped. */
-  let generation = 0;
-  let stopped = false;
-  /** The start-over in progress, and whether another was asked for meanwhile. */
-  let restarting: Promise<void> | undefined;
-  let again = false;
+  let restarts: ConsumerRestarts | undefined;
+  /** Whether a consumer of generation `mine` was replaced since (the first is opened before `restarts` is set). */
+  const stale = (mine: number): boolean => mine !== (restarts?.generation() ?? 0);
 
-  async function open(): Promise<void> {
-    const mine = generation;
+  async function open(mine: number): Promise<void> {
     const consumer = await js.consumers.get(stream, {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: lastSeq + 1,
     });
     const messages = await consumer.consume({
-      expires: FEED_EXPIRES_MS,
+      expires: CONSUMER_EXPIRES_MS,
       callback: (msg) => {
-        if (mine !== generation || msg.seq <= lastSeq) return; // an old consumer's, or a repeat
+        if (stale(mine) || msg.seq <= lastSeq) return; // an old consumer's, or a repeat
         lastSeq = msg.seq;
         let event: PublishedEvent;
         try {
@@ -96,56 +85,26 @@ export async function startJetStreamEventFeed(
       },
     });
     current = messages;
-    void (async () => {
-      for await (const status of messages.status()) {
-        if (status.type === "heartbeats_missed" && mine === generation) startOver("heartbeats missed");
-      }
-    })().catch(() => {});
-  }
-
-  function startOver(reason: string): void {
-    if (stopped) return;
-    if (restarting) {
-      again = true;
-      return;
-    }
-    restarting = (async () => {
-      do {
-        again = false;
-        generation++;
-        const old = current;
-        current = undefined;
-        void old?.close().catch(() => {});
-        for (let attempt = 0; !stopped; attempt++) {
-          try {
-            await open();
-            log?.info({ reason, afterSeq: lastSeq, attempts: attempt + 1 }, "event feed resumed");
-            break;
-          } catch (error) {
-            if (attempt === 0)
-              log?.warn({ reason, error: String(error) }, "event feed cannot resume yet; retrying");
-            await Bun.sleep(FEED_RETRY_MS);
-          }
-        }
-      } while (again && !stopped);
-    })().finally(() => {
-      restarting = undefined;
+    onHeartbeatsMissed(messages, () => {
+      if (!stale(mine)) restarts?.startOver("heartbeats missed");
     });
   }
 
-  await open();
-  const statuses = nc.status();
-  void (async () => {
-    for await (const status of statuses) {
-      if (stopped) break;
-      if (status.type === "reconnect") startOver("NATS reconnected");
-    }
-  })().catch(() => {});
+  restarts = await keepConsuming({
+    nc,
+    open,
+    close: () => {
+      const old = current;
+      current = undefined;
+      void old?.close().catch(() => {});
+    },
+    what: "event feed",
+    fields: () => ({ afterSeq: lastSeq }),
+    ...(log === undefined ? {} : { log }),
+  });
   return {
     async stop() {
-      stopped = true;
-      (statuses as { stop?: () => void }).stop?.();
-      await restarting;
+      await restarts?.stop();
       await current?.close().catch(() => {});
     },
   };

@@ -13,7 +13,7 @@
  * const db = await createTestDatabase({ adminUrl: pg.url }); // migrated, as on the shared server
  * await pg.restart("immediate");
  * const proxy = await startTcpProxy(pg.port); // connect to proxy.port instead
- * proxy.hang(); proxy.resume(); proxy.reset();
+ * proxy.hang(); proxy.resume(); proxy.reset(); proxy.refuse(); proxy.resume();
  * await Promise.all([proxy.close(), pg.destroy(), nats.destroy()]);
  * ```
  */
@@ -410,8 +410,10 @@ export interface TcpProxy {
   readonly port: number;
   /** Stops forwarding in both directions (connections stay open and silent: a hung backend). */
   hang(): void;
-  /** Forwards again, what was held back included. */
+  /** Forwards again, what was held back included; after {@link TcpProxy.refuse}, accepts connections again. */
   resume(): void;
+  /** Resets every open connection and every new one until {@link TcpProxy.resume} (a server that is down). */
+  refuse(): void;
   /** Resets every open connection (new ones are still accepted). */
   reset(): void;
   /** Connections open now. */
@@ -423,7 +425,12 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const pairs = new Set<{ client: Socket; upstream: Socket }>();
   let hung = false;
+  let refusing = false;
   const server: Server = createServer((client) => {
+    if (refusing) {
+      client.resetAndDestroy();
+      return;
+    }
     const upstream = createConnection({ host: "127.0.0.1", port: targetPort });
     const pair = { client, upstream };
     pairs.add(pair);
@@ -450,6 +457,10 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       fn(upstream);
     }
   };
+  const reset = (): void =>
+    each((s) => {
+      s.resetAndDestroy();
+    });
   return {
     port: address.port,
     hang() {
@@ -460,14 +471,15 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     resume() {
       hung = false;
+      refusing = false;
       each((s) => {
         s.resume();
       });
     },
-    reset() {
-      each((s) => {
-        s.resetAndDestroy();
-      });
+    reset,
+    refuse() {
+      refusing = true;
+      reset();
     },
     connections: () => pairs.size,
     async close() {

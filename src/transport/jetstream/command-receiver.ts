@@ -97,6 +97,8 @@ export async function startJetStreamCommandReceiver(
           quarantine: options.quarantine,
           ...(options.log === undefined ? {} : { log: options.log }),
         });
+  /** False from a disconnect of `nc` to its next reconnect. */
+  let connected = true;
   const ownership = await createPartitionOwnership(
     {
       databaseUrl: options.databaseUrl,
@@ -107,8 +109,11 @@ export async function startJetStreamCommandReceiver(
     },
     {
       onAcquire: (partition) =>
-        options.host.consume(partition, async () => {
-          const started = await guard?.(partition);
+        options.host.consume(partition, async (reason) => {
+          // A JetStream request made while the connection is down waits out its whole timeout (5 s) after
+          // NATS is back: the partition's start-over waits for the reconnect instead (10 s at most, then tries).
+          for (let waited = 0; !connected && waited < 10_000; waited += 50) await Bun.sleep(50);
+          const started = await guard?.(partition, reason);
           const durable = await resetPartitionConsumer(options.jsm, options.prefix, partition, consumer);
           started?.();
           return { durable, maxMessages: Math.min(MAX_PULL_AHEAD, consumer.maxAckPending) };
@@ -117,11 +122,14 @@ export async function startJetStreamCommandReceiver(
     },
   );
   const statuses = options.nc?.status();
-  if (statuses !== undefined && options.host.startOverAll !== undefined) {
-    const startOverAll = options.host.startOverAll.bind(options.host);
+  if (statuses !== undefined) {
+    const startOverAll = options.host.startOverAll?.bind(options.host);
     void (async () => {
       for await (const status of statuses) {
+        if (status.type === "disconnect") connected = false;
         if (status.type !== "reconnect") continue;
+        connected = true;
+        if (startOverAll === undefined) continue;
         options.log?.info(
           { partitions: ownership.owned() },
           "NATS reconnected; starting the partitions over",

@@ -123,7 +123,7 @@ export async function consumePartition(options: PartitionConsumerOptions): Promi
     // Each pull lasts PULL_EXPIRES_MS with idle heartbeats every half of it: a pull left on a node that died
     // (its consumer's leader moved to another node of a cluster) is noticed after two missed heartbeats and
     // made again. With the client's default (30 s) a partition stood still for up to 30 s after a SIGKILL of
-    // one node of a 3-node cluster.
+    // one node of a 3-node cluster, and ~45 s after a NATS restart whose JetStream answered late.
     expires: PULL_EXPIRES_MS,
     callback: deliver,
   });

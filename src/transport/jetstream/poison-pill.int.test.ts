@@ -2,7 +2,7 @@
  * The poison-pill guard on a real JetStream work queue and Postgres: a partition started again and again at the
  * same oldest command (its thread keeps dying on it) has that command taken out, recorded as a dead letter and
  * answered FAILED_PRECONDITION; the partition then starts at the next command. A partition that moves on is
- * never touched.
+ * never touched, nor one started again after NATS reconnects or a handover.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -10,6 +10,7 @@ import { buildEnvelope } from "../../commands/build-envelope";
 import type { CommandOutcome } from "../../contracts";
 import { listDeadLetters } from "../../dead-letters";
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "../../testing";
+import type { StartReason } from "./command-receiver";
 import { commandHeaders } from "./command-sender";
 import { createPoisonPillGuard, quarantineAsDeadLetter } from "./poison-pill";
 import { ensureStreams, streamNames } from "./streams";
@@ -57,11 +58,14 @@ describe("poison-pill guard", () => {
       prefix: nats.prefix,
       quarantine: quarantineAsDeadLetter(db.pool, nats.nc),
     });
-    const start = async (partition: number) => (await guard(partition))();
-    await start(3);
+    const start = async (partition: number, reason: StartReason = "thread-replaced") =>
+      (await guard(partition, reason))();
+    await start(3, "acquired");
     await start(7); // an empty partition
-    await guard(3); // a start that failed (its consumer could not be made) does not count
+    await guard(3, "thread-replaced"); // a start that failed (its consumer could not be made) does not count
     await start(3);
+    // Starts after NATS reconnects or a handover are no sign of poison, however many.
+    for (let i = 0; i < 4; i++) await start(3, i % 2 === 0 ? "reconnected" : "acquired");
     expect(await listDeadLetters(db.pool)).toEqual([]);
     await start(3);
     const letters = await listDeadLetters(db.pool);
@@ -82,7 +86,7 @@ describe("poison-pill guard", () => {
       next_by_subj: names.commandSubject(3),
     } as unknown as { seq: number });
     expect(JSON.parse(head?.string() ?? "{}").commandId).toBe("innocent");
-    await start(3);
+    await start(3, "reconnected");
     await start(3);
     expect(await listDeadLetters(db.pool)).toHaveLength(1);
     sub.unsubscribe();

@@ -5,6 +5,12 @@
  * time it starts a partition; when the same one is there at `threshold` starts within `windowMs`, it is taken
  * out of the work queue and handed to `quarantine` (the worker records it as a dead letter and answers its
  * caller), and the partition goes on with the next one.
+ *
+ * Only a start after the partition's command thread died (`thread-replaced`) counts against the command. The
+ * worker also starts every partition over after each NATS reconnect, and a partition is started when it is
+ * acquired: a command that waits first in its queue while NATS flaps (its Postgres is down, so it is not
+ * applied yet) is no poison, however often that happens. Such a start only notes the oldest command (a new
+ * one starts the count at 1), without adding to its count.
  */
 
 import type { JetStreamManager, StoredMsg } from "@nats-io/jetstream";
@@ -14,6 +20,7 @@ import type { SqlClient } from "../../db/sql-client";
 import { recordDeadLetter } from "../../dead-letters";
 import { AppError } from "../../errors";
 import type { Logger } from "../../logging";
+import type { StartReason } from "./command-receiver";
 import { COMMAND_ID_HEADER, REPLY_HEADER } from "./command-sender";
 import { isNotFound, streamNames } from "./streams";
 
@@ -31,11 +38,11 @@ export interface PoisonPillOptions {
 }
 
 /**
- * Checks a partition's oldest command before the partition is started (again); resolves with the function to
- * call once that start succeeded (only successful starts count: a start that failed for want of NATS is no
- * sign of a poisoned command).
+ * Checks a partition's oldest command before the partition is started (again) for `reason`; resolves with the
+ * function to call once that start succeeded (only successful starts count: a start that failed for want of
+ * NATS is no sign of a poisoned command). Only `thread-replaced` starts add to a command's count.
  */
-export type PoisonPillGuard = (partition: number) => Promise<() => void>;
+export type PoisonPillGuard = (partition: number, reason: StartReason) => Promise<() => void>;
 
 /** Creates the guard of one receiver. */
 export function createPoisonPillGuard(options: PoisonPillOptions): PoisonPillGuard {
@@ -55,7 +62,7 @@ export function createPoisonPillGuard(options: PoisonPillOptions): PoisonPillGua
     }
   }
 
-  return async (partition) => {
+  return async (partition, reason) => {
     const head = await oldest(partition);
     if (head === null) {
       seen.delete(partition);
@@ -64,6 +71,8 @@ export function createPoisonPillGuard(options: PoisonPillOptions): PoisonPillGua
     const now = Date.now();
     const last = seen.get(partition);
     const again = last !== undefined && last.seq === head.seq && now - last.since < windowMs;
+    // A reconnect or a handover at the same oldest command leaves its count as it is.
+    if (again && reason !== "thread-replaced") return () => {};
     const starts = again ? last.starts + 1 : 1;
     if (starts >= threshold) {
       options.log?.warn(
