@@ -61,6 +61,18 @@ interface Waiter {
   readonly resolve: (outcome: CommandOutcome) => void;
 }
 
+/** A command waited for here: its callers, and the latest deadline among the copies this gateway published. */
+interface Pending {
+  waiters: Waiter[];
+  /**
+   * A worker skips a copy whose deadline passed before it ran, so a caller that joins with a later deadline gets
+   * a copy of its own (else it would wait on copies that may all be skipped: a retry sent right after its first
+   * attempt's deadline, before that attempt's waiter was dropped, was never answered). Callers that wait at most
+   * {@link JOIN_COPY_SLACK_MS} longer share the copies sent (concurrent sends of one command publish it once).
+   */
+  copiesUntil: number;
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -76,15 +88,8 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
   const gatewayId = nuid.next();
   const replySubject = names.replySubject(gatewayId);
   const subjects = Array.from({ length: options.partitions }, (_, p) => names.commandSubject(p));
-  const pending = new Map<string, Waiter[]>();
-  /**
-   * Per command id waited for here: the latest deadline among the copies this gateway published. A worker skips
-   * a copy whose deadline passed before it ran, so a caller that joins with a later deadline gets a copy of its
-   * own (else it would wait on copies that may all be skipped: a retry sent right after its first attempt's
-   * deadline, before that attempt's waiter was dropped, was never answered). Callers that wait at most
-   * {@link JOIN_COPY_SLACK_MS} longer share the copies sent (concurrent sends of one command publish it once).
-   */
-  const copiesUntil = new Map<string, number>();
+  /** The commands waited for here, by command id. */
+  const pending = new Map<string, Pending>();
   const publisher = createAckedPublisher(options.nc);
 
   const sub: Subscription = options.nc.subscribe(replySubject, {
@@ -100,24 +105,19 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
   });
 
   function settle(commandId: string, outcome: CommandOutcome): void {
-    const waiters = pending.get(commandId);
+    const waiters = pending.get(commandId)?.waiters;
     if (!waiters) return;
     pending.delete(commandId);
-    copiesUntil.delete(commandId);
     for (let i = 0; i < waiters.length; i++) {
       (waiters[i] as Waiter).resolve(i === 0 ? outcome : markDuplicate(outcome));
     }
   }
 
   function forget(commandId: string, waiter: Waiter): void {
-    const list = pending.get(commandId);
-    if (list === undefined) return;
-    const rest = list.filter((w) => w !== waiter);
-    if (rest.length > 0) pending.set(commandId, rest);
-    else {
-      pending.delete(commandId);
-      copiesUntil.delete(commandId);
-    }
+    const entry = pending.get(commandId);
+    if (entry === undefined) return;
+    entry.waiters = entry.waiters.filter((w) => w !== waiter);
+    if (entry.waiters.length === 0) pending.delete(commandId);
   }
 
   /**
@@ -238,20 +238,19 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
       const until = Date.now() + timeoutMs;
       const existing = pending.get(envelope.commandId);
       if (existing) {
-        if (existing[0]?.payloadHash !== envelope.payloadHash) return waiter.resolve(reusedIdOutcome());
+        if (existing.waiters[0]?.payloadHash !== envelope.payloadHash)
+          return waiter.resolve(reusedIdOutcome());
         // The same command is already on its way from this gateway: share its answer, with a copy of its own
-        // when it waits longer than every copy sent (see copiesUntil).
-        existing.push(waiter);
-        if (until <= (copiesUntil.get(envelope.commandId) ?? 0) + JOIN_COPY_SLACK_MS) return;
-        copiesUntil.set(envelope.commandId, until);
+        // when it waits longer than every copy sent (see Pending.copiesUntil).
+        existing.waiters.push(waiter);
+        if (until <= existing.copiesUntil + JOIN_COPY_SLACK_MS) return;
+        existing.copiesUntil = until;
         publish(envelope, timeoutMs, traceparent, true).catch((error: unknown) => fail(AppError.from(error)));
         return;
       }
-      pending.set(envelope.commandId, [waiter]);
-      copiesUntil.set(envelope.commandId, until);
+      pending.set(envelope.commandId, { waiters: [waiter], copiesUntil: until });
       publish(envelope, timeoutMs, traceparent).catch((error: unknown) => {
         pending.delete(envelope.commandId);
-        copiesUntil.delete(envelope.commandId);
         fail(AppError.from(error));
       });
     });
@@ -266,7 +265,7 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
       if (sub.isClosed()) return;
       sub.unsubscribe();
       publisher.close();
-      for (const [id, waiters] of pending) {
+      for (const [id, { waiters }] of pending) {
         pending.delete(id);
         for (const w of waiters)
           w.resolve({ ok: false, error: new AppError("UNAVAILABLE", "gateway shutting down").serialize() });
