@@ -56,7 +56,12 @@ export interface RetryOptions {
   readonly firstGateway?: number;
 }
 
-/** The message of the ABORTED answer to a command that expired before it ran (see src/commands/executor.ts). */
+/**
+ * The message of the ABORTED answer that servers before sql/0017 stored for a command that expired before it
+ * ran. Today's worker skips such a copy instead (src/actors/executor.ts), so this answer no longer comes; the
+ * client still handles it so that the suite's "no expired command applied" check stays meaningful against a
+ * server that would.
+ */
 const expiredMessage = /expired before it ran/;
 
 /**
