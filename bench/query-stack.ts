@@ -50,7 +50,12 @@ const metricsUrl = (port: unknown) => `http://127.0.0.1:${port as number}/metric
 export async function startQueryStack(
   db: TestDatabase,
   nats: TestNats,
-  options: { readonly jwtSecret: string; readonly mode: RefreshMode },
+  options: {
+    readonly jwtSecret: string;
+    readonly mode: RefreshMode;
+    /** Run the worker, relay and gateway under Bun's CPU profiler, writing into this directory. */
+    readonly profileDir?: string | undefined;
+  },
 ): Promise<QueryStack> {
   const env = {
     DATABASE_URL: db.url,
@@ -60,7 +65,11 @@ export async function startQueryStack(
     GRPC_HOST: "127.0.0.1",
     GRPC_PORT: "0",
   };
-  const stack = await startServiceStack(db, nats, { jwtSecret: options.jwtSecret, relay: true });
+  const stack = await startServiceStack(db, nats, {
+    jwtSecret: options.jwtSecret,
+    relay: true,
+    profileDir: options.profileDir,
+  });
   let consistency: RoleProcess | undefined;
   let mode = options.mode;
   let consistencyMetrics = "";
