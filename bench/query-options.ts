@@ -4,7 +4,7 @@
  * minutes on two cores.
  */
 import { z } from "zod";
-import { envSchema } from "../src/config";
+import { envSchema, fallbackBoundOf } from "../src/config";
 
 const positiveInt = z.coerce.number().int().positive();
 const seconds = z.coerce.number().positive();
@@ -152,7 +152,9 @@ export function loadQueryBenchOptions(
     zipfWriteShare: e.BENCH_ZIPF_WRITE_SHARE,
     outageMs: e.BENCH_OUTAGE_SECONDS * 1000,
     outageConcurrency: e.BENCH_OUTAGE_CONCURRENCY,
-    outageDefaultBound: envSchema.shape.READ_FALLBACK_CONCURRENCY.parse(env.READ_FALLBACK_CONCURRENCY),
+    outageDefaultBound:
+      envSchema.shape.READ_FALLBACK_CONCURRENCY.parse(env.READ_FALLBACK_CONCURRENCY) ??
+      fallbackBoundOf(envSchema.shape.DB_POOL_SIZE.parse(env.DB_POOL_SIZE)),
     outageWideBound: e.BENCH_OUTAGE_WIDE_BOUND ?? e.BENCH_OUTAGE_CONCURRENCY,
     items: new Set(e.BENCH_QUERY_ITEMS),
     ...(e.BENCH_PROFILE_DIR === undefined ? {} : { profileDir: e.BENCH_PROFILE_DIR }),

@@ -36,7 +36,9 @@ export interface QueryStack {
    * fallback bound); its address and how to stop it (once; later calls wait for the same stop). It is not
    * stopped by {@link stop}.
    */
-  startGateway(env: Record<string, string>): Promise<{ readonly address: string; stop(): Promise<void> }>;
+  startGateway(
+    env: Record<string, string>,
+  ): Promise<{ readonly address: string; readonly pid: number; stop(): Promise<void> }>;
   /** Stops every process (SIGTERM, then SIGKILL after a grace period). */
   stop(): Promise<void>;
 }
@@ -115,7 +117,11 @@ export async function startQueryStack(
         const p = await startRole("gateway", { ...env, ...extra }, gatewayReady);
         const port = (await p.waitForLog(gatewayReady)).grpcPort as number;
         let stopping: Promise<void> | undefined;
-        return { address: `127.0.0.1:${port}`, stop: () => (stopping ??= stopRoleProcess(p)) };
+        return {
+          address: `127.0.0.1:${port}`,
+          pid: p.pid,
+          stop: () => (stopping ??= stopRoleProcess(p)),
+        };
       },
       async stop() {
         stopped = true;

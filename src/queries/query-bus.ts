@@ -10,9 +10,10 @@
  * see read-source.ts), never cached, with `staleness_ms` 0: a STRONG read; and, with a fallback configured,
  * an EVENTUAL read whose token the views have not reached after `waitMs`, or any EVENTUAL read while the
  * read side has been behind (no heartbeat) for over `stalenessMs`. Fallbacks take a slot of a small
- * semaphore, so a stalled read side cannot flood the primary: without a slot a token wait goes on for the
- * views (then DEADLINE_EXCEEDED), and a read without a token is answered from the views as it is. When the
- * read side is healthy the fallback costs nothing: a clock comparison, no query.
+ * semaphore, so a stalled read side cannot flood the primary; one that finds every slot taken waits briefly
+ * in its short queue (slots.ts), and without a slot after that a token wait goes on for the views (then
+ * DEADLINE_EXCEEDED), and a read without a token is answered from the views as it is. When the read side is
+ * healthy the fallback costs nothing: a clock comparison, no query.
  */
 import type { Actor } from "../contracts";
 import { comparePoints, decodeToken, encodeToken, ORIGIN, type StreamPoint } from "../contracts";
@@ -177,14 +178,15 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
     return { payload, meta };
   }
 
-  /** A fallback read if a slot is free, else undefined. */
+  /** A fallback read if a slot is free or frees up within the slots' short queue, else undefined. */
   async function tryFallback<P>(
     definition: QueryDefinition<P>,
     params: P,
     minPoint: StreamPoint | undefined,
     reason: FallbackReason,
+    signal: AbortSignal,
   ) {
-    const release = fallback?.slots.tryAcquire();
+    const release = await fallback?.slots.acquire(signal);
     if (!release) return undefined;
     try {
       const answer = await fromWriteModel(definition, params, minPoint);
@@ -227,7 +229,7 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
         )
       )
         return undefined;
-      const answer = await tryFallback(definition, params, minPoint, "token_wait");
+      const answer = await tryFallback(definition, params, minPoint, "token_wait", signal);
       if (answer) return answer;
       // Beyond the fallback bound: wait on for the views.
     }
@@ -255,7 +257,7 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
       } else if (!reached) {
         answered = await awaitToken(definition, params, minPoint, signal, deadline);
       } else if (fallback && now() - options.tracker.caughtUpAt() > fallback.stalenessMs) {
-        answered = await tryFallback(definition, params, minPoint, "read_side_behind");
+        answered = await tryFallback(definition, params, minPoint, "read_side_behind", signal);
       }
       if (answered) {
         options.observe?.(definition.queryType, false, (performance.now() - started) / 1000);
