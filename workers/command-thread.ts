@@ -18,6 +18,7 @@ import { timeExecution } from "../src/metrics/commands";
 import { connectNats } from "../src/nats";
 import { startTracing } from "../src/tracing";
 import { consumePartition, type PartitionConsumer } from "../src/transport/jetstream/partition-consumer";
+import { createReplyBatcher } from "../src/transport/jetstream/replies";
 import { streamNames } from "../src/transport/jetstream/streams";
 
 const port = parentPort;
@@ -61,6 +62,8 @@ const failed = (partition: number) => (error: unknown) =>
 async function start(): Promise<void> {
   const nats = await connectNats(data.natsUrl, `clone-worker-thread-${data.threadIndex}`);
   const wakeSubject = streamNames(data.prefix).outboxWake;
+  // One batcher for all of this thread's partitions: a group commit spans them.
+  const replies = createReplyBatcher(nats.nc);
   const handler = logged(
     log,
     timeExecution(
@@ -83,6 +86,7 @@ async function start(): Promise<void> {
           durable,
           handler,
           maxMessages,
+          replies,
           log: log.child({ component: "partition-consumer" }),
         });
         consumers.set(partition, consumer);
