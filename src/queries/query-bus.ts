@@ -145,6 +145,18 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
   const maxWaitMs = options.maxWaitMs ?? 10_000;
   const fallback = options.fallback;
 
+  // The answers of a moment mostly carry the same point (where the views stand): its text is kept, not
+  // encoded again for every answer.
+  let lastPoint = ORIGIN;
+  let lastToken = encodeToken(ORIGIN);
+  function tokenText(point: StreamPoint): string {
+    if (comparePoints(point, lastPoint) !== 0) {
+      lastPoint = point;
+      lastToken = encodeToken(point);
+    }
+    return lastToken;
+  }
+
   /** A token's point, or undefined when none was given; INVALID_ARGUMENT when it is not a token. */
   function tokenOf(raw: string | undefined): StreamPoint | undefined {
     if (raw === undefined || raw === "") return undefined;
@@ -171,7 +183,7 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
     );
     const meta: QueryMetaData = {
       fromCache: false,
-      consistencyToken: encodeToken(point),
+      consistencyToken: tokenText(point),
       stalenessMs: 0n,
       source: AnswerSource.WRITE_MODEL,
     };
@@ -291,7 +303,7 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
         payload: answer.payload,
         meta: {
           fromCache: result.fromCache,
-          consistencyToken: encodeToken(answer.point),
+          consistencyToken: tokenText(answer.point),
           stalenessMs: BigInt(Math.max(0, Math.round(now() - Math.min(answer.freshAsOf, result.storedAt)))),
           source: result.fromCache ? AnswerSource.CACHE : AnswerSource.VIEW,
         },
