@@ -23,11 +23,11 @@ describe("config", () => {
       const r = loadConfig(env).reads;
       return [r.fallbackConcurrency, r.fallbackQueueLength, r.fallbackQueueMs];
     };
-    expect(bound({})).toEqual([5, 20, 50]);
-    expect(bound({ DB_POOL_SIZE: "3" })).toEqual([2, 8, 50]);
-    expect(bound({ DB_POOL_SIZE: "1" })).toEqual([1, 4, 50]);
+    expect(bound({})).toEqual([5, 20, 100]);
+    expect(bound({ DB_POOL_SIZE: "3" })).toEqual([2, 8, 100]);
+    expect(bound({ DB_POOL_SIZE: "1" })).toEqual([1, 4, 100]);
     expect(bound({ READ_FALLBACK_CONCURRENCY: "16", READ_FALLBACK_QUEUE_MS: "0" })).toEqual([16, 64, 0]);
-    expect(bound({ READ_FALLBACK_CONCURRENCY: "0" })).toEqual([0, 0, 50]);
+    expect(bound({ READ_FALLBACK_CONCURRENCY: "0" })).toEqual([0, 0, 100]);
   });
 
   test("values are parsed and typed", () => {

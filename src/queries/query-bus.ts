@@ -169,13 +169,16 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
     return point;
   }
 
-  /** An answer read from the write model now: it reflects every event written before it began. */
+  /**
+   * An answer read from the write model now: it reflects every event written before it began, at least up to
+   * `written` (the last point written, read before the load).
+   */
   async function fromWriteModel<P>(
     definition: QueryDefinition<P>,
     params: P,
     minPoint: StreamPoint | undefined,
+    written: StreamPoint,
   ) {
-    const written = await options.lastWritten();
     const payload = await definition.load(params, WRITE_MODEL);
     const point = later(
       later(written, minPoint ?? ORIGIN),
@@ -198,11 +201,16 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
     reason: FallbackReason,
     signal: AbortSignal,
   ) {
-    const release = await fallback?.slots.acquire(signal);
+    if (!fallback || fallback.slots.size === 0) return undefined;
+    // The last point written is read before a slot is taken (one shared read for the fallback reads of the
+    // moment, see shareReads), so that a slot is held for the load alone: the bound is on the views'
+    // definitions evaluated on the primary, and a slot frees up twice as fast.
+    const written = await options.lastWritten();
+    const release = await fallback.slots.acquire(signal);
     if (!release) return undefined;
     try {
-      const answer = await fromWriteModel(definition, params, minPoint);
-      fallback?.onFallback?.(definition.queryType, reason);
+      const answer = await fromWriteModel(definition, params, minPoint, written);
+      fallback.onFallback?.(definition.queryType, reason);
       return answer;
     } finally {
       release();
@@ -265,7 +273,7 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
       let answered: { payload: Record<string, unknown>; meta: QueryMetaData } | undefined;
       if (definition.writeModelOnly || consistency === ReadConsistency.STRONG) {
         if (!reached && !(await options.isWritten(minPoint))) throw notIssued();
-        answered = await fromWriteModel(definition, params, minPoint);
+        answered = await fromWriteModel(definition, params, minPoint, await options.lastWritten());
       } else if (!reached) {
         answered = await awaitToken(definition, params, minPoint, signal, deadline);
       } else if (fallback && now() - options.tracker.caughtUpAt() > fallback.stalenessMs) {

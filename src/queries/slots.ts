@@ -21,6 +21,8 @@ export interface SlotQueue {
 
 /** A fixed number of slots. */
 export interface Slots {
+  /** How many (0: none ever free). */
+  readonly size: number;
   /** Takes a free slot: returns its release, or undefined when all are taken. */
   tryAcquire(): Release | undefined;
   /**
@@ -64,6 +66,7 @@ export function createSlots(size: number, queue: SlotQueue = NO_QUEUE): Slots {
   }
 
   return {
+    size,
     tryAcquire,
     acquire(signal) {
       const free = tryAcquire();
