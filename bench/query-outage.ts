@@ -5,7 +5,8 @@
  * data, random user, random read) runs in closed-loop lanes for a while, on the deployment's gateway (the
  * service's default fallback bound, READ_FALLBACK_CONCURRENCY) and, interleaved, on a second gateway whose
  * bound is as large as the lanes (an extra row, to tell the bound from the path). Each answer's `meta.source`
- * is counted; a sample of the write-model answers (and the changed profiles) is kept. Then the role is started
+ * is counted, and the CPU each gateway and Postgres spent per read during its slices (cpu-meter.ts); a sample
+ * of the write-model answers (and the changed profiles) is kept. Then the role is started
  * again, and once the views have caught up with the changes each sampled read is made again from the views
  * (bypass_cache): the answers must be equal.
  */
