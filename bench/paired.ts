@@ -12,7 +12,7 @@
  * BENCH_* settings are taken from this process's environment by both (an option one ref does not know is
  * ignored by it), e.g. `BENCH_SECONDS=3 BENCH_CONCURRENCY=1,64 BENCH_PEER_ROWS=0 bun bench/paired.ts ...`.
  * `--keep DIR` keeps every run's printed report there; `--from DIR` prints the table of reports kept so, without
- * running anything. A run that fails is run again (twice at most); exits 1
+ * running anything. A run that fails is run again (three times at most, 30 s apart); exits 1
  * when it still fails (after cleaning up).
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -42,7 +42,7 @@ async function run(cmd: readonly string[], cwd: string, stdout: "pipe" | "ignore
 }
 
 /** Runs of a bench that failed are run again this many times before paired.ts gives up. */
-const retries = 2;
+const retries = 3;
 
 /**
  * One run of `bun run bench:<bench>` in `dir`, run again when it fails: on this shared machine a failure is
@@ -55,9 +55,9 @@ async function runBench(bench: Bench, dir: string, interrupted: () => boolean): 
     } catch (error) {
       if (attempt >= retries || interrupted()) throw error;
       progress(
-        `  failed (${error instanceof Error ? error.message : String(error)}); running it again in 15 s`,
+        `  failed (${error instanceof Error ? error.message : String(error)}); running it again in 30 s`,
       );
-      await Bun.sleep(15_000);
+      await Bun.sleep(30_000);
     }
   }
 }
