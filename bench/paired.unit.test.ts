@@ -78,7 +78,9 @@ describe("formatPaired", () => {
       a: [run([["ops", 100]]), run([["ops", 200]]), run([["ops", 300]])],
       b: [run([["ops", 110]]), run([["ops", 180]]), run([["ops", 330]])],
     });
-    expect(table.split("\n")[2]).toBe("| ops | 200 (100–300) | 180 (110–330) | 0.900 | 1.10 (0.900–1.10) |");
+    expect(table.split("\n")[2]).toBe(
+      "| ops | 200 (100–300) | 180 (110–330) | 0.900 | 1.10 (0.900–1.10) | 2/3 |",
+    );
   });
 
   test("a metric one ref lacks shows n/a; one that is 0 in every run is left out", () => {
@@ -92,7 +94,7 @@ describe("formatPaired", () => {
       ],
     });
     const rows = table.split("\n").slice(2);
-    expect(rows).toEqual(["| new | n/a | 5.00 | n/a | n/a |"]);
+    expect(rows).toEqual(["| new | n/a | 5.00 | n/a | n/a | n/a |"]);
   });
 });
 
