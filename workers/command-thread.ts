@@ -19,6 +19,7 @@ import { timeExecution } from "../src/metrics/commands";
 import { connectNats } from "../src/nats";
 import { startTracing } from "../src/tracing";
 import { consumePartition, type PartitionConsumer } from "../src/transport/jetstream/partition-consumer";
+import { createReplyBatcher } from "../src/transport/jetstream/replies";
 import { streamNames } from "../src/transport/jetstream/streams";
 
 const port = parentPort;
@@ -71,6 +72,8 @@ async function start(): Promise<void> {
   const nats = await connectNats(data.natsUrl, `clone-worker-thread-${data.threadIndex}`);
   const js = jetstream(nats.nc, { timeout: PARTITION_API_TIMEOUT_MS });
   const wakeSubject = streamNames(data.prefix).outboxWake;
+  // One batcher for all of this thread's partitions: a group commit spans them.
+  const replies = createReplyBatcher(nats.nc);
   const handler = logged(
     log,
     timeExecution(
@@ -93,6 +96,7 @@ async function start(): Promise<void> {
           durable,
           handler,
           maxMessages,
+          replies,
           log: log.child({ component: "partition-consumer" }),
         });
         consumers.set(partition, consumer);

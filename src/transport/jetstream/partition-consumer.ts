@@ -11,7 +11,7 @@
  */
 
 import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
-import { headers, type NatsConnection } from "@nats-io/nats-core";
+import type { NatsConnection } from "@nats-io/nats-core";
 import type { CommandEnvelope, CommandHandler, CommandOutcome } from "../../contracts";
 import { backoffMs } from "../../dead-letters";
 import { AppError } from "../../errors";
@@ -27,7 +27,8 @@ import {
   tracingOn,
   withContext,
 } from "../../tracing";
-import { COMMAND_ID_HEADER, REPLY_HEADER } from "./command-sender";
+import { REPLY_HEADER } from "./command-sender";
+import { createReplyBatcher, REPLY_BATCHES_HEADER, type ReplyBatcher } from "./replies";
 import { streamNames } from "./streams";
 
 /** Options of {@link consumePartition}. */
@@ -47,6 +48,11 @@ export interface PartitionConsumerOptions {
   readonly handler: CommandHandler;
   /** Messages pulled ahead (at most the consumer's max_ack_pending). */
   readonly maxMessages: number;
+  /**
+   * Sends the answers: shared by the partitions of one command thread, so that the commands one group commit
+   * applied are answered in one message per gateway (default: one of this partition's own).
+   */
+  readonly replies?: ReplyBatcher;
   readonly log?: Logger;
 }
 
@@ -60,12 +66,12 @@ export interface PartitionConsumer {
   close(): Promise<number>;
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Starts consuming the partition's durable consumer. */
 export async function consumePartition(options: PartitionConsumerOptions): Promise<PartitionConsumer> {
   const { nc, handler, log } = options;
+  const replies = options.replies ?? createReplyBatcher(nc);
   const inFlight = new Set<Promise<void>>();
   let closed = false;
 
@@ -105,17 +111,19 @@ export async function consumePartition(options: PartitionConsumerOptions): Promi
           if (span) endSpan(span, outcome.error.code);
           return;
         }
+        const acked = (): void => {
+          msg.ack();
+          if (span) endSpan(span, outcome.ok ? undefined : outcome.error.code);
+        };
         const replyTo = msg.headers?.get(REPLY_HEADER);
-        if (replyTo) {
-          const h = headers();
-          h.set(COMMAND_ID_HEADER, envelope.commandId);
-          const reply =
-            span && startSpan("command.reply", { kind: SpanKind.PRODUCER, parent: envelope.traceparent });
-          nc.publish(replyTo, encoder.encode(JSON.stringify(outcome)), { headers: h });
+        if (!replyTo) return acked();
+        const reply =
+          span && startSpan("command.reply", { kind: SpanKind.PRODUCER, parent: envelope.traceparent });
+        const batched = msg.headers?.has(REPLY_BATCHES_HEADER) === true;
+        return replies.add(replyTo, batched, envelope.commandId, outcome, () => {
           if (reply) endSpan(reply);
-        }
-        msg.ack();
-        if (span) endSpan(span, outcome.ok ? undefined : outcome.error.code);
+          acked();
+        });
       })
       .finally(() => inFlight.delete(done));
     inFlight.add(done);
