@@ -32,8 +32,12 @@ import { createReplyBatcher, REPLY_BATCHES_HEADER, type ReplyBatcher } from "./r
 import { streamNames } from "./streams";
 
 /** Options of {@link consumePartition}. */
-/** How long one pull of a partition's commands waits, ms (the server's idle heartbeat is half of it). */
-const PULL_EXPIRES_MS = 4_000;
+/**
+ * How long one pull of a partition's commands waits, ms. The server's idle heartbeat is half of it, and the
+ * client backs off about this long after each failed lookup of the consumer, so it bounds how soon a partition
+ * resumes once its consumer has a leader again (see the consume call).
+ */
+const PULL_EXPIRES_MS = 1_000;
 
 export interface PartitionConsumerOptions {
   readonly nc: NatsConnection;
@@ -130,8 +134,11 @@ export async function consumePartition(options: PartitionConsumerOptions): Promi
     max_messages: options.maxMessages,
     // Each pull lasts PULL_EXPIRES_MS with idle heartbeats every half of it: a pull left on a node that died
     // (its consumer's leader moved to another node of a cluster) is noticed after two missed heartbeats and
-    // made again. With the client's default (30 s) a partition stood still for up to 30 s after a SIGKILL of
-    // one node of a 3-node cluster, and ~45 s after a NATS restart whose JetStream answered late.
+    // made again once a lookup of the consumer is answered (each unanswered one costs the thread's JetStream
+    // timeout plus a backoff of about PULL_EXPIRES_MS). With the client's default (30 s) a partition stood
+    // still for up to 30 s after a SIGKILL of one node of a 3-node cluster, and ~45 s after a NATS restart
+    // whose JetStream answered late; with 4 s (and a 5 s timeout), up to 5.8 s after its consumer's new
+    // leader was elected; with 1 s (and 1 s), at most 2.1 s.
     expires: PULL_EXPIRES_MS,
     callback: deliver,
   });
