@@ -11,7 +11,7 @@
  * answer to a skipped copy answers nobody and is dropped.
  *
  * The publish goes through `acked-publisher.ts` (one ack inbox for all commands; about half the CPU of
- * `js.publish`).
+ * `js.publish`), coalesced: the commands asked for in one turn of the event loop leave in one socket write.
  */
 import { headers, type MsgHdrs, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
 import type { CommandEnvelope, CommandOutcome, CommandSender } from "../../contracts";
@@ -89,7 +89,8 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
   const subjects = Array.from({ length: options.partitions }, (_, p) => names.commandSubject(p));
   /** The commands waited for here, by command id. */
   const pending = new Map<string, Pending>();
-  const publisher = createAckedPublisher(options.nc);
+  // Coalesced: the commands a gateway publishes in one turn of its event loop leave in one socket write.
+  const publisher = createAckedPublisher(options.nc, { coalesce: true });
 
   const sub: Subscription = options.nc.subscribe(replySubject, {
     callback: (err, msg) => {
