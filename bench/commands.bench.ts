@@ -178,6 +178,7 @@ async function main(): Promise<void> {
       ratePerSecond: options.live.rate,
       durationMs: options.live.ms,
       meter,
+      db: db.pool,
     });
     console.log(`\n${formatLiveDelivery(live)}`);
   }

@@ -14,11 +14,14 @@
  * child process stamping the speaker's commands on JetStream, the worker's replies and the relay's events),
  * which is all the "where the time goes" table comes from, as path-probe.ts does for commands.
  */
+
+import type pg from "pg";
 import { createGrpcClient, type GrpcClient, mintToken } from "../src/gateway";
 import { CommandService } from "../src/gen/clone/v1/command_service_pb";
 import { Speaker } from "../src/gen/clone/v1/enums_pb";
 import { QueryService } from "../src/gen/clone/v1/query_service_pb";
 import { startBenchChild } from "./child-process";
+import { type CommitStats, commitProbe } from "./commit-probe";
 import { type CpuMeter, diffSamples } from "./cpu-meter";
 import { LIVE_TAG, liveCommandId, liveTurnOfText } from "./live-tags";
 import { type Operation, runClosedLoop } from "./load";
@@ -39,6 +42,8 @@ export interface LiveDeliveryInput {
   /** Length of each of the two passes, ms. */
   readonly durationMs: number;
   readonly meter: CpuMeter | undefined;
+  /** The deployment's database, to count its commits and the relay's rounds during the timed pass. */
+  readonly db: pg.Pool;
 }
 
 /** Percentiles of one span, ms. */
@@ -75,10 +80,14 @@ export interface LiveDeliveryResult {
   readonly errors: number;
   readonly sendToAnswer: Spread;
   readonly sendToDelivered: Spread;
+  /** Per turn, delivered − answered: what the delivery adds to the command path (negative when it is first). */
+  readonly answerToDelivered: Spread;
   /** Background turns recorded per second meanwhile. */
   readonly backgroundPerSecond: number;
   /** CPU of the relay per turn recorded (speaker's and background's), ms; undefined without a meter. */
   readonly relayCpuPerTurnMs: number | undefined;
+  /** Commits and relay rounds of the timed pass. */
+  readonly commits: CommitStats;
   readonly breakdown: LiveBreakdown;
 }
 
@@ -186,8 +195,10 @@ export async function measureLiveDelivery(input: LiveDeliveryInput): Promise<Liv
     };
 
     const before = await input.meter?.sample();
+    const committed = await commitProbe(input.db);
     const timed = await runPass(0);
     const after = await input.meter?.sample();
+    const commits = await committed();
     const relayCpu = before && after ? diffSamples(before, after).byProcess.get("relay") : undefined;
     const turns = timed.sentAt.size + timed.backgroundTurns;
 
@@ -236,8 +247,10 @@ export async function measureLiveDelivery(input: LiveDeliveryInput): Promise<Liv
       errors: timed.errors,
       sendToAnswer: span(timed, timed.sentAt, timed.answeredAt),
       sendToDelivered: toDelivered,
+      answerToDelivered: span(timed, timed.answeredAt, deliveredAt),
       backgroundPerSecond: timed.backgroundPerSecond,
       relayCpuPerTurnMs: relayCpu === undefined || turns === 0 ? undefined : relayCpu / turns,
+      commits,
       breakdown: {
         turns: [...probed.sentAt.keys()].filter(
           (n) => deliveredAt.has(n) && ["published", "replied", "evt"].every((w) => stamps.get(w)?.has(n)),
@@ -306,6 +319,7 @@ export function formatLiveDelivery(r: LiveDeliveryResult): string {
     ...header,
     row("send → answer (speaker's client)", r.sendToAnswer),
     row("send → delivered (subscriber)", r.sendToDelivered),
+    row("answer → delivered, per turn (what delivery adds)", r.answerToDelivered),
     "",
     `where the delivery's time goes (a separate pass as long, with live-observer.ts stamping; ${b.turns} turns seen whole):`,
     ...header,
