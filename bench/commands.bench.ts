@@ -178,7 +178,7 @@ async function main(): Promise<void> {
       ratePerSecond: options.live.rate,
       durationMs: options.live.ms,
       meter,
-      db: db.pool,
+      database: { pool: db.pool, url: db.url, name: db.name },
     });
     console.log(`\n${formatLiveDelivery(live)}`);
   }

@@ -23,6 +23,7 @@ import { QueryService } from "../src/gen/clone/v1/query_service_pb";
 import { startBenchChild } from "./child-process";
 import { type CommitStats, commitProbe } from "./commit-probe";
 import { type CpuMeter, diffSamples } from "./cpu-meter";
+import { type LongWrites, watchLongWrites } from "./lag-server-watch";
 import { LIVE_TAG, liveCommandId, liveTurnOfText } from "./live-tags";
 import { type Operation, runClosedLoop } from "./load";
 import { percentile } from "./stats";
@@ -42,8 +43,11 @@ export interface LiveDeliveryInput {
   /** Length of each of the two passes, ms. */
   readonly durationMs: number;
   readonly meter: CpuMeter | undefined;
-  /** The deployment's database, to count its commits and the relay's rounds during the timed pass. */
-  readonly db: pg.Pool;
+  /**
+   * The deployment's database: its commits and the relay's rounds are counted during the timed pass, and the
+   * server's long write transactions watched (lag-server-watch.ts), since each holds every relay back.
+   */
+  readonly database: { readonly pool: pg.Pool; readonly url: string; readonly name: string };
 }
 
 /** Percentiles of one span, ms. */
@@ -88,8 +92,13 @@ export interface LiveDeliveryResult {
   readonly relayCpuPerTurnMs: number | undefined;
   /** Commits and relay rounds of the timed pass. */
   readonly commits: CommitStats;
+  /** Write transactions of at least {@link LONG_WRITE_MS} on the Postgres server during the timed pass. */
+  readonly longWrites: LongWrites;
   readonly breakdown: LiveBreakdown;
 }
+
+/** A write transaction running this long anywhere on the server holds the relay back long enough to count. */
+const LONG_WRITE_MS = 25;
 
 /** The target of the live section: p99 of send → delivered, ms. */
 export const LIVE_P99_TARGET_MS = 50;
@@ -195,9 +204,13 @@ export async function measureLiveDelivery(input: LiveDeliveryInput): Promise<Liv
     };
 
     const before = await input.meter?.sample();
-    const committed = await commitProbe(input.db);
+    const committed = await commitProbe(input.database.pool);
+    const serverWatch = await watchLongWrites(input.database.url, [input.database.name], {
+      thresholdMs: LONG_WRITE_MS,
+    });
     const timed = await runPass(0);
     const after = await input.meter?.sample();
+    const longWrites = await serverWatch.stop();
     const commits = await committed();
     const relayCpu = before && after ? diffSamples(before, after).byProcess.get("relay") : undefined;
     const turns = timed.sentAt.size + timed.backgroundTurns;
@@ -251,6 +264,7 @@ export async function measureLiveDelivery(input: LiveDeliveryInput): Promise<Liv
       backgroundPerSecond: timed.backgroundPerSecond,
       relayCpuPerTurnMs: relayCpu === undefined || turns === 0 ? undefined : relayCpu / turns,
       commits,
+      longWrites,
       breakdown: {
         turns: [...probed.sentAt.keys()].filter(
           (n) => deliveredAt.has(n) && ["published", "replied", "evt"].every((w) => stamps.get(w)?.has(n)),
@@ -320,6 +334,11 @@ export function formatLiveDelivery(r: LiveDeliveryResult): string {
     row("send → answer (speaker's client)", r.sendToAnswer),
     row("send → delivered (subscriber)", r.sendToDelivered),
     row("answer → delivered, per turn (what delivery adds)", r.answerToDelivered),
+    "",
+    `write transactions of ${r.longWrites.thresholdMs} ms or more on the Postgres server meanwhile (each holds ` +
+      `every relay on the server back, whatever its database): ${r.longWrites.count}, ${r.longWrites.foreign} of ` +
+      `them in other databases; the longest ${r.longWrites.longestMs.toFixed(0)} ms` +
+      (r.longWrites.count === 0 ? "" : ` (${r.longWrites.longestQuery})`),
     "",
     `where the delivery's time goes (a separate pass as long, with live-observer.ts stamping; ${b.turns} turns seen whole):`,
     ...header,
