@@ -69,8 +69,14 @@ export async function openRelaySession(options: RelaySessionOptions): Promise<Re
   });
   try {
     await client.connect();
+    // synchronous_commit off: a checkpoint move does not wait for its WAL flush, which would otherwise hold
+    // the next round (and the turns waiting for it) behind a disk sync. What it risks is only the last
+    // moves lost in a Postgres crash, which re-publishes those events as a relay crash between publish and
+    // checkpoint does, and JetStream drops the copies by Nats-Msg-Id (the events are the workers', written
+    // with synchronous commits; any later synchronous commit also flushes the relay's earlier WAL).
     await client.query(
-      "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3",
+      "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3; " +
+        "SET synchronous_commit = off",
     );
   } catch (error) {
     closing = true;

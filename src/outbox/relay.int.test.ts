@@ -13,7 +13,7 @@ import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } 
 import { captureLogs } from "../testing/logs";
 import { createAckedPublisher } from "../transport/jetstream/acked-publisher";
 import { ensureStreams, type StreamNames, streamNames } from "../transport/jetstream/streams";
-import { checkpointOf, type OutboxRow, toPublishedEvent } from "./outbox-row";
+import { type BatchRow, batchRows, checkpointOf, toPublishedEvent } from "./outbox-row";
 import { publishBatch } from "./publish-batch";
 import { decodePublishedEvent, PUBLISHED_EVENT_HEADERS, type PublishedEvent } from "./published-event";
 import { type OutboxRelay, type OutboxRelayOptions, startOutboxRelay } from "./relay";
@@ -196,7 +196,7 @@ describe("outbox relay", () => {
 
     // A relay that published the next three and died before its checkpoint moved.
     const next = selectBatchQuery(stoppedAt, 3);
-    const rows = (await w.db.pool.query<OutboxRow>(next.text, next.values)).rows;
+    const rows = batchRows((await w.db.pool.query<BatchRow>(next.text, next.values)).rows);
     const publisher = createAckedPublisher(nats.nc);
     expect((await publishBatch(publisher, w.names, rows.map(toPublishedEvent))).published).toHaveLength(3);
     publisher.close();

@@ -4,7 +4,7 @@ import pg from "pg";
 import { ORIGIN } from "../contracts";
 import { GENERIC_PLANS_OPTION } from "../db/pool";
 import { createTestDatabase, type TestDatabase } from "../testing";
-import { checkpointOf, type OutboxRow } from "./outbox-row";
+import { type BatchRow, batchRows, checkpointOf } from "./outbox-row";
 import {
   advanceCheckpointQuery,
   ENSURE_CHECKPOINT_SQL,
@@ -115,10 +115,10 @@ describe("outbox SQL", () => {
     );
     const batch = selectBatchQuery(start, 10);
     // xmin spans the server: another test file's transaction may hold the rows back for a moment.
-    let rows = (await db.pool.query<OutboxRow>(batch.text, batch.values)).rows;
+    let rows = batchRows((await db.pool.query<BatchRow>(batch.text, batch.values)).rows);
     for (let i = 0; i < 400 && rows.length < 10; i++) {
       await Bun.sleep(25);
-      rows = (await db.pool.query<OutboxRow>(batch.text, batch.values)).rows;
+      rows = batchRows((await db.pool.query<BatchRow>(batch.text, batch.values)).rows);
     }
     expect(rows).toHaveLength(10);
     const last = checkpointOf(rows.at(-1)!);
@@ -132,7 +132,7 @@ describe("outbox SQL", () => {
     expect((await db.pool.query(move.text, move.values)).rows[0]).toEqual({ advanced: 1, marked: 10 });
     expect(await checkpoint()).toEqual(last);
     const next = selectBatchQuery(last, 100);
-    const after = (await db.pool.query<OutboxRow>(next.text, next.values)).rows;
+    const after = batchRows((await db.pool.query<BatchRow>(next.text, next.values)).rows);
     expect(after).toHaveLength(40);
     expect(after.map((r) => r.event_id)).not.toContain(ids[0]);
   }, 20_000);

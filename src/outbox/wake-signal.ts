@@ -16,6 +16,11 @@ export interface WakeSignal {
   nap(ms: number): Promise<void>;
   /** Waits `ms`, or until stop. */
   pause(ms: number): Promise<void>;
+  /**
+   * True when a wake came that the next nap would return at once for, or after stop; a wake it reports is
+   * used up (the caller goes on at once instead of napping).
+   */
+  takeWake(): boolean;
 }
 
 /** Creates a {@link WakeSignal}; `wakeDelayMs` (default 0) delays what a wake does, see the module comment. */
@@ -66,6 +71,12 @@ export function createWakeSignal(wakeDelayMs = 0): WakeSignal {
     },
     nap: (ms) => wait(ms, true),
     pause: (ms) => wait(ms, false),
+    takeWake() {
+      if (stopped) return true;
+      const taken = pending;
+      pending = false;
+      return taken;
+    },
   };
 }
 

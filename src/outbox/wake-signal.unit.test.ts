@@ -17,6 +17,17 @@ describe("wake signal", () => {
     expect(await elapsed(() => signal.nap(5_000))).toBeLessThan(50);
   });
 
+  test("takeWake reports a wake that came while busy once, and the nap after it sleeps", async () => {
+    const signal = createWakeSignal();
+    expect(signal.takeWake()).toBe(false);
+    signal.wake();
+    expect(signal.takeWake()).toBe(true);
+    expect(signal.takeWake()).toBe(false);
+    expect(await elapsed(() => signal.nap(100))).toBeGreaterThanOrEqual(90);
+    signal.stop();
+    expect(signal.takeWake()).toBe(true);
+  });
+
   test("wake does not cut a backoff pause short; stop ends every wait", async () => {
     const signal = createWakeSignal();
     signal.wake();
