@@ -45,7 +45,7 @@ export interface LiveDeliveryInput {
   readonly meter: CpuMeter | undefined;
   /**
    * The deployment's database: its commits and the relay's rounds are counted during the timed pass, and the
-   * server's long write transactions watched (lag-server-watch.ts), since each holds every relay back.
+   * server's long write transactions watched (lag-server-watch.ts): the database's own hold its relay back.
    */
   readonly database: { readonly pool: pg.Pool; readonly url: string; readonly name: string };
 }
@@ -97,7 +97,7 @@ export interface LiveDeliveryResult {
   readonly breakdown: LiveBreakdown;
 }
 
-/** A write transaction running this long anywhere on the server holds the relay back long enough to count. */
+/** A write transaction running this long in the deployment's database holds its relay back long enough to count. */
 const LONG_WRITE_MS = 25;
 
 /** The target of the live section: p99 of send → delivered, ms. */
@@ -335,8 +335,8 @@ export function formatLiveDelivery(r: LiveDeliveryResult): string {
     row("send → delivered (subscriber)", r.sendToDelivered),
     row("answer → delivered, per turn (what delivery adds)", r.answerToDelivered),
     "",
-    `write transactions of ${r.longWrites.thresholdMs} ms or more on the Postgres server meanwhile (each holds ` +
-      `every relay on the server back, whatever its database): ${r.longWrites.count}, ${r.longWrites.foreign} of ` +
+    `write transactions of ${r.longWrites.thresholdMs} ms or more on the Postgres server meanwhile (those of the ` +
+      `deployment's database hold its relay back): ${r.longWrites.count}, ${r.longWrites.foreign} of ` +
       `them in other databases; the longest ${r.longWrites.longestMs.toFixed(0)} ms` +
       (r.longWrites.count === 0 ? "" : ` (${r.longWrites.longestQuery})`),
     "",

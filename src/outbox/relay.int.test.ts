@@ -177,6 +177,31 @@ describe("outbox relay", () => {
     }
   }, 60_000);
 
+  test("a write transaction in another database of the server does not hold the relay back", async () => {
+    const w = await world();
+    const other = await world(false);
+    const foreign = await other.db.pool.connect();
+    try {
+      // Transaction ids and snapshots span the server: this one's xid is below every later event's here.
+      await foreign.query("BEGIN");
+      await foreign.query("SELECT pg_current_xact_id()");
+      await start(w);
+      const events = await append(w.db.pool, 3);
+      await waitFor(
+        "the events, while the other database's transaction still runs",
+        async () => {
+          return (await streamedCount(w.names)) >= 3;
+        },
+        5_000,
+      );
+      await expectStreamed(w, events);
+      expect(await checkpoint(w)).toEqual(events.at(-1)!.point);
+    } finally {
+      await foreign.query("ROLLBACK").catch(() => {});
+      foreign.release();
+    }
+  }, 30_000);
+
   test("a relay stopped mid-way, or one that died before checkpointing, resumes without duplicates", async () => {
     const w = await world();
     const events = [

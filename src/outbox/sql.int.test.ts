@@ -50,19 +50,20 @@ async function genericBatchPlan(): Promise<string> {
 
 function expectOrderedIndexScan(plan: string): void {
   expect(plan).toContain("Index Scan using events_relay_order_idx on events e");
-  expect(plan).not.toMatch(/Sort|Seq Scan|Bitmap/);
+  // (The relay's bound looks its database's oid up in pg_database, a scan of a few catalog rows.)
+  expect(plan).not.toMatch(/Sort|Seq Scan on events|Bitmap/);
 }
 
 describe("outbox SQL", () => {
   test("on a new deployment's empty table, the relay's generic plan already reads the batch in index order", async () => {
     // A generic plan is made with the statistics of the moment and kept until an ANALYZE of events (which
     // autovacuum runs once some rows were written) replans it: a relay on a fresh database plans before any
-    // row exists. Its batch is then read in index order already; only the held-back check scans the (still
-    // small) table until that first ANALYZE, after which the whole plan walks the index (next test).
+    // row exists. Its batch is then read in index order already; only the held-back check scans (and sorts)
+    // the (still small) table until that first ANALYZE, after which the whole plan walks the index (next test).
     expect((await db.pool.query("SELECT count(*)::int AS n FROM events")).rows[0]).toEqual({ n: 0 });
     const plan = await genericBatchPlan();
     expect(plan).toContain("Index Scan using events_relay_order_idx on events e");
-    expect(plan).not.toMatch(/Sort|Bitmap/);
+    expect(plan).not.toMatch(/Sort Key: e\.|Bitmap/);
   });
 
   test("the batch query walks events_relay_order_idx from the checkpoint, without a sort", async () => {
@@ -92,7 +93,7 @@ describe("outbox SQL", () => {
     const countPlan = count.rows.map((r) => r["QUERY PLAN"]).join("\n");
     expect(countPlan).toContain("events_relay_order_idx");
     expect(countPlan).not.toContain("Seq Scan");
-    expect(text).not.toMatch(/Sort|Seq Scan/);
+    expect(text).not.toMatch(/Sort|Seq Scan on events/);
 
     // The relay's connection plans it once, without the values (relay-session.ts): that plan walks the same
     // index in order even when the whole table is above the checkpoint, so a backlog is read batch by batch.
