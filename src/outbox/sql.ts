@@ -102,7 +102,8 @@ const BOUND_ROW = `(SELECT b.bound,
           coalesce((SELECT true FROM events h
                      WHERE h.transaction_id >= b.bound AND h.published_at IS NULL
                      ORDER BY h.transaction_id, h.position LIMIT 1), false) AS held_back
-     FROM (SELECT ${RELAY_BOUND} AS bound OFFSET 0) b)`;
+     FROM (SELECT ${RELAY_BOUND} AS bound OFFSET 0) b
+   OFFSET 0)`;
 
 /** A batch after `checkpoint`, of at most `limit` rows, with `held_back`: see {@link SELECT_BATCH_SQL}. */
 const batchWithHeldBack = (checkpoint: string, limit: string) => `SELECT bound.held_back, b.*
