@@ -110,7 +110,7 @@ export const envSchema = z.object({
   DOCUMENT_CHUNK_WORDS: positiveInt.default(200),
   DOCUMENT_CHUNK_OVERLAP_WORDS: nonNegativeInt.default(20),
   OUTBOX_POLL_MS: positiveInt.default(1_000),
-  OUTBOX_WAKE_DELAY_MS: nonNegativeInt.default(0),
+  OUTBOX_WAKE_DELAY_MS: nonNegativeInt.default(2),
   // Retention of stored command results and claim-check blobs (see README "Retention"). At least a day: the
   // COMMANDS stream keeps an unapplied command that long, and its blob must outlive it.
   COMMAND_RESULT_RETENTION: duration
@@ -185,8 +185,9 @@ export interface Config {
   readonly chunking: { readonly chunkWords: number; readonly overlapWords: number };
   readonly outboxPollMs: number;
   /**
-   * How long the relay lets wake-ups gather before its round; 0 (the default): at once, which a turn's live
-   * delivery needs. Wake-ups that come while a round runs share the next round whatever it is.
+   * How long after its last round the relay lets wake-ups gather before the next (0: never): a wake-up that
+   * finds it idle for longer starts a round at once, one right after a round waits out the rest of this, so
+   * back-to-back commits share a round. Wake-ups that come while a round runs share the next round anyway.
    */
   readonly outboxWakeDelayMs: number;
   /** Pruning of `command_results` and `command_blobs` (run by the relay role's retention leader). */

@@ -31,8 +31,9 @@ export interface RelayLoopOptions {
   /** Polling fallback and standby retry period, ms. Default config `OUTBOX_POLL_MS`. */
   readonly pollMs?: number;
   /**
-   * How long a wake-up waits before the round it starts, so the commits of those milliseconds share it
-   * (config `OUTBOX_WAKE_DELAY_MS`). Default 0: at once.
+   * How long after a round a wake-up waits before the next, so back-to-back commits share it; a wake-up that
+   * finds the relay idle for longer starts a round at once (config `OUTBOX_WAKE_DELAY_MS`). Default 0: always
+   * at once.
    */
   readonly wakeDelayMs?: number;
   /** Events per round. Default 500. */
