@@ -27,6 +27,8 @@ export interface CommandMixOptions {
 export interface CommandWorkload {
   /** One command of the mix, unobserved. */
   readonly op: Operation;
+  /** One RecordConversationTurn on a random conversation (no CreateUser), unobserved. */
+  readonly turnOp: Operation;
   /** The same mix, telling `observer` when each command is sent and answered. */
   observedBy(observer: CommandObserver): Operation;
   /** One RecordConversationTurn request (with a fresh id), to send the same bytes to the echo baseline. */
@@ -119,6 +121,10 @@ export async function prepareCommandWorkload(
       userToken: (owners[0] as (typeof owners)[number]).token,
       turnRequest: (seq) => turnOf(randomConversation(), seq),
       op: (lane, seq) => send(lane, seq),
+      turnOp: async (_lane, seq) => {
+        const conversation = randomConversation();
+        await client.call("recordConversationTurn", turnOf(conversation, seq), withToken(conversation.token));
+      },
       observedBy: (observer) => (lane, seq) => send(lane, seq, observer),
       close: () => client.close(),
     };

@@ -18,7 +18,9 @@
  * subscribed to the command and reply subjects, the client stamping each command), which is all the "where e2e
  * time goes" breakdown comes from; the observer runs only during those passes, so it loads no timed cell.
  * Prints a markdown table, the target ratios, the breakdown, CPU per operation of the
- * timed cells and the commands per commit of their e2e slices. It reports and exits 0 whatever they are (a
+ * timed cells and the commands per commit of their e2e slices. Last, the real-time delivery section
+ * (live-delivery.ts): how long a turn takes from its speaker's client to a WatchConversation subscriber while
+ * other lanes record turns, with its target. It reports and exits 0 whatever they are (a
  * benchmark, not a test; 1 only when it could not run), and cleans up (processes, database, streams) also on
  * error or Ctrl-C.
  */
@@ -30,6 +32,7 @@ import { prepareCommandWorkload } from "./command-workload";
 import { createCpuMeter } from "./cpu-meter";
 import { createEmmettPeer } from "./emmett-peer";
 import { createScratchTable, prepareInsertWorkload } from "./insert-workload";
+import { formatLiveDelivery, measureLiveDelivery } from "./live-delivery";
 import { type Operation, runClosedLoop } from "./load";
 import { runMatrix } from "./matrix";
 import { prepareNatsPublishWorkload } from "./nats-workload";
@@ -163,6 +166,22 @@ async function main(): Promise<void> {
     `${options.relay ? ", 1 relay" : ""}` +
     `${peer ? "; peers: Emmett in the bench process and behind grpc-js in 1 child process (pg pools of 10, Emmett's default)" : ""}; total ${((performance.now() - startedAt) / 1000).toFixed(0)} s`;
   console.log(formatReport(measured, setting));
+  if (options.live) {
+    progress("live delivery");
+    const live = await measureLiveDelivery({
+      gatewayAddress: stack.gatewayAddress,
+      jwtSecret: JWT_SECRET,
+      natsUrl: nats.url,
+      prefix: nats.prefix,
+      background: commands.turnOp,
+      backgroundLanes: options.live.lanes,
+      ratePerSecond: options.live.rate,
+      durationMs: options.live.ms,
+      meter,
+      database: { pool: db.pool, url: db.url, name: db.name },
+    });
+    console.log(`\n${formatLiveDelivery(live)}`);
+  }
 }
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

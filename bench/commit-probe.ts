@@ -1,6 +1,8 @@
 /**
  * How many commands share a commit (group commit) while the command path runs: events written and distinct
- * transactions among them, counted from the `events` table between two snapshots.
+ * transactions among them, counted from the `events` table between two snapshots. Also how many events the
+ * outbox relay published a round: each round's checkpoint move stamps its events with one `published_at`
+ * (the statement's `now()`), so the distinct stamps count the rounds.
  */
 import type pg from "pg";
 
@@ -8,19 +10,22 @@ import type pg from "pg";
 export interface CommitStats {
   readonly events: number;
   readonly transactions: number;
+  /** Of those events, the ones the relay published (and checkpointed) so far, and its rounds that did. */
+  readonly published: number;
+  readonly relayRounds: number;
 }
 
 /** Takes a snapshot; calling the result counts what was committed after it. */
 export async function commitProbe(db: pg.Pool): Promise<() => Promise<CommitStats>> {
   const since = await lastPosition(db);
   return async () => {
-    const res = await db.query<{ events: number; transactions: number }>(
-      `SELECT count(*)::int AS events, count(DISTINCT transaction_id)::int AS transactions
+    const res = await db.query<CommitStats>(
+      `SELECT count(*)::int AS events, count(DISTINCT transaction_id)::int AS transactions,
+              count(published_at)::int AS published, count(DISTINCT published_at)::int AS "relayRounds"
          FROM events WHERE position > $1`,
       [since],
     );
-    const row = res.rows[0];
-    return { events: row?.events ?? 0, transactions: row?.transactions ?? 0 };
+    return res.rows[0] ?? { events: 0, transactions: 0, published: 0, relayRounds: 0 };
   };
 }
 

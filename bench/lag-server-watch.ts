@@ -1,11 +1,11 @@
 /**
  * Long write transactions anywhere on the Postgres server while lag cells run (item 3 of queries.bench.ts).
  *
- * The outbox relay publishes only events older than every running write transaction (src/outbox/sql.ts:
- * `pg_snapshot_xmin(pg_current_snapshot())`, and transaction ids and snapshots are server-wide), so one such
- * transaction in ANY database of the server (another benchmark's seeding, a test's migration, a full refresh)
- * holds every deployment's events back while it runs. Watching for them from pg_stat_activity tells a lag
- * spike that the server's other tenants caused from one of the service's own.
+ * The outbox relay publishes only events older than every running write transaction that may write to its
+ * database (src/outbox/sql.ts, the relay's bound: transaction ids and snapshots are server-wide, and it skips
+ * those pg_stat_activity shows in another database), so a long one in the deployment's own database holds its
+ * events back while it runs, and those of the server's other tenants (another benchmark's seeding, a test's
+ * migration) load the same server. Watching for them from pg_stat_activity tells the two apart.
  *
  * It also counts the block reads of the benchmark's own databases that missed Postgres's shared buffers
  * (pg_stat_database), a cost that does grow with the data: the larger database's pages fit less of them.

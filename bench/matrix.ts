@@ -8,7 +8,7 @@
  */
 import type pg from "pg";
 import type { CommandObserver } from "./command-workload";
-import { commitProbe } from "./commit-probe";
+import { type CommitStats, commitProbe } from "./commit-probe";
 import type { CpuMeter, CpuSample } from "./cpu-meter";
 import { prepareInsertWorkload } from "./insert-workload";
 import { runInterleaved } from "./interleave";
@@ -50,7 +50,7 @@ export interface MatrixOutput {
   /** Duration of each probed pass, ms: one slice, at least {@link MIN_PROBED_PASS_MS}. */
   readonly probedPassMs: number;
   /** Commands per commit of the e2e slices, per concurrency. */
-  readonly batching: Map<number, { events: number; transactions: number }>;
+  readonly batching: Map<number, CommitStats>;
   readonly cpu: Map<number, Map<Workload, { sample: CpuSample; ops: number }>>;
 }
 

@@ -26,6 +26,10 @@ const benchEnvSchema = z.object({
   BENCH_NATS_ROW: flag.default(true),
   BENCH_PEER_ROWS: flag.default(true),
   BENCH_PROFILE_DIR: z.string().min(1).optional(),
+  BENCH_LIVE: flag.default(true),
+  BENCH_LIVE_SECONDS: seconds.optional(),
+  BENCH_LIVE_RATE: positiveInt.default(50),
+  BENCH_LIVE_LANES: z.coerce.number().int().min(0).default(8),
 });
 
 /** Typed benchmark settings. */
@@ -61,6 +65,12 @@ export interface BenchOptions {
    * sampled. The profiler costs some CPU itself, so compare shares, not the run's numbers.
    */
   readonly profileDir?: string;
+  /**
+   * The real-time delivery section (live-delivery.ts), unless `BENCH_LIVE=0`: a WatchConversation
+   * subscriber's delay from send, the speaker recording `rate` turns/s (`BENCH_LIVE_RATE`) for `ms`
+   * (`BENCH_LIVE_SECONDS`, default BENCH_SECONDS) while `lanes` other lanes record turns (`BENCH_LIVE_LANES`).
+   */
+  readonly live: { readonly ms: number; readonly rate: number; readonly lanes: number } | undefined;
 }
 
 /** Parses the environment; throws naming each bad variable. */
@@ -83,6 +93,13 @@ export function loadBenchOptions(env: Record<string, string | undefined> = proce
     relay: e.BENCH_RELAY,
     natsRow: e.BENCH_NATS_ROW,
     peerRows: e.BENCH_PEER_ROWS,
+    live: e.BENCH_LIVE
+      ? {
+          ms: (e.BENCH_LIVE_SECONDS ?? e.BENCH_SECONDS) * 1000,
+          rate: e.BENCH_LIVE_RATE,
+          lanes: e.BENCH_LIVE_LANES,
+        }
+      : undefined,
     ...(e.BENCH_PROFILE_DIR === undefined ? {} : { profileDir: e.BENCH_PROFILE_DIR }),
   };
 }

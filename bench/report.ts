@@ -196,7 +196,8 @@ export function formatReport(m: MatrixOutput, setting: string): string {
     .map(
       ([c, b]) =>
         `c=${c}: ${b.events} events in ${b.transactions} transactions ` +
-        `(${fmt(b.events / Math.max(1, b.transactions), 1)} commands per commit)`,
+        `(${fmt(b.events / Math.max(1, b.transactions), 1)} commands per commit), ` +
+        `${b.published} published in ${b.relayRounds} relay rounds (${fmt(b.published / Math.max(1, b.relayRounds), 1)} a round)`,
     )
     .join("; ");
   return [
@@ -209,7 +210,7 @@ export function formatReport(m: MatrixOutput, setting: string): string {
     formatBreakdown(m.breakdowns, m.probedPassMs),
     "",
     ...(m.cpu.size > 0 && [...m.cpu.values()].some((r) => r.size > 0) ? [formatCpu(m.cpu), ""] : []),
-    `group commit in the worker (the timed e2e slices): ${batching}`,
+    `group commit in the worker and the relay's rounds (the timed e2e slices): ${batching}`,
     `(${setting})`,
   ].join("\n");
 }

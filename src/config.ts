@@ -189,7 +189,11 @@ export interface Config {
   readonly natsPrefix: string;
   readonly chunking: { readonly chunkWords: number; readonly overlapWords: number };
   readonly outboxPollMs: number;
-  /** How long the relay lets wake-ups gather before its round (0: at once); more events per round under load. */
+  /**
+   * How long after its last round the relay lets wake-ups gather before the next (0: never): a wake-up that
+   * finds it idle for longer starts a round at once, one right after a round waits out the rest of this, so
+   * back-to-back commits share a round. Wake-ups that come while a round runs share the next round anyway.
+   */
   readonly outboxWakeDelayMs: number;
   /** Pruning of `command_results` and `command_blobs` (run by the relay role's retention leader). */
   readonly retention: RetentionConfig;

@@ -1,5 +1,5 @@
-export type { OutboxRow } from "./outbox-row";
-export { checkpointOf, toPublishedEvent } from "./outbox-row";
+export type { BatchRow, OutboxRow } from "./outbox-row";
+export { batchRows, checkpointOf, toPublishedEvent } from "./outbox-row";
 export type { PooledOutboxRelayOptions } from "./pooled-relay";
 export { startPooledOutboxRelay } from "./pooled-relay";
 export type { BatchResult, PublishBatchOptions } from "./publish-batch";
@@ -22,7 +22,6 @@ export {
   ADVANCE_CHECKPOINT_SQL,
   advanceCheckpointQuery,
   ENSURE_CHECKPOINT_SQL,
-  HELD_BACK_SQL,
   READ_CHECKPOINT_SQL,
   SELECT_BATCH_SQL,
   selectBatchQuery,

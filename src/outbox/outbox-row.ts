@@ -2,7 +2,7 @@
 import type { StreamPoint } from "../contracts";
 import { createPublishedEvent, type PublishedEvent } from "./published-event";
 
-/** An `events` row as `SELECT_BATCH_SQL` returns it (64-bit numbers as decimal strings). */
+/** An `events` row as the relay reads it (64-bit numbers as decimal strings). */
 export interface OutboxRow {
   readonly event_id: string;
   readonly type: string;
@@ -16,6 +16,17 @@ export interface OutboxRow {
   readonly metadata: Record<string, unknown>;
   /** Whether committed events wait behind a running transaction (the same for every row of a batch). */
   readonly held_back?: boolean;
+}
+
+/** A row of `SELECT_BATCH_SQL`: an {@link OutboxRow}, or the one row of an empty batch (event columns null). */
+export type BatchRow = Omit<OutboxRow, "event_id" | "held_back"> & {
+  readonly event_id: string | null;
+  readonly held_back: boolean;
+};
+
+/** The events of a batch's rows (the row of an empty batch dropped). */
+export function batchRows(rows: readonly BatchRow[]): OutboxRow[] {
+  return rows.filter((r): r is BatchRow & OutboxRow => r.event_id !== null);
 }
 
 /** The message made from a row. */

@@ -15,7 +15,13 @@ import { ORIGIN, type StreamPoint } from "../contracts";
 import { ConfigError } from "../errors";
 import { type Logger, silentLogger } from "../logging";
 import type { PublishedEvent } from "./published-event";
-import { type EventPublisher, type RoundResult, runRound } from "./round";
+import {
+  type CheckpointMove,
+  type EventPublisher,
+  moveCheckpoint,
+  type RoundResult,
+  runRound,
+} from "./round";
 import { backoffMs, createWakeSignal, heldBackRetryMs } from "./wake-signal";
 
 /** The settings of a relay loop, whatever it publishes to. */
@@ -25,8 +31,9 @@ export interface RelayLoopOptions {
   /** Polling fallback and standby retry period, ms. Default config `OUTBOX_POLL_MS`. */
   readonly pollMs?: number;
   /**
-   * How long a wake-up waits before the round it starts, so the commits of those milliseconds share it
-   * (config `OUTBOX_WAKE_DELAY_MS`). Default 0: at once.
+   * How long after a round a wake-up waits before the next, so back-to-back commits share it; a wake-up that
+   * finds the relay idle for longer starts a round at once (config `OUTBOX_WAKE_DELAY_MS`). Default 0: always
+   * at once.
    */
   readonly wakeDelayMs?: number;
   /** Events per round. Default 500. */
@@ -98,6 +105,8 @@ export async function runRelay(
   let point: StreamPoint = ORIGIN;
   /** The connection on which this relay last moved the checkpoint to `point` (it need not read it there). */
   let trustedOn: unknown;
+  /** The checkpoint move the last round left to the next (it published; the move is not made yet). */
+  let carried: CheckpointMove | undefined;
   let stopped = false;
   let failures = 0;
 
@@ -111,6 +120,10 @@ export async function runRelay(
       if (stopped) return "poll";
       const trusted = trustedOn === client;
       trustedOn = undefined;
+      // A failed round drops the move it was given: the next reads the checkpoint where it still is and
+      // publishes those events again (JetStream drops the copies by Nats-Msg-Id).
+      const move = carried;
+      carried = undefined;
       round = await runRound({
         client,
         publish: io.publish,
@@ -118,16 +131,37 @@ export async function runRelay(
         name,
         batchSize,
         ...(trusted ? { checkpoint: point } : {}),
+        ...(move === undefined ? {} : { carried: move }),
+        goOn: () => signal.takeWake(),
       });
     } finally {
       connection.done();
     }
     point = round.checkpoint;
     trustedOn = client;
+    carried = round.carried;
     if (round.published.length > 0) notify(round.published);
     if (round.error !== undefined) throw round.error;
-    if (round.full) return "now";
+    if (round.full || carried !== undefined) return "now";
     return round.heldBack ? "soon" : "poll";
+  }
+
+  /** Makes a carried move alone (the relay stops with one): its events are not published again on restart. */
+  async function settle(): Promise<void> {
+    const move = carried;
+    carried = undefined;
+    if (move === undefined) return;
+    try {
+      const connection = await driver.lead();
+      if (connection === undefined) return;
+      try {
+        await moveCheckpoint(connection.client, name, move);
+      } finally {
+        connection.done();
+      }
+    } catch (error) {
+      log.warn(describe(error), "outbox relay could not move its checkpoint while stopping");
+    }
   }
 
   function notify(events: readonly PublishedEvent[]): void {
@@ -157,6 +191,7 @@ export async function runRelay(
       if (next === "soon") await signal.nap(heldBackRetryMs(heldBack, pollMs));
       if (next === "poll") await signal.nap(pollMs);
     }
+    await settle();
   }
 
   try {

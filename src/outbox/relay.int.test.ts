@@ -13,7 +13,7 @@ import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } 
 import { captureLogs } from "../testing/logs";
 import { createAckedPublisher } from "../transport/jetstream/acked-publisher";
 import { ensureStreams, type StreamNames, streamNames } from "../transport/jetstream/streams";
-import { checkpointOf, type OutboxRow, toPublishedEvent } from "./outbox-row";
+import { type BatchRow, batchRows, checkpointOf, toPublishedEvent } from "./outbox-row";
 import { publishBatch } from "./publish-batch";
 import { decodePublishedEvent, PUBLISHED_EVENT_HEADERS, type PublishedEvent } from "./published-event";
 import { type OutboxRelay, type OutboxRelayOptions, startOutboxRelay } from "./relay";
@@ -177,6 +177,31 @@ describe("outbox relay", () => {
     }
   }, 60_000);
 
+  test("a write transaction in another database of the server does not hold the relay back", async () => {
+    const w = await world();
+    const other = await world(false);
+    const foreign = await other.db.pool.connect();
+    try {
+      // Transaction ids and snapshots span the server: this one's xid is below every later event's here.
+      await foreign.query("BEGIN");
+      await foreign.query("SELECT pg_current_xact_id()");
+      await start(w);
+      const events = await append(w.db.pool, 3);
+      await waitFor(
+        "the events, while the other database's transaction still runs",
+        async () => {
+          return (await streamedCount(w.names)) >= 3;
+        },
+        5_000,
+      );
+      await expectStreamed(w, events);
+      expect(await checkpoint(w)).toEqual(events.at(-1)!.point);
+    } finally {
+      await foreign.query("ROLLBACK").catch(() => {});
+      foreign.release();
+    }
+  }, 30_000);
+
   test("a relay stopped mid-way, or one that died before checkpointing, resumes without duplicates", async () => {
     const w = await world();
     const events = [
@@ -196,7 +221,7 @@ describe("outbox relay", () => {
 
     // A relay that published the next three and died before its checkpoint moved.
     const next = selectBatchQuery(stoppedAt, 3);
-    const rows = (await w.db.pool.query<OutboxRow>(next.text, next.values)).rows;
+    const rows = batchRows((await w.db.pool.query<BatchRow>(next.text, next.values)).rows);
     const publisher = createAckedPublisher(nats.nc);
     expect((await publishBatch(publisher, w.names, rows.map(toPublishedEvent))).published).toHaveLength(3);
     publisher.close();

@@ -1,16 +1,22 @@
 /**
  * One relay round on the leader's connection: read the checkpoint (unless this relay moved it itself last
- * round), read the next batch (which also says whether events wait behind a running transaction), publish it,
- * then move the checkpoint past what was acked and mark those rows, in one statement. Two statements in the
- * steady state.
+ * round), read the next batch (one statement, which also says whether events wait behind a running
+ * transaction, even when it finds none), publish it, then move the checkpoint past what was acked and mark
+ * those rows, in one statement. Two statements for a round that publishes, one for a round that finds nothing.
+ *
+ * A relay that goes on at once (the batch was full, or `goOn` says a wake-up came while it published) leaves
+ * that move to its next round, which makes it in the same statement as its batch read
+ * (`ADVANCE_AND_SELECT_SQL` in sql.ts): one statement a round while it is busy, and the events that woke it wait
+ * for one statement less. Published events are never left without their move for longer than that: the loop
+ * runs the next round at once, or makes the move alone when it stops.
  */
 import type pg from "pg";
 import type { StreamPoint } from "../contracts";
 import { AppError } from "../errors/app-error";
-import { checkpointOf, type OutboxRow, toPublishedEvent } from "./outbox-row";
+import { type BatchRow, batchRows, checkpointOf, type OutboxRow, toPublishedEvent } from "./outbox-row";
 import type { BatchResult } from "./publish-batch";
 import { type PublishedEvent, pointOfPublishedEvent } from "./published-event";
-import { advanceCheckpointQuery, HELD_BACK_SQL, READ_CHECKPOINT_SQL, selectBatchQuery } from "./sql";
+import { advanceAndSelectQuery, advanceCheckpointQuery, READ_CHECKPOINT_SQL, selectBatchQuery } from "./sql";
 
 /**
  * Publishes a batch in order; resolves (never rejects) with the acked prefix, like `publishBatch`.
@@ -34,17 +40,33 @@ export interface RoundContext {
    * track gets ABORTED and reads it anew next round).
    */
   readonly checkpoint?: StreamPoint;
+  /** The checkpoint move the previous round left to this one; the round starts at its `to`. */
+  readonly carried?: CheckpointMove;
+  /**
+   * Asked once the whole batch was acked: true when the relay will run its next round at once, so the
+   * checkpoint move is left to it (see the module comment). A full batch is carried without asking.
+   */
+  readonly goOn?: () => boolean;
+}
+
+/** A checkpoint move from `from` to `to`, marking `eventIds` published. */
+export interface CheckpointMove {
+  readonly from: StreamPoint;
+  readonly to: StreamPoint;
+  readonly eventIds: readonly string[];
 }
 
 /** What a round did. */
 export interface RoundResult {
-  /** The checkpoint after the round. */
+  /** The checkpoint after the round (or after the move it left to the next, `carried`). */
   readonly checkpoint: StreamPoint;
+  /** The checkpoint move left to the next round; the caller passes it on (or makes it with {@link moveCheckpoint}). */
+  readonly carried?: CheckpointMove;
   /** The events published and checkpointed, in order. */
   readonly published: readonly PublishedEvent[];
   /** True when the batch was full, so more events may be waiting. */
   readonly full: boolean;
-  /** True when committed events wait behind a running transaction (see HELD_BACK_SQL). */
+  /** True when committed events wait behind a running transaction (see sql.ts, `held_back`). */
   readonly heldBack: boolean;
   /** Why publishing stopped early (an AppError UNAVAILABLE with the NATS error as cause). */
   readonly error?: AppError;
@@ -55,15 +77,12 @@ export interface RoundResult {
  * @throws the Postgres error of any query; AppError ABORTED when the checkpoint moved under this relay.
  */
 export async function runRound(ctx: RoundContext): Promise<RoundResult> {
-  const from = ctx.checkpoint ?? (await readCheckpoint(ctx));
-  const batch = selectBatchQuery(from, ctx.batchSize);
-  const rows = await ctx.client.query<OutboxRow>(batch);
-  const full = rows.rows.length === ctx.batchSize;
-  const first = rows.rows[0];
-  const heldBack = !full && (first === undefined ? await isHeldBack(ctx.client) : first.held_back === true);
-  if (rows.rows.length === 0) return { checkpoint: from, published: [], full, heldBack };
+  const { from, rows, heldBack: held } = await readBatch(ctx);
+  const full = rows.length === ctx.batchSize;
+  const heldBack = !full && held;
+  if (rows.length === 0) return { checkpoint: from, published: [], full, heldBack };
 
-  const events = rows.rows.map(toPublishedEvent);
+  const events = rows.map(toPublishedEvent);
   const result = await ctx.publish(events);
   const error =
     result.error === undefined
@@ -72,18 +91,54 @@ export async function runRound(ctx: RoundContext): Promise<RoundResult> {
   const last = result.published.at(-1);
   if (last === undefined) return { checkpoint: from, published: [], full: false, heldBack, error };
 
-  const to = pointOfPublishedEvent(last);
-  const advance = advanceCheckpointQuery(
-    ctx.name,
-    from,
-    to,
-    result.published.map((e) => e.eventId),
-  );
-  const moved = await ctx.client.query<{ advanced: number; marked: number }>(advance);
-  if (moved.rows[0]?.advanced !== 1) {
-    throw new AppError("ABORTED", `the checkpoint of outbox relay ${ctx.name} moved while it published`);
+  const move = { from, to: pointOfPublishedEvent(last), eventIds: result.published.map((e) => e.eventId) };
+  if (error === undefined && (full || ctx.goOn?.() === true)) {
+    return { checkpoint: move.to, carried: move, published: result.published, full, heldBack };
   }
-  return { checkpoint: to, published: result.published, full, heldBack, error };
+  await moveCheckpoint(ctx.client, ctx.name, move);
+  return { checkpoint: move.to, published: result.published, full, heldBack, error };
+}
+
+/**
+ * Makes a checkpoint move alone (a round that does not go on, or a relay stopping with a move carried).
+ * @throws the Postgres error; AppError ABORTED when the checkpoint is no longer at `move.from`.
+ */
+export async function moveCheckpoint(
+  client: pg.ClientBase,
+  name: string,
+  move: CheckpointMove,
+): Promise<void> {
+  const moved = await client.query<{ advanced: number; marked: number }>(
+    advanceCheckpointQuery(name, move.from, move.to, move.eventIds),
+  );
+  if (moved.rows[0]?.advanced !== 1) throw checkpointMoved(name);
+}
+
+/** A batch: where it starts, its rows, and whether events wait behind a running transaction. */
+interface Batch {
+  readonly from: StreamPoint;
+  readonly rows: readonly OutboxRow[];
+  readonly heldBack: boolean;
+}
+
+/** The batch after the checkpoint, making the carried move first when there is one. One statement. */
+async function readBatch(ctx: RoundContext): Promise<Batch> {
+  const carried = ctx.carried;
+  if (carried === undefined) {
+    const from = ctx.checkpoint ?? (await readCheckpoint(ctx));
+    const result = await ctx.client.query<BatchRow>(selectBatchQuery(from, ctx.batchSize));
+    return { from, rows: batchRows(result.rows), heldBack: result.rows[0]?.held_back === true };
+  }
+  const { from, to, eventIds } = carried;
+  const result = await ctx.client.query<BatchRow & { readonly advanced: number }>(
+    advanceAndSelectQuery(ctx.name, from, to, eventIds, ctx.batchSize),
+  );
+  if (result.rows[0]?.advanced !== 1) throw checkpointMoved(ctx.name);
+  return { from: to, rows: batchRows(result.rows), heldBack: result.rows[0]?.held_back === true };
+}
+
+function checkpointMoved(name: string): AppError {
+  return new AppError("ABORTED", `the checkpoint of outbox relay ${name} moved while it published`);
 }
 
 async function readCheckpoint(ctx: RoundContext): Promise<StreamPoint> {
@@ -97,12 +152,4 @@ async function readCheckpoint(ctx: RoundContext): Promise<StreamPoint> {
     throw new AppError("FAILED_PRECONDITION", `outbox relay ${ctx.name} has no checkpoint row`);
   }
   return checkpointOf(stateRow);
-}
-
-async function isHeldBack(client: pg.ClientBase): Promise<boolean> {
-  const result = await client.query<{ held_back: boolean }>({
-    name: "outbox_held_back",
-    text: HELD_BACK_SQL,
-  });
-  return result.rows[0]?.held_back === true;
 }

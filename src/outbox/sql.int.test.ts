@@ -4,7 +4,7 @@ import pg from "pg";
 import { ORIGIN } from "../contracts";
 import { GENERIC_PLANS_OPTION } from "../db/pool";
 import { createTestDatabase, type TestDatabase } from "../testing";
-import { checkpointOf, type OutboxRow } from "./outbox-row";
+import { type BatchRow, batchRows, checkpointOf } from "./outbox-row";
 import { openRelaySession } from "./relay-session";
 import {
   advanceCheckpointQuery,
@@ -51,19 +51,20 @@ async function genericBatchPlan(): Promise<string> {
 
 function expectOrderedIndexScan(plan: string): void {
   expect(plan).toContain("Index Scan using events_relay_order_idx on events e");
-  expect(plan).not.toMatch(/Sort|Seq Scan|Bitmap/);
+  // (The relay's bound looks its database's oid up in pg_database, a scan of a few catalog rows.)
+  expect(plan).not.toMatch(/Sort|Seq Scan on events|Bitmap/);
 }
 
 describe("outbox SQL", () => {
   test("on a new deployment's empty table, the relay's generic plan already reads the batch in index order", async () => {
     // A generic plan is made with the statistics of the moment and kept until an ANALYZE of events (which
     // autovacuum runs once some rows were written) replans it: a relay on a fresh database plans before any
-    // row exists. Its batch is then read in index order already; only the held-back check scans the (still
-    // small) table until that first ANALYZE, after which the whole plan walks the index (next test).
+    // row exists. Its batch is then read in index order already; only the held-back check scans (and sorts)
+    // the (still small) table until that first ANALYZE, after which the whole plan walks the index (next test).
     expect((await db.pool.query("SELECT count(*)::int AS n FROM events")).rows[0]).toEqual({ n: 0 });
     const plan = await genericBatchPlan();
     expect(plan).toContain("Index Scan using events_relay_order_idx on events e");
-    expect(plan).not.toMatch(/Sort|Bitmap/);
+    expect(plan).not.toMatch(/Sort Key: e\.|Bitmap/);
   });
 
   test("the batch query walks events_relay_order_idx from the checkpoint, without a sort", async () => {
@@ -93,7 +94,7 @@ describe("outbox SQL", () => {
     const countPlan = count.rows.map((r) => r["QUERY PLAN"]).join("\n");
     expect(countPlan).toContain("events_relay_order_idx");
     expect(countPlan).not.toContain("Seq Scan");
-    expect(text).not.toMatch(/Sort|Seq Scan/);
+    expect(text).not.toMatch(/Sort|Seq Scan on events/);
 
     // The relay's connection plans it once, without the values (relay-session.ts): that plan walks the same
     // index in order even when the whole table is above the checkpoint, so a backlog is read batch by batch.
@@ -116,10 +117,10 @@ describe("outbox SQL", () => {
     );
     const batch = selectBatchQuery(start, 10);
     // xmin spans the server: another test file's transaction may hold the rows back for a moment.
-    let rows = (await db.pool.query<OutboxRow>(batch.text, batch.values)).rows;
+    let rows = batchRows((await db.pool.query<BatchRow>(batch.text, batch.values)).rows);
     for (let i = 0; i < 400 && rows.length < 10; i++) {
       await Bun.sleep(25);
-      rows = (await db.pool.query<OutboxRow>(batch.text, batch.values)).rows;
+      rows = batchRows((await db.pool.query<BatchRow>(batch.text, batch.values)).rows);
     }
     expect(rows).toHaveLength(10);
     const last = checkpointOf(rows.at(-1)!);
@@ -133,7 +134,7 @@ describe("outbox SQL", () => {
     expect((await db.pool.query(move.text, move.values)).rows[0]).toEqual({ advanced: 1, marked: 10 });
     expect(await checkpoint()).toEqual(last);
     const next = selectBatchQuery(last, 100);
-    const after = (await db.pool.query<OutboxRow>(next.text, next.values)).rows;
+    const after = batchRows((await db.pool.query<BatchRow>(next.text, next.values)).rows);
     expect(after).toHaveLength(40);
     expect(after.map((r) => r.event_id)).not.toContain(ids[0]);
   }, 20_000);

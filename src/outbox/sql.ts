@@ -1,14 +1,17 @@
 /**
  * The relay's SQL, in one place so that it is documented and testable (`sql.int.test.ts` checks the plan).
  *
- * Order. A row is published only once its writer finished before every transaction still running
- * (`transaction_id < pg_snapshot_xmin(pg_current_snapshot())`), in (transaction_id, position) order. Every
- * transaction that could still append has an xid >= that xmin, so no row can ever appear below a point the
- * relay has passed: the order never goes back and the checkpoint is a complete "everything up to here".
- * (pg_current_snapshot() is the statement's own snapshot, so every such row is also visible to it.)
+ * Order. A row is published only once its writer finished before every transaction still running that may
+ * write to this database, in (transaction_id, position) order: `transaction_id` below the relay's bound
+ * ({@link RELAY_BOUND}), the oldest running transaction of the statement's snapshot that is not known to be
+ * another database's (or the snapshot's xmax when there is none). Every transaction that could still append
+ * has an xid at or above that bound, so no row can ever appear below a point the relay has passed: the order
+ * never goes back and the checkpoint is a complete "everything up to here". (pg_current_snapshot() is the
+ * statement's own snapshot: every xid below the bound is finished in it, or another database's, which cannot
+ * write here, so every such row is also visible to it.)
  *
  * The scan walks `events_relay_order_idx` on (transaction_id, position) from the checkpoint, so a round costs
- * O(batch) however large the table grows; the row comparison with the checkpoint and the xmin bound are index
+ * O(batch) however large the table grows; the row comparison with the checkpoint and the bound are index
  * conditions on it. The relay's connection uses generic plans (planned once, not at every round), and this
  * holds for the generic plan too because the batch query has no condition outside the index: adding
  * `published_at IS NULL` would change no result ({@link ADVANCE_CHECKPOINT_SQL} sets `published_at` and moves
@@ -68,44 +71,63 @@ export async function unpublishedParams(client: {
   return [row?.transaction_id ?? "0", row?.position ?? "0"];
 }
 
+/** The columns of an {@link OutboxRow}, read from `events e`. */
+const BATCH_COLUMNS = `e.event_id, e.type, e.aggregate_type, e.aggregate_id,
+       e.aggregate_version::text AS aggregate_version, e.position::text AS position,
+       e.transaction_id::text AS transaction_id, e.committed_at, e.payload, e.metadata`;
+
 /**
- * The next events to publish, as {@link OutboxRow}s, each also carrying `held_back` (see {@link HELD_BACK_SQL},
- * evaluated once for the statement, on the same snapshot), so a round that found events needs no second query. The ORDER BY names the table's columns (`e.`), not the
- * text aliases of the select list: ordering by those would sort decimal strings.
+ * The relay's bound (see the module comment), an xid8. Transaction ids and snapshots span the whole Postgres
+ * server, so pg_snapshot_xmin alone would hold this database's events back behind any write transaction
+ * anywhere on the server (another deployment's, a test's migration, a DROP DATABASE). A running xid is
+ * skipped only when pg_stat_activity shows it in another database: a backend writes to one database for its
+ * whole life, and an xid it does not show (already finished, a prepared transaction, a role whose activity
+ * this one may not read) counts as this database's, which is only slower, never out of order.
+ */
+const RELAY_BOUND = `coalesce(
+      (SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+        WHERE xid(x) NOT IN (SELECT a.backend_xid FROM pg_stat_get_activity(NULL) a
+                              WHERE a.backend_xid IS NOT NULL
+                                AND a.datid <> (SELECT oid FROM pg_database WHERE datname = current_database()))),
+      pg_snapshot_xmax(pg_current_snapshot()))`;
+
+/**
+ * The bound, and whether committed events wait behind a transaction that is still running (at or above the
+ * bound), as one row `(bound, held_back)`, computed once a statement on its snapshot. Such a transaction may
+ * never append (a long read-write job), so no wake-up may come when it ends: the relay retries soon instead of
+ * waiting a whole poll. Rows of transactions still running are invisible here. Walks
+ * `events_relay_order_idx` from the bound.
+ */
+const BOUND_ROW = `(SELECT b.bound,
+          coalesce((SELECT true FROM events h
+                     WHERE h.transaction_id >= b.bound AND h.published_at IS NULL
+                     ORDER BY h.transaction_id, h.position LIMIT 1), false) AS held_back
+     FROM (SELECT ${RELAY_BOUND} AS bound OFFSET 0) b
+   OFFSET 0)`;
+
+/** A batch after `checkpoint`, of at most `limit` rows, with `held_back`: see {@link SELECT_BATCH_SQL}. */
+const batchWithHeldBack = (checkpoint: string, limit: string) => `SELECT bound.held_back, b.*
+  FROM ${BOUND_ROW} bound
+  LEFT JOIN LATERAL (
+    SELECT ${BATCH_COLUMNS}
+      FROM events e
+     WHERE e.transaction_id < bound.bound
+       AND (e.transaction_id, e.position) > ${checkpoint}
+     ORDER BY e.transaction_id, e.position
+     LIMIT ${limit}
+  ) b ON true`;
+
+/**
+ * The next events to publish, as {@link OutboxRow}s, each also carrying `held_back` (see
+ * {@link BOUND_ROW}); always at least one row, so a round knows both in one statement: an empty batch is
+ * one row whose event columns are null ({@link batchRows} drops it). The ORDER BY names the table's columns
+ * (`e.`), not the text aliases of the select list: ordering by those would sort decimal strings.
  * $1 = checkpoint xid8, $2 = checkpoint position, $3 = batch size.
  */
-export const SELECT_BATCH_SQL = `SELECT e.event_id, e.type, e.aggregate_type, e.aggregate_id,
-       e.aggregate_version::text AS aggregate_version, e.position::text AS position,
-       e.transaction_id::text AS transaction_id, e.committed_at, e.payload, e.metadata,
-       (SELECT EXISTS (SELECT FROM events h
-                        WHERE h.published_at IS NULL
-                          AND h.transaction_id >= pg_snapshot_xmin(pg_current_snapshot()))) AS held_back
-  FROM events e
- WHERE e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-   AND (e.transaction_id, e.position) > ($1::xid8, $2::bigint)
- ORDER BY e.transaction_id, e.position
- LIMIT $3`;
+export const SELECT_BATCH_SQL = batchWithHeldBack("($1::xid8, $2::bigint)", "$3");
 
-/**
- * True when committed events wait behind a transaction that is still running (their writer's xid is not below
- * xmin). Such a transaction may never append (a long read-write job, another database's work, since xmin spans
- * the server), so no NOTIFY may come when it ends: the relay retries soon instead of waiting a whole poll.
- * Rows of transactions still running are invisible here. Walks `events_relay_order_idx` from xmin.
- */
-export const HELD_BACK_SQL = `SELECT EXISTS (
-  SELECT FROM events e
-   WHERE e.published_at IS NULL
-     AND e.transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
-) AS held_back`;
-
-/**
- * Moves the checkpoint from one point to the next and marks the published rows, in one statement (so one
- * transaction). The move is a compare-and-set on the old point: it does nothing, marks nothing and returns
- * `advanced = 0` when the checkpoint is no longer where this relay read it.
- * $1 = name, $2/$3 = old (xid8, position), $4/$5 = new (xid8, position), $6 = uuid[] of the published events.
- * Returns `{ advanced, marked }` counts.
- */
-export const ADVANCE_CHECKPOINT_SQL = `WITH advanced AS (
+/** The checkpoint move of {@link ADVANCE_CHECKPOINT_SQL} and {@link ADVANCE_AND_SELECT_SQL}: CTEs `advanced`, `marked`. */
+const ADVANCE_CTES = `WITH advanced AS (
   UPDATE outbox_relay_state
      SET last_published_transaction_id = $4::xid8,
          last_published_position = $5::bigint,
@@ -120,8 +142,31 @@ export const ADVANCE_CHECKPOINT_SQL = `WITH advanced AS (
    WHERE event_id = ANY($6::uuid[])
      AND EXISTS (SELECT FROM advanced)
   RETURNING event_id
-)
+)`;
+
+/**
+ * Moves the checkpoint from one point to the next and marks the published rows, in one statement (so one
+ * transaction). The move is a compare-and-set on the old point: it does nothing, marks nothing and returns
+ * `advanced = 0` when the checkpoint is no longer where this relay read it.
+ * $1 = name, $2/$3 = old (xid8, position), $4/$5 = new (xid8, position), $6 = uuid[] of the published events.
+ * Returns `{ advanced, marked }` counts.
+ */
+export const ADVANCE_CHECKPOINT_SQL = `${ADVANCE_CTES}
 SELECT (SELECT count(*) FROM advanced)::int AS advanced, (SELECT count(*) FROM marked)::int AS marked`;
+
+/**
+ * {@link ADVANCE_CHECKPOINT_SQL} and then {@link SELECT_BATCH_SQL} from the new point, in one statement: a
+ * relay that goes on at once (a wake-up came while it published, or the batch was full) saves a round trip,
+ * and the turns that woke it wait for one statement, not two. The batch is read whether or not the move
+ * succeeded; the caller drops it when `advanced` is 0.
+ * The statement's snapshot is taken before the move, so the rows it marks still read as unpublished in the
+ * held-back check; they are below the bound (they were published), so that changes nothing.
+ * $1..$6 as {@link ADVANCE_CHECKPOINT_SQL}, $7 = batch size. The rows of {@link SELECT_BATCH_SQL}, each
+ * with `advanced` (1, or 0 when the move did not happen).
+ */
+export const ADVANCE_AND_SELECT_SQL = `${ADVANCE_CTES}
+SELECT (SELECT count(*) FROM advanced)::int AS advanced, batch.*
+  FROM (${batchWithHeldBack("($4::xid8, $5::bigint)", "$7")}) batch`;
 
 /** The batch query after `checkpoint`, at most `batchSize` rows. */
 export function selectBatchQuery(checkpoint: StreamPoint, batchSize: number): SqlQuery {
@@ -150,5 +195,21 @@ export function advanceCheckpointQuery(
       to.position.toString(),
       eventIds,
     ],
+  };
+}
+
+/** The checkpoint move from `from` to `to` and the batch after `to`, see {@link ADVANCE_AND_SELECT_SQL}. */
+export function advanceAndSelectQuery(
+  name: string,
+  from: StreamPoint,
+  to: StreamPoint,
+  eventIds: readonly string[],
+  batchSize: number,
+): SqlQuery {
+  const advance = advanceCheckpointQuery(name, from, to, eventIds);
+  return {
+    name: "outbox_advance_select",
+    text: ADVANCE_AND_SELECT_SQL,
+    values: [...advance.values, batchSize],
   };
 }

@@ -2,8 +2,10 @@
  * The relay's waits: a nap until the next poll that a NOTIFY or `wake()` ends early, and a backoff pause
  * that only `stop()` ends (a burst of appends while NATS is down must not turn backoff into a busy loop).
  * A wake that arrives while the relay is busy is remembered, so the following nap returns at once. With a
- * wake delay, a wake takes effect that long after it (later wakes meanwhile add nothing), so the commits of
- * those milliseconds share one round.
+ * wake delay, a wake that comes less than that after a nap began (the relay has just finished a round) takes
+ * effect that long after the nap began, so the commits of those milliseconds share one round instead of each
+ * starting its own; a wake later in the nap (the relay was idle) takes effect at once, so a turn after a
+ * quiet moment waits for nothing.
  */
 
 /** Wakeable waits; see the module comment. */
@@ -16,14 +18,19 @@ export interface WakeSignal {
   nap(ms: number): Promise<void>;
   /** Waits `ms`, or until stop. */
   pause(ms: number): Promise<void>;
+  /**
+   * True when a wake came that the next nap would return at once for, or after stop; a wake it reports is
+   * used up (the caller goes on at once instead of napping).
+   */
+  takeWake(): boolean;
 }
 
-/** Creates a {@link WakeSignal}; `wakeDelayMs` (default 0) delays what a wake does, see the module comment. */
+/** Creates a {@link WakeSignal}; `wakeDelayMs` (default 0) delays a wake right after a round, see the module comment. */
 export function createWakeSignal(wakeDelayMs = 0): WakeSignal {
   let pending = false;
   let stopped = false;
   let delayed: ReturnType<typeof setTimeout> | undefined;
-  const waiters = new Set<{ end: () => void; wakeable: boolean }>();
+  const waiters = new Set<{ end: () => void; wakeable: boolean; since: number }>();
 
   function wait(ms: number, wakeable: boolean): Promise<void> {
     if (stopped) return Promise.resolve();
@@ -34,6 +41,7 @@ export function createWakeSignal(wakeDelayMs = 0): WakeSignal {
     return new Promise((resolve) => {
       const waiter = {
         wakeable,
+        since: performance.now(),
         end: () => {
           clearTimeout(timer);
           waiters.delete(waiter);
@@ -53,11 +61,13 @@ export function createWakeSignal(wakeDelayMs = 0): WakeSignal {
 
   return {
     wake() {
-      if (wakeDelayMs <= 0) return wakeNow();
+      const nap = [...waiters].find((w) => w.wakeable);
+      const early = nap === undefined ? 0 : wakeDelayMs - (performance.now() - nap.since);
+      if (early <= 0) return wakeNow();
       delayed ??= setTimeout(() => {
         delayed = undefined;
         wakeNow();
-      }, wakeDelayMs);
+      }, early);
     },
     stop() {
       stopped = true;
@@ -66,6 +76,12 @@ export function createWakeSignal(wakeDelayMs = 0): WakeSignal {
     },
     nap: (ms) => wait(ms, true),
     pause: (ms) => wait(ms, false),
+    takeWake() {
+      if (stopped) return true;
+      const taken = pending;
+      pending = false;
+      return taken;
+    },
   };
 }
 

@@ -17,6 +17,17 @@ describe("wake signal", () => {
     expect(await elapsed(() => signal.nap(5_000))).toBeLessThan(50);
   });
 
+  test("takeWake reports a wake that came while busy once, and the nap after it sleeps", async () => {
+    const signal = createWakeSignal();
+    expect(signal.takeWake()).toBe(false);
+    signal.wake();
+    expect(signal.takeWake()).toBe(true);
+    expect(signal.takeWake()).toBe(false);
+    expect(await elapsed(() => signal.nap(100))).toBeGreaterThanOrEqual(90);
+    signal.stop();
+    expect(signal.takeWake()).toBe(true);
+  });
+
   test("wake does not cut a backoff pause short; stop ends every wait", async () => {
     const signal = createWakeSignal();
     signal.wake();
@@ -30,15 +41,23 @@ describe("wake signal", () => {
     expect(await elapsed(() => signal.nap(5_000))).toBeLessThan(50);
   });
 
-  test("with a wake delay, wakes end the nap that long after the first of them", async () => {
+  test("with a wake delay, a wake right after a round ends the nap that long after it began; later, at once", async () => {
     const signal = createWakeSignal(40);
     const napping = elapsed(() => signal.nap(5_000));
-    signal.wake();
+    signal.wake(); // the nap has just begun: the relay has just finished a round
     setTimeout(() => signal.wake(), 10); // within the delay: adds nothing
     const took = await napping;
     expect(took).toBeGreaterThanOrEqual(35);
     expect(took).toBeLessThan(1_000);
     expect(await elapsed(() => signal.nap(100))).toBeGreaterThanOrEqual(90); // no wake left over
+
+    // Napping for longer than the delay (the relay was idle): a wake ends the nap at once.
+    const idle = elapsed(() => signal.nap(5_000));
+    await Bun.sleep(80);
+    const woken = performance.now();
+    signal.wake();
+    await idle;
+    expect(performance.now() - woken).toBeLessThan(30);
   });
 
   test("backoff doubles from 100 ms up to its cap", () => {

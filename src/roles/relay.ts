@@ -51,7 +51,7 @@ export async function startRelayRole(config: Config, log: Logger, metrics?: Metr
     log: log.child({ component: "retention" }),
     ...(metrics ? { onBatch: (table, rows) => metrics.retention.pruned.inc({ table }, rows) } : {}),
   });
-  // Workers wake the relay after each commit with events; wake-ups of the next few milliseconds share a round.
+  // Workers wake the relay after each commit with events; wake-ups that come while a round runs share the next.
   const wake = nats.nc.subscribe(streamNames(config.natsPrefix).outboxWake, { callback: () => relay.wake() });
   log.info({ leader: relay.isLeader() }, "outbox relay started");
   return {
