@@ -26,6 +26,9 @@ export async function startBenchChild(
   const child: Subprocess<"ignore", "pipe", "inherit"> = spawn(
     ["bun", script.pathname, ...(options.args ?? [])],
     {
+      // The same runtime settings as the service's processes (README, "Runtime settings"), so that the peer
+      // behind gRPC and the echo server are measured as the service is.
+      env: { BUN_GC_TIMER_DISABLE: "1", ...process.env },
       stdin: "ignore",
       stdout: "pipe",
       stderr: "inherit",

@@ -14,7 +14,7 @@
 import { connect } from "@nats-io/transport-node";
 import { consistencySubject, decodeUpdate } from "../src/consistency/update-wire";
 import { PUBLISHED_EVENT_HEADERS } from "../src/outbox/published-event";
-import { COMMAND_ID_HEADER } from "../src/transport/jetstream/command-sender";
+import { readReplies } from "../src/transport/jetstream/replies";
 import { streamNames } from "../src/transport/jetstream/streams";
 
 const [url, ...prefixes] = process.argv.slice(2);
@@ -29,8 +29,7 @@ for (const prefix of prefixes) {
   nc.subscribe(names.replySubject("*"), {
     callback: (_e, m) => {
       const at = epochMs();
-      const commandId = m.headers?.get(COMMAND_ID_HEADER);
-      if (commandId) process.stdout.write(`reply ${prefix} ${commandId} ${at}\n`);
+      for (const [commandId] of readReplies(m)) process.stdout.write(`reply ${prefix} ${commandId} ${at}\n`);
     },
   });
   nc.subscribe(names.outboxWake, {

@@ -14,7 +14,7 @@
  */
 import { connect } from "@nats-io/transport-node";
 import { decodePublishedEvent, PUBLISHED_EVENT_HEADERS } from "../src/outbox/published-event";
-import { COMMAND_ID_HEADER } from "../src/transport/jetstream/command-sender";
+import { readReplies } from "../src/transport/jetstream/replies";
 import { streamNames } from "../src/transport/jetstream/streams";
 import { liveTurnOf, liveTurnOfText } from "./live-tags";
 
@@ -32,7 +32,11 @@ nc.subscribe(`${prefix}.cmd.*`, {
   callback: (_e, m) => stamp("published", liveTurnOf(m.headers?.get("Nats-Msg-Id")), epochMs()),
 });
 nc.subscribe(names.replySubject("*"), {
-  callback: (_e, m) => stamp("replied", liveTurnOf(m.headers?.get(COMMAND_ID_HEADER)), epochMs()),
+  callback: (_e, m) => {
+    const at = epochMs();
+    // A reply answers one command or, batched, several (replies.ts).
+    for (const [commandId] of readReplies(m)) stamp("replied", liveTurnOf(commandId), at);
+  },
 });
 nc.subscribe(names.eventSubject("conversation.turn_recorded"), {
   callback: (_e, m) => {

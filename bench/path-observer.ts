@@ -6,7 +6,7 @@
  * are not late by the load generator's event-loop lag.
  */
 import { connect } from "@nats-io/transport-node";
-import { COMMAND_ID_HEADER } from "../src/transport/jetstream/command-sender";
+import { readReplies } from "../src/transport/jetstream/replies";
 
 const [url, prefix] = process.argv.slice(2);
 if (url === undefined || prefix === undefined) throw new Error("usage: path-observer.ts <nats-url> <prefix>");
@@ -22,11 +22,12 @@ nc.subscribe(`${prefix}.cmd.*`, {
 nc.subscribe(`${prefix}.reply.*`, {
   callback: (_e, m) => {
     const replied = epochMs();
-    const id = m.headers?.get(COMMAND_ID_HEADER);
-    const at = id ? published.get(id) : undefined;
-    if (id === undefined || at === undefined) return;
-    published.delete(id);
-    process.stdout.write(`${id} ${at} ${replied}\n`);
+    for (const [id] of readReplies(m)) {
+      const at = published.get(id);
+      if (at === undefined) continue;
+      published.delete(id);
+      process.stdout.write(`${id} ${at} ${replied}\n`);
+    }
   },
 });
 await nc.flush();

@@ -14,6 +14,9 @@
  * Item 2 also has the strong read (consistency STRONG, from the write model) beside the view read. They run
  * in the order 1-2, 3 keyed, 4, 3 full, 5 (see lag-cells.ts for why).
  *
+ * `BENCH_QUERY_ITEMS` runs some of the items only (e.g. `latency,outage`; the large database then only with
+ * `lag`).
+ *
  * Two deployments, one per database size, each worker + relay + gateway + consistency as child processes on
  * a fresh database seeded straight into the write model (query-seed.ts) and its own NATS prefix. Latency
  * cells run interleaved in slices (interleave.ts). Prints markdown tables and one verdict per target, exits
@@ -24,20 +27,26 @@
 import { createGrpcClient } from "../src/gateway";
 import { CommandService } from "../src/gen/clone/v1/command_service_pb";
 import { QueryService } from "../src/gen/clone/v1/query_service_pb";
-import { createTestDatabase, createTestNats } from "../src/testing";
+import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "../src/testing";
 import { startBenchChild } from "./child-process";
 import { createLagCells } from "./lag-cells";
 import { formatLag } from "./lag-report";
 import { createCleanups } from "./query-cleanups";
-import { deploy } from "./query-deployment";
+import { type Deployment, deploy } from "./query-deployment";
 import { measureHitRate } from "./query-hit-rate";
 import { measureLatency } from "./query-latency";
 import { loadQueryBenchOptions } from "./query-options";
 import { measureOutage } from "./query-outage";
 import { formatOutage, formatOutageVerdicts, formatStrongLines } from "./query-outage-report";
-import { formatLatency, formatLatencyCpu, formatMix, formatQueryVerdicts } from "./query-report";
-import { seedDatabase } from "./query-seed";
-import { startQueryStack } from "./query-stack";
+import {
+  formatLatency,
+  formatLatencyCpu,
+  formatMix,
+  formatQueryVerdicts,
+  type LatencyResults,
+} from "./query-report";
+import { type SeedResult, seedDatabase } from "./query-seed";
+import { type QueryStack, startQueryStack } from "./query-stack";
 
 const JWT_SECRET = "bench-secret-0123456789abcdef";
 const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -53,46 +62,55 @@ async function main(): Promise<void> {
       `per cell at concurrency ${options.concurrencies.join(", ")}; lag ${options.lagRate}/s; zipf ${options.zipfMs / 1000} s`,
   );
 
-  const [smallDb, largeDb] = await cleanups.both(
-    [createTestDatabase({ poolMax: 2 }), createTestDatabase({ poolMax: 2 })],
+  const run = options.items;
+  // The large deployment serves only the lag cells.
+  const sizes = run.has("lag") ? [options.smallUsers, options.largeUsers] : [options.smallUsers];
+  const dbs = await cleanups.all(
+    sizes.map(() => createTestDatabase({ poolMax: 2 })),
     (db) => db.drop(),
   );
-  const [smallNats, largeNats] = await cleanups.both([createTestNats(), createTestNats()], (n) =>
-    n.cleanup(),
+  const natses = await cleanups.all(
+    sizes.map(() => createTestNats()),
+    (n) => n.cleanup(),
   );
   let t = performance.now();
-  const [smallSeed, largeSeed] = await Promise.all([
-    seedDatabase(smallDb.pool, options.smallUsers),
-    seedDatabase(largeDb.pool, options.largeUsers),
-  ]);
-  for (const [n, s] of [
-    [options.smallUsers, smallSeed],
-    [options.largeUsers, largeSeed],
-  ] as const) {
+  const seeds = await Promise.all(sizes.map((n, i) => seedDatabase((dbs[i] as TestDatabase).pool, n)));
+  sizes.forEach((n, i) => {
+    const s = seeds[i] as SeedResult;
     progress(
       `seeded ${n} users (+ as many conversations, 2 turns each, a document per 10 users): write model ` +
         `${(s.writeModelMs / 1000).toFixed(1)} s, refresh_all_materialized_views() ${(s.refreshMs / 1000).toFixed(1)} s, ` +
         `VACUUM ANALYZE ${(s.analyzeMs / 1000).toFixed(1)} s`,
     );
-  }
+  });
   t = performance.now();
-  const [smallStack, largeStack] = await cleanups.both(
-    [
-      startQueryStack(smallDb, smallNats, { jwtSecret: JWT_SECRET, mode: "keyed" }),
-      startQueryStack(largeDb, largeNats, { jwtSecret: JWT_SECRET, mode: "keyed" }),
-    ],
+  const stacks = await cleanups.all(
+    sizes.map((_, i) =>
+      startQueryStack(dbs[i] as TestDatabase, natses[i] as TestNats, {
+        jwtSecret: JWT_SECRET,
+        mode: "keyed",
+        profileDir: i === 0 ? options.profileDir : undefined,
+      }),
+    ),
     (s) => s.stop(),
   );
-  const small = await deploy(
-    { users: options.smallUsers, db: smallDb, nats: smallNats, seed: smallSeed, stack: smallStack },
-    JWT_SECRET,
-    cleanups,
-  );
-  const large = await deploy(
-    { users: options.largeUsers, db: largeDb, nats: largeNats, seed: largeSeed, stack: largeStack },
-    JWT_SECRET,
-    cleanups,
-  );
+  const deployments: Deployment[] = [];
+  for (const [i, users] of sizes.entries()) {
+    deployments.push(
+      await deploy(
+        {
+          users,
+          db: dbs[i] as TestDatabase,
+          nats: natses[i] as TestNats,
+          seed: seeds[i] as SeedResult,
+          stack: stacks[i] as QueryStack,
+        },
+        JWT_SECRET,
+        cleanups,
+      ),
+    );
+  }
+  const [small, large] = deployments as [Deployment, Deployment | undefined];
   const echo = await cleanups.track(
     await startBenchChild(new URL("./echo-server.ts", import.meta.url), (l) => l.msg === "echo listening"),
     (e) => e.stop(),
@@ -102,58 +120,65 @@ async function main(): Promise<void> {
     async (c) => c.close(),
   );
   await small.target.tokens.mintAll(small.target.users);
-  progress(`two deployments and the echo server started, ${small.users} tokens minted in ${seconds(t)} s`);
-
-  const latency = await measureLatency(options, small, { client: echoClient, pid: echo.pid }, progress);
-  // Keyed lag before the zipf mix, whose writes would leave the small database with a history the large lacks.
-  const lagCells = await createLagCells(options, small, large, cleanups, progress);
-  const keyedLag = await lagCells.keyed();
-  const mix = await measureHitRate(options, small, progress);
-  const lag = [...keyedLag, ...(await lagCells.full())];
-  const outage = await measureOutage(
-    options,
-    small,
-    async (env) => cleanups.track(await small.stack.startGateway(env), (g) => g.stop()),
-    (address) => createGrpcClient(QueryService, address),
-    progress,
+  progress(
+    `${deployments.length} deployment(s) and the echo server started, ${small.users} tokens minted in ${seconds(t)} s`,
   );
+
+  const latency: LatencyResults = run.has("latency")
+    ? await measureLatency(options, small, { client: echoClient, pid: echo.pid }, progress)
+    : new Map();
+  // Keyed lag before the zipf mix, whose writes would leave the small database with a history the large lacks.
+  const lagCells = large ? await createLagCells(options, small, large, cleanups, progress) : undefined;
+  const keyedLag = lagCells ? await lagCells.keyed() : [];
+  const mix = run.has("mix") ? await measureHitRate(options, small, progress) : undefined;
+  const lag = [...keyedLag, ...(lagCells ? await lagCells.full() : [])];
+  const outage = run.has("outage")
+    ? await measureOutage(
+        options,
+        small,
+        async (env) => cleanups.track(await small.stack.startGateway(env), (g) => g.stop()),
+        (address) => createGrpcClient(QueryService, address),
+        progress,
+      )
+    : undefined;
 
   const setting =
     `latency: ${options.durationMs / 1000} s per cell in ${options.slices} interleaved slices on the ` +
     `${small.users}-user deployment; each deployment: 1 gateway, 1 worker, 1 relay, 1 consistency role ` +
     `(service defaults); total ${seconds(startedAt)} s`;
+  const section = (ran: boolean, lines: string[]) => (ran ? lines : []);
   console.log(
     [
-      "",
-      "## 1-2. Query latency",
-      "",
-      formatLatency(latency),
-      "",
-      formatLatencyCpu(latency),
-      "",
-      "## 3. Consistency lag",
-      "",
-      "lag = from the client having CommandService.UpdateUserProfile's answer to the first GetUserProfile through " +
-        "the gateway (cache on; the old answer was cached just before the command) that returns the new " +
-        "display_name; polled every 1 ms once the invalidation broadcast is seen, every 100 ms before.",
-      "",
-      formatLag(lag),
-      "",
-      "## 4. Cache hit rate under a zipf mix",
-      "",
-      formatMix(mix),
-      "",
-      "## 5. The read side down (consistency role stopped)",
-      "",
-      formatOutage(outage),
+      ...section(run.has("latency"), [
+        "",
+        "## 1-2. Query latency",
+        "",
+        formatLatency(latency),
+        "",
+        formatLatencyCpu(latency),
+      ]),
+      ...section(lag.length > 0, [
+        "",
+        "## 3. Consistency lag",
+        "",
+        "lag = from the client having CommandService.UpdateUserProfile's answer to the first GetUserProfile through " +
+          "the gateway (cache on; the old answer was cached just before the command) that returns the new " +
+          "display_name; polled every 1 ms once the invalidation broadcast is seen, every 100 ms before.",
+        "",
+        formatLag(lag),
+      ]),
+      ...(mix ? ["", "## 4. Cache hit rate under a zipf mix", "", formatMix(mix)] : []),
+      ...(outage
+        ? ["", "## 5. The read side down (consistency role stopped)", "", formatOutage(outage)]
+        : []),
       "",
       "## Verdicts",
       "",
       formatQueryVerdicts(latency, lag, mix, { small: options.smallUsers, large: options.largeUsers }),
-      formatOutageVerdicts(outage),
+      ...(outage ? [formatOutageVerdicts(outage)] : []),
       formatStrongLines(latency),
       "",
-      `(${setting})`,
+      `(${run.size < 4 ? `items ${[...run].join(", ")} only; ` : ""}${setting})`,
     ].join("\n"),
   );
 }

@@ -8,8 +8,8 @@
 export interface Cleanups {
   /** Registers the cleanup of `value` that just started; after {@link Cleanups.run}, stops it and throws. */
   track<T>(value: T, stop: (value: T) => Promise<unknown>): Promise<T>;
-  /** Starts both, each registered as soon as it started; rethrows the first failure. */
-  both<T>(starts: readonly [Promise<T>, Promise<T>], stop: (value: T) => Promise<unknown>): Promise<[T, T]>;
+  /** Starts them all, each registered as soon as it started; rethrows the first failure. */
+  all<T>(starts: readonly Promise<T>[], stop: (value: T) => Promise<unknown>): Promise<T[]>;
   /** Runs the cleanups once; a second call waits for the first. */
   run(): Promise<void>;
 }
@@ -26,18 +26,18 @@ export function createCleanups(report: (line: string) => void): Cleanups {
     await stop(value).catch(() => {});
     throw new Error("interrupted");
   };
-  const both = async <T>(
-    starts: readonly [Promise<T>, Promise<T>],
+  const all = async <T>(
+    starts: readonly Promise<T>[],
     stop: (value: T) => Promise<unknown>,
-  ): Promise<[T, T]> => {
+  ): Promise<T[]> => {
     const settled = await Promise.allSettled(starts.map((p) => p.then((v) => track(v, stop))));
     const failed = settled.find((s) => s.status === "rejected");
     if (failed) throw failed.reason;
-    return settled.map((s) => (s as PromiseFulfilledResult<T>).value) as [T, T];
+    return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
   };
   return {
     track,
-    both,
+    all,
     run() {
       running ??= (async () => {
         for (const step of steps.splice(0).reverse()) {

@@ -4,7 +4,7 @@
  * minutes on two cores.
  */
 import { z } from "zod";
-import { envSchema } from "../src/config";
+import { envSchema, fallbackBoundOf } from "../src/config";
 
 const positiveInt = z.coerce.number().int().positive();
 const seconds = z.coerce.number().positive();
@@ -13,6 +13,11 @@ const list = z
   .string()
   .transform((s) => s.split(",").map((c) => Number(c.trim())))
   .pipe(z.array(z.number().int().positive()).min(1));
+
+/** The measurements of the benchmark (items 1-2, 3, 4 and 5), each of which can be run alone. */
+export const queryBenchItems = ["latency", "lag", "mix", "outage"] as const;
+/** One of {@link queryBenchItems}. */
+export type QueryBenchItem = (typeof queryBenchItems)[number];
 
 const queryBenchEnvSchema = z.object({
   BENCH_QUERY_SECONDS: seconds.default(4),
@@ -37,6 +42,12 @@ const queryBenchEnvSchema = z.object({
   BENCH_OUTAGE_SECONDS: seconds.default(6),
   BENCH_OUTAGE_CONCURRENCY: positiveInt.default(16),
   BENCH_OUTAGE_WIDE_BOUND: positiveInt.optional(),
+  BENCH_PROFILE_DIR: z.string().min(1).optional(),
+  BENCH_QUERY_ITEMS: z
+    .string()
+    .transform((s) => s.split(",").map((i) => i.trim()))
+    .pipe(z.array(z.enum(queryBenchItems)).min(1))
+    .default([...queryBenchItems]),
 });
 
 /** Typed settings of the query benchmark. */
@@ -97,6 +108,16 @@ export interface QueryBenchOptions {
   readonly outageDefaultBound: number;
   /** READ_FALLBACK_CONCURRENCY of the second gateway of the outage cell (`BENCH_OUTAGE_WIDE_BOUND`; default the lanes). */
   readonly outageWideBound: number;
+  /**
+   * The items to run (`BENCH_QUERY_ITEMS`, comma-separated of latency, lag, mix, outage; default all). Without
+   * `lag` the large database is not seeded; a partial run's verdicts cover only what ran.
+   */
+  readonly items: ReadonlySet<QueryBenchItem>;
+  /**
+   * When set (`BENCH_PROFILE_DIR`), the small deployment's worker, relay and gateway run under Bun's CPU
+   * profiler and write `<role>-<n>.cpuprofile` and `.md` there when they stop (at the end of the run).
+   */
+  readonly profileDir?: string;
 }
 
 /** Parses the environment; throws naming each bad variable. */
@@ -131,7 +152,11 @@ export function loadQueryBenchOptions(
     zipfWriteShare: e.BENCH_ZIPF_WRITE_SHARE,
     outageMs: e.BENCH_OUTAGE_SECONDS * 1000,
     outageConcurrency: e.BENCH_OUTAGE_CONCURRENCY,
-    outageDefaultBound: envSchema.shape.READ_FALLBACK_CONCURRENCY.parse(env.READ_FALLBACK_CONCURRENCY),
+    outageDefaultBound:
+      envSchema.shape.READ_FALLBACK_CONCURRENCY.parse(env.READ_FALLBACK_CONCURRENCY) ??
+      fallbackBoundOf(envSchema.shape.DB_POOL_SIZE.parse(env.DB_POOL_SIZE)),
     outageWideBound: e.BENCH_OUTAGE_WIDE_BOUND ?? e.BENCH_OUTAGE_CONCURRENCY,
+    items: new Set(e.BENCH_QUERY_ITEMS),
+    ...(e.BENCH_PROFILE_DIR === undefined ? {} : { profileDir: e.BENCH_PROFILE_DIR }),
   };
 }

@@ -27,6 +27,8 @@ export interface OutageRow {
   /** p99 of each read (by method), ms, whatever answered it. */
   readonly p99ByRead: ReadonlyMap<string, number>;
   readonly comparison: OutageComparison;
+  /** CPU per read of its gateway and of Postgres (the database's backends during its slices), ms. */
+  readonly cpuPerRead?: { readonly gatewayMs: number; readonly postgresMs: number };
 }
 
 /** Item 5's measurement. */
@@ -57,8 +59,8 @@ export function formatOutage(r: OutageResult): string {
   const lines = [
     `consistency role stopped, ${r.users} users' eight unary QueryService reads (random user, random read), ` +
       `concurrency ${r.concurrency}, ${fmt(r.windowMs / 1000, 0)} s per gateway interleaved:`,
-    "| gateway | READ_FALLBACK_CONCURRENCY | ops/s | p50 ms | p99 ms | from WRITE_MODEL | VIEW / CACHE | errors | sampled answers equal to the views' after |",
-    "|---|---:|---:|---:|---:|---:|---|---:|---|",
+    "| gateway | READ_FALLBACK_CONCURRENCY | ops/s | p50 ms | p99 ms | from WRITE_MODEL | VIEW / CACHE | errors | sampled answers equal to the views' after | CPU ms/read: gateway, postgres |",
+    "|---|---:|---:|---:|---:|---:|---|---:|---|---|",
   ];
   for (const row of r.rows) {
     const c = row.comparison;
@@ -66,7 +68,8 @@ export function formatOutage(r: OutageResult): string {
       `| ${row.gateway} | ${row.bound} | ${fmt(row.summary.opsPerSecond, 0)} | ${fmt(row.summary.p50Ms)} | ` +
         `${fmt(row.summary.p99Ms)} | ${fmt(writeModelShare(row) * 100, 1)}% | ${countOf(row, AnswerSource.VIEW)} / ` +
         `${countOf(row, AnswerSource.CACHE)} | ${row.summary.errors}${row.errorSamples.length > 0 ? ` (${row.errorSamples.join(" | ")})` : ""} | ` +
-        `${c.equal} / ${c.samples}${c.differences.length > 0 ? ` (differ: ${c.differences.join("; ")})` : ""} |`,
+        `${c.equal} / ${c.samples}${c.differences.length > 0 ? ` (differ: ${c.differences.join("; ")})` : ""} | ` +
+        `${row.cpuPerRead ? `${fmt(row.cpuPerRead.gatewayMs, 3)}, ${fmt(row.cpuPerRead.postgresMs, 3)}` : "n/a"} |`,
     );
   }
   for (const row of r.rows) {

@@ -5,13 +5,15 @@
  * data, random user, random read) runs in closed-loop lanes for a while, on the deployment's gateway (the
  * service's default fallback bound, READ_FALLBACK_CONCURRENCY) and, interleaved, on a second gateway whose
  * bound is as large as the lanes (an extra row, to tell the bound from the path). Each answer's `meta.source`
- * is counted; a sample of the write-model answers (and the changed profiles) is kept. Then the role is started
+ * is counted, and the CPU each gateway and Postgres spent per read during its slices (cpu-meter.ts); a sample
+ * of the write-model answers (and the changed profiles) is kept. Then the role is started
  * again, and once the views have caught up with the changes each sampled read is made again from the views
  * (bypass_cache): the answers must be equal.
  */
 import type { GrpcClient } from "../src/gateway";
 import { AnswerSource } from "../src/gen/clone/v1/enums_pb";
 import type { QueryService } from "../src/gen/clone/v1/query_service_pb";
+import { createCpuMeter } from "./cpu-meter";
 import { runInterleaved } from "./interleave";
 import type { Deployment } from "./query-deployment";
 import type { QueryBenchOptions } from "./query-options";
@@ -59,7 +61,9 @@ export function answerText(answer: Record<string, unknown>): string {
 export async function measureOutage(
   options: QueryBenchOptions,
   d: Deployment,
-  startGateway: (env: Record<string, string>) => Promise<{ address: string; stop(): Promise<void> }>,
+  startGateway: (
+    env: Record<string, string>,
+  ) => Promise<{ address: string; pid: number; stop(): Promise<void> }>,
   connect: (address: string) => GrpcClient<typeof QueryService>,
   progress: (line: string) => void,
 ): Promise<OutageResult> {
@@ -116,11 +120,21 @@ export async function measureOutage(
       if (source === AnswerSource.WRITE_MODEL && seq % SAMPLE_EVERY === 0 && kept.length < SAMPLES_MAX)
         kept.push({ method, request, userId: u.userId, answer: answerText(answer) });
     };
+    // Each slice runs one gateway's reads while the other is idle: the database's backends count for it.
+    const gatewayPid = d.stack.pids().get("gateway");
+    const meter = createCpuMeter({
+      pids: new Map([
+        ...(gatewayPid === undefined ? [] : [["default", gatewayPid] as const]),
+        ["wide", wide.pid],
+      ]),
+      database: { pool: d.db.pool, name: d.db.name },
+    });
     const measured = await runInterleaved(
       rows.map((r) => ({ name: r.name, op: opOf(r) })),
       options.outageConcurrency,
       options.outageMs,
       options.slices,
+      meter,
     );
     // The changed profiles, from the write model while the views still lack them.
     const changed: Sample[] = [];
@@ -178,10 +192,19 @@ export async function measureOutage(
     for (const row of rows) {
       const m = measured.get(row.name);
       if (!m) continue;
+      const ops = m.load.latenciesMs.length;
       result.push({
         gateway: row.name === "default" ? "the deployment's gateway" : "a second gateway",
         bound: row.bound,
         summary: summarize(m.load),
+        ...(m.cpu && ops > 0
+          ? {
+              cpuPerRead: {
+                gatewayMs: (m.cpu.byProcess.get(row.name) ?? 0) / ops,
+                postgresMs: (m.cpu.byProcess.get("postgres") ?? 0) / ops,
+              },
+            }
+          : {}),
         errorSamples: m.load.errorSamples,
         sources: counts.get(row.name) as Map<AnswerSource, number>,
         p99ByRead: new Map(

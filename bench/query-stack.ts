@@ -36,7 +36,9 @@ export interface QueryStack {
    * fallback bound); its address and how to stop it (once; later calls wait for the same stop). It is not
    * stopped by {@link stop}.
    */
-  startGateway(env: Record<string, string>): Promise<{ readonly address: string; stop(): Promise<void> }>;
+  startGateway(
+    env: Record<string, string>,
+  ): Promise<{ readonly address: string; readonly pid: number; stop(): Promise<void> }>;
   /** Stops every process (SIGTERM, then SIGKILL after a grace period). */
   stop(): Promise<void>;
 }
@@ -50,7 +52,12 @@ const metricsUrl = (port: unknown) => `http://127.0.0.1:${port as number}/metric
 export async function startQueryStack(
   db: TestDatabase,
   nats: TestNats,
-  options: { readonly jwtSecret: string; readonly mode: RefreshMode },
+  options: {
+    readonly jwtSecret: string;
+    readonly mode: RefreshMode;
+    /** Run the worker, relay and gateway under Bun's CPU profiler, writing into this directory. */
+    readonly profileDir?: string | undefined;
+  },
 ): Promise<QueryStack> {
   const env = {
     DATABASE_URL: db.url,
@@ -60,7 +67,11 @@ export async function startQueryStack(
     GRPC_HOST: "127.0.0.1",
     GRPC_PORT: "0",
   };
-  const stack = await startServiceStack(db, nats, { jwtSecret: options.jwtSecret, relay: true });
+  const stack = await startServiceStack(db, nats, {
+    jwtSecret: options.jwtSecret,
+    relay: true,
+    profileDir: options.profileDir,
+  });
   let consistency: RoleProcess | undefined;
   let mode = options.mode;
   let consistencyMetrics = "";
@@ -106,7 +117,11 @@ export async function startQueryStack(
         const p = await startRole("gateway", { ...env, ...extra }, gatewayReady);
         const port = (await p.waitForLog(gatewayReady)).grpcPort as number;
         let stopping: Promise<void> | undefined;
-        return { address: `127.0.0.1:${port}`, stop: () => (stopping ??= stopRoleProcess(p)) };
+        return {
+          address: `127.0.0.1:${port}`,
+          pid: p.pid,
+          stop: () => (stopping ??= stopRoleProcess(p)),
+        };
       },
       async stop() {
         stopped = true;

@@ -86,10 +86,15 @@ export const envSchema = z.object({
   // How long a query with a min_consistency_token waits for the views when its call has no deadline.
   QUERY_WAIT_MAX_MS: positiveInt.default(10_000),
   // Fallback of eventual reads to the write model: after this wait for a token, or while the read side has
-  // been behind (no heartbeat) this long; at most this many fallback reads at once per gateway (0: none).
+  // been behind (no heartbeat) this long; at most this many fallback reads at once per gateway (0: none;
+  // default half of DB_POOL_SIZE, see fallbackBoundOf), a read finding none free waiting up to
+  // READ_FALLBACK_QUEUE_MS for one (0: not at all).
   READ_FALLBACK_WAIT_MS: nonNegativeInt.default(1_000),
   READ_FALLBACK_STALENESS_MS: positiveInt.default(10_000),
-  READ_FALLBACK_CONCURRENCY: nonNegativeInt.default(4),
+  READ_FALLBACK_CONCURRENCY: nonNegativeInt.optional(),
+  // 100: the p99 a read should answer within; on a machine so loaded that a slot takes longer to free up,
+  // the views (as they are) answer sooner. 50 left 1-4% of 16 lanes' reads to the views at load average ~15.
+  READ_FALLBACK_QUEUE_MS: nonNegativeInt.default(100),
   WORKER_THREADS: positiveInt.optional(),
   WORKER_TRANSACTIONS: positiveInt.default(2),
   WORKER_BUSY_BATCH: positiveInt.default(4),
@@ -224,6 +229,10 @@ export interface ReadsConfig {
   readonly fallbackStalenessMs: number;
   /** Fallback reads at once per gateway (0: no fallback). */
   readonly fallbackConcurrency: number;
+  /** How long a fallback read that finds every slot taken waits for one, ms (0: not at all). */
+  readonly fallbackQueueMs: number;
+  /** Fallback reads waiting for a slot at most (beyond: no fallback for them). */
+  readonly fallbackQueueLength: number;
 }
 
 /** Pruning of the command store. */
@@ -238,6 +247,26 @@ export interface RetentionConfig {
 
 /** Raised when an environment variable is invalid; the message names every bad variable. */
 export { ConfigError };
+
+/**
+ * Fallback reads at once per gateway when `READ_FALLBACK_CONCURRENCY` is unset: half its Postgres pool
+ * (`DB_POOL_SIZE`), at least one. The pool already bounds what one gateway asks of the primary; the fallback
+ * bound keeps the write-model reads of a stalled read side (each costlier than a view row) to half of it, so
+ * that the rest of the gateway's work (the command path's owner lookups and stored results, token checks,
+ * view reads) always finds connections. Reads beyond it wait briefly for a slot (`READ_FALLBACK_QUEUE_MS`,
+ * behind at most {@link FALLBACK_QUEUE_PER_SLOT} per slot). The old fixed default of 4 answered only 12-29% of
+ * the reads of 16 lanes from the write model in bench:queries' item 5 (the rest from the stale views).
+ */
+export function fallbackBoundOf(dbPoolSize: number): number {
+  return Math.max(1, Math.ceil(dbPoolSize / 2));
+}
+
+/**
+ * Fallback reads that may wait for a slot, per slot. A fallback read takes a few milliseconds, so the last of
+ * four per slot waits about four reads' time, well within READ_FALLBACK_QUEUE_MS: a longer queue would only
+ * make reads beyond it wait out the time limit before going to the views.
+ */
+export const FALLBACK_QUEUE_PER_SLOT = 4;
 
 /**
  * Command threads per worker process when `WORKER_THREADS` is unset: one per two cores, at least one. A
@@ -261,6 +290,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
   }
   const e = parsed.data;
+  const fallbackBound = e.READ_FALLBACK_CONCURRENCY ?? fallbackBoundOf(e.DB_POOL_SIZE);
   if (e.DOCUMENT_CHUNK_OVERLAP_WORDS >= e.DOCUMENT_CHUNK_WORDS) {
     throw new ConfigError(
       "invalid configuration: DOCUMENT_CHUNK_OVERLAP_WORDS: must be smaller than DOCUMENT_CHUNK_WORDS",
@@ -287,7 +317,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxWaitMs: e.QUERY_WAIT_MAX_MS,
       fallbackWaitMs: e.READ_FALLBACK_WAIT_MS,
       fallbackStalenessMs: e.READ_FALLBACK_STALENESS_MS,
-      fallbackConcurrency: e.READ_FALLBACK_CONCURRENCY,
+      fallbackConcurrency: fallbackBound,
+      fallbackQueueMs: e.READ_FALLBACK_QUEUE_MS,
+      fallbackQueueLength: FALLBACK_QUEUE_PER_SLOT * fallbackBound,
     },
     workerThreads: e.WORKER_THREADS ?? defaultWorkerThreads(availableParallelism()),
     workerTransactions: e.WORKER_TRANSACTIONS,

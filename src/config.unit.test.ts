@@ -18,6 +18,18 @@ describe("config", () => {
     expect([1, 2, 3, 4, 8].map(defaultWorkerThreads)).toEqual([1, 1, 1, 2, 4]);
   });
 
+  test("the fallback bound defaults to half the gateway's pool, with a short queue of four per slot", () => {
+    const bound = (env: Record<string, string>) => {
+      const r = loadConfig(env).reads;
+      return [r.fallbackConcurrency, r.fallbackQueueLength, r.fallbackQueueMs];
+    };
+    expect(bound({})).toEqual([5, 20, 100]);
+    expect(bound({ DB_POOL_SIZE: "3" })).toEqual([2, 8, 100]);
+    expect(bound({ DB_POOL_SIZE: "1" })).toEqual([1, 4, 100]);
+    expect(bound({ READ_FALLBACK_CONCURRENCY: "16", READ_FALLBACK_QUEUE_MS: "0" })).toEqual([16, 64, 0]);
+    expect(bound({ READ_FALLBACK_CONCURRENCY: "0" })).toEqual([0, 0, 100]);
+  });
+
   test("values are parsed and typed", () => {
     const c = loadConfig({
       DATABASE_URL: "postgres://u@h:5432/db",

@@ -6,6 +6,7 @@
  * back to the gateway from here, then the message is acked (src/transport/jetstream/partition-consumer.ts).
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { jetstream } from "@nats-io/jetstream";
 import { logged, wakeRelayAfterEvents } from "../src/actors/command-handlers";
 import { createCommandRuntime } from "../src/actors/command-thread";
 import { createKeyedQueue } from "../src/actors/keyed-queue";
@@ -18,6 +19,7 @@ import { timeExecution } from "../src/metrics/commands";
 import { connectNats } from "../src/nats";
 import { startTracing } from "../src/tracing";
 import { consumePartition, type PartitionConsumer } from "../src/transport/jetstream/partition-consumer";
+import { createReplyBatcher } from "../src/transport/jetstream/replies";
 import { streamNames } from "../src/transport/jetstream/streams";
 
 const port = parentPort;
@@ -49,6 +51,14 @@ const executions = createTickBatch<ThreadExecution>((items) =>
   post({ kind: "executions", executions: items }),
 );
 
+/**
+ * The timeout of the partition consumers' JetStream requests, ms. When a consumer's leader dies (a node of a
+ * cluster), the client's lookups of the consumer go unanswered until the survivors elect a new leader, and
+ * each one waits this long before the next: with the default 5 s a partition stood still up to 5.8 s after
+ * the new leader was elected (see PULL_EXPIRES_MS in partition-consumer.ts).
+ */
+const PARTITION_API_TIMEOUT_MS = 1_000;
+
 /** The partitions being consumed, by number. */
 const consumers = new Map<number, PartitionConsumer>();
 /** A partition's operations (consume, release), one after another in the order asked. */
@@ -60,7 +70,10 @@ const failed = (partition: number) => (error: unknown) =>
 
 async function start(): Promise<void> {
   const nats = await connectNats(data.natsUrl, `clone-worker-thread-${data.threadIndex}`);
+  const js = jetstream(nats.nc, { timeout: PARTITION_API_TIMEOUT_MS });
   const wakeSubject = streamNames(data.prefix).outboxWake;
+  // One batcher for all of this thread's partitions: a group commit spans them.
+  const replies = createReplyBatcher(nats.nc);
   const handler = logged(
     log,
     timeExecution(
@@ -78,11 +91,12 @@ async function start(): Promise<void> {
       try {
         const consumer = await consumePartition({
           nc: nats.nc,
-          js: nats.js,
+          js,
           prefix: data.prefix,
           durable,
           handler,
           maxMessages,
+          replies,
           log: log.child({ component: "partition-consumer" }),
         });
         consumers.set(partition, consumer);

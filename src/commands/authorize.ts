@@ -16,14 +16,15 @@ function newOwnerOf(command: DomainCommand): string | undefined {
 }
 
 /**
- * Checks that `actor` may send `command`.
+ * Checks that `actor` may send `command`: at once (throwing) when it can tell without the owner of the target,
+ * or when that owner is known already; else the returned promise settles once the owner was read.
  * @throws AppError PERMISSION_DENIED, or NOT_FOUND when a user names an aggregate that does not exist.
  */
-export async function authorizeCommand(
+export function authorizeCommand(
   actor: Actor,
   command: DomainCommand,
   ownerOf: OwnerLookup,
-): Promise<void> {
+): Promise<void> | undefined {
   if (actor.role === "service" || actor.role === "admin") return;
   if (privilegedCommands.has(command.type)) {
     throw new AppError("PERMISSION_DENIED", `${command.type} is for the service and admin roles only`);
@@ -35,8 +36,18 @@ export async function authorizeCommand(
     return;
   }
   const target = aggregateOf(command);
-  const owner = await ownerOf(target.type, target.id);
-  if (owner === undefined)
-    throw new AppError("NOT_FOUND", `${target.type.replace("_", " ")} ${target.id} not found`);
+  const known = ownerOf.known?.(target.type, target.id);
+  if (known !== undefined) {
+    checkOwner(actor, known);
+    return;
+  }
+  return ownerOf(target.type, target.id).then((owner) => {
+    if (owner === undefined)
+      throw new AppError("NOT_FOUND", `${target.type.replace("_", " ")} ${target.id} not found`);
+    checkOwner(actor, owner);
+  });
+}
+
+function checkOwner(actor: Actor, owner: string): void {
   if (owner !== actor.sub) throw new AppError("PERMISSION_DENIED", "a user may act only on its own data");
 }

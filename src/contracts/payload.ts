@@ -100,13 +100,13 @@ function sha256(data: Uint8Array | string): string {
 /**
  * JSON with object keys sorted, so equal values always give equal text. Stored hashes depend on it, so its
  * output must never change: it is exactly `JSON.stringify` with a replacer that copies every object with its
- * keys sorted ({@link canonicalJsonReference}), whose key order is that of a JS object built that way: keys that
- * are array indices first, numerically, then the others sorted. This is the same text without the copies; values
- * it does not handle itself (`toJSON`, class instances, boxed primitives) go to the reference.
+ * keys sorted ({@link canonicalJsonReference}). This makes the same copies up front and stringifies them in one
+ * native call (about twice as fast as the replacer, or as quoting each key and string apart); values whose
+ * copy could differ from the replacer's (`toJSON`, class instances, boxed primitives) go to the reference.
  */
 export function canonicalJson(value: unknown): string {
-  const text = canonical(value);
-  return text === unsupported ? canonicalJsonReference(value) : (text as string);
+  const copy = sortedCopy(value);
+  return copy === unsupported ? canonicalJsonReference(value) : JSON.stringify(copy);
 }
 
 /** The definition of {@link canonicalJson}, used for values the fast path does not take. */
@@ -121,71 +121,33 @@ export function canonicalJsonReference(value: unknown): string {
 
 const unsupported = Symbol("unsupported");
 
-/** The canonical text of a value, undefined where JSON omits it, or `unsupported`. */
-function canonical(v: unknown): string | undefined | typeof unsupported {
-  switch (typeof v) {
-    case "string":
-      return JSON.stringify(v);
-    case "number":
-      return Number.isFinite(v) ? JSON.stringify(v) : "null";
-    case "boolean":
-      return v ? "true" : "false";
-    case "undefined":
-    case "function":
-    case "symbol":
-      return undefined;
-    case "object":
-      if (v === null) return "null";
-      if (Array.isArray(v)) return canonicalArray(v);
-      return canonicalObject(v);
-    default:
-      return unsupported; // bigint: let JSON.stringify throw as it always did
+/**
+ * What the reference's replacer makes of a value, copied before stringifying: plain objects with their keys
+ * assigned in sorted order (as the replacer does, `__proto__` included), plain arrays element by element, and
+ * everything else as it is (JSON.stringify then treats it as it would); `unsupported` for the rest.
+ */
+function sortedCopy(v: unknown): unknown {
+  if (typeof v !== "object" || v === null) return v;
+  if (Array.isArray(v)) {
+    if (Object.getPrototypeOf(v) !== Array.prototype || "toJSON" in v) return unsupported;
+    const items: unknown[] = new Array(v.length);
+    for (let i = 0; i < v.length; i++) {
+      const item = sortedCopy(v[i]);
+      if (item === unsupported) return unsupported;
+      items[i] = item;
+    }
+    return items;
   }
-}
-
-function canonicalArray(items: readonly unknown[]): string | typeof unsupported {
-  if (Object.getPrototypeOf(items) !== Array.prototype || "toJSON" in items) return unsupported;
-  let out = "[";
-  for (let i = 0; i < items.length; i++) {
-    const item = canonical(items[i]);
+  const proto = Object.getPrototypeOf(v);
+  if ((proto !== Object.prototype && proto !== null) || "toJSON" in v) return unsupported;
+  const record = v as Record<string, unknown>;
+  const sorted: Record<string, unknown> = {};
+  for (const key of Object.keys(record).sort()) {
+    const item = sortedCopy(record[key]);
     if (item === unsupported) return unsupported;
-    out += `${i === 0 ? "" : ","}${item ?? "null"}`;
+    sorted[key] = item;
   }
-  return `${out}]`;
-}
-
-function canonicalObject(object: object): string | typeof unsupported {
-  const proto = Object.getPrototypeOf(object);
-  if ((proto !== Object.prototype && proto !== null) || "toJSON" in object) return unsupported;
-  const record = object as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
-  // A copy built in this order would list array-index keys first, in numeric order.
-  if (keys.some(isArrayIndex)) {
-    keys.sort((a, b) => {
-      const ai = isArrayIndex(a);
-      const bi = isArrayIndex(b);
-      if (ai && bi) return Number(a) - Number(b);
-      return ai ? -1 : bi ? 1 : 0;
-    });
-  }
-  let out = "{";
-  let first = true;
-  for (const key of keys) {
-    if (key === "__proto__") return unsupported; // the reference's copy would not keep it as a key
-    const text = canonical(record[key]);
-    if (text === unsupported) return unsupported;
-    if (text === undefined) continue;
-    out += `${first ? "" : ","}${JSON.stringify(key)}:${text}`;
-    first = false;
-  }
-  return `${out}}`;
-}
-
-/** True for a key JS orders as an array index: a canonical decimal below 2^32 - 1. */
-function isArrayIndex(key: string): boolean {
-  const c = key.charCodeAt(0);
-  if (c < 48 || c > 57) return false;
-  return /^(?:0|[1-9]\d*)$/.test(key) && Number(key) < 4294967295;
+  return sorted;
 }
 
 /**

@@ -24,11 +24,15 @@ describe("combineParts", () => {
 
   test("parts are ordered by shape, renamed and renumbered; each result row's i maps back to its part", () => {
     const { statement, order } = combineParts([part("user", "u1"), part("turn", "t1"), part("user", "u2")]);
-    // Shape order: the turn first, then both users in their given order.
-    expect(order).toEqual([1, 0, 2]);
-    expect(statement.values).toEqual(["t1", "t1-r", "u1", "u1-r", "u2", "u2-r"]);
+    // Shape order, the order in which this thread first saw each shape (the user's in the test above): both
+    // users in their given order, then the turn.
+    expect(order).toEqual([0, 2, 1]);
+    expect(statement.values).toEqual(["u1", "u1-r", "u2", "u2-r", "t1", "t1-r"]);
     expect(statement.text).toContain(
-      "c0_state AS (UPDATE turns SET n = n + 1 WHERE id = $1::uuid RETURNING 1)",
+      "c0_state AS (UPDATE users SET n = n + 1 WHERE id = $1::uuid RETURNING 1)",
+    );
+    expect(statement.text).toContain(
+      "c2_state AS (UPDATE turns SET n = n + 1 WHERE id = $5::uuid RETURNING 1)",
     );
     expect(statement.text).toContain("c1_stored AS (INSERT INTO results (id) SELECT $4::text FROM c1_state)");
     expect(statement.text).toContain("SELECT 2 AS i, (SELECT count(*) FROM c2_state)::int AS state_rows");

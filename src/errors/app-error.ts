@@ -119,10 +119,13 @@ const connectionErrorCodes = new Set([
   "EPIPE",
   "ENOTFOUND",
   "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
   "57P03", // cannot_connect_now
+  "53300", // too_many_connections: the server is up but takes no more sessions now
   "08000",
   "08001",
   "08003",
+  "08004", // the server rejected the connection
   "08006",
   "CONNECTION_CLOSED",
   "CONNECTION_REFUSED",

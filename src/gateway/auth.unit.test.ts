@@ -174,6 +174,26 @@ describe("verified-token cache", () => {
     }
   });
 
+  test("remembered: the actor at once once its token was verified, until its exp; never for a failure", async () => {
+    const start = Math.floor(Date.now() / 1000);
+    const { auth, set } = onClock(at(start));
+    const token = await signAt({ sub: "user-1", role: "user" }, start + 10);
+    expect(auth.remembered(bearer(token))).toBeUndefined();
+    expect(auth.remembered(new Map())).toBeUndefined();
+    const actor = await auth.authenticate(bearer(token));
+    expect(auth.remembered(bearer(token))).toBe(actor);
+    const forged = await signAt(
+      { sub: "user-1", role: "user" },
+      start + 10,
+      "another-secret-0123456789abcdef",
+    );
+    await rejection(auth.authenticate(bearer(forged)));
+    expect(auth.remembered(bearer(forged))).toBeUndefined();
+    set(at(start + 10));
+    expect(auth.remembered(bearer(token))).toBeUndefined();
+    expect((await rejection(auth.authenticate(bearer(token)))).message).toBe("token expired");
+  });
+
   test("remembered actors cannot be changed by a caller", async () => {
     const token = await mintToken({ sub: "user-1", role: "user", secret });
     const actor = await authenticator.authenticate(bearer(token));

@@ -13,7 +13,7 @@
  * The limits and the answer for requests that do not decode or are too large live here too, so that every
  * transport reports them in the same words.
  */
-import type { DescEnum, DescField, DescMessage, DescService, Message } from "@bufbuild/protobuf";
+import type { DescEnum, DescField, DescMessage, DescOneof, DescService, Message } from "@bufbuild/protobuf";
 import { ScalarType } from "@bufbuild/protobuf";
 import { AppError, type FieldViolation } from "../errors";
 import type { Interceptor } from "./handler";
@@ -33,113 +33,145 @@ export function textProblem(s: string): string | undefined {
 
 const join = (path: string, name: string): string => (path === "" ? name : `${path}.${name}`);
 
-function enumProblem(desc: DescEnum, value: unknown): string | undefined {
-  if (typeof value !== "number") return undefined;
-  return desc.values.some((v) => v.number === value)
-    ? undefined
-    : `${value} is not a value of ${desc.typeName}`;
-}
+/**
+ * The rules are compiled once per message type into checks of only the fields that can break them (strings and
+ * enums, and messages that hold some), so a request costs a look at those fields; a field's path is built only
+ * for a violation (or to descend into a nested message).
+ */
+type MessageCheck = (message: Record<string, unknown>, path: string, out: FieldViolation[]) => void;
+/** Checks the value of one field of the message at `path` (the field knows its own name). */
+type FieldCheck = (value: unknown, path: string, out: FieldViolation[]) => void;
+/** Why one string or enum value breaks the rules, or undefined. */
+type ValueProblem = (value: unknown) => string | undefined;
 
-function checkValue(
-  kind: "scalar" | "enum" | "message",
-  field: DescField,
-  value: unknown,
-  path: string,
-  out: FieldViolation[],
-): void {
-  if (kind === "message") {
-    const message = fieldMessage(field);
-    if (message !== undefined && typeof value === "object" && value !== null) {
-      collect(message, value as Record<string, unknown>, path, out);
-    }
-    return;
-  }
-  const enumDesc = fieldEnum(field);
-  const problem =
-    kind === "enum"
-      ? enumDesc && enumProblem(enumDesc, value)
-      : fieldScalar(field) === ScalarType.STRING && typeof value === "string"
-        ? textProblem(value)
-        : undefined;
-  if (problem !== undefined) out.push({ field: path, description: problem });
-}
+/** Compiled checks by message type; `null` for a type with nothing to check. */
+const compiled = new Map<DescMessage, MessageCheck | null>();
 
-function fieldMessage(field: DescField): DescMessage | undefined {
-  return "message" in field ? (field.message as DescMessage | undefined) : undefined;
-}
-
-function fieldEnum(field: DescField): DescEnum | undefined {
-  return "enum" in field ? (field.enum as DescEnum | undefined) : undefined;
-}
-
-function fieldScalar(field: DescField): ScalarType | undefined {
-  return "scalar" in field ? (field.scalar as ScalarType | undefined) : undefined;
-}
-
-function checkField(field: DescField, value: unknown, path: string, out: FieldViolation[]): void {
-  switch (field.fieldKind) {
-    case "scalar":
-    case "enum":
-    case "message":
-      checkValue(field.fieldKind, field, value, path, out);
-      return;
-    case "list":
-      if (Array.isArray(value)) {
-        value.forEach((item, i) => {
-          checkValue(field.listKind, field, item, `${path}[${i}]`, out);
-        });
-      }
-      return;
-    case "map":
-      if (typeof value === "object" && value !== null) {
-        for (const [key, item] of Object.entries(value)) {
-          const at = `${path}[${JSON.stringify(key)}]`;
-          const keyProblem = field.mapKey === ScalarType.STRING ? textProblem(key) : undefined;
-          if (keyProblem !== undefined) out.push({ field: at, description: `key ${keyProblem}` });
-          checkValue(field.mapKind, field, item, at, out);
-        }
-      }
-      return;
-  }
-}
-
-function collect(
-  desc: DescMessage,
-  message: Record<string, unknown>,
-  path: string,
-  out: FieldViolation[],
-): void {
+function messageCheck(desc: DescMessage): MessageCheck | undefined {
+  const known = compiled.get(desc);
+  if (known !== undefined) return known ?? undefined;
+  const checks: MessageCheck[] = [];
+  const check: MessageCheck = (message, path, out) => {
+    for (const c of checks) c(message, path, out);
+  };
+  compiled.set(desc, check); // a recursive type refers to itself through this entry
   for (const member of desc.members) {
-    if (member.kind === "oneof") {
-      const selected = message[member.localName] as { case?: string; value?: unknown } | undefined;
-      const field = member.fields.find((f) => f.localName === selected?.case);
-      if (field !== undefined) checkField(field, selected?.value, join(path, field.name), out);
-    } else {
-      checkField(member, message[member.localName], join(path, member.name), out);
-    }
+    const c = member.kind === "oneof" ? oneofCheck(member) : memberCheck(member);
+    if (c !== undefined) checks.push(c);
   }
+  if (checks.length === 0) compiled.set(desc, null);
+  return checks.length === 0 ? undefined : check;
+}
+
+function memberCheck(field: DescField): MessageCheck | undefined {
+  const c = fieldCheck(field);
+  return c && ((message, path, out) => c(message[field.localName], path, out));
+}
+
+function oneofCheck(oneof: DescOneof): MessageCheck | undefined {
+  const cases = new Map<string, FieldCheck>();
+  for (const field of oneof.fields) {
+    const c = fieldCheck(field);
+    if (c !== undefined) cases.set(field.localName, c);
+  }
+  if (cases.size === 0) return undefined;
+  return (message, path, out) => {
+    const selected = message[oneof.localName] as { case?: string; value?: unknown } | undefined;
+    const c = selected?.case === undefined ? undefined : cases.get(selected.case);
+    c?.(selected?.value, path, out);
+  };
+}
+
+/** The check of one field, or undefined when no value of it can break a rule. */
+function fieldCheck(field: DescField): FieldCheck | undefined {
+  const at = (path: string) => join(path, field.name);
+  const kind =
+    field.fieldKind === "list" ? field.listKind : field.fieldKind === "map" ? field.mapKind : field.fieldKind;
+  const nested = kind === "message" ? messageCheck(field.message as DescMessage) : undefined;
+  const problem = kind === "message" ? undefined : valueProblem(kind, field);
+  if (nested === undefined && problem === undefined && !(field.fieldKind === "map" && stringKeys(field)))
+    return undefined;
+  /** Checks one value (the field's, or an element's) found at `where()`. */
+  const one = (value: unknown, where: () => string, out: FieldViolation[]): void => {
+    if (nested !== undefined) {
+      if (typeof value === "object" && value !== null) nested(value as Record<string, unknown>, where(), out);
+      return;
+    }
+    const p = problem?.(value);
+    if (p !== undefined) out.push({ field: where(), description: p });
+  };
+  switch (field.fieldKind) {
+    case "list":
+      return (value, path, out) => {
+        if (!Array.isArray(value)) return;
+        for (let i = 0; i < value.length; i++) one(value[i], () => `${at(path)}[${i}]`, out);
+      };
+    case "map": {
+      const keys = stringKeys(field);
+      return (value, path, out) => {
+        if (typeof value !== "object" || value === null) return;
+        for (const [key, v] of Object.entries(value)) {
+          const where = () => `${at(path)}[${JSON.stringify(key)}]`;
+          const keyProblem = keys ? textProblem(key) : undefined;
+          if (keyProblem !== undefined) out.push({ field: where(), description: `key ${keyProblem}` });
+          one(v, where, out);
+        }
+      };
+    }
+    default:
+      if (nested !== undefined)
+        return (value, path, out) => {
+          if (typeof value === "object" && value !== null)
+            nested(value as Record<string, unknown>, at(path), out);
+        };
+      return (value, path, out) => {
+        const p = problem?.(value);
+        if (p !== undefined) out.push({ field: at(path), description: p });
+      };
+  }
+}
+
+function stringKeys(field: DescField): boolean {
+  return field.fieldKind === "map" && field.mapKey === ScalarType.STRING;
+}
+
+/** The rule of a string or enum value, or undefined for other scalars (which cannot break one). */
+function valueProblem(kind: "scalar" | "enum", field: DescField): ValueProblem | undefined {
+  if (kind === "enum") {
+    const desc = "enum" in field ? (field.enum as DescEnum | undefined) : undefined;
+    if (desc === undefined) return undefined;
+    const declared = new Set(desc.values.map((v) => v.number));
+    return (value) =>
+      typeof value === "number" && !declared.has(value)
+        ? `${value} is not a value of ${desc.typeName}`
+        : undefined;
+  }
+  const scalar = "scalar" in field ? (field.scalar as ScalarType | undefined) : undefined;
+  if (scalar !== ScalarType.STRING) return undefined;
+  return (value) => (typeof value === "string" ? textProblem(value) : undefined);
 }
 
 /** Every string Postgres cannot store and every undeclared enum value in `message`, by field path. */
 export function requestViolations(desc: DescMessage, message: object): FieldViolation[] {
   const out: FieldViolation[] = [];
-  collect(desc, message as Record<string, unknown>, "", out);
+  messageCheck(desc)?.(message as Record<string, unknown>, "", out);
   return out;
 }
 
 /**
  * Refuses requests that break the rules above (INVALID_ARGUMENT listing every violation). Put it before
- * authentication: like a request that does not decode, it is answered whoever sends it.
+ * authentication: like a request that does not decode, it is answered whoever sends it. A request that keeps
+ * them is handed on without a layer of its own.
  */
 export function requestRulesInterceptor(services: readonly DescService[]): Interceptor {
   const inputs = new Map<string, DescMessage>();
   for (const service of services)
     for (const method of service.methods) inputs.set(method.input.typeName, method.input);
-  return (next) => async (request, ctx) => {
+  return (next) => (request, ctx) => {
     const desc = inputs.get((request as Partial<Message>).$typeName ?? "");
     if (desc !== undefined) {
       const violations = requestViolations(desc, request as object);
-      if (violations.length > 0) throw AppError.invalid(violations);
+      if (violations.length > 0) return Promise.reject(AppError.invalid(violations));
     }
     return next(request, ctx);
   };

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
+import { type NullValue, StructSchema } from "@bufbuild/protobuf/wkt";
 import fc from "fast-check";
 import { AppError } from "../errors";
 import {
@@ -9,6 +10,7 @@ import {
 } from "../gen/clone/v1/command_service_pb";
 import { type DocumentStatus, Speaker } from "../gen/clone/v1/enums_pb";
 import { ListDocumentsRequestSchema, QueryService } from "../gen/clone/v1/query_service_pb";
+import { ServerReflectionRequestSchema } from "../gen/grpc/reflection/v1/reflection_pb";
 import type { CallContext } from "./handler";
 import { requestRulesInterceptor, requestViolations, textProblem } from "./request-rules";
 
@@ -66,6 +68,62 @@ describe("every field of every request", () => {
     const list = create(ListDocumentsRequestSchema, { status: -1 as DocumentStatus });
     expect(requestViolations(ListDocumentsRequestSchema, list)).toEqual([
       { field: "status", description: "-1 is not a value of clone.v1.DocumentStatus" },
+    ]);
+  });
+
+  test("map keys and values, oneof cases, and nested and recursive messages", () => {
+    const struct = create(StructSchema, {
+      fields: {
+        ok: { kind: { case: "stringValue", value: "fine" } },
+        "bad\u0000key": { kind: { case: "stringValue", value: "lone \ud800" } },
+        nested: {
+          kind: {
+            case: "structValue",
+            value: {
+              fields: {
+                deep: {
+                  kind: {
+                    case: "listValue",
+                    value: {
+                      values: [
+                        { kind: { case: "numberValue", value: 1 } },
+                        { kind: { case: "stringValue", value: "x\u0000" } },
+                      ],
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+        null: { kind: { case: "nullValue", value: 5 as NullValue } },
+      },
+    });
+    expect(requestViolations(StructSchema, struct)).toEqual([
+      { field: 'fields["bad\\u0000key"]', description: "key must not contain U+0000 (NUL)" },
+      {
+        field: 'fields["bad\\u0000key"].string_value',
+        description: "must be valid Unicode text (it has an unpaired surrogate)",
+      },
+      {
+        field: 'fields["nested"].struct_value.fields["deep"].list_value.values[1].string_value',
+        description: "must not contain U+0000 (NUL)",
+      },
+      { field: 'fields["null"].null_value', description: "5 is not a value of google.protobuf.NullValue" },
+    ]);
+    const reflection = create(ServerReflectionRequestSchema, {
+      host: "h\u0000",
+      messageRequest: {
+        case: "fileContainingExtension",
+        value: { containingType: "\udc00", extensionNumber: 3 },
+      },
+    });
+    expect(requestViolations(ServerReflectionRequestSchema, reflection)).toEqual([
+      { field: "host", description: "must not contain U+0000 (NUL)" },
+      {
+        field: "file_containing_extension.containing_type",
+        description: "must be valid Unicode text (it has an unpaired surrogate)",
+      },
     ]);
   });
 

@@ -38,10 +38,14 @@ export function fakeJetStreamManager(
   return { consumers: consumersApi as unknown as JetStreamManager["consumers"] };
 }
 
-/** Metrics of role `test` with the cache, backlog and consumer gauges tracked (on fakes), so all are registered. */
+/**
+ * Metrics of role `test` with the cache, backlog, consumer and replica-lag gauges tracked (on fakes), so all
+ * are registered.
+ */
 export function createTrackedMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const metrics = createMetrics({ role: "test", defaultMetrics: options.defaultMetrics ?? false });
   metrics.queries.trackCache(() => ({ entries: 0, bytes: 0 }));
+  metrics.queries.trackReplicaLag(() => 0);
   metrics.outbox.trackBacklog(fakeBacklogDatabase(0));
   metrics.deadLetters.trackDeadLetters(fakeBacklogDatabase(0));
   metrics.retention.trackCommandStore(fakeBacklogDatabase(0));

@@ -16,6 +16,7 @@ const expected: Record<string, { type: string; labels: string[] }> = {
   clone_query_fallbacks_total: { type: "counter", labels: ["query", "reason"] },
   clone_query_cache_entries: { type: "gauge", labels: [] },
   clone_query_cache_bytes: { type: "gauge", labels: [] },
+  clone_read_replica_lag_seconds: { type: "gauge", labels: [] },
   clone_view_refresh_duration_seconds: { type: "histogram", labels: ["view", "mode"] },
   clone_view_refresh_failures_total: { type: "counter", labels: ["view", "mode"] },
   clone_view_refresh_rows_total: { type: "counter", labels: ["view"] },

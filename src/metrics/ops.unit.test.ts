@@ -124,6 +124,7 @@ describe("the ops files name only metrics and labels that exist", () => {
       "CloneViewRefreshFailing",
       "CloneViewDrift",
       "CloneConsistencyLagHigh",
+      "CloneReadReplicaLagHigh",
       "CloneDeadLettersWaiting",
       "CloneQueryFallbacksPersisting",
       "CloneTargetDown",
@@ -181,6 +182,7 @@ describe("the Grafana dashboard", () => {
         "histogram_quantile(0.99",
         "clone_consistency_lag",
       ],
+      "Read replica lag by gateway": ["clone_read_replica_lag_seconds", "instance"],
       "Event processing p50 / p99 by consumer and type": ["clone_event_processing_seconds_bucket"],
       "Outbox backlog": ["clone_outbox_backlog"],
       "Query fallbacks to the write model by query and reason": [

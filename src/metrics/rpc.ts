@@ -15,12 +15,26 @@ import { type CommandMetrics, errorCode, secondsSince } from "./commands";
 export interface RpcMetrics {
   /** `clone_rpc_duration_seconds{service, method, code}`; `code` is `OK` or a gRPC code name. */
   readonly duration: Histogram<"service" | "method" | "code">;
-  /** `clone_rpc_in_flight{service, method}`: calls started and not yet finished (open streams included). */
+  /**
+   * `clone_rpc_in_flight{service, method}`: calls started and not yet finished (open streams included). Read
+   * from {@link RpcMetrics.inFlightOf}'s counters when scraped.
+   */
   readonly inFlight: Gauge<"service" | "method">;
+  /** The in-flight counter of one method (the same object for every call of it): add 1 at start, -1 at the end. */
+  inFlightOf(service: string, method: string): InFlightCounter;
+}
+
+/** Calls of one method in progress; a plain number, so a call costs no gauge update. */
+export interface InFlightCounter {
+  count: number;
 }
 
 /** Creates the RPC metrics on `registry`. */
 export function createRpcMetrics(registry: Registry): RpcMetrics {
+  const counters = new Map<
+    string,
+    InFlightCounter & { readonly labels: { service: string; method: string } }
+  >();
   return {
     duration: new Histogram({
       name: "clone_rpc_duration_seconds",
@@ -34,7 +48,19 @@ export function createRpcMetrics(registry: Registry): RpcMetrics {
       help: "gRPC calls in progress (server streams until they end).",
       labelNames: ["service", "method"],
       registers: [registry],
+      collect() {
+        for (const { labels, count } of counters.values()) this.set(labels, count);
+      },
     }),
+    inFlightOf(service, method) {
+      const key = `${service}/${method}`;
+      let counter = counters.get(key);
+      if (counter === undefined) {
+        counter = { labels: { service, method }, count: 0 };
+        counters.set(key, counter);
+      }
+      return counter;
+    },
   };
 }
 
@@ -44,25 +70,49 @@ export interface InterceptorMetrics {
   readonly commands: CommandMetrics;
 }
 
+/** What the interceptor keeps per method: its in-flight counter, and its label sets by code. */
+interface MethodRecorder {
+  readonly inFlight: InFlightCounter;
+  readonly isCommand: boolean;
+  readonly labels: Map<string, { service: string; method: string; code: string }>;
+}
+
 /**
  * An interceptor recording every call. Put it first in the list (outermost), so that calls refused by
  * authentication or validation are counted with their codes too.
  */
 export function metricsInterceptor(metrics: InterceptorMetrics): Interceptor {
+  const recorders = new Map<string, MethodRecorder>();
+  const recorderOf = (ctx: CallContext): MethodRecorder => {
+    const key = `${ctx.service}/${ctx.method}`;
+    let recorder = recorders.get(key);
+    if (recorder === undefined) {
+      recorder = {
+        inFlight: metrics.rpc.inFlightOf(ctx.service, ctx.method),
+        isCommand: ctx.service === CommandService.typeName,
+        labels: new Map(),
+      };
+      recorders.set(key, recorder);
+    }
+    return recorder;
+  };
   return (next) => async (request, ctx) => {
     const started = performance.now();
-    const labels = { service: ctx.service, method: ctx.method };
-    metrics.rpc.inFlight.inc(labels);
+    const recorder = recorderOf(ctx);
+    recorder.inFlight.count += 1;
     let recorded = false;
     const record = (code: string): void => {
       if (recorded) return;
       recorded = true;
       const seconds = secondsSince(started);
-      metrics.rpc.inFlight.dec(labels);
-      metrics.rpc.duration.observe({ ...labels, code }, seconds);
-      if (ctx.service === CommandService.typeName) {
-        metrics.commands.observe(ctx.method, code === "OK" ? "ok" : code, seconds);
+      recorder.inFlight.count -= 1;
+      let labels = recorder.labels.get(code);
+      if (labels === undefined) {
+        labels = { service: ctx.service, method: ctx.method, code };
+        recorder.labels.set(code, labels);
       }
+      metrics.rpc.duration.observe(labels, seconds);
+      if (recorder.isCommand) metrics.commands.observe(ctx.method, code === "OK" ? "ok" : code, seconds);
     };
     let response: Awaited<ReturnType<typeof next>>;
     try {

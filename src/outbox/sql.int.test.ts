@@ -5,6 +5,7 @@ import { ORIGIN } from "../contracts";
 import { GENERIC_PLANS_OPTION } from "../db/pool";
 import { createTestDatabase, type TestDatabase } from "../testing";
 import { type BatchRow, batchRows, checkpointOf } from "./outbox-row";
+import { openRelaySession } from "./relay-session";
 import {
   advanceCheckpointQuery,
   ENSURE_CHECKPOINT_SQL,
@@ -137,4 +138,21 @@ describe("outbox SQL", () => {
     expect(after).toHaveLength(40);
     expect(after.map((r) => r.event_id)).not.toContain(ids[0]);
   }, 20_000);
+
+  test("the relay's session uses generic plans and commits its checkpoint moves without waiting for the flush", async () => {
+    const session = await openRelaySession({
+      databaseUrl: db.url,
+      name: "sql-test-session",
+      onNotify: () => {},
+      onLost: () => {},
+    });
+    try {
+      const show = async (setting: string) =>
+        (await session.client.query<Record<string, string>>(`SHOW ${setting}`)).rows[0]?.[setting];
+      expect(await show("plan_cache_mode")).toBe("force_generic_plan");
+      expect(await show("synchronous_commit")).toBe("off");
+    } finally {
+      await session.close();
+    }
+  });
 });

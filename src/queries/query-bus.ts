@@ -10,9 +10,10 @@
  * see read-source.ts), never cached, with `staleness_ms` 0: a STRONG read; and, with a fallback configured,
  * an EVENTUAL read whose token the views have not reached after `waitMs`, or any EVENTUAL read while the
  * read side has been behind (no heartbeat) for over `stalenessMs`. Fallbacks take a slot of a small
- * semaphore, so a stalled read side cannot flood the primary: without a slot a token wait goes on for the
- * views (then DEADLINE_EXCEEDED), and a read without a token is answered from the views as it is. When the
- * read side is healthy the fallback costs nothing: a clock comparison, no query.
+ * semaphore, so a stalled read side cannot flood the primary; one that finds every slot taken waits briefly
+ * in its short queue (slots.ts), and without a slot after that a token wait goes on for the views (then
+ * DEADLINE_EXCEEDED), and a read without a token is answered from the views as it is. When the read side is
+ * healthy the fallback costs nothing: a clock comparison, no query.
  */
 import type { Actor } from "../contracts";
 import { comparePoints, decodeToken, encodeToken, ORIGIN, type StreamPoint } from "../contracts";
@@ -144,6 +145,18 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
   const maxWaitMs = options.maxWaitMs ?? 10_000;
   const fallback = options.fallback;
 
+  // The answers of a moment mostly carry the same point (where the views stand): its text is kept, not
+  // encoded again for every answer.
+  let lastPoint = ORIGIN;
+  let lastToken = encodeToken(ORIGIN);
+  function tokenText(point: StreamPoint): string {
+    if (comparePoints(point, lastPoint) !== 0) {
+      lastPoint = point;
+      lastToken = encodeToken(point);
+    }
+    return lastToken;
+  }
+
   /** A token's point, or undefined when none was given; INVALID_ARGUMENT when it is not a token. */
   function tokenOf(raw: string | undefined): StreamPoint | undefined {
     if (raw === undefined || raw === "") return undefined;
@@ -156,13 +169,16 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
     return point;
   }
 
-  /** An answer read from the write model now: it reflects every event written before it began. */
+  /**
+   * An answer read from the write model now: it reflects every event written before it began, at least up to
+   * `written` (the last point written, read before the load).
+   */
   async function fromWriteModel<P>(
     definition: QueryDefinition<P>,
     params: P,
     minPoint: StreamPoint | undefined,
+    written: StreamPoint,
   ) {
-    const written = await options.lastWritten();
     const payload = await definition.load(params, WRITE_MODEL);
     const point = later(
       later(written, minPoint ?? ORIGIN),
@@ -170,25 +186,31 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
     );
     const meta: QueryMetaData = {
       fromCache: false,
-      consistencyToken: encodeToken(point),
+      consistencyToken: tokenText(point),
       stalenessMs: 0n,
       source: AnswerSource.WRITE_MODEL,
     };
     return { payload, meta };
   }
 
-  /** A fallback read if a slot is free, else undefined. */
+  /** A fallback read if a slot is free or frees up within the slots' short queue, else undefined. */
   async function tryFallback<P>(
     definition: QueryDefinition<P>,
     params: P,
     minPoint: StreamPoint | undefined,
     reason: FallbackReason,
+    signal: AbortSignal,
   ) {
-    const release = fallback?.slots.tryAcquire();
+    if (!fallback || fallback.slots.size === 0) return undefined;
+    // The last point written is read before a slot is taken (one shared read for the fallback reads of the
+    // moment, see shareReads), so that a slot is held for the load alone: the bound is on the views'
+    // definitions evaluated on the primary, and a slot frees up twice as fast.
+    const written = await options.lastWritten();
+    const release = await fallback.slots.acquire(signal);
     if (!release) return undefined;
     try {
-      const answer = await fromWriteModel(definition, params, minPoint);
-      fallback?.onFallback?.(definition.queryType, reason);
+      const answer = await fromWriteModel(definition, params, minPoint, written);
+      fallback.onFallback?.(definition.queryType, reason);
       return answer;
     } finally {
       release();
@@ -227,7 +249,7 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
         )
       )
         return undefined;
-      const answer = await tryFallback(definition, params, minPoint, "token_wait");
+      const answer = await tryFallback(definition, params, minPoint, "token_wait", signal);
       if (answer) return answer;
       // Beyond the fallback bound: wait on for the views.
     }
@@ -251,11 +273,11 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
       let answered: { payload: Record<string, unknown>; meta: QueryMetaData } | undefined;
       if (definition.writeModelOnly || consistency === ReadConsistency.STRONG) {
         if (!reached && !(await options.isWritten(minPoint))) throw notIssued();
-        answered = await fromWriteModel(definition, params, minPoint);
+        answered = await fromWriteModel(definition, params, minPoint, await options.lastWritten());
       } else if (!reached) {
         answered = await awaitToken(definition, params, minPoint, signal, deadline);
       } else if (fallback && now() - options.tracker.caughtUpAt() > fallback.stalenessMs) {
-        answered = await tryFallback(definition, params, minPoint, "read_side_behind");
+        answered = await tryFallback(definition, params, minPoint, "read_side_behind", signal);
       }
       if (answered) {
         options.observe?.(definition.queryType, false, (performance.now() - started) / 1000);
@@ -289,7 +311,7 @@ export function createQueryBus(options: QueryBusOptions): QueryBus {
         payload: answer.payload,
         meta: {
           fromCache: result.fromCache,
-          consistencyToken: encodeToken(answer.point),
+          consistencyToken: tokenText(answer.point),
           stalenessMs: BigInt(Math.max(0, Math.round(now() - Math.min(answer.freshAsOf, result.storedAt)))),
           source: result.fromCache ? AnswerSource.CACHE : AnswerSource.VIEW,
         },

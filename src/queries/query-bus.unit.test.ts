@@ -1,15 +1,17 @@
 import { describe, expect, test } from "bun:test";
+import { loadConfig } from "../config";
 import { decodeToken, encodeToken, type StreamPoint } from "../contracts";
 import { AnswerSource, ReadConsistency } from "../gen/clone/v1/enums_pb";
 import { createQueryCache } from "./cache";
 import { createConsistencyTracker } from "./consistency-tracker";
 import { type CachedAnswer, createQueryBus, type QueryDefinition } from "./query-bus";
-import { createSlots } from "./slots";
+import { fallbackSlots } from "./read-side";
+import { createSlots, type Slots } from "./slots";
 
 const actor = { sub: "u1", role: "user" } as const;
 const point = (p: number): StreamPoint => ({ transactionId: BigInt(p), position: BigInt(p) });
 
-function setup(fallback?: { waitMs: number; stalenessMs: number; slots: number }) {
+function setup(fallback?: { waitMs: number; stalenessMs: number; slots: number | Slots }) {
   const fallbacks: string[] = [];
   let now = 1_000_000;
   let progressReads = 0;
@@ -34,13 +36,25 @@ function setup(fallback?: { waitMs: number; stalenessMs: number; slots: number }
   });
   let value = "v1";
   let loads = 0;
+  /** While set, write-model loads wait for it: how many run at once. */
+  let gate: Promise<void> | undefined;
+  let writeModelLoads = 0;
+  let mostWriteModelLoads = 0;
   const definition: QueryDefinition<{ userId: string }> = {
     queryType: "GetUserProfile",
     parse: (r) => ({ userId: (r as { userId: string }).userId }),
     authorize: async () => {},
     load: async (_p, source) => {
       loads++;
-      return source.writeModel ? { value: `${value} (write model)` } : { value };
+      if (!source.writeModel) return { value };
+      writeModelLoads++;
+      mostWriteModelLoads = Math.max(mostWriteModelLoads, writeModelLoads);
+      try {
+        await gate;
+      } finally {
+        writeModelLoads--;
+      }
+      return { value: `${value} (write model)` };
     },
   };
   const bus = createQueryBus({
@@ -61,7 +75,7 @@ function setup(fallback?: { waitMs: number; stalenessMs: number; slots: number }
           fallback: {
             waitMs: fallback.waitMs,
             stalenessMs: fallback.stalenessMs,
-            slots: createSlots(fallback.slots),
+            slots: typeof fallback.slots === "number" ? createSlots(fallback.slots) : fallback.slots,
             onFallback: (q: string, reason: string) => fallbacks.push(`${q}:${reason}`),
           },
         }
@@ -79,6 +93,16 @@ function setup(fallback?: { waitMs: number; stalenessMs: number; slots: number }
       value = v;
     },
     loads: () => loads,
+    /** Holds write-model loads until the returned function is called. */
+    hold: () => {
+      let open = () => {};
+      gate = new Promise((resolve) => {
+        open = resolve;
+      });
+      return open;
+    },
+    writeModelLoads: () => writeModelLoads,
+    mostWriteModelLoads: () => mostWriteModelLoads,
     progressReads: () => progressReads,
     writtenChecks: () => writtenChecks,
     /** Queries the bus made besides the definition's load: the forged-token lookup, the last point written. */
@@ -265,6 +289,35 @@ describe("query bus", () => {
     // A read without a token is answered from the views as they are.
     s.tick(120_000);
     expect((await s.run()).meta.source).toBe(AnswerSource.VIEW);
+  });
+
+  test("at the default bound, a burst of reads with the read side down is all answered from the write model, the bound at a time; beyond its queue the views answer", async () => {
+    const reads = loadConfig({}).reads;
+    // The default bound and queue length; the queue's time limit is tested in slots.unit.test.ts, and is
+    // raised here so that a slow machine cannot make a queued read give up while the loads are held.
+    const slots = fallbackSlots({ ...reads, fallbackQueueMs: 60_000 });
+    const s = setup({ waitMs: 30, stalenessMs: reads.fallbackStalenessMs, slots });
+    s.tick(reads.fallbackStalenessMs + 1); // no heartbeat for longer than the staleness bound
+    const open = s.hold();
+    const burst = reads.fallbackConcurrency + reads.fallbackQueueLength;
+    expect(reads.fallbackConcurrency).toBeGreaterThanOrEqual(5);
+    expect(burst).toBeGreaterThanOrEqual(16); // bench:queries' lanes
+    const answers = Array.from({ length: burst }, () => s.run());
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(s.writeModelLoads()).toBe(reads.fallbackConcurrency);
+    expect(slots.waiting()).toBe(reads.fallbackQueueLength);
+    // Beyond the bound and its queue: a read without a token is answered from the views as they are, at once,
+    // and one with a token the views have not reached waits for them (then DEADLINE_EXCEEDED).
+    expect((await s.run()).meta.source).toBe(AnswerSource.VIEW);
+    await expect(
+      s.run({ minConsistencyToken: encodeToken(point(9)) }, new AbortController().signal, null),
+    ).rejects.toMatchObject({ code: "DEADLINE_EXCEEDED" });
+    expect(s.writeModelLoads()).toBe(reads.fallbackConcurrency);
+    open();
+    const sources = (await Promise.all(answers)).map((a) => a.meta.source);
+    expect(sources).toEqual(Array(burst).fill(AnswerSource.WRITE_MODEL));
+    expect(s.mostWriteModelLoads()).toBe(reads.fallbackConcurrency);
+    expect(s.fallbacks.length).toBe(burst);
   });
 
   test("with a fallback configured, a healthy read side costs no extra query: hits, misses and tokens reached", async () => {

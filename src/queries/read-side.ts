@@ -16,9 +16,9 @@ import { createPageTokens } from "./pagination";
 import { type CachedAnswer, createQueryBus, type FallbackOptions, type QueryBusOptions } from "./query-bus";
 import { createQueryService } from "./query-service";
 import { type Announcement, createReplicaGate, type ReplicaGate } from "./replica-gate";
-import { createSlots } from "./slots";
+import { createSlots, type Slots } from "./slots";
 import { traceQueries } from "./traced-query-bus";
-import { isWrittenPoint, lastWrittenPoint } from "./written-points";
+import { isWrittenPoint, lastWrittenPoint, shareReads } from "./written-points";
 
 /** Options of {@link createReadSide}. */
 export interface ReadSideOptions {
@@ -73,6 +73,14 @@ export interface ReadSide {
   stop(): void;
 }
 
+/** The bound on a gateway's fallback reads, with its short queue (READ_FALLBACK_*). */
+export function fallbackSlots(reads: ReadsConfig): Slots {
+  return createSlots(reads.fallbackConcurrency, {
+    length: reads.fallbackQueueLength,
+    waitMs: reads.fallbackQueueMs,
+  });
+}
+
 /** Creates the read side and loads the stored progress once. */
 export async function createReadSide(options: ReadSideOptions): Promise<ReadSide> {
   const hooks = options.cacheHooks;
@@ -104,7 +112,7 @@ export async function createReadSide(options: ReadSideOptions): Promise<ReadSide
       cache,
       tracker,
       isWritten: (point) => isWrittenPoint(options.db, point),
-      lastWritten: () => lastWrittenPoint(options.db),
+      lastWritten: shareReads(() => lastWrittenPoint(options.db)),
       ...(reads === undefined
         ? {}
         : {
@@ -112,7 +120,7 @@ export async function createReadSide(options: ReadSideOptions): Promise<ReadSide
             fallback: {
               waitMs: reads.fallbackWaitMs,
               stalenessMs: reads.fallbackStalenessMs,
-              slots: createSlots(reads.fallbackConcurrency),
+              slots: fallbackSlots(reads),
               ...(options.onFallback ? { onFallback: options.onFallback } : {}),
             },
           }),

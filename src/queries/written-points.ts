@@ -33,3 +33,37 @@ export async function lastWrittenPoint(db: SqlClient): Promise<StreamPoint> {
   const row = res.rows[0];
   return row ? { transactionId: BigInt(row.tx), position: BigInt(row.position) } : ORIGIN;
 }
+
+/**
+ * Shares one read among the callers that ask while another is in flight, without ever answering a caller with
+ * a read that began before it asked: the first caller starts a read; callers arriving while it runs wait for
+ * it to end and share the next one, which then starts. Fallback reads ask for the last point written at once
+ * (every read of a burst, before it takes a slot), and each must get a point written before its own answer is
+ * read (its token says what the answer reflects at least): this keeps that, with at most two reads in flight.
+ */
+export function shareReads<T>(read: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | undefined;
+  let next: Promise<T> | undefined;
+  const start = (): Promise<T> => {
+    const p = read();
+    running = p;
+    const done = () => {
+      if (running === p) running = undefined;
+    };
+    p.then(done, done);
+    return p;
+  };
+  return () => {
+    if (running === undefined) return start();
+    next ??= running
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        next = undefined;
+        return start();
+      });
+    return next;
+  };
+}

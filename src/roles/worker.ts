@@ -66,6 +66,8 @@ export async function startWorkerRole(config: Config, log: Logger, metrics?: Met
   const receiver = await startJetStreamCommandReceiver({
     jsm: nats.jsm,
     nc: nats.nc,
+    // On a cluster the consumers are replicated too: a reconnect is a node lost, not a server's state lost.
+    startOverAfterReconnect: config.natsStreamReplicas === 1,
     prefix: config.natsPrefix,
     partitions: config.commandPartitions,
     databaseUrl,

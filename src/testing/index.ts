@@ -1,3 +1,5 @@
+export type { LeadersWatch } from "./cluster-leaders";
+export { leadersOf, waitUntilCurrent, watchLeadersBack } from "./cluster-leaders";
 export { embeddedTestConfig } from "./embedded-config";
 export type { Caller, FuzzCase } from "./fuzz-requests";
 export { fuzzCase, fuzzedMethods } from "./fuzz-requests";

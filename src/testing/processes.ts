@@ -62,7 +62,15 @@ export async function startRole(
         ];
   const child: Subprocess<"ignore", "pipe", "pipe"> = spawn(["bun", ...profile, mainModule, "--role", role], {
     // Free ports unless the test picks them: processes started side by side must not race for :8080/:9464.
-    env: { ...inherited, LOG_LEVEL: "info", HTTP_PORT: "0", METRICS_PORT: "0", ...env },
+    // Bun's idle GC timer is off as in the image and `bun start` (README, "Runtime settings") unless set.
+    env: {
+      BUN_GC_TIMER_DISABLE: "1",
+      ...inherited,
+      LOG_LEVEL: "info",
+      HTTP_PORT: "0",
+      METRICS_PORT: "0",
+      ...env,
+    },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

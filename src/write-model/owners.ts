@@ -10,7 +10,10 @@ import { LruMap } from "../lru/lru-map";
 import { aggregateStores } from "./stores";
 
 /** The owning user id of an aggregate, or undefined when it does not exist. */
-export type OwnerLookup = (type: AggregateType, id: string) => Promise<string | undefined>;
+export type OwnerLookup = ((type: AggregateType, id: string) => Promise<string | undefined>) & {
+  /** The owner at once when it is cached (no read); undefined when it is not known without one. */
+  readonly known?: (type: AggregateType, id: string) => string | undefined;
+};
 
 /** The owner's read of each aggregate type, from its table and owner column. */
 const ownerSql = Object.fromEntries(
@@ -23,14 +26,15 @@ const ownerSql = Object.fromEntries(
 /** An owner lookup over the write model with an LRU of `maxEntries`. */
 export function createOwnerLookup(db: SqlClient, maxEntries = 100_000): OwnerLookup {
   const cache = new LruMap<string, string>(maxEntries);
-  return async (type, id) => {
-    const key = `${type}:${id}`;
-    const hit = cache.get(key);
+  const known = (type: AggregateType, id: string) => cache.get(`${type}:${id}`);
+  const lookup = async (type: AggregateType, id: string) => {
+    const hit = known(type, id);
     if (hit !== undefined) return hit;
     const res = await db.query<{ owner: string }>(ownerSql[type], [id]);
     const owner = res.rows[0]?.owner;
     if (owner === undefined) return undefined;
-    cache.set(key, owner);
+    cache.set(`${type}:${id}`, owner);
     return owner;
   };
+  return Object.assign(lookup, { known });
 }

@@ -39,10 +39,13 @@ export function defineRequest<
   schema: S,
   toFields: (request: z.output<S>, newId: () => string) => CommandFields<T>,
 ): CommandRequest<T> {
+  // zod's compiled fast path: about half the time of its runtime parser for a valid request, and the runtime's
+  // own answer (the same issues) for an invalid one, to which it falls back.
+  const compiled = z.compile(schema);
   return {
     schema,
     check(message, newId) {
-      const parsed = schema.safeParse(message);
+      const parsed = compiled.safeParse(message);
       if (!parsed.success) return { ok: false, violations: violationsOf(parsed.error) };
       // `{ type, ...fields }` is exactly CommandOf<T>; TypeScript cannot see that for a generic T.
       const command = { type, ...toFields(parsed.data, newId) } as unknown as CommandOf<T>;

@@ -50,6 +50,12 @@ export interface LruStore<V> {
   readonly bytes: number;
 }
 
+function sameTags(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Creates an empty store holding at most `maxEntries` entries and `maxBytes` bytes. */
 export function createLruStore<V>(maxEntries: number, maxBytes: number): LruStore<V> {
   const map = new Map<string, StoredEntry<V>>();
@@ -76,8 +82,20 @@ export function createLruStore<V>(maxEntries: number, maxBytes: number): LruStor
     },
     set(entry) {
       const previous = map.get(entry.key);
-      if (previous) remove(previous);
-      if (entry.size > maxBytes) return 0;
+      if (previous && entry.size <= maxBytes && sameTags(previous.tags, entry.tags)) {
+        // A key loaded again (a bypass or token read, a refresh): its tags are usually the same, so the
+        // tag index stays as it is and only the entry and its place in the order change.
+        map.delete(entry.key);
+        bytes -= previous.size;
+      } else {
+        if (previous) remove(previous);
+        if (entry.size > maxBytes) return 0;
+        for (const tag of entry.tags) {
+          const keys = byTag.get(tag) ?? new Set<string>();
+          byTag.set(tag, keys);
+          keys.add(entry.key);
+        }
+      }
       let evicted = 0;
       while (map.size >= maxEntries || bytes + entry.size > maxBytes) {
         const oldest = map.values().next().value;
@@ -87,11 +105,6 @@ export function createLruStore<V>(maxEntries: number, maxBytes: number): LruStor
       }
       map.set(entry.key, entry);
       bytes += entry.size;
-      for (const tag of entry.tags) {
-        const keys = byTag.get(tag) ?? new Set<string>();
-        byTag.set(tag, keys);
-        keys.add(entry.key);
-      }
       return evicted;
     },
     delete(key) {

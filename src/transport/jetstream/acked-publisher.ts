@@ -3,6 +3,12 @@
  * answer is the stream's PubAck), without its per-call request machinery. The acks of all publishes come to
  * one inbox subscription, each on its own token, which costs about half the CPU of `js.publish` per message.
  * Used by the gateway's command sender and by the outbox relay.
+ *
+ * With `coalesce`, the publishes asked for during one turn of the event loop are handed to the connection
+ * together at its end (`setImmediate`), so they leave in one socket write: nats.js flushes what was published
+ * within one microtask run, and a gateway under load publishes each command from its own I/O callback, which
+ * made one write (one syscall, one wake-up of nats-server) per command. A lone publish waits only for the end
+ * of the turn it was asked in.
  */
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
 import { AppError } from "../../errors";
@@ -39,11 +45,21 @@ export interface AckedPublisher {
  * those acks will never come; the caller retries (the `Nats-Msg-Id` makes a repeat harmless) instead of
  * waiting out its timeout.
  */
-export function createAckedPublisher(nc: NatsConnection): AckedPublisher {
+export function createAckedPublisher(
+  nc: NatsConnection,
+  options: { coalesce?: boolean } = {},
+): AckedPublisher {
   const inbox = createInbox();
   const tokenStart = inbox.length + 1;
   const waiting = new Map<string, AckWaiter>();
   let next = 0;
+  /** Publishes waiting for the end of this turn (with `coalesce`). */
+  let queued: Array<() => void> = [];
+  const drain = (): void => {
+    const run = queued;
+    queued = [];
+    for (const publish of run) publish();
+  };
   const failAll = (error: Error): void => {
     for (const [token, waiter] of waiting) {
       waiting.delete(token);
@@ -84,13 +100,18 @@ export function createAckedPublisher(nc: NatsConnection): AckedPublisher {
           reject(new Error(`no ack from JetStream within ${timeoutMs} ms`));
         }, timeoutMs);
         waiting.set(token, { resolve, reject, timer });
-        try {
-          nc.publish(subject, data, { headers: hdrs, reply: `${inbox}.${token}` });
-        } catch (error) {
-          waiting.delete(token);
-          clearTimeout(timer);
-          reject(error as Error);
-        }
+        const publish = (): void => {
+          if (!waiting.has(token)) return; // timed out or failed while queued
+          try {
+            nc.publish(subject, data, { headers: hdrs, reply: `${inbox}.${token}` });
+          } catch (error) {
+            waiting.delete(token);
+            clearTimeout(timer);
+            reject(error as Error);
+          }
+        };
+        if (options.coalesce !== true) return publish();
+        if (queued.push(publish) === 1) setImmediate(drain);
       });
     },
     close() {

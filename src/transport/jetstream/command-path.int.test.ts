@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { headers, type Msg } from "@nats-io/nats-core";
 import { createCommandRuntime } from "../../actors/command-thread";
 import { createCommandThreadPool } from "../../actors/thread-pool";
 import { buildEnvelope } from "../../commands/build-envelope";
@@ -8,9 +9,11 @@ import { uuidFrom } from "../../contracts";
 import type { DomainCommand } from "../../domain";
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "../../testing";
 import { findStoredOutcome } from "../../write-model";
+import { partitionOf } from "../partition";
 import { type JetStreamCommandReceiver, startJetStreamCommandReceiver } from "./command-receiver";
-import { createJetStreamCommandSender } from "./command-sender";
-import { ensureStreams } from "./streams";
+import { createJetStreamCommandSender, REPLY_HEADER } from "./command-sender";
+import { COMMAND_ID_HEADER, REPLIES_HEADER, readReplies } from "./replies";
+import { ensureStreams, streamNames } from "./streams";
 
 let db: TestDatabase;
 let nats: TestNats;
@@ -174,5 +177,62 @@ describe("command path over JetStream with worker threads (real NATS + Postgres)
     );
     const out = await runtime.submit(envelope);
     expect(out.ok && out.result.duplicate).toBe(true);
+  });
+
+  test("commands applied together are answered in one message per gateway; an older gateway's one by one", async () => {
+    const names = streamNames(nats.prefix);
+    const seen: Msg[] = [];
+    const spy = nats.nc.subscribe(names.replySubject("*"), {
+      callback: (_e, m) => {
+        seen.push(m);
+      },
+    });
+    await nats.nc.flush();
+    const users = Array.from({ length: 40 }, (_, i) => id(`batched-${i}`));
+    const outs = await Promise.all(
+      users.map((userId, i) =>
+        send({ type: "CreateUser", userId, email: `b${i}@example.com`, displayName: "B" }),
+      ),
+    );
+    expect(outs.map(code)).toEqual(users.map(() => "OK"));
+    await nats.nc.flush();
+    const batched = seen.filter((m) => m.headers?.has(REPLIES_HEADER));
+    expect(batched.length).toBeGreaterThan(0);
+    expect(seen.length).toBeLessThan(users.length);
+    expect(new Set(seen.flatMap((m) => readReplies(m).map(([commandId]) => commandId))).size).toBe(
+      users.length,
+    );
+
+    // A gateway of the version before (no Clone-Reply-Batches header): a single answer per command.
+    seen.length = 0;
+    const oldReplies = names.replySubject("older-gateway");
+    const answered = new Promise<void>((resolve) => {
+      const expectAll = setInterval(() => {
+        if (seen.filter((m) => m.subject === oldReplies).length >= 20) {
+          clearInterval(expectAll);
+          resolve();
+        }
+      }, 20);
+    });
+    for (let i = 0; i < 20; i++) {
+      const userId = id(`older-${i}`);
+      const { envelope } = buildEnvelope(
+        { type: "CreateUser", userId, email: `o${i}@example.com`, displayName: "O" },
+        { commandId: `older-${i}`, actor },
+      );
+      const h = headers();
+      h.set("Nats-Msg-Id", envelope.commandId);
+      h.set(REPLY_HEADER, oldReplies);
+      nats.nc.publish(names.commandSubject(partitionOf(userId, 4)), JSON.stringify(envelope), { headers: h });
+    }
+    await answered;
+    const old = seen.filter((m) => m.subject === oldReplies);
+    expect(
+      old.every((m) => !m.headers?.has(REPLIES_HEADER) && m.headers?.get(COMMAND_ID_HEADER) !== ""),
+    ).toBe(true);
+    expect(new Set(old.map((m) => m.headers?.get(COMMAND_ID_HEADER)))).toEqual(
+      new Set(Array.from({ length: 20 }, (_, i) => `older-${i}`)),
+    );
+    spy.unsubscribe();
   });
 });

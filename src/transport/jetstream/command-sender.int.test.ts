@@ -10,7 +10,8 @@ import type { CommandEnvelope, CommandOutcome, CommandSender } from "../../contr
 import { markDuplicate, skippedOutcome } from "../../contracts";
 import { AppError } from "../../errors";
 import { createTestNats, type TestNats } from "../../testing";
-import { COMMAND_ID_HEADER, createJetStreamCommandSender, REPLY_HEADER } from "./command-sender";
+import { createJetStreamCommandSender, REPLY_HEADER } from "./command-sender";
+import { COMMAND_ID_HEADER } from "./replies";
 import { ensureStreams, streamNames } from "./streams";
 
 let nats: TestNats;

@@ -11,7 +11,7 @@
  * answer to a skipped copy answers nobody and is dropped.
  *
  * The publish goes through `acked-publisher.ts` (one ack inbox for all commands; about half the CPU of
- * `js.publish`).
+ * `js.publish`), coalesced: the commands asked for in one turn of the event loop leave in one socket write.
  */
 import { headers, type MsgHdrs, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
 import type { CommandEnvelope, CommandOutcome, CommandSender } from "../../contracts";
@@ -20,6 +20,7 @@ import { AppError } from "../../errors";
 import { endSpan, SpanKind, startSpan, TRACEPARENT, traceparentOfSpan, tracingOn } from "../../tracing";
 import { partitionOf } from "../partition";
 import { createAckedPublisher } from "./acked-publisher";
+import { REPLY_BATCHES_HEADER, readReplies } from "./replies";
 import { streamNames } from "./streams";
 
 /** Reads the stored outcome of a command, if it has one yet. */
@@ -39,18 +40,17 @@ export interface JetStreamCommandSenderOptions {
 
 /** Header carrying the subject the worker answers to. */
 export const REPLY_HEADER = "Clone-Reply-To";
-/** Header carrying the command id on a reply. */
-export const COMMAND_ID_HEADER = "Clone-Command-Id";
 
 /**
  * Headers of a published command: `Nats-Msg-Id` = its id (JetStream drops a copy sent again within the
- * stream's duplicate window), the subject the sending gateway wants its reply on, and the W3C trace context
- * of the send while tracing is on.
+ * stream's duplicate window), the subject the sending gateway wants its reply on (where it reads batched
+ * answers, see replies.ts), and the W3C trace context of the send while tracing is on.
  */
 export function commandHeaders(commandId: string, replySubject: string, traceparent?: string): MsgHdrs {
   const h = headers();
   h.set("Nats-Msg-Id", commandId);
   h.set(REPLY_HEADER, replySubject);
+  h.set(REPLY_BATCHES_HEADER, "1");
   if (traceparent !== undefined) h.set(TRACEPARENT, traceparent);
   return h;
 }
@@ -74,7 +74,6 @@ interface Pending {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** A caller joining a command already sent gets a copy of its own only when it waits longer than this beyond them. */
 const JOIN_COPY_SLACK_MS = 1_000;
@@ -90,17 +89,16 @@ export function createJetStreamCommandSender(options: JetStreamCommandSenderOpti
   const subjects = Array.from({ length: options.partitions }, (_, p) => names.commandSubject(p));
   /** The commands waited for here, by command id. */
   const pending = new Map<string, Pending>();
-  const publisher = createAckedPublisher(options.nc);
+  // Coalesced: the commands a gateway publishes in one turn of its event loop leave in one socket write.
+  const publisher = createAckedPublisher(options.nc, { coalesce: true });
 
   const sub: Subscription = options.nc.subscribe(replySubject, {
     callback: (err, msg) => {
       if (err) return;
-      const commandId = msg.headers?.get(COMMAND_ID_HEADER);
-      if (!commandId || !pending.has(commandId)) return;
-      const outcome = JSON.parse(decoder.decode(msg.data)) as CommandOutcome;
-      // A copy whose caller had gone was skipped; a waiter here is the retry's, answered by its own copy.
-      if (isSkipped(outcome)) return;
-      settle(commandId, outcome);
+      for (const [commandId, outcome] of readReplies(msg)) {
+        // A copy whose caller had gone was skipped; a waiter here is the retry's, answered by its own copy.
+        if (pending.has(commandId) && !isSkipped(outcome)) settle(commandId, outcome);
+      }
     },
   });
 

@@ -11,7 +11,7 @@
  */
 
 import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
-import { headers, type NatsConnection } from "@nats-io/nats-core";
+import type { NatsConnection } from "@nats-io/nats-core";
 import type { CommandEnvelope, CommandHandler, CommandOutcome } from "../../contracts";
 import { backoffMs } from "../../dead-letters";
 import { AppError } from "../../errors";
@@ -27,12 +27,17 @@ import {
   tracingOn,
   withContext,
 } from "../../tracing";
-import { COMMAND_ID_HEADER, REPLY_HEADER } from "./command-sender";
+import { REPLY_HEADER } from "./command-sender";
+import { createReplyBatcher, REPLY_BATCHES_HEADER, type ReplyBatcher } from "./replies";
 import { streamNames } from "./streams";
 
 /** Options of {@link consumePartition}. */
-/** How long one pull of a partition's commands waits, ms (the server's idle heartbeat is half of it). */
-const PULL_EXPIRES_MS = 4_000;
+/**
+ * How long one pull of a partition's commands waits, ms. The server's idle heartbeat is half of it, and the
+ * client backs off about this long after each failed lookup of the consumer, so it bounds how soon a partition
+ * resumes once its consumer has a leader again (see the consume call).
+ */
+const PULL_EXPIRES_MS = 1_000;
 
 export interface PartitionConsumerOptions {
   readonly nc: NatsConnection;
@@ -43,6 +48,11 @@ export interface PartitionConsumerOptions {
   readonly handler: CommandHandler;
   /** Messages pulled ahead (at most the consumer's max_ack_pending). */
   readonly maxMessages: number;
+  /**
+   * Sends the answers: shared by the partitions of one command thread, so that the commands one group commit
+   * applied are answered in one message per gateway (default: one of this partition's own).
+   */
+  readonly replies?: ReplyBatcher;
   readonly log?: Logger;
 }
 
@@ -56,12 +66,12 @@ export interface PartitionConsumer {
   close(): Promise<number>;
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Starts consuming the partition's durable consumer. */
 export async function consumePartition(options: PartitionConsumerOptions): Promise<PartitionConsumer> {
   const { nc, handler, log } = options;
+  const replies = options.replies ?? createReplyBatcher(nc);
   const inFlight = new Set<Promise<void>>();
   let closed = false;
 
@@ -101,17 +111,19 @@ export async function consumePartition(options: PartitionConsumerOptions): Promi
           if (span) endSpan(span, outcome.error.code);
           return;
         }
+        const acked = (): void => {
+          msg.ack();
+          if (span) endSpan(span, outcome.ok ? undefined : outcome.error.code);
+        };
         const replyTo = msg.headers?.get(REPLY_HEADER);
-        if (replyTo) {
-          const h = headers();
-          h.set(COMMAND_ID_HEADER, envelope.commandId);
-          const reply =
-            span && startSpan("command.reply", { kind: SpanKind.PRODUCER, parent: envelope.traceparent });
-          nc.publish(replyTo, encoder.encode(JSON.stringify(outcome)), { headers: h });
+        if (!replyTo) return acked();
+        const reply =
+          span && startSpan("command.reply", { kind: SpanKind.PRODUCER, parent: envelope.traceparent });
+        const batched = msg.headers?.has(REPLY_BATCHES_HEADER) === true;
+        return replies.add(replyTo, batched, envelope.commandId, outcome, () => {
           if (reply) endSpan(reply);
-        }
-        msg.ack();
-        if (span) endSpan(span, outcome.ok ? undefined : outcome.error.code);
+          acked();
+        });
       })
       .finally(() => inFlight.delete(done));
     inFlight.add(done);
@@ -122,8 +134,11 @@ export async function consumePartition(options: PartitionConsumerOptions): Promi
     max_messages: options.maxMessages,
     // Each pull lasts PULL_EXPIRES_MS with idle heartbeats every half of it: a pull left on a node that died
     // (its consumer's leader moved to another node of a cluster) is noticed after two missed heartbeats and
-    // made again. With the client's default (30 s) a partition stood still for up to 30 s after a SIGKILL of
-    // one node of a 3-node cluster, and ~45 s after a NATS restart whose JetStream answered late.
+    // made again once a lookup of the consumer is answered (each unanswered one costs the thread's JetStream
+    // timeout plus a backoff of about PULL_EXPIRES_MS). With the client's default (30 s) a partition stood
+    // still for up to 30 s after a SIGKILL of one node of a 3-node cluster, and ~45 s after a NATS restart
+    // whose JetStream answered late; with 4 s (and a 5 s timeout), up to 5.8 s after its consumer's new
+    // leader was elected; with 1 s (and 1 s), at most 2.1 s.
     expires: PULL_EXPIRES_MS,
     callback: deliver,
   });

@@ -14,14 +14,15 @@
  */
 
 import type { JetStreamManager, StoredMsg } from "@nats-io/jetstream";
-import { headers, type NatsConnection } from "@nats-io/nats-core";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { type CommandEnvelope, DEAD_LETTERED, failed } from "../../contracts";
 import type { SqlClient } from "../../db/sql-client";
 import { recordDeadLetter } from "../../dead-letters";
 import { AppError } from "../../errors";
 import type { Logger } from "../../logging";
 import type { StartReason } from "./command-receiver";
-import { COMMAND_ID_HEADER, REPLY_HEADER } from "./command-sender";
+import { REPLY_HEADER } from "./command-sender";
+import { publishReply } from "./replies";
 import { isNotFound, streamNames } from "./streams";
 
 /** Options of {@link createPoisonPillGuard}. */
@@ -119,9 +120,7 @@ export function quarantineAsDeadLetter(db: SqlClient, nc: NatsConnection): Poiso
       const outcome = failed(
         new AppError("FAILED_PRECONDITION", `${DEAD_LETTERED} (dead letter ${key}): ${error}`),
       );
-      const h = headers();
-      h.set(COMMAND_ID_HEADER, envelope.commandId);
-      nc.publish(replyTo, new TextEncoder().encode(JSON.stringify(outcome)), { headers: h });
+      publishReply(nc, replyTo, envelope.commandId, outcome);
       await nc.flush();
     }
   };
