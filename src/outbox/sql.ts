@@ -92,22 +92,26 @@ const RELAY_BOUND = `coalesce(
       pg_snapshot_xmax(pg_current_snapshot()))`;
 
 /**
- * The bound, and whether committed events wait behind a transaction that is still running (at or above the
- * bound), as one row `(bound, held_back)`, computed once a statement on its snapshot. Such a transaction may
- * never append (a long read-write job), so no wake-up may come when it ends: the relay retries soon instead of
- * waiting a whole poll. Rows of transactions still running are invisible here. Walks
- * `events_relay_order_idx` from the bound.
+ * The bound, and whether committed events wait behind a transaction that is still running (above the
+ * checkpoint, at or above the bound), as one row `(bound, held_back)`, computed once a statement on its
+ * snapshot (OFFSET 0 keeps the planner from pulling it into the batch, which would run the check once a row).
+ * Such a transaction may never append (a long read-write job), so no wake-up may come when it ends: the relay
+ * retries soon instead of waiting a whole poll. Rows of transactions still running are invisible here. Both
+ * conditions are on `events_relay_order_idx` and the first row in its order is asked for (a scalar subquery:
+ * an EXISTS would drop the ORDER BY and LIMIT), so the check walks the index from the later of the two even in
+ * the relay's generic plan; a condition outside the index, such as `published_at IS NULL` (which says the same
+ * for one relay name), or a plain EXISTS made that plan scan the whole table once it had grown.
  */
-const BOUND_ROW = `(SELECT b.bound,
+const boundRow = (checkpoint: string) => `(SELECT b.bound,
           coalesce((SELECT true FROM events h
-                     WHERE h.transaction_id >= b.bound AND h.published_at IS NULL
+                     WHERE h.transaction_id >= b.bound AND (h.transaction_id, h.position) > ${checkpoint}
                      ORDER BY h.transaction_id, h.position LIMIT 1), false) AS held_back
      FROM (SELECT ${RELAY_BOUND} AS bound OFFSET 0) b
    OFFSET 0)`;
 
 /** A batch after `checkpoint`, of at most `limit` rows, with `held_back`: see {@link SELECT_BATCH_SQL}. */
 const batchWithHeldBack = (checkpoint: string, limit: string) => `SELECT bound.held_back, b.*
-  FROM ${BOUND_ROW} bound
+  FROM ${boundRow(checkpoint)} bound
   LEFT JOIN LATERAL (
     SELECT ${BATCH_COLUMNS}
       FROM events e
@@ -119,7 +123,7 @@ const batchWithHeldBack = (checkpoint: string, limit: string) => `SELECT bound.h
 
 /**
  * The next events to publish, as {@link OutboxRow}s, each also carrying `held_back` (see
- * {@link BOUND_ROW}); always at least one row, so a round knows both in one statement: an empty batch is
+ * `boundRow`); always at least one row, so a round knows both in one statement: an empty batch is
  * one row whose event columns are null ({@link batchRows} drops it). The ORDER BY names the table's columns
  * (`e.`), not the text aliases of the select list: ordering by those would sort decimal strings.
  * $1 = checkpoint xid8, $2 = checkpoint position, $3 = batch size.
