@@ -1,5 +1,6 @@
 /** A `bun <script> [args]` child process that announces itself with a JSON line on stdout. */
 import { type Subprocess, spawn } from "bun";
+import { RUNTIME_ENV } from "../src/testing";
 
 /** A running child and the JSON line it announced itself with. */
 export interface BenchChild {
@@ -26,9 +27,9 @@ export async function startBenchChild(
   const child: Subprocess<"ignore", "pipe", "inherit"> = spawn(
     ["bun", script.pathname, ...(options.args ?? [])],
     {
-      // The same runtime settings as the service's processes (README, "Runtime settings"), so that the peer
-      // behind gRPC and the echo server are measured as the service is.
-      env: { BUN_GC_TIMER_DISABLE: "1", ...process.env },
+      // The same runtime settings as the service's processes, so that the peer behind gRPC and the echo
+      // server are measured as the service is.
+      env: { ...RUNTIME_ENV, ...process.env },
       stdin: "ignore",
       stdout: "pipe",
       stderr: "inherit",

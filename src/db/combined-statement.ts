@@ -5,10 +5,10 @@
  * carry a marker and its placeholders are numbered from `$1`. Its text before renaming is its shape: the same
  * for every command of one kind (a turn on an open conversation, a new user, ...). The parts are put in shape
  * order (the order in which the thread first saw each shape), then renamed (`c0_`, `c1_`, ...) and renumbered,
- * so a batch's text depends only on how many commands of each shape it holds. Such texts repeat under load, and a text seen before is prepared under a name
- * derived from it, which spares Postgres parsing and planning many CTEs on every commit. A bounded budget, and
- * a bound on the parts of a prepared batch, keep rare combinations unnamed, so a connection's statement cache
- * does not grow without end.
+ * so a batch's text depends only on how many commands of each shape it holds. Such texts repeat under load,
+ * and a text seen before is prepared under a name derived from it, which spares Postgres parsing and planning
+ * many CTEs on every commit. A bounded budget, and a bound on the parts of a prepared batch, keep rare
+ * combinations unnamed, so a connection's statement cache does not grow without end.
  */
 import { statementName } from "./sql-builder";
 

@@ -38,7 +38,7 @@ export {
 export type { PrivateStack, PrivateStackOptions } from "./private-stack";
 export { createPrivateStack } from "./private-stack";
 export type { RoleProcess, StartRoleOptions } from "./processes";
-export { gatewayReady, startRole, workerReady } from "./processes";
+export { gatewayReady, RUNTIME_ENV, startRole, workerReady } from "./processes";
 export type { RawAnswer, RawCallOptions, RawRpc, Wire } from "./raw-rpc";
 export { createRawRpc, encodeFor, wires } from "./raw-rpc";
 export type { RealService } from "./require-service";

@@ -27,6 +27,13 @@ export interface RoleProcess {
 
 const mainModule = new URL("../main.ts", import.meta.url).pathname;
 
+/**
+ * The runtime settings the image and `bun start` give every process (README, "Runtime settings"), for the
+ * processes tests and benchmarks start: Bun's idle GC timer off. Spread before the inherited environment, so
+ * a value set there wins.
+ */
+export const RUNTIME_ENV: Readonly<Record<string, string>> = { BUN_GC_TIMER_DISABLE: "1" };
+
 /** Options of {@link startRole}. */
 export interface StartRoleOptions {
   /** Variables removed from the inherited environment (e.g. DATABASE_URL and NATS_URL for the embedded mode). */
@@ -62,9 +69,8 @@ export async function startRole(
         ];
   const child: Subprocess<"ignore", "pipe", "pipe"> = spawn(["bun", ...profile, mainModule, "--role", role], {
     // Free ports unless the test picks them: processes started side by side must not race for :8080/:9464.
-    // Bun's idle GC timer is off as in the image and `bun start` (README, "Runtime settings") unless set.
     env: {
-      BUN_GC_TIMER_DISABLE: "1",
+      ...RUNTIME_ENV,
       ...inherited,
       LOG_LEVEL: "info",
       HTTP_PORT: "0",

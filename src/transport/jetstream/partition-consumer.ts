@@ -31,7 +31,6 @@ import { REPLY_HEADER } from "./command-sender";
 import { createReplyBatcher, REPLY_BATCHES_HEADER, type ReplyBatcher } from "./replies";
 import { streamNames } from "./streams";
 
-/** Options of {@link consumePartition}. */
 /**
  * How long one pull of a partition's commands waits, ms. The server's idle heartbeat is half of it, and the
  * client backs off about this long after each failed lookup of the consumer, so it bounds how soon a partition
@@ -39,6 +38,7 @@ import { streamNames } from "./streams";
  */
 const PULL_EXPIRES_MS = 1_000;
 
+/** Options of {@link consumePartition}. */
 export interface PartitionConsumerOptions {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
