@@ -6,8 +6,13 @@ import type { CommandHandler } from "../contracts";
 import type { Logger } from "../logging";
 
 /**
- * Wraps a command handler so that the outbox relay is woken once per tick after commands that wrote events
- * (instead of a NOTIFY inside every transaction, see sql/0012_outbox_wake.sql).
+ * Wraps a command handler so that the outbox relay is woken once per turn of the event loop after commands
+ * that wrote events (instead of a NOTIFY inside every transaction, see sql/0012_outbox_wake.sql).
+ *
+ * The wake-up is published after the turn (`setImmediate`), so it never goes ahead of the answers: nats.js
+ * writes what was published at the end of the current microtasks, and a wake-up published there first took
+ * its own socket write in front of the answers (about 0.05 ms each at concurrency 1). The relay gets it a
+ * turn later, which is nothing against its round.
  */
 export function wakeRelayAfterEvents(handler: CommandHandler, wake: () => void): CommandHandler {
   let scheduled = false;
@@ -15,7 +20,7 @@ export function wakeRelayAfterEvents(handler: CommandHandler, wake: () => void):
     const outcome = await handler(envelope);
     if (outcome.ok && !outcome.result.duplicate && outcome.result.events.length > 0 && !scheduled) {
       scheduled = true;
-      queueMicrotask(() => {
+      setImmediate(() => {
         scheduled = false;
         wake();
       });

@@ -74,4 +74,18 @@ describe("relay wake", () => {
     await Bun.sleep(0);
     expect(wakes).toBe(1);
   });
+
+  test("the wake-up follows what the turn's microtasks send (the answers), never goes ahead of them", async () => {
+    const order: string[] = [];
+    const handler = wakeRelayAfterEvents(
+      async () => ok,
+      () => order.push("wake"),
+    );
+    await handler(envelope);
+    queueMicrotask(() => order.push("answer"));
+    await Promise.resolve();
+    expect(order).toEqual(["answer"]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual(["answer", "wake"]);
+  });
 });
