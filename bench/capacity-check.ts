@@ -89,7 +89,7 @@ async function main(): Promise<void> {
       Number(
         (
           await stack?.db.pool.query<{ n: string }>(
-            "SELECT count(*) AS n FROM events WHERE published_at IS NULL",
+            "SELECT count(*) AS n FROM events WHERE NOT event_published(transaction_id, position)",
           )
         )?.rows[0]?.n,
       );

@@ -1,8 +1,8 @@
 /**
  * How many commands share a commit (group commit) while the command path runs: events written and distinct
  * transactions among them, counted from the `events` table between two snapshots. Also how many events the
- * outbox relay published a round: each round's checkpoint move stamps its events with one `published_at`
- * (the statement's `now()`), so the distinct stamps count the rounds.
+ * outbox relay published a round: the events at or below its checkpoint, and the rounds it counts in
+ * `outbox_relay_state.rounds` (one a checkpoint move).
  */
 import type pg from "pg";
 
@@ -18,15 +18,24 @@ export interface CommitStats {
 /** Takes a snapshot; calling the result counts what was committed after it. */
 export async function commitProbe(db: pg.Pool): Promise<() => Promise<CommitStats>> {
   const since = await lastPosition(db);
+  const roundsBefore = await relayRounds(db);
   return async () => {
-    const res = await db.query<CommitStats>(
+    const res = await db.query<Omit<CommitStats, "relayRounds">>(
       `SELECT count(*)::int AS events, count(DISTINCT transaction_id)::int AS transactions,
-              count(published_at)::int AS published, count(DISTINCT published_at)::int AS "relayRounds"
+              (count(*) FILTER (WHERE event_published(transaction_id, position)))::int AS published
          FROM events WHERE position > $1`,
       [since],
     );
-    return res.rows[0] ?? { events: 0, transactions: 0, published: 0, relayRounds: 0 };
+    const counted = res.rows[0] ?? { events: 0, transactions: 0, published: 0 };
+    return { ...counted, relayRounds: (await relayRounds(db)) - roundsBefore };
   };
+}
+
+async function relayRounds(db: pg.Pool): Promise<number> {
+  const res = await db.query<{ n: string }>(
+    "SELECT coalesce(sum(rounds), 0)::text AS n FROM outbox_relay_state WHERE name = 'default'",
+  );
+  return Number(res.rows[0]?.n ?? 0);
 }
 
 async function lastPosition(db: pg.Pool): Promise<string> {

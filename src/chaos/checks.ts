@@ -102,7 +102,7 @@ async function turnsInOrder(input: CheckInput): Promise<CheckResult> {
 
 async function outboxEqualsStream(input: CheckInput, nc: NatsConnection): Promise<CheckResult> {
   const db = await input.pool.query<{ id: string; published: boolean }>(
-    `SELECT event_id::text AS id, published_at IS NOT NULL AS published FROM events
+    `SELECT event_id::text AS id, event_published(transaction_id, position) AS published FROM events
       ORDER BY transaction_id, position`,
   );
   const unpublished = db.rows.filter((r) => !r.published).length;
@@ -249,7 +249,7 @@ export async function waitForQuiet(
           ctx: string;
           cpos: string;
         }>(
-          `SELECT (SELECT count(*)::int FROM events WHERE published_at IS NULL) AS unpublished,
+          `SELECT (SELECT count(*)::int FROM events WHERE NOT event_published(transaction_id, position)) AS unpublished,
                   (SELECT transaction_id::text FROM events ORDER BY transaction_id DESC, position DESC LIMIT 1) AS tx,
                   (SELECT position::text FROM events ORDER BY transaction_id DESC, position DESC LIMIT 1) AS pos,
                   c.transaction_id::text AS ctx, c.position::text AS cpos

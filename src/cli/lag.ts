@@ -153,10 +153,17 @@ export async function readLag(db: SqlClient, scanLimit = DEFAULT_SCAN_LIMIT): Pr
                     position::text AS position, transaction_id::text AS transaction_id, committed_at, payload,
                     metadata
                FROM events
-              WHERE published_at IS NOT NULL AND (transaction_id, position) > ($1::xid8, $2::bigint)
+              WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
+                AND (transaction_id, position) <= ($4::xid8, $5::bigint)
               ORDER BY transaction_id, position
               LIMIT $3`,
-            [from.transactionId.toString(), from.position.toString(), scanLimit],
+            [
+              from.transactionId.toString(),
+              from.position.toString(),
+              scanLimit,
+              newest.transactionId.toString(),
+              newest.position.toString(),
+            ],
           )
         ).rows;
   const events = rows.map(

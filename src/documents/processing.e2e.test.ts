@@ -99,7 +99,7 @@ describe("outbox relay and document processing (processes on Postgres + JetStrea
     );
     for (let i = 0; i < 100; i++) {
       const unpublished = await db.pool.query(
-        "SELECT count(*)::int AS n FROM events WHERE published_at IS NULL",
+        "SELECT count(*)::int AS n FROM events WHERE NOT event_published(transaction_id, position)",
       );
       if (unpublished.rows[0].n === 0) break;
       await Bun.sleep(50);

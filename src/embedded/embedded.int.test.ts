@@ -201,7 +201,9 @@ describe("embedded mode (PGlite + in-process buses, one process)", () => {
 
   test("every committed event is published, in (transaction id, position) order", async () => {
     for (let i = 0; i < 200; i++) {
-      const [row] = await query("SELECT count(*)::int AS n FROM events WHERE published_at IS NULL");
+      const [row] = await query(
+        "SELECT count(*)::int AS n FROM events WHERE NOT event_published(transaction_id, position)",
+      );
       if (row?.n === 0) break;
       await Bun.sleep(25);
     }

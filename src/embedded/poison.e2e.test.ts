@@ -99,7 +99,7 @@ describe("embedded mode: poison isolation and crash recovery", () => {
       // What the kill left: documents still UPLOADED, and whether the relay had published their event.
       const database = await startEmbeddedDatabase({ dataDir });
       const left = await database.pool.query<{ id: string; published: boolean }>(
-        `SELECT d.id, e.published_at IS NOT NULL AS published
+        `SELECT d.id, event_published(e.transaction_id, e.position) AS published
            FROM documents d JOIN events e ON e.aggregate_id = d.id AND e.type = 'document.uploaded'
           WHERE d.id = ANY($1) AND d.status = 'UPLOADED'`,
         [tried],

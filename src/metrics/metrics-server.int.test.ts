@@ -53,14 +53,26 @@ async function scrapeOverHttp() {
   return parseExposition(await res.text());
 }
 
-async function appendEvents(count: number, published: boolean): Promise<void> {
+async function appendEvents(count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
     await db.pool.query(
-      `INSERT INTO events (aggregate_type, aggregate_id, aggregate_version, type, published_at)
-       VALUES ('user', $1, 1, 'user.created', $2)`,
-      [crypto.randomUUID(), published ? new Date() : null],
+      `INSERT INTO events (aggregate_type, aggregate_id, aggregate_version, type)
+       VALUES ('user', $1, 1, 'user.created')`,
+      [crypto.randomUUID()],
     );
   }
+}
+
+/** Moves the `default` relay's checkpoint to the event `back` events before the newest (0: the newest). */
+async function publishUpTo(back: number): Promise<void> {
+  await db.pool.query(
+    `INSERT INTO outbox_relay_state (name, last_published_transaction_id, last_published_position)
+     SELECT 'default', transaction_id, position FROM events
+      ORDER BY transaction_id DESC, position DESC OFFSET $1 LIMIT 1
+     ON CONFLICT (name) DO UPDATE SET last_published_transaction_id = EXCLUDED.last_published_transaction_id,
+                                     last_published_position = EXCLUDED.last_published_position`,
+    [back],
+  );
 }
 
 describe("startMetricsServer", () => {
@@ -111,10 +123,11 @@ describe("startMetricsServer", () => {
 
   test("clone_outbox_backlog counts the unpublished events in Postgres at each scrape", async () => {
     expect(findSamples(await scrapeOverHttp(), "clone_outbox_backlog")[0]?.value).toBe(0);
-    await appendEvents(3, false);
-    await appendEvents(2, true);
+    await appendEvents(5);
+    expect(findSamples(await scrapeOverHttp(), "clone_outbox_backlog")[0]?.value).toBe(5);
+    await publishUpTo(3);
     expect(findSamples(await scrapeOverHttp(), "clone_outbox_backlog")[0]?.value).toBe(3);
-    await db.pool.query("UPDATE events SET published_at = now() WHERE published_at IS NULL");
+    await publishUpTo(0);
     expect(findSamples(await scrapeOverHttp(), "clone_outbox_backlog")[0]?.value).toBe(0);
   });
 

@@ -98,7 +98,7 @@ export function createOutboxMetrics(registry: Registry, failures: CollectFailure
   });
   const backlog = new Gauge({
     name: "clone_outbox_backlog",
-    help: "Events in the outbox not yet published (published_at null, above the relay checkpoint); NaN when the count failed.",
+    help: "Events in the outbox not yet published (above the relay checkpoint); NaN when the count failed.",
     registers: [],
     async collect() {
       // The latest tracked database (one per process in practice).

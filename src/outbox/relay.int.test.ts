@@ -168,7 +168,9 @@ describe("outbox relay", () => {
       }
       expect(await checkpoint(w)).toEqual(b1!.point);
       await waitFor("the relay's own view", () => comparePoints(relay.published(), b1!.point) === 0, 2_000);
-      const unpublished = await w.db.pool.query("SELECT 1 FROM events WHERE published_at IS NULL");
+      const unpublished = await w.db.pool.query(
+        "SELECT 1 FROM events WHERE NOT event_published(transaction_id, position)",
+      );
       expect(unpublished.rowCount).toBe(0);
     } finally {
       await a.query("ROLLBACK").catch(() => {});

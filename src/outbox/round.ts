@@ -1,8 +1,9 @@
 /**
  * One relay round on the leader's connection: read the checkpoint (unless this relay moved it itself last
  * round), read the next batch (one statement, which also says whether events wait behind a running
- * transaction, even when it finds none), publish it, then move the checkpoint past what was acked and mark
- * those rows, in one statement. Two statements for a round that publishes, one for a round that finds nothing.
+ * transaction, even when it finds none), publish it, then move the checkpoint past what was acked (the
+ * checkpoint alone says what is published). Two statements for a round that publishes, one for a round that
+ * finds nothing.
  *
  * A relay that goes on at once (the batch was full, or `goOn` says a wake-up came while it published) leaves
  * that move to its next round, which makes it in the same statement as its batch read
@@ -49,11 +50,10 @@ export interface RoundContext {
   readonly goOn?: () => boolean;
 }
 
-/** A checkpoint move from `from` to `to`, marking `eventIds` published. */
+/** A checkpoint move from `from` to `to`: what it passes is published. */
 export interface CheckpointMove {
   readonly from: StreamPoint;
   readonly to: StreamPoint;
-  readonly eventIds: readonly string[];
 }
 
 /** What a round did. */
@@ -91,7 +91,7 @@ export async function runRound(ctx: RoundContext): Promise<RoundResult> {
   const last = result.published.at(-1);
   if (last === undefined) return { checkpoint: from, published: [], full: false, heldBack, error };
 
-  const move = { from, to: pointOfPublishedEvent(last), eventIds: result.published.map((e) => e.eventId) };
+  const move = { from, to: pointOfPublishedEvent(last) };
   if (error === undefined && (full || ctx.goOn?.() === true)) {
     return { checkpoint: move.to, carried: move, published: result.published, full, heldBack };
   }
@@ -108,9 +108,7 @@ export async function moveCheckpoint(
   name: string,
   move: CheckpointMove,
 ): Promise<void> {
-  const moved = await client.query<{ advanced: number; marked: number }>(
-    advanceCheckpointQuery(name, move.from, move.to, move.eventIds),
-  );
+  const moved = await client.query<{ advanced: number }>(advanceCheckpointQuery(name, move.from, move.to));
   if (moved.rows[0]?.advanced !== 1) throw checkpointMoved(name);
 }
 
@@ -129,9 +127,9 @@ async function readBatch(ctx: RoundContext): Promise<Batch> {
     const result = await ctx.client.query<BatchRow>(selectBatchQuery(from, ctx.batchSize));
     return { from, rows: batchRows(result.rows), heldBack: result.rows[0]?.held_back === true };
   }
-  const { from, to, eventIds } = carried;
+  const { from, to } = carried;
   const result = await ctx.client.query<BatchRow & { readonly advanced: number }>(
-    advanceAndSelectQuery(ctx.name, from, to, eventIds, ctx.batchSize),
+    advanceAndSelectQuery(ctx.name, from, to, ctx.batchSize),
   );
   if (result.rows[0]?.advanced !== 1) throw checkpointMoved(ctx.name);
   return { from: to, rows: batchRows(result.rows), heldBack: result.rows[0]?.held_back === true };

@@ -71,10 +71,10 @@ describe("outbox SQL", () => {
     await insertUsers(20_000);
     // Published up to here: the checkpoint sits on the last of these rows.
     const published = await db.pool.query<{ tx: string; pos: string }>(
-      `UPDATE events SET published_at = now()
-        RETURNING transaction_id::text AS tx, position::text AS pos`,
+      `SELECT transaction_id::text AS tx, position::text AS pos FROM events
+        ORDER BY transaction_id DESC, position DESC LIMIT 1`,
     );
-    const last = published.rows.reduce((a, b) => (BigInt(b.pos) > BigInt(a.pos) ? b : a));
+    const last = published.rows[0] as { tx: string; pos: string };
     await insertUsers(50);
     await db.pool.query("ANALYZE events");
 
@@ -101,13 +101,13 @@ describe("outbox SQL", () => {
     expectOrderedIndexScan(await genericBatchPlan());
   });
 
-  test("advancing is a compare-and-set that marks the rows with the checkpoint, or nothing", async () => {
+  test("advancing is a compare-and-set of the checkpoint that counts the round, or nothing", async () => {
     await db.pool.query(ENSURE_CHECKPOINT_SQL, ["sql-test"]);
-    // The relay that marked the first test's rows would stand at the last of them (the checkpoint, not
-    // published_at, says where a relay is): this one starts there too.
+    // The previous test's rows count as published: this relay starts after the last of them.
     const marked = await db.pool.query<{ transaction_id: string; position: string }>(
       `SELECT e.transaction_id::text AS transaction_id, e.position::text AS position FROM events e
-        WHERE e.published_at IS NOT NULL ORDER BY e.transaction_id DESC, e.position DESC LIMIT 1`,
+        WHERE e.position <= (SELECT max(position) - 50 FROM events)
+        ORDER BY e.transaction_id DESC, e.position DESC LIMIT 1`,
     );
     const start = marked.rows[0] === undefined ? ORIGIN : checkpointOf(marked.rows[0]);
     await db.pool.query(
@@ -125,14 +125,19 @@ describe("outbox SQL", () => {
     expect(rows).toHaveLength(10);
     const last = checkpointOf(rows.at(-1)!);
     const ids = rows.map((r) => r.event_id);
+    const rounds = async () =>
+      (await db.pool.query("SELECT rounds::int AS n FROM outbox_relay_state WHERE name = 'sql-test'")).rows[0]
+        ?.n as number;
 
-    const stale = advanceCheckpointQuery("sql-test", { transactionId: 1n, position: 1n }, last, ids);
-    expect((await db.pool.query(stale.text, stale.values)).rows[0]).toEqual({ advanced: 0, marked: 0 });
+    const stale = advanceCheckpointQuery("sql-test", { transactionId: 1n, position: 1n }, last);
+    expect((await db.pool.query(stale.text, stale.values)).rows[0]).toEqual({ advanced: 0 });
     expect(await checkpoint()).toEqual(start);
+    expect(await rounds()).toBe(0);
 
-    const move = advanceCheckpointQuery("sql-test", start, last, ids);
-    expect((await db.pool.query(move.text, move.values)).rows[0]).toEqual({ advanced: 1, marked: 10 });
+    const move = advanceCheckpointQuery("sql-test", start, last);
+    expect((await db.pool.query(move.text, move.values)).rows[0]).toEqual({ advanced: 1 });
     expect(await checkpoint()).toEqual(last);
+    expect(await rounds()).toBe(1);
     const next = selectBatchQuery(last, 100);
     const after = batchRows((await db.pool.query<BatchRow>(next.text, next.values)).rows);
     expect(after).toHaveLength(40);

@@ -13,15 +13,14 @@
  * The scan walks `events_relay_order_idx` on (transaction_id, position) from the checkpoint, so a round costs
  * O(batch) however large the table grows; the row comparison with the checkpoint and the bound are index
  * conditions on it. The relay's connection uses generic plans (planned once, not at every round), and this
- * holds for the generic plan too because the batch query has no condition outside the index: adding
- * `published_at IS NULL` would change no result ({@link ADVANCE_CHECKPOINT_SQL} sets `published_at` and moves
- * the checkpoint in one statement, so for a relay name "published_at IS NULL" and "above the checkpoint"
- * describe the same rows), but its estimate of almost no rows turns the generic plan into a bitmap scan of
- * everything above the checkpoint and a sort. The checkpoint is the authority (it is what resumes the order).
- * The one caveat: run one relay name per database. A second name starts from the origin and publishes the
- * whole history again (JetStream drops copies only within its two-minute duplicate window), and published_at
- * is a single flag shared by all names, read (by the backlog metric, `cli lag`, the embedded drain) against
- * the `default` relay's checkpoint. (published_at is in no index, so the mark is a heap-only update: sql/0015.)
+ * holds for the generic plan too because the batch query has no condition outside the index.
+ *
+ * The checkpoint is the only record of what was published: an event is published when it is at or below the
+ * `default` relay's checkpoint (sql/0029 dropped the per-row `published_at` mark, which cost the command path
+ * about as many WAL records as a third of its own writes). The one caveat: run one relay name per database. A
+ * second name starts from the origin and publishes the whole history again (JetStream drops copies only
+ * within its two-minute duplicate window), and what counts as published (the backlog metric, `cli lag`, the
+ * embedded drain) is read against the `default` relay's checkpoint.
  */
 import type { StreamPoint } from "../contracts";
 import type { OutboxRow } from "./outbox-row";
@@ -48,13 +47,11 @@ export const ENSURE_CHECKPOINT_SQL =
 /**
  * The condition "not yet published by the `default` relay" on `events e`, for counts and checks outside the
  * relay (backlog metric, `cli lag`, the embedded drain): the rows above its checkpoint, `$1`/`$2` as
- * {@link unpublishedParams} reads them, whose published_at is still null. An index range on
- * `events_relay_order_idx`, planned with the checkpoint's actual values (read first: a checkpoint read in the
- * same statement is unknown to the planner, which then scans the whole table). Equal to `published_at IS
- * NULL` alone, which has no index.
+ * {@link unpublishedParams} reads them. An index range on `events_relay_order_idx`, planned with the
+ * checkpoint's actual values (read first: a checkpoint read in the same statement is unknown to the planner,
+ * which then scans the whole table; sql/0029's `event_published` reads it per row, for a few rows only).
  */
-export const UNPUBLISHED_WHERE =
-  "e.published_at IS NULL AND (e.transaction_id, e.position) > ($1::xid8, $2::bigint)";
+export const UNPUBLISHED_WHERE = "(e.transaction_id, e.position) > ($1::xid8, $2::bigint)";
 
 /** Reads the checkpoint. $1 = relay name. Returns `{ transaction_id, position }` as decimal strings. */
 export const READ_CHECKPOINT_SQL = `SELECT last_published_transaction_id::text AS transaction_id,
@@ -99,8 +96,8 @@ const RELAY_BOUND = `coalesce(
  * retries soon instead of waiting a whole poll. Rows of transactions still running are invisible here. Both
  * conditions are on `events_relay_order_idx` and the first row in its order is asked for (a scalar subquery:
  * an EXISTS would drop the ORDER BY and LIMIT), so the check walks the index from the later of the two even in
- * the relay's generic plan; a condition outside the index, such as `published_at IS NULL` (which says the same
- * for one relay name), or a plain EXISTS made that plan scan the whole table once it had grown.
+ * the relay's generic plan; a condition outside the index, or a plain EXISTS, made that plan scan the whole
+ * table once it had grown.
  */
 const boundRow = (checkpoint: string) => `(SELECT b.bound,
           coalesce((SELECT true FROM events h
@@ -130,47 +127,39 @@ const batchWithHeldBack = (checkpoint: string, limit: string) => `SELECT bound.h
  */
 export const SELECT_BATCH_SQL = batchWithHeldBack("($1::xid8, $2::bigint)", "$3");
 
-/** The checkpoint move of {@link ADVANCE_CHECKPOINT_SQL} and {@link ADVANCE_AND_SELECT_SQL}: CTEs `advanced`, `marked`. */
+/** The checkpoint move of {@link ADVANCE_CHECKPOINT_SQL} and {@link ADVANCE_AND_SELECT_SQL}: CTE `advanced`. */
 const ADVANCE_CTES = `WITH advanced AS (
   UPDATE outbox_relay_state
      SET last_published_transaction_id = $4::xid8,
          last_published_position = $5::bigint,
+         rounds = rounds + 1,
          updated_at = now()
    WHERE name = $1
      AND last_published_transaction_id = $2::xid8
      AND last_published_position = $3::bigint
   RETURNING name
-), marked AS (
-  UPDATE events
-     SET published_at = now()
-   WHERE event_id = ANY($6::uuid[])
-     AND EXISTS (SELECT FROM advanced)
-  RETURNING event_id
 )`;
 
 /**
- * Moves the checkpoint from one point to the next and marks the published rows, in one statement (so one
- * transaction). The move is a compare-and-set on the old point: it does nothing, marks nothing and returns
- * `advanced = 0` when the checkpoint is no longer where this relay read it.
- * $1 = name, $2/$3 = old (xid8, position), $4/$5 = new (xid8, position), $6 = uuid[] of the published events.
- * Returns `{ advanced, marked }` counts.
+ * Moves the checkpoint from one point to the next (what it passes is published) and counts the round. The
+ * move is a compare-and-set on the old point: it does nothing and returns `advanced = 0` when the checkpoint
+ * is no longer where this relay read it.
+ * $1 = name, $2/$3 = old (xid8, position), $4/$5 = new (xid8, position). Returns `{ advanced }` (0 or 1).
  */
 export const ADVANCE_CHECKPOINT_SQL = `${ADVANCE_CTES}
-SELECT (SELECT count(*) FROM advanced)::int AS advanced, (SELECT count(*) FROM marked)::int AS marked`;
+SELECT (SELECT count(*) FROM advanced)::int AS advanced`;
 
 /**
  * {@link ADVANCE_CHECKPOINT_SQL} and then {@link SELECT_BATCH_SQL} from the new point, in one statement: a
  * relay that goes on at once (a wake-up came while it published, or the batch was full) saves a round trip,
  * and the turns that woke it wait for one statement, not two. The batch is read whether or not the move
  * succeeded; the caller drops it when `advanced` is 0.
- * The statement's snapshot is taken before the move, so the rows it marks still read as unpublished in the
- * held-back check; they are below the bound (they were published), so that changes nothing.
- * $1..$6 as {@link ADVANCE_CHECKPOINT_SQL}, $7 = batch size. The rows of {@link SELECT_BATCH_SQL}, each
+ * $1..$5 as {@link ADVANCE_CHECKPOINT_SQL}, $6 = batch size. The rows of {@link SELECT_BATCH_SQL}, each
  * with `advanced` (1, or 0 when the move did not happen).
  */
 export const ADVANCE_AND_SELECT_SQL = `${ADVANCE_CTES}
 SELECT (SELECT count(*) FROM advanced)::int AS advanced, batch.*
-  FROM (${batchWithHeldBack("($4::xid8, $5::bigint)", "$7")}) batch`;
+  FROM (${batchWithHeldBack("($4::xid8, $5::bigint)", "$6")}) batch`;
 
 /** The batch query after `checkpoint`, at most `batchSize` rows. */
 export function selectBatchQuery(checkpoint: StreamPoint, batchSize: number): SqlQuery {
@@ -181,13 +170,8 @@ export function selectBatchQuery(checkpoint: StreamPoint, batchSize: number): Sq
   };
 }
 
-/** The checkpoint move from `from` to `to`, marking `eventIds` published. */
-export function advanceCheckpointQuery(
-  name: string,
-  from: StreamPoint,
-  to: StreamPoint,
-  eventIds: readonly string[],
-): SqlQuery {
+/** The checkpoint move from `from` to `to`. */
+export function advanceCheckpointQuery(name: string, from: StreamPoint, to: StreamPoint): SqlQuery {
   return {
     name: "outbox_advance_checkpoint",
     text: ADVANCE_CHECKPOINT_SQL,
@@ -197,7 +181,6 @@ export function advanceCheckpointQuery(
       from.position.toString(),
       to.transactionId.toString(),
       to.position.toString(),
-      eventIds,
     ],
   };
 }
@@ -207,10 +190,9 @@ export function advanceAndSelectQuery(
   name: string,
   from: StreamPoint,
   to: StreamPoint,
-  eventIds: readonly string[],
   batchSize: number,
 ): SqlQuery {
-  const advance = advanceCheckpointQuery(name, from, to, eventIds);
+  const advance = advanceCheckpointQuery(name, from, to);
   return {
     name: "outbox_advance_select",
     text: ADVANCE_AND_SELECT_SQL,
