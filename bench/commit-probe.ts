@@ -2,7 +2,8 @@
  * How many commands share a commit (group commit) while the command path runs: events written and distinct
  * transactions among them, counted from the `events` table between two snapshots. Also how many events the
  * outbox relay published a round: the events at or below its checkpoint, and the rounds it counts in
- * `outbox_relay_state.rounds` (one a checkpoint move).
+ * `outbox_relay_state.rounds` (one a checkpoint move; a round that also published events committed before
+ * the snapshot counts too, so right after a backlog the events a round are slightly low).
  */
 import type pg from "pg";
 

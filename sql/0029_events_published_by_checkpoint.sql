@@ -10,13 +10,15 @@
 -- relay's checkpoint: `event_published(transaction_id, position)` below says so.
 --
 -- Upgrade: a relay of an earlier version still running after this migration fails its checkpoint statement
--- (the column is gone), so its checkpoint stays where it was and it publishes nothing new; the new relay
--- takes over its leadership when it stops. Nothing is lost (JetStream drops the copies it published again).
+-- (the column is gone), so its checkpoint stays where it was and it keeps publishing the same batch again
+-- until it is stopped and a new relay takes over. Nothing is lost, and JetStream drops those copies as
+-- duplicates within its two-minute window: replace the relays within two minutes of the migration (or stop
+-- them before it), or the stream keeps a copy or two of that batch, which consumers take as a redelivery.
 ALTER TABLE events DROP COLUMN published_at;
 -- No update but an erasure's is left, so pages no longer keep room for new row versions.
 ALTER TABLE events RESET (fillfactor);
 
--- Rounds the relay has made, counted in the statement that moves the checkpoint (for benchmarks, `cli lag`).
+-- Rounds the relay has made, counted in the statement that moves the checkpoint (read by the benchmarks).
 ALTER TABLE outbox_relay_state ADD COLUMN rounds bigint NOT NULL DEFAULT 0;
 
 -- Whether the `default` relay has published the event at (transaction_id, position).
