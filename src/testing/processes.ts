@@ -29,10 +29,13 @@ const mainModule = new URL("../main.ts", import.meta.url).pathname;
 
 /**
  * The runtime settings the image and `bun start` give every process (README, "Runtime settings"), for the
- * processes tests and benchmarks start: Bun's idle GC timer off. Spread before the inherited environment, so
- * a value set there wins.
+ * processes tests and benchmarks start: Bun's idle GC timer off, and JavaScriptCore's top (FTL) compiler tier off.
+ * Spread before the inherited environment, so a value set there wins.
  */
-export const RUNTIME_ENV: Readonly<Record<string, string>> = { BUN_GC_TIMER_DISABLE: "1" };
+export const RUNTIME_ENV: Readonly<Record<string, string>> = {
+  BUN_GC_TIMER_DISABLE: "1",
+  BUN_JSC_useFTLJIT: "0",
+};
 
 /** Options of {@link startRole}. */
 export interface StartRoleOptions {
