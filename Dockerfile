@@ -17,7 +17,7 @@ ENV NODE_ENV=production
 # paces collections by allocation.
 ENV BUN_GC_TIMER_DISABLE=1
 # JavaScriptCore's top compiler tier (FTL) kept recompiling the service's code under steady load, its compiler
-# threads taking 10-25% more CPU on top of the JavaScript itself minutes into a run; without it, about 18% less
+# threads taking 15-22% more CPU on top of the JavaScript itself minutes into a run; without it, about 18% less
 # CPU per command at concurrency 64 (README, "Runtime settings").
 ENV BUN_JSC_useFTLJIT=0
 COPY --from=deps /app/node_modules ./node_modules
